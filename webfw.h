@@ -1,0 +1,3037 @@
+/* webfw.h - v0.1.0 - a single-header HTTP/1.1 web framework for C
+   MIT licensed, see the end of this file.
+
+   QUICK START
+   ===========
+   Copy this file into your project. In exactly one .c file write
+
+       #define WEBFW_IMPLEMENTATION
+       #include "webfw.h"
+
+   and everywhere else just #include "webfw.h". Then:
+
+       static void hello(wf_req *req, wf_res *res) {
+           (void)req;
+           wf_reply_text(res, 200, "Hello, World!");
+       }
+       int main(void) {
+           wf_app *app = wf_app_new();
+           wf_get(app, "/", hello);
+           return wf_run(app, &(wf_config){ .port = 8000 });   // zero fields take defaults
+       }
+
+   Build with `cc -O2 app.c -lpthread`. Ctrl-C (SIGINT) or SIGTERM stops the server gracefully and
+   wf_run returns 0.
+
+   TABLE OF CONTENTS (search for the tag, e.g. ">>http")
+   =================
+     >>config    configuration, portability, error codes
+     >>basics    string views, growable buffers, the per-request arena
+     >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
+     >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
+     >>app       the app, routes, the request and response objects
+     >>testing   the forked test harness
+   Later versions add, in this order: crypto, JSON, dependencies, background tasks, WebSocket, forms,
+   CORS, security, TLS. The section order is the same in the declarations and in the implementation.
+
+   CONFIGURATION (compile-time; set globally, before every #include, unless marked impl-only)
+   =============
+     WEBFW_IMPLEMENTATION   emit the implementation in this translation unit (impl-only)
+     WEBFW_STATIC           make every public function static (global)
+     WF_MALLOC(ctx,n), WF_REALLOC(ctx,p,n), WF_FREE(ctx,p)
+                            allocator, all three or none (impl-only; default libc; ctx is unused, NULL)
+     WF_NO_TESTING          leave out the test harness (global)
+   Run-time settings live in wf_config (see >>loop). A zero field always means "the default", and each
+   field's comment names its default.
+
+   ON HTTP
+   =======
+   The parser (wf_http_parse_head) is incremental: it is called again with the same buffer, grown, each
+   time bytes arrive; it resumes where it stopped, so a request costs one pass whatever the read sizes.
+   It keeps no pointers, only offsets (wf_span) into the caller's buffer, so the buffer may move between
+   calls. It is strict, per RFC 9110/9112, because a lenient parser behind a proxy is a smuggling hole:
+     - lines end in CRLF; a bare LF or bare CR is 400; leading empty lines before a request are skipped;
+     - any token is a method (unknown methods reach the router, which answers 404 or 405);
+     - request-target: origin-form, absolute-form (its authority is the host), authority-form for
+       CONNECT, asterisk-form; bytes outside 0x21..0x7E are 400; a '#fragment' is dropped;
+     - version HTTP/1.0 or HTTP/1.1 (1.x with x > 1 is served as 1.1), other majors 505, junk 400;
+     - field names are tokens with no whitespace before the colon; values are VCHAR/obs-text/SP/HTAB;
+       obs-fold, control characters and NUL are 400;
+     - Content-Length is 1*DIGIT (< 2^62); repeats (or list members) that differ are 400;
+     - Transfer-Encoding with Content-Length, in HTTP/1.0, empty, or with chunked repeated or not last
+       is 400; any coding other than chunked is 501;
+     - HTTP/1.1 needs exactly one valid Host (RFC 9112 3.2), else 400;
+     - 414 for a request line over max_request_line, 431 for a head over max_header_bytes or more than
+       max_headers fields, 413 for a body over max_body, 417 for an Expect other than 100-continue.
+   After any of these errors the server answers {"detail": "..."} and closes the connection.
+   Chunked request bodies are decoded in place; chunk extensions are validated and dropped; trailer
+   fields are validated, counted against the header limits and dropped.
+   Keep-alive follows RFC 9112 9.3: HTTP/1.1 persists unless "Connection: close"; HTTP/1.0 persists only
+   with "Connection: keep-alive". Pipelined requests are answered in order, and all the answers to one
+   read go out in one writev. HEAD gets the GET's headers, Content-Length included, and no body.
+   `Expect: 100-continue` is answered with "100 Continue" once the head is accepted, only when the body
+   has not already arrived; a request refused by its head (413, ...) never gets the 100.
+
+   ON THE LOOP
+   ===========
+   wf_run starts `threads` loop threads (default: one per online CPU). Each owns a SO_REUSEPORT
+   listener, a poll() set and its connections; a connection never changes thread. A connection costs
+   about 100 bytes while idle: reads go to a per-thread scratch buffer and responses are built in a
+   per-thread output buffer; only a partial request or an unsent response is copied to memory owned by
+   the connection. Timers: the head must arrive within header_timeout_ms of its first byte and the body
+   within body_timeout_ms of the head (else 408 and close); an idle keep-alive connection is closed
+   after idle_timeout_ms, a client that does not read its response after write_timeout_ms. Past
+   max_conns, new connections get a 503 and are closed. When accept() runs out of file descriptors
+   (EMFILE) the loop uses a reserve descriptor to accept and close the waiting connection, and pauses
+   the listener briefly if even that fails, so it never spins.
+   Shutdown: wf_stop(app) (any thread, or a signal handler) or SIGINT/SIGTERM (wf_run installs handlers
+   unless wf_config.no_signals) closes the listeners and idle connections; requests in flight finish
+   with "Connection: close" within shutdown_grace_ms; then wf_run returns 0.
+   Errors after the response is queued (a reset, a timeout) close that connection only.
+
+   ON RESPONSES
+   ============
+   A handler sets a status, headers and a body. Bodies are copied (WF_BODY_COPY), borrowed (the memory
+   outlives the response: string literals, static tables; WF_BODY_BORROW) or owned (the server frees
+   it with WF_FREE once written; WF_BODY_OWN). Borrowed and owned bodies are handed to writev as they
+   are, never copied. wf_res_stream installs a producer that is called each time the connection's
+   output falls below 64 KiB, so a slow reader slows the producer down; its chunks go out with
+   chunked transfer coding (HTTP/1.1) or unframed followed by a close (HTTP/1.0).
+
+   ON TESTING
+   ==========
+       #define WEBFW_IMPLEMENTATION
+       #include "webfw.h"
+       WF_TEST(adds) { WF_ASSERT_EQ_INT(1 + 1, 2); }
+       WF_TEST_MAIN()
+   Each test runs in its own forked process group with a timeout (default 10 s, --timeout=MS); a crash
+   or a timeout fails that test, names the signal, and the run goes on. Flags: --filter=SUBSTRING (or
+   a leading/trailing '*' glob), --list, --no-fork (run in-process, for gdb), -j N (parallel). The last
+   line is "N passed, N failed" (", N skipped" when tests called WF_SKIP); the exit status is 0 only if
+   nothing failed. Checks print file:line, the expression and both values; ASSERT stops the test,
+   EXPECT lets it go on. The registry of tests is the one mutable global of the library.
+
+   ERRORS AND LOGGING
+   ==================
+   Functions return int: >= 0 is success (often a count), < 0 a wf_err code; wf_strerror(code) says
+   what it means. There is no "last error" global. Server messages (start-up failures, a handler that
+   fails) go to wf_config.log (default: stderr). One access-log line per request goes to stderr unless
+   wf_config.no_access_log or a wf_config.access_log callback is set:
+       2026-11-28T16:20:00.123Z 127.0.0.1:51234 "GET /json" 200 27 41us
+   (time, peer, method, path, status, response bytes, microseconds from the first byte to the response).
+
+   THREADS
+   =======
+   Handlers run on the loop thread that owns the connection; they must not block. wf_stop may be called
+   from any thread and from a signal handler; nothing else is thread-safe unless its comment says so.
+   Each wf_app serves at most one wf_run/wf_start at a time.
+*/
+/* The implementation needs POSIX and Linux extensions (accept4, eventfd); this only takes effect when
+   webfw.h is the first header of the implementation file (or build with -D_GNU_SOURCE). */
+#if defined(WEBFW_IMPLEMENTATION) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#ifndef WEBFW_H_INCLUDED
+#define WEBFW_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef WEBFW_STATIC
+#define WF_API static
+#else
+#define WF_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * >>config  Configuration, portability, error codes
+ * ====================================================================== */
+
+#define WF_VERSION "0.1.0"
+
+/* Error codes: one X-macro, so codes and messages cannot drift apart. */
+#define WF__ERRORS(X)                                                      \
+    X(WF_OK,          0, "success")                                        \
+    X(WF_EPARTIAL,   -1, "incomplete input: more bytes are needed")        \
+    X(WF_EPARSE,     -2, "malformed input")                                \
+    X(WF_ETOOBIG,    -3, "input exceeds a configured limit")               \
+    X(WF_ENOMEM,     -4, "out of memory")                                  \
+    X(WF_ESYS,       -5, "a system call failed (see errno)")               \
+    X(WF_EINVAL,     -6, "invalid argument")                               \
+    X(WF_EUNSUPPORTED, -7, "not supported")                                \
+    X(WF_EADDR,      -8, "cannot resolve or bind the listen address")      \
+    X(WF_EBUSY,      -9, "the app is already running")
+
+typedef enum wf_err {
+#define WF__ERR_ENUM(name, val, msg) name = val,
+    WF__ERRORS(WF__ERR_ENUM)
+#undef WF__ERR_ENUM
+    WF__ERR_LAST
+} wf_err;
+
+/* The message of a wf_err code; a static string, never NULL. */
+WF_API const char *wf_strerror(int code);
+
+/* ======================================================================
+ * >>basics  String views, growable buffers, the per-request arena
+ * ====================================================================== */
+
+/* A non-owning view of bytes; not NUL-terminated. ptr is NULL for "absent". */
+typedef struct wf_str {
+    const char *ptr;
+    size_t len;
+} wf_str;
+
+/* A view of the NUL-terminated string s (NULL gives the absent view). */
+WF_API wf_str wf_str_c(const char *s);
+/* True if a holds exactly the bytes of the C string b. */
+WF_API bool wf_str_eq(wf_str a, const char *b);
+/* True if a equals b ignoring ASCII case. */
+WF_API bool wf_str_ieq(wf_str a, const char *b);
+
+/* A growable byte buffer; zero-initialise it, free with wf_buf_free(). */
+typedef struct wf_buf {
+    char *ptr;
+    size_t len, cap;
+} wf_buf;
+
+/* Make room for `extra` more bytes. Returns 0 or WF_ENOMEM; ptr may move. */
+WF_API int wf_buf_reserve(wf_buf *b, size_t extra);
+/* Append n bytes. Returns 0 or WF_ENOMEM. */
+WF_API int wf_buf_append(wf_buf *b, const void *p, size_t n);
+/* Append printf-formatted text (not NUL-counted in len). Returns 0 or WF_ENOMEM. */
+WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Release the memory and reset to empty. */
+WF_API void wf_buf_free(wf_buf *b);
+
+/* ======================================================================
+ * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
+ * ====================================================================== */
+
+/* A byte range [off, off+len) of the caller's buffer. */
+typedef struct wf_span {
+    uint32_t off, len;
+} wf_span;
+
+/* One header field line: name and value (value without surrounding whitespace). */
+typedef struct wf_http_field {
+    wf_span name, value;
+} wf_http_field;
+
+/* The state and result of parsing one request head. Set it up with wf_http_head_init(); the
+   results are valid once wf_http_parse_head() returned > 0, and `status` once it failed. */
+typedef struct wf_http_head {
+    /* limits (in): zero takes the default */
+    uint32_t max_line;          /* request line bytes, default 8192 (-> 414) */
+    uint32_t max_head;          /* whole head bytes, default 16384 (-> 431) */
+    /* results (out) */
+    wf_span method, target;     /* as sent */
+    wf_span path, query;        /* path of the target (len 0 means "/"), query without '?' */
+    wf_span host;               /* Host field, or the authority of an absolute-form target */
+    int minor;                  /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+    int status;                 /* after an error: the status to answer (400, 414, 431, 501, 505) */
+    const char *error;          /* after an error: a short reason */
+    int64_t content_length;     /* -1 when absent */
+    bool chunked;               /* Transfer-Encoding: chunked */
+    bool keep_alive;            /* the connection may persist after this request */
+    bool expect_continue;       /* Expect: 100-continue */
+    bool upgrade;               /* Connection: upgrade */
+    wf_http_field *fields;      /* caller's array ... */
+    uint32_t max_fields;        /* ... of this capacity (-> 431 past it) */
+    uint32_t num_fields;        /* fields parsed */
+    /* private */
+    uint32_t wf__pos, wf__scan, wf__line, wf__state, wf__hosts, wf__te, wf__flags;
+} wf_http_head;
+
+/* Prepare h to parse a new request; fields[max_fields] receives the header fields. */
+WF_API void wf_http_head_init(wf_http_head *h, wf_http_field *fields, uint32_t max_fields);
+/* Parse the request head at buf[0..len); call again with the same bytes plus more when it returns
+   WF_EPARTIAL. Returns the head's length in bytes when complete, else WF_EPARTIAL, or WF_EPARSE /
+   WF_ETOOBIG with h->status and h->error set. */
+WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len);
+/* The bytes of span s in buf. */
+WF_API wf_str wf_span_str(const char *buf, wf_span s);
+
+/* The state of an in-place decoder of a chunked body. Zero-initialise, then set the limits. */
+typedef struct wf_http_chunked {
+    uint64_t max_body;          /* decoded bytes allowed, default unlimited (-> WF_ETOOBIG) */
+    uint32_t max_trailer;       /* trailer section bytes, default 8192 (-> WF_ETOOBIG) */
+    uint64_t total;             /* decoded bytes so far (out) */
+    /* private */
+    uint64_t wf__left;
+    uint32_t wf__state, wf__n, wf__line;
+} wf_http_chunked;
+
+/* Decode chunked data from src[0..len) into dst (dst <= src is allowed: in place). Sets *used to the
+   input bytes consumed and *out to the bytes written. Returns 1 once the last chunk and the trailers
+   are consumed, 0 if more input is needed, WF_EPARSE on a malformed body, WF_ETOOBIG past a limit. */
+WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_t len, size_t *used,
+                           size_t *out);
+
+/* The reason phrase of a status code ("Not Found"), "Unknown" for codes it does not know. */
+WF_API const char *wf_http_reason(int status);
+/* Write the IMF-fixdate of unix time t ("Sat, 28 Nov 2026 16:20:00 GMT") to out[30]. */
+WF_API void wf_http_date(char out[30], int64_t t);
+
+/* ======================================================================
+ * >>loop  Poll loop, listeners, connections, loop threads, shutdown
+ * ====================================================================== */
+
+typedef struct wf_app wf_app;
+typedef struct wf_req wf_req;
+typedef struct wf_res wf_res;
+
+/* One access-log record, passed to wf_config.access_log. Views are valid during the call. */
+typedef struct wf_access_entry {
+    int64_t unix_ms;            /* wall-clock time of the response */
+    const char *peer;           /* "ip:port" */
+    wf_str method, path;
+    int status;
+    uint64_t bytes;             /* response bytes, head and body */
+    int64_t micros;             /* first request byte to response queued */
+} wf_access_entry;
+
+typedef void (*wf_access_log_fn)(void *user, const wf_access_entry *e);
+/* level: 0 error, 1 warning, 2 info. msg is one line without a newline. */
+typedef void (*wf_log_fn)(void *user, int level, const char *msg);
+
+/* Pass as wf_config.port to bind an ephemeral port; wf_start returns the port it got. */
+#define WF_PORT_ANY (-1)
+
+/* Server settings; zero-initialise and set what you need. */
+typedef struct wf_config {
+    const char *host;           /* listen address, default "127.0.0.1"; "::" or "0.0.0.0" for all */
+    int port;                   /* default 8000; WF_PORT_ANY for an ephemeral port */
+    int threads;                /* loop threads, default: online CPUs */
+    int backlog;                /* listen backlog, default 1024 */
+    int max_conns;              /* open connections, default 10000 (capped by RLIMIT_NOFILE) */
+    uint32_t max_request_line;  /* default 8192 bytes (-> 414) */
+    uint32_t max_header_bytes;  /* default 16384 bytes (-> 431) */
+    uint32_t max_headers;       /* default 100 fields (-> 431) */
+    uint64_t max_body;          /* default 1 MiB (-> 413) */
+    int header_timeout_ms;      /* first byte to end of head, default 10000 (-> 408) */
+    int body_timeout_ms;        /* end of head to end of body, default 30000 (-> 408) */
+    int idle_timeout_ms;        /* keep-alive idle, default 30000 (close) */
+    int write_timeout_ms;       /* no write progress, default 30000 (close) */
+    int shutdown_grace_ms;      /* in-flight requests after wf_stop, default 5000 */
+    bool no_signals;            /* wf_run leaves SIGINT/SIGTERM alone */
+    bool no_access_log;         /* no access-log line per request */
+    wf_access_log_fn access_log; /* default: one line to stderr */
+    void *access_log_user;
+    wf_log_fn log;              /* default: stderr */
+    void *log_user;
+    void *user;                 /* returned by wf_req_user() */
+} wf_config;
+
+/* Serve app until wf_stop() or SIGINT/SIGTERM. Returns 0 after a graceful stop, or a negative
+   wf_err if it cannot start (the reason is logged). cfg may be NULL for all defaults. */
+WF_API int wf_run(wf_app *app, const wf_config *cfg);
+/* Start serving on background threads and return at once: the bound port (> 0) or a negative
+   wf_err. Stop with wf_stop() and then wf_wait(). */
+WF_API int wf_start(wf_app *app, const wf_config *cfg);
+/* Ask the server running app to stop gracefully. Safe from any thread and from a signal handler. */
+WF_API void wf_stop(wf_app *app);
+/* Wait for a server started with wf_start() to stop, then release it. Returns 0. */
+WF_API int wf_wait(wf_app *app);
+
+/* ======================================================================
+ * >>app  The app, routes, request and response
+ * ====================================================================== */
+
+typedef void (*wf_handler)(wf_req *req, wf_res *res);
+
+/* A new empty app; free with wf_app_free() once no server runs it. Returns NULL without memory. */
+WF_API wf_app *wf_app_new(void);
+/* Release the app and its routes. */
+WF_API void wf_app_free(wf_app *app);
+/* Route `method` requests for exactly `path` to h. GET routes also answer HEAD. Returns 0 or a wf_err. */
+WF_API int wf_route(wf_app *app, const char *method, const char *path, wf_handler h);
+/* Shorthands for wf_route with GET, POST, PUT, PATCH, DELETE, OPTIONS. */
+WF_API int wf_get(wf_app *app, const char *path, wf_handler h);
+WF_API int wf_post(wf_app *app, const char *path, wf_handler h);
+WF_API int wf_put(wf_app *app, const char *path, wf_handler h);
+WF_API int wf_patch(wf_app *app, const char *path, wf_handler h);
+WF_API int wf_delete(wf_app *app, const char *path, wf_handler h);
+WF_API int wf_options(wf_app *app, const char *path, wf_handler h);
+
+/* The request method, target, path (never empty) and query string (without '?'). Views into the
+   request, valid until the handler returns. */
+WF_API wf_str wf_req_method(const wf_req *req);
+WF_API wf_str wf_req_target(const wf_req *req);
+WF_API wf_str wf_req_path(const wf_req *req);
+WF_API wf_str wf_req_query(const wf_req *req);
+/* The n-th (from 0) value of header `name` (any case); ptr is NULL when there is none. */
+WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n);
+/* The first value of header `name`; ptr is NULL when absent. */
+WF_API wf_str wf_req_header(const wf_req *req, const char *name);
+/* Number of header fields, and the i-th of them (false past the end). */
+WF_API int wf_req_header_count(const wf_req *req);
+WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value);
+/* The whole request body, de-chunked (empty, not absent, when there was none). */
+WF_API wf_str wf_req_body(const wf_req *req);
+/* 0 for HTTP/1.0, 1 for HTTP/1.1. */
+WF_API int wf_req_http_minor(const wf_req *req);
+/* The peer's address as "ip:port". */
+WF_API const char *wf_req_peer(const wf_req *req);
+/* wf_config.user of the running server. */
+WF_API void *wf_req_user(const wf_req *req);
+/* n bytes from the request's arena, freed with the request; NULL without memory. */
+WF_API void *wf_req_alloc(wf_req *req, size_t n);
+
+/* How a response body's memory is handled. */
+typedef enum wf_body_mode {
+    WF_BODY_COPY,               /* copied now */
+    WF_BODY_BORROW,             /* used as is; must stay valid until written (literals, static data) */
+    WF_BODY_OWN                 /* used as is and freed with WF_FREE once written (or on error) */
+} wf_body_mode;
+
+/* A stream producer: called when the client has room for more; write chunks with wf_res_write().
+   Return 1 to be called again, 0 when finished, negative to abort (the connection is closed). */
+typedef int (*wf_stream_fn)(wf_res *res, void *user);
+
+/* Set the status code (default 200). */
+WF_API void wf_res_status(wf_res *res, int status);
+/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name or a value with CR/LF/NUL. */
+WF_API int wf_res_header(wf_res *res, const char *name, const char *value);
+/* Set the body. Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
+WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode);
+/* Close the connection after this response. */
+WF_API void wf_res_close(wf_res *res);
+/* Reply with status, Content-Type and a copied body in one call. Returns 0 or a wf_err. */
+WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len);
+/* Reply with a text/plain; charset=utf-8 body. */
+WF_API int wf_reply_text(wf_res *res, int status, const char *text);
+/* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
+WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
+/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. */
+WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
+/* From a stream producer: send n bytes as one chunk. Returns 0 or WF_ENOMEM. */
+WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
+
+/* ======================================================================
+ * >>testing  The forked test harness
+ * ====================================================================== */
+#ifndef WF_NO_TESTING
+
+typedef void (*wf_test_fn)(void);
+
+/* Register a test (done by WF_TEST through a constructor). */
+WF_API void wf_test_register(const char *name, wf_test_fn fn, const char *file, int line);
+/* Run the registered tests as the command line asks; returns the process exit status. */
+WF_API int wf_test_main(int argc, char **argv);
+/* Check helpers behind the WF_ASSERT/WF_EXPECT macros; they return whether the check held and, for a
+   fatal check that failed, end the test. Call them through the macros. */
+WF_API bool wf__check_int(const char *file, int line, const char *expr, long long a, long long b,
+                          int op, const char *sa, const char *sb, bool fatal);
+WF_API bool wf__check_str(const char *file, int line, const char *sa, const char *sb, const char *a,
+                          size_t alen, const char *b, size_t blen, bool eq, bool fatal);
+WF_API bool wf__check_true(const char *file, int line, const char *expr, bool v, bool want, bool fatal);
+/* Print a message on the test's output (kept in order even with -j). */
+WF_API void wf_test_log(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Mark the current test skipped and end it. */
+WF_API void wf_test_skip(const char *why);
+
+#define WF__OP_EQ 0
+#define WF__OP_NE 1
+#define WF__OP_LT 2
+#define WF__OP_LE 3
+#define WF__OP_GT 4
+#define WF__OP_GE 5
+
+/* Define and register a test. */
+#define WF_TEST(name)                                                                        \
+    static void wf__test_##name(void);                                                       \
+    __attribute__((constructor)) static void wf__test_reg_##name(void) {                     \
+        wf_test_register(#name, wf__test_##name, __FILE__, __LINE__);                        \
+    }                                                                                        \
+    static void wf__test_##name(void)
+
+/* Provide main() running every registered test. */
+#define WF_TEST_MAIN()                                                                       \
+    int main(int argc, char **argv) { return wf_test_main(argc, argv); }
+
+#define WF__CHK_INT(a, op, ops, b, fatal)                                                     \
+    wf__check_int(__FILE__, __LINE__, #a " " ops " " #b, (long long)(a), (long long)(b), op, #a, \
+                  #b, fatal)
+#define WF_ASSERT_EQ_INT(a, b) do { WF__CHK_INT(a, WF__OP_EQ, "==", b, true); } while (0)
+#define WF_ASSERT_NE_INT(a, b) do { WF__CHK_INT(a, WF__OP_NE, "!=", b, true); } while (0)
+#define WF_ASSERT_LT_INT(a, b) do { WF__CHK_INT(a, WF__OP_LT, "<", b, true); } while (0)
+#define WF_ASSERT_LE_INT(a, b) do { WF__CHK_INT(a, WF__OP_LE, "<=", b, true); } while (0)
+#define WF_ASSERT_GT_INT(a, b) do { WF__CHK_INT(a, WF__OP_GT, ">", b, true); } while (0)
+#define WF_ASSERT_GE_INT(a, b) do { WF__CHK_INT(a, WF__OP_GE, ">=", b, true); } while (0)
+#define WF_EXPECT_EQ_INT(a, b) do { WF__CHK_INT(a, WF__OP_EQ, "==", b, false); } while (0)
+#define WF_EXPECT_NE_INT(a, b) do { WF__CHK_INT(a, WF__OP_NE, "!=", b, false); } while (0)
+#define WF_EXPECT_LT_INT(a, b) do { WF__CHK_INT(a, WF__OP_LT, "<", b, false); } while (0)
+#define WF_EXPECT_LE_INT(a, b) do { WF__CHK_INT(a, WF__OP_LE, "<=", b, false); } while (0)
+#define WF_EXPECT_GT_INT(a, b) do { WF__CHK_INT(a, WF__OP_GT, ">", b, false); } while (0)
+#define WF_EXPECT_GE_INT(a, b) do { WF__CHK_INT(a, WF__OP_GE, ">=", b, false); } while (0)
+#define WF_ASSERT_EQ_SIZE(a, b) WF_ASSERT_EQ_INT(a, b)
+#define WF_EXPECT_EQ_SIZE(a, b) WF_EXPECT_EQ_INT(a, b)
+/* C strings; NULL is shown as (null) and equals only NULL. */
+#define WF__CHK_STR(a, b, eq, fatal)                                                          \
+    wf__check_str(__FILE__, __LINE__, #a, #b, (a), (size_t)-1, (b), (size_t)-1, eq, fatal)
+#define WF_ASSERT_EQ_STR(a, b) do { WF__CHK_STR(a, b, true, true); } while (0)
+#define WF_EXPECT_EQ_STR(a, b) do { WF__CHK_STR(a, b, true, false); } while (0)
+#define WF_ASSERT_NE_STR(a, b) do { WF__CHK_STR(a, b, false, true); } while (0)
+#define WF_EXPECT_NE_STR(a, b) do { WF__CHK_STR(a, b, false, false); } while (0)
+/* Memory ranges of explicit lengths (also for wf_str: ptr, len). */
+#define WF__CHK_MEM(a, alen, b, blen, fatal)                                                  \
+    wf__check_str(__FILE__, __LINE__, #a, #b, (const char *)(a), (alen), (const char *)(b),   \
+                  (blen), true, fatal)
+#define WF_ASSERT_EQ_MEM(a, alen, b, blen) do { WF__CHK_MEM(a, alen, b, blen, true); } while (0)
+#define WF_EXPECT_EQ_MEM(a, alen, b, blen) do { WF__CHK_MEM(a, alen, b, blen, false); } while (0)
+#define WF_ASSERT_TRUE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, true); } while (0)
+#define WF_EXPECT_TRUE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, false); } while (0)
+#define WF_ASSERT_FALSE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, true); } while (0)
+#define WF_EXPECT_FALSE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, false); } while (0)
+#define WF_SKIP(why) wf_test_skip(why)
+
+#endif /* WF_NO_TESTING */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEBFW_H_INCLUDED */
+
+/* ######################################################################
+ *  IMPLEMENTATION
+ * ###################################################################### */
+#if defined(WEBFW_IMPLEMENTATION) && !defined(WF__IMPL_INCLUDED)
+#define WF__IMPL_INCLUDED
+
+/* ======================================================================
+ * >>config  Configuration, portability, error codes
+ * ====================================================================== */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+#if defined(WF_MALLOC) && defined(WF_REALLOC) && defined(WF_FREE)
+#elif !defined(WF_MALLOC) && !defined(WF_REALLOC) && !defined(WF_FREE)
+#define WF_MALLOC(ctx, n) ((void)(ctx), malloc(n))
+#define WF_REALLOC(ctx, p, n) ((void)(ctx), realloc((p), (n)))
+#define WF_FREE(ctx, p) ((void)(ctx), free(p))
+#else
+#error "webfw.h: define all of WF_MALLOC, WF_REALLOC and WF_FREE, or none of them"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WF__PRIVATE static __attribute__((unused))
+#define WF__LIKELY(x) __builtin_expect(!!(x), 1)
+#define WF__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define WF__PRIVATE static
+#define WF__LIKELY(x) (x)
+#define WF__UNLIKELY(x) (x)
+#endif
+
+#define WF__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WF__MAX(a, b) ((a) > (b) ? (a) : (b))
+#define wf__def(v, d) ((v) ? (v) : (d))
+
+#define WF__DEFAULT_MAX_LINE 8192u
+#define WF__DEFAULT_MAX_HEAD 16384u
+#define WF__DEFAULT_MAX_FIELDS 100u
+#define WF__DEFAULT_MAX_TRAILER 8192u
+
+WF_API const char *wf_strerror(int code) {
+    switch (code) {
+#define WF__ERR_CASE(name, val, msg) case val: return msg;
+        WF__ERRORS(WF__ERR_CASE)
+#undef WF__ERR_CASE
+    default: return "unknown error";
+    }
+}
+
+/* ======================================================================
+ * >>basics  String views, growable buffers, the per-request arena
+ * ====================================================================== */
+
+WF_API wf_str wf_str_c(const char *s) {
+    wf_str r;
+    r.ptr = s;
+    r.len = s ? strlen(s) : 0;
+    return r;
+}
+
+WF_API bool wf_str_eq(wf_str a, const char *b) {
+    size_t n = strlen(b);
+    return a.ptr && a.len == n && memcmp(a.ptr, b, n) == 0;
+}
+
+WF__PRIVATE int wf__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+WF__PRIVATE bool wf__mem_ieq(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (wf__lower((unsigned char)a[i]) != wf__lower((unsigned char)b[i])) return false;
+    return true;
+}
+
+WF_API bool wf_str_ieq(wf_str a, const char *b) {
+    size_t n = strlen(b);
+    return a.ptr && a.len == n && wf__mem_ieq(a.ptr, b, n);
+}
+
+WF_API int wf_buf_reserve(wf_buf *b, size_t extra) {
+    if (b->cap - b->len >= extra) return 0;
+    if (extra > SIZE_MAX / 2 - b->len) return WF_ENOMEM;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < extra) cap *= 2;
+    char *p = (char *)WF_REALLOC(NULL, b->ptr, cap);
+    if (!p) return WF_ENOMEM;
+    b->ptr = p;
+    b->cap = cap;
+    return 0;
+}
+
+WF_API int wf_buf_append(wf_buf *b, const void *p, size_t n) {
+    if (n == 0) return 0;
+    if (wf_buf_reserve(b, n) < 0) return WF_ENOMEM;
+    memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...) {
+    va_list ap;
+    char small[256];
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return WF_EINVAL;
+    if ((size_t)n < sizeof small) return wf_buf_append(b, small, (size_t)n);
+    if (wf_buf_reserve(b, (size_t)n + 1) < 0) return WF_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+WF_API void wf_buf_free(wf_buf *b) {
+    WF_FREE(NULL, b->ptr);
+    b->ptr = NULL;
+    b->len = b->cap = 0;
+}
+
+/* The per-request arena: blocks chained from a first block that stays with the request state (and
+   is reused by the next request), so a typical request allocates nothing. */
+typedef struct wf__arena_block {
+    struct wf__arena_block *next;
+    size_t used, cap;
+    /* data follows, aligned */
+} wf__arena_block;
+
+typedef struct wf__arena {
+    wf__arena_block *extra;     /* blocks beyond the inline one, freed at reset */
+    char *inl;                  /* inline block */
+    size_t inl_used, inl_cap;
+} wf__arena;
+
+#define WF__ALIGN(n) (((n) + 15u) & ~(size_t)15u)
+
+WF__PRIVATE void *wf__arena_alloc(wf__arena *a, size_t n) {
+    n = WF__ALIGN(n ? n : 1);
+    if (a->inl_cap - a->inl_used >= n) {
+        void *p = a->inl + a->inl_used;
+        a->inl_used += n;
+        return p;
+    }
+    wf__arena_block *b = a->extra;
+    if (b && b->cap - b->used >= n) {
+        void *p = (char *)b + WF__ALIGN(sizeof *b) + b->used;
+        b->used += n;
+        return p;
+    }
+    size_t cap = WF__MAX(n, (size_t)4096);
+    if (cap > SIZE_MAX - 64) return NULL;
+    b = (wf__arena_block *)WF_MALLOC(NULL, WF__ALIGN(sizeof *b) + cap);
+    if (!b) return NULL;
+    b->next = a->extra;
+    b->used = n;
+    b->cap = cap;
+    a->extra = b;
+    return (char *)b + WF__ALIGN(sizeof *b);
+}
+
+WF__PRIVATE void wf__arena_reset(wf__arena *a) {
+    while (a->extra) {
+        wf__arena_block *n = a->extra->next;
+        WF_FREE(NULL, a->extra);
+        a->extra = n;
+    }
+    a->inl_used = 0;
+}
+
+/* ======================================================================
+ * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
+ * ====================================================================== */
+
+/* Character classes of RFC 9110: tchar (tokens), field-value bytes, request-target bytes. */
+enum { WF__C_TOKEN = 1, WF__C_VALUE = 2, WF__C_TARGET = 4, WF__C_HEX = 8 };
+
+WF__PRIVATE unsigned char wf__cclass(unsigned char c) {
+    static unsigned char table[256];
+    static atomic_int ready;
+    if (WF__UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire))) {
+        /* idempotent: racing threads write the same bytes */
+        for (int i = 0; i < 256; i++) {
+            unsigned char f = 0;
+            if ((i >= '0' && i <= '9') || (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
+                (i && strchr("!#$%&'*+-.^_`|~", i)))
+                f |= WF__C_TOKEN;
+            if (i == '\t' || (i >= 0x20 && i != 0x7f)) f |= WF__C_VALUE;
+            if (i > 0x20 && i < 0x7f) f |= WF__C_TARGET;
+            if ((i >= '0' && i <= '9') || (i >= 'a' && i <= 'f') || (i >= 'A' && i <= 'F')) f |= WF__C_HEX;
+            table[i] = f;
+        }
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    }
+    return table[c];
+}
+
+#define WF__IS(c, cls) (wf__cclass((unsigned char)(c)) & (cls))
+
+enum { WF__HS_START, WF__HS_LINE, WF__HS_FIELDS, WF__HS_DONE };
+/* wf__te bits: what Transfer-Encoding said */
+/* wf__flags bits */
+enum { WF__HF_CLOSE = 1, WF__HF_KEEPALIVE = 2, WF__HF_ABSOLUTE = 4 };
+enum { WF__TE_SEEN = 1, WF__TE_CHUNKED = 2, WF__TE_CHUNKED_LAST = 4, WF__TE_TWICE = 8,
+       WF__TE_OTHER = 16, WF__TE_BAD = 32 };
+
+WF_API void wf_http_head_init(wf_http_head *h, wf_http_field *fields, uint32_t max_fields) {
+    uint32_t line = h->max_line, head = h->max_head;
+    memset(h, 0, sizeof *h);
+    h->max_line = wf__def(line, WF__DEFAULT_MAX_LINE);
+    h->max_head = wf__def(head, WF__DEFAULT_MAX_HEAD);
+    h->fields = fields;
+    h->max_fields = max_fields;
+    h->content_length = -1;
+}
+
+WF_API wf_str wf_span_str(const char *buf, wf_span s) {
+    wf_str r;
+    r.ptr = buf + s.off;
+    r.len = s.len;
+    return r;
+}
+
+WF__PRIVATE int wf__head_fail(wf_http_head *h, int status, const char *why) {
+    h->status = status;
+    h->error = why;
+    h->wf__state = WF__HS_DONE;
+    return (status == 414 || status == 431) ? WF_ETOOBIG : WF_EPARSE;
+}
+
+WF__PRIVATE wf_span wf__span(size_t off, size_t len) {
+    wf_span s;
+    s.off = (uint32_t)off;
+    s.len = (uint32_t)len;
+    return s;
+}
+
+/* Split an absolute-form or origin-form target into path and query; drops a fragment. */
+WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
+    const char *t = buf + h->target.off;
+    size_t n = h->target.len, i = 0, end = n;
+    for (size_t k = 0; k < n; k++) {
+        if (t[k] == '#') { end = k; break; }
+    }
+    if (t[0] == '*') {
+        if (n != 1) return wf__head_fail(h, 400, "invalid request-target");
+        h->path = h->target;
+        return 0;
+    }
+    if (t[0] != '/') {
+        size_t s = 0;
+        if (end > 7 && wf__mem_ieq(t, "http://", 7)) s = 7;
+        else if (end > 8 && wf__mem_ieq(t, "https://", 8)) s = 8;
+        if (!s) {
+            /* authority-form, only meaningful for CONNECT; the router sees it as the path */
+            if (!(h->method.len == 7 && memcmp(buf + h->method.off, "CONNECT", 7) == 0))
+                return wf__head_fail(h, 400, "invalid request-target");
+            h->path = wf__span(h->target.off, end);
+            return 0;
+        }
+        i = s;
+        while (i < end && t[i] != '/' && t[i] != '?') i++;
+        size_t a = s;
+        for (size_t k = s; k < i; k++)
+            if (t[k] == '@') a = k + 1;
+        h->host = wf__span(h->target.off + a, i - a);
+        h->wf__flags |= WF__HF_ABSOLUTE;
+        if (h->host.len == 0) return wf__head_fail(h, 400, "absolute-form target without a host");
+    }
+    size_t q = i;
+    while (q < end && t[q] != '?') q++;
+    h->path = wf__span(h->target.off + i, q - i);
+    if (q < end) h->query = wf__span(h->target.off + q + 1, end - q - 1);
+    else h->query = wf__span(h->target.off + end, 0);
+    return 0;
+}
+
+/* request-line = method SP request-target SP HTTP-version */
+WF__PRIVATE int wf__parse_request_line(wf_http_head *h, const char *buf, size_t s, size_t e) {
+    size_t i = s;
+    while (i < e && WF__IS(buf[i], WF__C_TOKEN)) i++;
+    if (i == s || i >= e || buf[i] != ' ') return wf__head_fail(h, 400, "invalid method");
+    h->method = wf__span(s, i - s);
+    size_t t = ++i;
+    while (i < e && WF__IS(buf[i], WF__C_TARGET)) i++;
+    if (i == t || i >= e || buf[i] != ' ') return wf__head_fail(h, 400, "invalid request-target");
+    h->target = wf__span(t, i - t);
+    i++;
+    if (e - i != 8 || memcmp(buf + i, "HTTP/", 5) != 0 || buf[i + 6] != '.' ||
+        !(buf[i + 5] >= '0' && buf[i + 5] <= '9') || !(buf[i + 7] >= '0' && buf[i + 7] <= '9'))
+        return wf__head_fail(h, 400, "invalid HTTP version");
+    if (buf[i + 5] != '1') return wf__head_fail(h, 505, "HTTP version not supported");
+    h->minor = buf[i + 7] == '0' ? 0 : 1;
+    return wf__parse_target(h, buf);
+}
+
+/* Calls fn(h, item, len) for each non-empty element of a comma-separated list; returns -1 if an
+   element is empty (strict lists), else 0. */
+typedef void (*wf__list_fn)(wf_http_head *h, const char *item, size_t len);
+
+WF__PRIVATE int wf__each_list_item(wf_http_head *h, const char *v, size_t n, wf__list_fn fn) {
+    size_t i = 0;
+    for (;;) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+        size_t s = i;
+        while (i < n && v[i] != ',') i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+        if (e == s) return -1;
+        fn(h, v + s, e - s);
+        if (i >= n) return 0;
+        i++;
+    }
+}
+
+WF__PRIVATE void wf__conn_token(wf_http_head *h, const char *t, size_t n) {
+    if (n == 5 && wf__mem_ieq(t, "close", 5)) h->wf__flags |= WF__HF_CLOSE;
+    else if (n == 10 && wf__mem_ieq(t, "keep-alive", 10)) h->wf__flags |= WF__HF_KEEPALIVE;
+    else if (n == 7 && wf__mem_ieq(t, "upgrade", 7)) h->upgrade = true;
+}
+
+WF__PRIVATE void wf__te_token(wf_http_head *h, const char *t, size_t n) {
+    size_t k = 0;
+    while (k < n && WF__IS(t[k], WF__C_TOKEN)) k++;
+    if (k == 0) { h->wf__te |= WF__TE_BAD; return; }
+    h->wf__te &= ~(uint32_t)WF__TE_CHUNKED_LAST;
+    if (k == 7 && k == n && wf__mem_ieq(t, "chunked", 7)) {
+        if (h->wf__te & WF__TE_CHUNKED) h->wf__te |= WF__TE_TWICE;
+        h->wf__te |= WF__TE_CHUNKED | WF__TE_CHUNKED_LAST;
+    } else {
+        h->wf__te |= WF__TE_OTHER;
+    }
+}
+
+WF__PRIVATE int wf__field_content_length(wf_http_head *h, const char *v, size_t n) {
+    /* a list "5, 5" counts as repeats; every member must be 1*DIGIT and all equal */
+    size_t i = 0;
+    for (;;) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+        size_t s = i;
+        int64_t x = 0;
+        while (i < n && v[i] >= '0' && v[i] <= '9') {
+            if (x > ((int64_t)1 << 58)) return wf__head_fail(h, 400, "Content-Length too large");
+            x = x * 10 + (v[i++] - '0');
+        }
+        if (i == s) return wf__head_fail(h, 400, "invalid Content-Length");
+        while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+        if (i < n && v[i] != ',') return wf__head_fail(h, 400, "invalid Content-Length");
+        if (h->content_length >= 0 && h->content_length != x)
+            return wf__head_fail(h, 400, "conflicting Content-Length");
+        h->content_length = x;
+        if (i >= n) return 0;
+        i++;
+    }
+}
+
+/* Interpret the fields the server itself acts on. */
+WF__PRIVATE int wf__field_known(wf_http_head *h, const char *name, size_t nl, const char *v, size_t vl) {
+    switch (nl) {
+    case 6:
+        if (wf__mem_ieq(name, "expect", 6)) {
+            if (vl == 12 && wf__mem_ieq(v, "100-continue", 12)) h->expect_continue = true;
+            else return wf__head_fail(h, 417, "unsupported Expect");
+        }
+        break;
+    case 10:
+        if (wf__mem_ieq(name, "connection", 10) && wf__each_list_item(h, v, vl, wf__conn_token) < 0)
+            return wf__head_fail(h, 400, "invalid Connection");
+        break;
+    case 14:
+        if (wf__mem_ieq(name, "content-length", 14)) return wf__field_content_length(h, v, vl);
+        break;
+    case 17:
+        if (wf__mem_ieq(name, "transfer-encoding", 17)) {
+            h->wf__te |= WF__TE_SEEN;
+            if (wf__each_list_item(h, v, vl, wf__te_token) < 0) h->wf__te |= WF__TE_BAD;
+        }
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* host = IP-literal / IPv4address / reg-name, then optional ":" port */
+WF__PRIVATE bool wf__host_valid(const char *v, size_t n) {
+    size_t i = 0;
+    if (n && v[0] == '[') {
+        while (i < n && v[i] != ']') {
+            char c = v[i];
+            if (i && !(WF__IS(c, WF__C_HEX) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
+            i++;
+        }
+        if (i >= n) return false;
+        i++;
+    } else {
+        for (; i < n && v[i] != ':'; i++) {
+            char c = v[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  strchr("-._~%!$&'()*+,;=", c)))
+                return false;
+        }
+    }
+    if (i == n) return true;
+    if (v[i] != ':') return false;
+    for (i++; i < n; i++)
+        if (v[i] < '0' || v[i] > '9') return false;
+    return true;
+}
+
+/* field-line = field-name ":" OWS field-value OWS, no whitespace before the colon, no obs-fold */
+WF__PRIVATE int wf__parse_field(wf_http_head *h, const char *buf, size_t s, size_t e) {
+    size_t i = s;
+    while (i < e && WF__IS(buf[i], WF__C_TOKEN)) i++;
+    if (i == s) return wf__head_fail(h, 400, buf[s] == ' ' || buf[s] == '\t' ? "obsolete line folding"
+                                                                              : "invalid header name");
+    if (i >= e || buf[i] != ':') return wf__head_fail(h, 400, "invalid header name");
+    size_t nl = i - s;
+    i++;
+    while (i < e && (buf[i] == ' ' || buf[i] == '\t')) i++;
+    size_t vs = i;
+    for (; i < e; i++)
+        if (!WF__IS(buf[i], WF__C_VALUE)) return wf__head_fail(h, 400, "invalid character in header value");
+    while (i > vs && (buf[i - 1] == ' ' || buf[i - 1] == '\t')) i--;
+    if (h->num_fields >= h->max_fields) return wf__head_fail(h, 431, "too many header fields");
+    wf_http_field *f = &h->fields[h->num_fields++];
+    f->name = wf__span(s, nl);
+    f->value = wf__span(vs, i - vs);
+    if (nl == 4 && wf__mem_ieq(buf + s, "host", 4)) {
+        if (++h->wf__hosts > 1) return wf__head_fail(h, 400, "repeated Host");
+        if (!wf__host_valid(buf + vs, i - vs)) return wf__head_fail(h, 400, "invalid Host");
+        if (!(h->wf__flags & WF__HF_ABSOLUTE)) h->host = f->value;  /* RFC 9112 3.2.2 */
+        return 0;
+    }
+    return wf__field_known(h, buf + s, nl, buf + vs, i - vs);
+}
+
+/* The checks that need the whole head: Host, framing, persistence. */
+WF__PRIVATE int wf__head_finish(wf_http_head *h, const char *buf) {
+    (void)buf;
+    if (h->minor == 1 && h->wf__hosts == 0) return wf__head_fail(h, 400, "missing Host");
+    uint32_t te = h->wf__te;
+    if (te) {
+        if (h->minor == 0) return wf__head_fail(h, 400, "Transfer-Encoding in HTTP/1.0");
+        if (h->content_length >= 0) return wf__head_fail(h, 400, "both Content-Length and Transfer-Encoding");
+        if (te & (WF__TE_BAD | WF__TE_TWICE)) return wf__head_fail(h, 400, "invalid Transfer-Encoding");
+        if ((te & WF__TE_CHUNKED) && !(te & WF__TE_CHUNKED_LAST))
+            return wf__head_fail(h, 400, "chunked is not the final transfer coding");
+        if (te & WF__TE_OTHER) return wf__head_fail(h, 501, "unsupported transfer coding");
+        h->chunked = true;
+    }
+    bool close = h->wf__flags & WF__HF_CLOSE, ka = h->wf__flags & WF__HF_KEEPALIVE;
+    h->keep_alive = h->minor == 1 ? !close : (ka && !close);
+    h->wf__state = WF__HS_DONE;
+    return 0;
+}
+
+/* Find the next complete line from h->wf__pos; returns its end (index of '\n') or -1 if partial. */
+WF__PRIVATE long wf__next_line(wf_http_head *h, const char *buf, size_t len) {
+    size_t from = WF__MAX(h->wf__scan, h->wf__pos);
+    const char *nl = from < len ? (const char *)memchr(buf + from, '\n', len - from) : NULL;
+    if (!nl) {
+        h->wf__scan = (uint32_t)len;
+        return -1;
+    }
+    return (long)(nl - buf);
+}
+
+WF__PRIVATE int wf__head_line(wf_http_head *h, const char *buf, size_t len) {
+    long e = wf__next_line(h, buf, len);
+    size_t s = h->wf__pos;
+    if (e < 0) {
+        if (len - s > h->max_line) return wf__head_fail(h, 414, "request line too long");
+        return WF_EPARTIAL;
+    }
+    if ((size_t)e - s > h->max_line) return wf__head_fail(h, 414, "request line too long");
+    if ((size_t)e == s || buf[e - 1] != '\r') return wf__head_fail(h, 400, "bare LF in request line");
+    if (memchr(buf + s, '\r', (size_t)e - 1 - s)) return wf__head_fail(h, 400, "bare CR in request line");
+    int rc = wf__parse_request_line(h, buf, s, (size_t)e - 1);
+    if (rc < 0) return rc;
+    h->wf__pos = (uint32_t)e + 1;
+    h->wf__state = WF__HS_FIELDS;
+    return 0;
+}
+
+WF__PRIVATE int wf__head_field_line(wf_http_head *h, const char *buf, size_t len) {
+    long e = wf__next_line(h, buf, len);
+    size_t s = h->wf__pos;
+    if (e < 0) {
+        if (len - h->wf__line > h->max_head) return wf__head_fail(h, 431, "request header fields too large");
+        if (len > s && buf[s] == '\r' && len > s + 1) return wf__head_fail(h, 400, "bare CR");
+        return WF_EPARTIAL;
+    }
+    if ((size_t)e + 1 - h->wf__line > h->max_head)
+        return wf__head_fail(h, 431, "request header fields too large");
+    if ((size_t)e == s || buf[e - 1] != '\r') return wf__head_fail(h, 400, "bare LF in header section");
+    h->wf__pos = (uint32_t)e + 1;
+    if ((size_t)e - 1 == s) {
+        int rc = wf__head_finish(h, buf);
+        return rc < 0 ? rc : 1;
+    }
+    if (memchr(buf + s, '\r', (size_t)e - 1 - s)) return wf__head_fail(h, 400, "bare CR in header section");
+    return wf__parse_field(h, buf, s, (size_t)e - 1);
+}
+
+WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len) {
+    if (len > UINT32_MAX) len = UINT32_MAX;
+    for (;;) {
+        int rc;
+        switch (h->wf__state) {
+        case WF__HS_START:
+            /* RFC 9112 2.2: ignore empty lines before the request line */
+            while (h->wf__pos < len && buf[h->wf__pos] == '\r') {
+                if (h->wf__pos + 1 >= len) return WF_EPARTIAL;
+                if (buf[h->wf__pos + 1] != '\n') return wf__head_fail(h, 400, "bare CR");
+                h->wf__pos += 2;
+                if (h->wf__pos > h->max_line) return wf__head_fail(h, 400, "too many empty lines");
+            }
+            if (h->wf__pos >= len) return WF_EPARTIAL;
+            h->wf__line = h->wf__pos;
+            h->wf__state = WF__HS_LINE;
+            break;
+        case WF__HS_LINE:
+            if ((rc = wf__head_line(h, buf, len)) < 0) return rc;
+            break;
+        case WF__HS_FIELDS:
+            if ((rc = wf__head_field_line(h, buf, len)) < 0) return rc;
+            if (rc == 1) return (int)h->wf__pos;
+            break;
+        default:
+            return h->status ? (h->status == 414 || h->status == 431 ? WF_ETOOBIG : WF_EPARSE) : (int)h->wf__pos;
+        }
+    }
+}
+
+/* The chunked decoder, one state per element of RFC 9112 7.1:
+   chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk; trailer-section; CRLF. */
+enum {
+    WF__CK_SIZE0, WF__CK_SIZE, WF__CK_EXT_NAME0, WF__CK_EXT_NAME, WF__CK_EXT_VAL0, WF__CK_EXT_TOKEN,
+    WF__CK_EXT_QUOTED, WF__CK_EXT_QPAIR, WF__CK_EXT_AFTERQ, WF__CK_SIZE_LF, WF__CK_DATA, WF__CK_DATA_CR,
+    WF__CK_DATA_LF, WF__CK_TRL_START, WF__CK_TRL_NAME, WF__CK_TRL_VALUE, WF__CK_TRL_LF, WF__CK_END_LF,
+    WF__CK_DONE, WF__CK_ERROR
+};
+
+#define WF__CK_MAX_LINE 4096u
+
+WF__PRIVATE int wf__ck_hex(int c) {
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* One byte of a chunk-size line (size, extensions, CRLF). Returns 0, or a negative error. */
+WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
+    bool tok = WF__IS(ch, WF__C_TOKEN);
+    if (++c->wf__line > WF__CK_MAX_LINE) return WF_EPARSE;
+    switch (c->wf__state) {
+    case WF__CK_SIZE0:
+    case WF__CK_SIZE:
+        if (WF__IS(ch, WF__C_HEX)) {
+            if (c->wf__left > (UINT64_MAX >> 4)) return WF_EPARSE;
+            c->wf__left = (c->wf__left << 4) | (uint64_t)wf__ck_hex(ch);
+            c->wf__state = WF__CK_SIZE;
+            return 0;
+        }
+        if (c->wf__state == WF__CK_SIZE0) return WF_EPARSE;
+        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        break;
+    case WF__CK_EXT_NAME0: if (tok) { c->wf__state = WF__CK_EXT_NAME; return 0; } return WF_EPARSE;
+    case WF__CK_EXT_NAME:
+        if (tok) return 0;
+        if (ch == '=') { c->wf__state = WF__CK_EXT_VAL0; return 0; }
+        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        break;
+    case WF__CK_EXT_VAL0:
+        if (tok) { c->wf__state = WF__CK_EXT_TOKEN; return 0; }
+        if (ch == '"') { c->wf__state = WF__CK_EXT_QUOTED; return 0; }
+        return WF_EPARSE;
+    case WF__CK_EXT_TOKEN:
+        if (tok) return 0;
+        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        break;
+    case WF__CK_EXT_QUOTED:
+        if (ch == '"') { c->wf__state = WF__CK_EXT_AFTERQ; return 0; }
+        if (ch == '\\') { c->wf__state = WF__CK_EXT_QPAIR; return 0; }
+        return (WF__IS(ch, WF__C_VALUE)) ? 0 : WF_EPARSE;
+    case WF__CK_EXT_QPAIR:
+        c->wf__state = WF__CK_EXT_QUOTED;
+        return (WF__IS(ch, WF__C_VALUE)) ? 0 : WF_EPARSE;
+    case WF__CK_EXT_AFTERQ:
+        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        break;
+    default: return WF_EPARSE;
+    }
+    if (ch != '\r') return WF_EPARSE;
+    c->wf__state = WF__CK_SIZE_LF;
+    return 0;
+}
+
+/* One byte of the trailer section. Returns 0, 1 when the section ended, or a negative error. */
+WF__PRIVATE int wf__ck_trailer_byte(wf_http_chunked *c, char ch) {
+    if (++c->wf__line > wf__def(c->max_trailer, WF__DEFAULT_MAX_TRAILER)) return WF_ETOOBIG;
+    switch (c->wf__state) {
+    case WF__CK_TRL_START:
+        if (ch == '\r') { c->wf__state = WF__CK_END_LF; return 0; }
+        if (!WF__IS(ch, WF__C_TOKEN)) return WF_EPARSE;
+        c->wf__state = WF__CK_TRL_NAME;
+        return 0;
+    case WF__CK_TRL_NAME:
+        if (ch == ':') { c->wf__state = WF__CK_TRL_VALUE; return 0; }
+        return WF__IS(ch, WF__C_TOKEN) ? 0 : WF_EPARSE;
+    case WF__CK_TRL_VALUE:
+        if (ch == '\r') { c->wf__state = WF__CK_TRL_LF; return 0; }
+        return WF__IS(ch, WF__C_VALUE) ? 0 : WF_EPARSE;
+    case WF__CK_TRL_LF:
+        if (ch != '\n') return WF_EPARSE;
+        if (++c->wf__n > WF__DEFAULT_MAX_FIELDS) return WF_ETOOBIG;
+        c->wf__state = WF__CK_TRL_START;
+        return 0;
+    case WF__CK_END_LF:
+        if (ch != '\n') return WF_EPARSE;
+        c->wf__state = WF__CK_DONE;
+        return 1;
+    default: return WF_EPARSE;
+    }
+}
+
+/* The end of a chunk-size line: start the data, or the trailers after the last chunk. */
+WF__PRIVATE int wf__ck_size_done(wf_http_chunked *c) {
+    uint64_t max = c->max_body ? c->max_body : UINT64_MAX;
+    if (c->wf__left > max - c->total) return WF_ETOOBIG;
+    c->wf__line = 0;
+    c->wf__state = c->wf__left ? WF__CK_DATA : WF__CK_TRL_START;
+    return 0;
+}
+
+WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_t len, size_t *used,
+                           size_t *out) {
+    size_t i = 0, o = 0;
+    int rc = 0;
+    while (i < len && rc == 0) {
+        char ch = src[i];
+        switch (c->wf__state) {
+        case WF__CK_DATA: {
+            size_t n = (size_t)WF__MIN((uint64_t)(len - i), c->wf__left);
+            memmove(dst + o, src + i, n);
+            o += n, i += n;
+            c->wf__left -= n;
+            c->total += n;
+            if (!c->wf__left) c->wf__state = WF__CK_DATA_CR;
+            continue;
+        }
+        case WF__CK_SIZE_LF:
+            rc = ch == '\n' ? wf__ck_size_done(c) : WF_EPARSE;
+            break;
+        case WF__CK_DATA_CR:
+            if (ch != '\r') rc = WF_EPARSE;
+            c->wf__state = WF__CK_DATA_LF;
+            break;
+        case WF__CK_DATA_LF:
+            if (ch != '\n') rc = WF_EPARSE;
+            c->wf__state = WF__CK_SIZE0;
+            c->wf__line = 0;
+            break;
+        case WF__CK_DONE: rc = 1; continue;
+        case WF__CK_ERROR: rc = WF_EPARSE; continue;
+        default:
+            rc = c->wf__state >= WF__CK_TRL_START ? wf__ck_trailer_byte(c, ch) : wf__ck_size_byte(c, ch);
+            break;
+        }
+        i++;
+    }
+    if (rc < 0) c->wf__state = WF__CK_ERROR;
+    if (c->wf__state == WF__CK_DONE) rc = 1;
+    *used = i;
+    *out = o;
+    return rc;
+}
+
+WF_API const char *wf_http_reason(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+WF__PRIVATE void wf__put2(char *p, int v) {
+    p[0] = (char)('0' + (v / 10) % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+WF_API void wf_http_date(char out[30], int64_t t) {
+    static const char days[] = "SunMonTueWedThuFriSat", mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    int year = tm.tm_year + 1900;
+    memcpy(out, days + 3 * tm.tm_wday, 3);
+    memcpy(out + 3, ", 00 ", 5);
+    wf__put2(out + 5, tm.tm_mday);
+    memcpy(out + 8, mons + 3 * tm.tm_mon, 3);
+    out[11] = ' ';
+    wf__put2(out + 12, (year / 100) % 100);
+    wf__put2(out + 14, year % 100);
+    out[16] = ' ';
+    wf__put2(out + 17, tm.tm_hour);
+    out[19] = ':';
+    wf__put2(out + 20, tm.tm_min);
+    out[22] = ':';
+    wf__put2(out + 23, tm.tm_sec);
+    memcpy(out + 25, " GMT", 5);
+}
+
+/* ======================================================================
+ * >>loop  Poll loop, listeners, connections, loop threads, shutdown
+ * ====================================================================== */
+
+#define WF__READ_CHUNK 65536u         /* per-thread scratch read buffer */
+#define WF__STREAM_LOW_WATER 65536u   /* call a stream producer below this many unsent bytes */
+#define WF__PIPELINE_HIGH_WATER (1u << 20) /* stop answering pipelined requests past this */
+#define WF__INLINE_BODY 16384u        /* borrowed/owned bodies above this go to writev as they are */
+#define WF__LINGER_MS 2000
+#define WF__LINGER_BYTES (1u << 20)
+#define WF__ACCEPT_BATCH 64
+#define WF__EMFILE_PAUSE_MS 100
+
+/* One piece of pending output: bytes in the queue's buffer (ptr NULL) or external memory. */
+typedef struct wf__seg {
+    const char *ptr;
+    size_t off, len;
+    bool owned;                 /* free ptr with WF_FREE once sent */
+} wf__seg;
+
+typedef struct wf__outq {
+    wf_buf bytes;
+    wf__seg *segs;
+    uint32_t nseg, cap, head;
+    size_t pending;
+} wf__outq;
+
+enum { WF__T_NONE, WF__T_HEAD, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_LINGER };
+enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM };
+
+typedef struct wf__loop wf__loop;
+typedef struct wf__conn wf__conn;
+typedef struct wf__rs wf__rs;
+typedef struct wf__server wf__server;
+
+struct wf_req {
+    wf__loop *loop;
+    wf__conn *conn;
+    wf__rs *rs;
+    const char *buf;            /* the request's bytes: head, then the decoded body */
+    wf_str body;
+    char peer[64];
+};
+
+struct wf_res {
+    wf__loop *loop;
+    wf__conn *conn;
+    int status;
+    bool close;
+    bool has_body;
+    wf_body_mode mode;
+    const void *body;
+    size_t body_len;
+    wf_buf hdrs;                /* "Name: value\r\n" lines */
+    wf_buf copy;                /* copied body */
+    wf_stream_fn stream;
+    void *stream_user;
+    void (*stream_free)(void *);
+    uint64_t bytes;             /* bytes queued so far, for the access log */
+};
+
+/* The state of one request, from its first byte to the end of its response. Pooled per loop. */
+struct wf__rs {
+    wf__rs *next_free;
+    wf_http_head head;
+    wf_http_chunked ck;
+    size_t head_len, raw_used, body_len;
+    int phase;
+    bool sent_continue;
+    int64_t t_first_us, t_head_ms;
+    wf_req req;
+    wf_res res;
+    wf__arena arena;
+    char arena_inline[1024];
+    wf_http_field fields[];     /* max_headers */
+};
+
+struct wf__conn {
+    int fd;
+    uint32_t slot;
+    uint8_t timer;
+    bool closing;               /* close once the output is sent */
+    bool lingering;             /* write side shut, draining input before close */
+    bool fresh;                 /* no request seen yet */
+    int64_t deadline;           /* ms, monotonic */
+    wf_buf in;                  /* a partial request that outlived a read (else empty) */
+    size_t in_start;
+    size_t linger_bytes;
+    wf__outq *q;                /* output that outlived a write (else NULL) */
+    wf__rs *rs;
+    uint16_t port;
+    uint8_t family;
+    uint8_t addr[16];
+};
+
+typedef struct wf__post {
+    struct wf__post *next;
+    void (*fn)(void *);
+    void *arg;
+} wf__post;
+
+struct wf__loop {
+    wf__server *srv;
+    pthread_t thread;
+    int listen_fd, wake_rd, wake_wr, reserve_fd;
+    struct pollfd *pfds;
+    wf__conn **conns;
+    uint32_t n, cap;
+    int64_t now_ms, now_us, next_timer, listen_paused_until;
+    bool stopping;
+    int64_t stop_deadline;
+    wf_buf rbuf;                /* scratch input */
+    wf__outq scratch;           /* scratch output */
+    wf_buf *in;                 /* the input of the connection being served */
+    wf__rs *free_rs;
+    int64_t date_sec;
+    char date_line[48];         /* "Date: ...\r\n" */
+    pthread_mutex_t post_mu;
+    wf__post *posts;
+};
+
+struct wf__server {
+    wf_app *app;
+    wf_config cfg;
+    int port;
+    int nloops;
+    wf__loop *loops;
+    atomic_int stop;
+    atomic_int nconns;
+};
+
+/* ---- defaults ---- */
+
+WF__PRIVATE void wf__log_stderr(void *user, int level, const char *msg) {
+    static const char *lv[] = {"error", "warning", "info"};
+    char line[1024];
+    (void)user;
+    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level < 0 || level > 2 ? 0 : level], msg);
+    if (n > 0) {
+        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
+        (void)w;
+    }
+}
+
+WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
+    char line[1024];
+    time_t sec = (time_t)(e->unix_ms / 1000);
+    struct tm tm;
+    (void)user;
+    gmtime_r(&sec, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(e->unix_ms % 1000), e->peer, (int)WF__MIN(e->method.len, 32), e->method.ptr,
+                     (int)WF__MIN(e->path.len, 512), e->path.ptr, e->status, (unsigned long long)e->bytes,
+                     (long long)e->micros);
+    if (n > 0) {
+        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
+        (void)w;
+    }
+}
+
+WF__PRIVATE void wf__logf(wf__server *s, int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+WF__PRIVATE void wf__logf(wf__server *s, int level, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_user, level, msg);
+}
+
+WF__PRIVATE void wf__config_defaults(wf_config *c) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->host = wf__def(c->host, "127.0.0.1");
+    c->port = wf__def(c->port, 8000);
+    c->threads = wf__def(c->threads, cpus > 0 ? (int)cpus : 1);
+    c->backlog = wf__def(c->backlog, 1024);
+    c->max_conns = wf__def(c->max_conns, 10000);
+    c->max_request_line = wf__def(c->max_request_line, WF__DEFAULT_MAX_LINE);
+    c->max_header_bytes = wf__def(c->max_header_bytes, WF__DEFAULT_MAX_HEAD);
+    c->max_headers = wf__def(c->max_headers, WF__DEFAULT_MAX_FIELDS);
+    c->max_body = wf__def(c->max_body, (uint64_t)1 << 20);
+    c->header_timeout_ms = wf__def(c->header_timeout_ms, 10000);
+    c->body_timeout_ms = wf__def(c->body_timeout_ms, 30000);
+    c->idle_timeout_ms = wf__def(c->idle_timeout_ms, 30000);
+    c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
+    c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
+    c->log = wf__def(c->log, wf__log_stderr);
+    if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
+    if (c->no_access_log) c->access_log = NULL;
+    if (c->max_body > ((uint64_t)1 << 40)) c->max_body = (uint64_t)1 << 40;
+    if (c->max_header_bytes < c->max_request_line) c->max_header_bytes = c->max_request_line;
+}
+
+/* ---- time ---- */
+
+WF__PRIVATE int64_t wf__mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+WF__PRIVATE int64_t wf__wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+WF__PRIVATE void wf__loop_tick(wf__loop *l) {
+    l->now_us = wf__mono_us();
+    l->now_ms = l->now_us / 1000;
+    time_t sec = time(NULL);
+    if (sec != l->date_sec) {
+        char d[30];
+        wf_http_date(d, (int64_t)sec);
+        snprintf(l->date_line, sizeof l->date_line, "Date: %s\r\n", d);
+        l->date_sec = sec;
+    }
+}
+
+/* ---- output queue ---- */
+
+WF__PRIVATE wf__outq *wf__q(wf__loop *l, wf__conn *c) { return c->q ? c->q : &l->scratch; }
+
+WF__PRIVATE int wf__q_seg(wf__outq *q, const char *ptr, size_t off, size_t len, bool owned) {
+    if (q->nseg == q->cap) {
+        uint32_t cap = q->cap ? q->cap * 2 : 8;
+        wf__seg *s = (wf__seg *)WF_REALLOC(NULL, q->segs, cap * sizeof *s);
+        if (!s) return WF_ENOMEM;
+        q->segs = s;
+        q->cap = cap;
+    }
+    wf__seg *s = &q->segs[q->nseg++];
+    s->ptr = ptr;
+    s->off = off;
+    s->len = len;
+    s->owned = owned;
+    q->pending += len;
+    return 0;
+}
+
+/* Append copied bytes, growing the last segment when it ends where the buffer ends. */
+WF__PRIVATE int wf__q_copy(wf__outq *q, const void *p, size_t n) {
+    if (!n) return 0;
+    size_t off = q->bytes.len;
+    if (wf_buf_append(&q->bytes, p, n) < 0) return WF_ENOMEM;
+    wf__seg *last = q->nseg > q->head ? &q->segs[q->nseg - 1] : NULL;
+    if (last && !last->ptr && last->off + last->len == off) {
+        last->len += n;
+        q->pending += n;
+        return 0;
+    }
+    return wf__q_seg(q, NULL, off, n, false);
+}
+
+WF__PRIVATE void wf__q_clear(wf__outq *q) {
+    for (uint32_t i = q->head; i < q->nseg; i++)
+        if (q->segs[i].owned) WF_FREE(NULL, (void *)q->segs[i].ptr);
+    q->nseg = q->head = 0;
+    q->bytes.len = 0;
+    q->pending = 0;
+}
+
+WF__PRIVATE void wf__q_free(wf__outq *q) {
+    wf__q_clear(q);
+    wf_buf_free(&q->bytes);
+    WF_FREE(NULL, q->segs);
+    q->segs = NULL;
+    q->cap = 0;
+}
+
+/* Write what the socket takes. Returns 0 when all is sent, 1 when the socket is full, -1 on error. */
+WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
+    while (q->pending) {
+        struct iovec iov[64];
+        int n = 0;
+        for (uint32_t i = q->head; i < q->nseg && n < 64; i++) {
+            wf__seg *s = &q->segs[i];
+            iov[n].iov_base = (void *)(s->ptr ? s->ptr + s->off : q->bytes.ptr + s->off);
+            iov[n].iov_len = s->len;
+            n++;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
+        }
+        size_t left = (size_t)w;
+        q->pending -= left;
+        while (left) {
+            wf__seg *s = &q->segs[q->head];
+            size_t k = WF__MIN(left, s->len);
+            s->off += k;
+            s->len -= k;
+            left -= k;
+            if (s->len) break;
+            if (s->owned) WF_FREE(NULL, (void *)s->ptr);
+            q->head++;
+        }
+    }
+    q->nseg = q->head = 0;
+    q->bytes.len = 0;
+    return 0;
+}
+
+/* ---- request states ---- */
+
+WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
+    wf__rs *rs = l->free_rs;
+    uint32_t nf = l->srv->cfg.max_headers;
+    if (rs) {
+        l->free_rs = rs->next_free;
+    } else {
+        rs = (wf__rs *)WF_MALLOC(NULL, sizeof *rs + nf * sizeof(wf_http_field));
+        if (!rs) return NULL;
+        memset(rs, 0, sizeof *rs);
+        rs->arena.inl = rs->arena_inline;
+        rs->arena.inl_cap = sizeof rs->arena_inline;
+    }
+    rs->head.max_line = l->srv->cfg.max_request_line;
+    rs->head.max_head = l->srv->cfg.max_header_bytes;
+    wf_http_head_init(&rs->head, rs->fields, nf);
+    memset(&rs->ck, 0, sizeof rs->ck);
+    rs->ck.max_body = l->srv->cfg.max_body;
+    rs->head_len = rs->raw_used = rs->body_len = 0;
+    rs->phase = WF__P_HEAD;
+    rs->sent_continue = false;
+    rs->t_first_us = l->now_us;
+    rs->t_head_ms = 0;
+    rs->req.loop = rs->res.loop = l;
+    rs->req.conn = rs->res.conn = c;
+    rs->req.rs = rs;
+    rs->req.peer[0] = 0;
+    rs->res.status = 0;
+    rs->res.close = rs->res.has_body = false;
+    rs->res.body = NULL;
+    rs->res.body_len = 0;
+    rs->res.hdrs.len = rs->res.copy.len = 0;
+    rs->res.stream = NULL;
+    rs->res.stream_user = NULL;
+    rs->res.stream_free = NULL;
+    rs->res.bytes = 0;
+    return rs;
+}
+
+WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    if (rs->res.has_body && rs->res.mode == WF_BODY_OWN) WF_FREE(NULL, (void *)rs->res.body);
+    rs->res.has_body = false;
+    if (rs->res.stream_free) rs->res.stream_free(rs->res.stream_user);
+    rs->res.stream_free = NULL;
+    wf__arena_reset(&rs->arena);
+    if (rs->res.hdrs.cap > 65536) wf_buf_free(&rs->res.hdrs);
+    if (rs->res.copy.cap > 65536) wf_buf_free(&rs->res.copy);
+    rs->next_free = l->free_rs;
+    l->free_rs = rs;
+}
+
+WF__PRIVATE void wf__rs_destroy(wf__rs *rs) {
+    wf_buf_free(&rs->res.hdrs);
+    wf_buf_free(&rs->res.copy);
+    wf__arena_reset(&rs->arena);
+    WF_FREE(NULL, rs);
+}
+
+/* ---- response serializer ---- */
+
+/* Decimal digits of v into out (no NUL); returns the length. */
+WF__PRIVATE size_t wf__utoa(char *out, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+WF__PRIVATE bool wf__is_head_method(const wf_req *req) {
+    wf_str m = wf_req_method(req);
+    return m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0;
+}
+
+WF__PRIVATE void wf__access(wf__loop *l, wf__rs *rs, int status) {
+    const wf_config *cfg = &l->srv->cfg;
+    if (!cfg->access_log) return;
+    wf_access_entry e;
+    wf_str na = {"-", 1};
+    bool parsed = rs->head.method.len > 0 && rs->req.buf;
+    e.unix_ms = wf__wall_ms();
+    e.peer = wf_req_peer(&rs->req);
+    e.method = parsed ? wf_span_str(rs->req.buf, rs->head.method) : na;
+    e.path = parsed ? wf_req_path(&rs->req) : na;
+    e.status = status;
+    e.bytes = rs->res.bytes;
+    e.micros = wf__mono_us() - rs->t_first_us;
+    cfg->access_log(cfg->access_log_user, &e);
+}
+
+/* Queue the status line and headers of rs's response. */
+WF__PRIVATE int wf__write_head(wf__loop *l, wf__conn *c, wf__rs *rs, bool chunked, bool close) {
+    wf_res *res = &rs->res;
+    wf__outq *q = wf__q(l, c);
+    char line[128];
+    int status = res->status;
+    size_t n = (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, wf_http_reason(status));
+    size_t before = q->pending;
+    int rc = wf__q_copy(q, line, n);
+    rc |= wf__q_copy(q, l->date_line, strlen(l->date_line));
+    if (chunked) {
+        rc |= wf__q_copy(q, "Transfer-Encoding: chunked\r\n", 28);
+    } else if (!res->stream && status != 204 && status != 304 && status >= 200) {
+        memcpy(line, "Content-Length: ", 16);
+        n = 16 + wf__utoa(line + 16, res->body_len);
+        memcpy(line + n, "\r\n", 2);
+        rc |= wf__q_copy(q, line, n + 2);
+    }
+    rc |= wf__q_copy(q, res->hdrs.ptr, res->hdrs.len);
+    if (close) rc |= wf__q_copy(q, "Connection: close\r\n\r\n", 21);
+    else if (rs->head.minor == 0) rc |= wf__q_copy(q, "Connection: keep-alive\r\n\r\n", 26);
+    else rc |= wf__q_copy(q, "\r\n", 2);
+    res->bytes += q->pending - before;
+    return rc ? WF_ENOMEM : 0;
+}
+
+/* Queue the body of a finished (non-stream) response. */
+WF__PRIVATE int wf__write_body(wf__loop *l, wf__conn *c, wf_res *res) {
+    wf__outq *q = wf__q(l, c);
+    int rc = 0;
+    if (!res->has_body || !res->body_len) return 0;
+    if (res->mode == WF_BODY_COPY || res->body_len <= WF__INLINE_BODY) {
+        rc = wf__q_copy(q, res->body, res->body_len);
+    } else {
+        rc = wf__q_seg(q, (const char *)res->body, 0, res->body_len, res->mode == WF_BODY_OWN);
+        if (rc == 0) res->has_body = false;    /* the queue owns it now */
+    }
+    res->bytes += res->body_len;
+    return rc;
+}
+
+/* Serialize the response the handler left in rs; starts a stream when it asked for one. */
+WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
+    wf_res *res = &rs->res;
+    bool head_only = wf__is_head_method(&rs->req);
+    if (!res->status) res->status = 200;
+    bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
+    bool chunked = res->stream && rs->head.minor == 1 && !head_only;
+    if (res->stream && rs->head.minor == 0 && !head_only) close = true;    /* delimited by close */
+    if (close) c->closing = true;
+    int rc = wf__write_head(l, c, rs, chunked, close);
+    if (rc == 0 && !head_only) rc = wf__write_body(l, c, res);
+    if (res->stream && !head_only && rc == 0) {
+        rs->phase = WF__P_STREAM;
+        return 0;
+    }
+    wf__access(l, rs, res->status);
+    return rc;
+}
+
+/* Answer an error found by the HTTP layer, {"detail": ...}, and close. */
+WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status, const char *why) {
+    char body[256];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
+    wf_res *res = &rs->res;
+    res->status = status;
+    res->hdrs.len = 0;
+    res->stream = NULL;
+    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    res->has_body = false;
+    wf_buf_append(&res->hdrs, "Content-Type: application/json\r\n", 32);
+    wf_res_body(res, body, n, WF_BODY_COPY);
+    c->closing = true;
+    if (rs->head.minor == 0 && rs->head.status) rs->head.minor = 1;
+    wf__finish_response(l, c, rs);
+}
+
+/* ---- requests: from bytes to a handler call ---- */
+
+WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res);
+
+/* Run the handler for the complete request in rs and queue its response. */
+WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *buf) {
+    rs->req.buf = buf;
+    rs->req.body.ptr = buf + rs->head_len;
+    rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
+    wf__app_dispatch(l->srv->app, &rs->req, &rs->res);
+    if (wf__finish_response(l, c, rs) < 0) {
+        wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
+        c->closing = true;
+    }
+}
+
+/* After the head: refuse what the head already rules out, announce 100 Continue. 0 = go on. */
+WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__conn *c, wf__rs *rs, size_t have) {
+    wf_http_head *h = &rs->head;
+    rs->phase = WF__P_BODY;
+    rs->t_head_ms = l->now_ms;
+    if (h->content_length > 0 && (uint64_t)h->content_length > l->srv->cfg.max_body) {
+        wf__http_error(l, c, rs, 413, "Request body too large");
+        return -1;
+    }
+    bool body_due = h->chunked || h->content_length > 0;
+    if (h->expect_continue && h->minor == 1 && body_due && have == rs->head_len) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        wf__q_copy(wf__q(l, c), cont, sizeof cont - 1);
+        rs->sent_continue = true;
+    }
+    return 0;
+}
+
+/* Advance the body of rs with the bytes of the input after c->in_start. Returns the request's total
+   length when it is complete, 0 if more is needed, -1 after answering an error. A chunked body is
+   decoded in place and the input behind it moved down, so framing never accumulates in memory. */
+WF__PRIVATE long wf__body_progress(wf__loop *l, wf__conn *c, wf__rs *rs, wf_buf *in) {
+    char *buf = in->ptr + c->in_start;
+    size_t len = in->len - c->in_start;
+    if (!rs->head.chunked) {
+        size_t need = rs->head_len + (size_t)WF__MAX(rs->head.content_length, 0);
+        return len >= need ? (long)need : 0;
+    }
+    size_t dec_at = rs->head_len + rs->body_len, used = 0, out = 0;
+    int rc = wf_http_dechunk(&rs->ck, buf + dec_at, buf + dec_at, len - dec_at, &used, &out);
+    if (used > out) {
+        memmove(buf + dec_at + out, buf + dec_at + used, len - dec_at - used);
+        in->len -= used - out;
+    }
+    rs->body_len += out;
+    rs->raw_used = rs->body_len;
+    if (rc == WF_ETOOBIG) wf__http_error(l, c, rs, 413, "Request body too large");
+    else if (rc < 0) wf__http_error(l, c, rs, 400, "Invalid chunked body");
+    if (rc < 0) return -1;
+    return rc == 1 ? (long)(rs->head_len + rs->raw_used) : 0;
+}
+
+/* Parse and answer every complete request in the connection's input, in order. */
+WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
+    wf_buf *in = l->in;
+    while (!c->closing && (!c->rs || c->rs->phase != WF__P_STREAM)) {
+        if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) break;
+        char *buf = in->ptr + c->in_start;
+        size_t len = in->len - c->in_start;
+        if (!len) break;
+        if (!c->rs && !(c->rs = wf__rs_get(l, c))) {
+            c->closing = true;
+            break;
+        }
+        wf__rs *rs = c->rs;
+        rs->req.buf = buf;
+        c->fresh = false;
+        if (rs->phase == WF__P_HEAD) {
+            int rc = wf_http_parse_head(&rs->head, buf, len);
+            if (rc == WF_EPARTIAL) break;
+            if (rc < 0) {
+                wf__http_error(l, c, rs, rs->head.status, rs->head.error);
+                break;
+            }
+            rs->head_len = (size_t)rc;
+            if (wf__head_accepted(l, c, rs, len) < 0) break;
+        }
+        long total = wf__body_progress(l, c, rs, in);
+        if (total <= 0) break;
+        wf__dispatch(l, c, rs, buf);
+        c->in_start += (size_t)total;
+        if (rs->phase == WF__P_STREAM) break;
+        wf__rs_put(l, rs);
+        c->rs = NULL;
+    }
+}
+
+/* ---- streams ---- */
+
+/* Call the producer while the client keeps up. Returns -1 if it aborted. */
+WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
+    wf__rs *rs = c->rs;
+    wf_res *res = &rs->res;
+    while (wf__q(l, c)->pending < WF__STREAM_LOW_WATER) {
+        size_t before = wf__q(l, c)->pending;
+        int r = res->stream(res, res->stream_user);
+        if (r < 0) return -1;
+        if (r == 0) {
+            if (rs->head.minor == 1 && wf__q_copy(wf__q(l, c), "0\r\n\r\n", 5) < 0) return -1;
+            res->bytes += rs->head.minor == 1 ? 5 : 0;
+            wf__access(l, rs, res->status);
+            res->stream = NULL;
+            wf__rs_put(l, rs);
+            c->rs = NULL;
+            return 0;
+        }
+        if (wf__q(l, c)->pending == before) break;   /* nothing now: try again when writable */
+    }
+    return 0;
+}
+
+/* ---- connections ---- */
+
+WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
+    uint32_t i = c->slot, last = l->n - 1;
+    close(c->fd);
+    if (c->rs) wf__rs_put(l, c->rs);
+    if (c->q) {
+        wf__q_free(c->q);
+        WF_FREE(NULL, c->q);
+    }
+    wf_buf_free(&c->in);
+    l->pfds[i] = l->pfds[last];
+    l->conns[i] = l->conns[last];
+    l->conns[i]->slot = i;
+    l->n--;
+    atomic_fetch_sub(&l->srv->nconns, 1);
+    WF_FREE(NULL, c);
+}
+
+/* Keep what must outlive this event: unparsed input and unsent output move off the scratch buffers. */
+WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
+    wf_buf *in = l->in;
+    size_t left = in->len - c->in_start;
+    if (in == &l->rbuf) {
+        if (left && wf_buf_append(&c->in, in->ptr + c->in_start, left) < 0) return -1;
+        c->in_start = 0;
+        l->rbuf.len = 0;
+    } else if (!left) {
+        wf_buf_free(&c->in);
+        c->in_start = 0;
+    } else if (c->in_start) {
+        memmove(c->in.ptr, c->in.ptr + c->in_start, left);
+        c->in.len = left;
+        c->in_start = 0;
+    }
+    if (!c->q && l->scratch.pending) {
+        c->q = (wf__outq *)WF_MALLOC(NULL, sizeof *c->q);
+        if (!c->q) return -1;
+        *c->q = l->scratch;
+        memset(&l->scratch, 0, sizeof l->scratch);
+    } else if (c->q && !c->q->pending) {
+        wf__q_free(c->q);
+        WF_FREE(NULL, c->q);
+        c->q = NULL;
+    }
+    return 0;
+}
+
+/* Choose the timer and poll events for c's state. */
+WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
+    const wf_config *cfg = &l->srv->cfg;
+    bool out = (c->q && c->q->pending) || (c->rs && c->rs->phase == WF__P_STREAM);
+    uint8_t t;
+    int64_t d;
+    if (c->lingering) return;
+    if (out) t = WF__T_WRITE, d = l->now_ms + cfg->write_timeout_ms;
+    else if (c->rs && c->rs->phase == WF__P_HEAD) t = WF__T_HEAD, d = c->rs->t_first_us / 1000 + cfg->header_timeout_ms;
+    else if (c->rs) t = WF__T_BODY, d = c->rs->t_head_ms + cfg->body_timeout_ms;
+    else t = WF__T_IDLE, d = l->now_ms + (c->fresh ? cfg->header_timeout_ms : cfg->idle_timeout_ms);
+    if (t != c->timer || t == WF__T_WRITE) {
+        c->timer = t;
+        c->deadline = d;
+        if (d < l->next_timer) l->next_timer = d;
+    }
+    bool reading = !out || (c->rs == NULL && c->in.len < WF__PIPELINE_HIGH_WATER);
+    l->pfds[c->slot].events = (short)((reading && !c->closing ? POLLIN : 0) | (out ? POLLOUT : 0));
+}
+
+/* Half-close and drain the input for a while, so a response is not destroyed by a reset. */
+WF__PRIVATE void wf__conn_linger(wf__loop *l, wf__conn *c) {
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->timer = WF__T_LINGER;
+    c->deadline = l->now_ms + WF__LINGER_MS;
+    if (c->deadline < l->next_timer) l->next_timer = c->deadline;
+    l->pfds[c->slot].events = POLLIN;
+}
+
+/* Read once into the scratch buffer, or into c's own buffer when a partial request waits there.
+   Returns bytes read, 0 at end of stream, -1 on error, -2 if nothing was ready. */
+WF__PRIVATE long wf__conn_read(wf__loop *l, wf__conn *c) {
+    wf_buf *in = c->in.len ? &c->in : &l->rbuf;
+    size_t room = in == &l->rbuf ? WF__READ_CHUNK : 16384;
+    if (in == &c->in) {
+        size_t cap = (size_t)l->srv->cfg.max_header_bytes + (size_t)l->srv->cfg.max_body + 65536;
+        if (c->in.len >= cap) return -3;       /* more than any acceptable request */
+        room = WF__MIN(WF__MAX(room, c->in.len), cap - c->in.len);
+    }
+    if (wf_buf_reserve(in, room) < 0) return -1;
+    l->in = in;
+    ssize_t r;
+    do r = recv(c->fd, in->ptr + in->len, room, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
+    in->len += (size_t)r;
+    return (long)r;
+}
+
+WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c);
+
+WF__PRIVATE void wf__conn_linger_read(wf__loop *l, wf__conn *c) {
+    char tmp[4096];
+    ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
+    if (r > 0) c->linger_bytes += (size_t)r;
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || c->linger_bytes > WF__LINGER_BYTES)
+        wf__conn_close(l, c);
+}
+
+WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
+    if (c->lingering) {
+        wf__conn_linger_read(l, c);
+        return;
+    }
+    l->in = c->in.len ? &c->in : &l->rbuf;
+    if (!c->in.len) c->in_start = 0;
+    if (rev & (POLLIN | POLLHUP | POLLERR)) {
+        long r = wf__conn_read(l, c);
+        if (r == -3 && c->rs) wf__http_error(l, c, c->rs, 413, "Request too large");
+        if (r == -1 || (r == -3 && !c->rs) || (r == 0 && !c->rs && !(c->q && c->q->pending)) || (r == 0 && c->rs && c->rs->phase != WF__P_STREAM)) {
+            wf__conn_close(l, c);
+            return;
+        }
+        if (r == 0) c->closing = true;    /* peer done sending: finish what is queued, then close */
+    }
+    wf__conn_drive(l, c);
+}
+
+/* Make progress on c: answer requests, pump a stream, write; then stash, arm or close. */
+WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
+    for (int round = 0; round < 64; round++) {
+        if (c->rs && c->rs->phase == WF__P_STREAM) {
+            if (wf__stream_pump(l, c) < 0) goto dead;
+        }
+        if (!c->rs || c->rs->phase != WF__P_STREAM) wf__process_input(l, c);
+        int fr = wf__q_flush(wf__q(l, c), c->fd);
+        if (fr < 0) goto dead;
+        if (fr == 1) break;
+        if (c->rs && c->rs->phase == WF__P_STREAM) continue;
+        if (c->closing) {
+            if (wf__conn_stash(l, c) < 0) goto dead;
+            wf__conn_linger(l, c);
+            return;
+        }
+        break;
+    }
+    if (wf__conn_stash(l, c) < 0) goto dead;
+    wf__conn_arm(l, c);
+    return;
+dead:
+    wf__q_clear(&l->scratch);
+    l->rbuf.len = 0;
+    wf__conn_close(l, c);
+}
+
+/* ---- timers ---- */
+
+WF__PRIVATE void wf__conn_timeout(wf__loop *l, wf__conn *c) {
+    if ((c->timer == WF__T_HEAD || c->timer == WF__T_BODY) && c->rs && !c->closing) {
+        l->in = c->in.len ? &c->in : &l->rbuf;
+        if (!c->in.len) c->in_start = 0;
+        wf__http_error(l, c, c->rs, 408, "Request timeout");
+        wf__conn_drive(l, c);
+        return;
+    }
+    wf__conn_close(l, c);
+}
+
+WF__PRIVATE void wf__timers(wf__loop *l) {
+    if (l->now_ms < l->next_timer) return;
+    l->next_timer = INT64_MAX;
+    for (uint32_t i = l->n; i-- > 2;) {
+        wf__conn *c = l->conns[i];
+        if (c->timer != WF__T_NONE && c->deadline <= l->now_ms) {
+            c->timer = WF__T_NONE;
+            wf__conn_timeout(l, c);
+        } else if (c->timer != WF__T_NONE && c->deadline < l->next_timer) {
+            l->next_timer = c->deadline;
+        }
+    }
+    if (l->listen_paused_until && l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
+    if (l->stopping && l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
+}
+
+/* ---- accepting ---- */
+
+/* Refuse a connection politely: a 503 if the socket takes it at once, then close. */
+WF__PRIVATE void wf__refuse(int fd) {
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 36\r\nConnection: close\r\n\r\n"
+                               "{\"detail\":\"Too many connections\"}";
+    ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    close(fd);
+}
+
+WF__PRIVATE int wf__loop_grow(wf__loop *l) {
+    uint32_t cap = l->cap ? l->cap * 2 : 64;
+    struct pollfd *p = (struct pollfd *)WF_REALLOC(NULL, l->pfds, cap * sizeof *p);
+    if (!p) return -1;
+    l->pfds = p;
+    wf__conn **cs = (wf__conn **)WF_REALLOC(NULL, l->conns, cap * sizeof *cs);
+    if (!cs) return -1;
+    l->conns = cs;
+    l->cap = cap;
+    return 0;
+}
+
+WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage *ss) {
+    wf__conn *c = (wf__conn *)WF_MALLOC(NULL, sizeof *c);
+    if (!c || (l->n == l->cap && wf__loop_grow(l) < 0)) {
+        WF_FREE(NULL, c);
+        wf__refuse(fd);
+        return;
+    }
+    memset(c, 0, sizeof *c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->fresh = true;
+    c->family = (uint8_t)ss->ss_family;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        memcpy(c->addr, &a->sin6_addr, 16);
+        c->port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        memcpy(c->addr, &a->sin_addr, 4);
+        c->port = ntohs(a->sin_port);
+    }
+    c->slot = l->n++;
+    l->conns[c->slot] = c;
+    l->pfds[c->slot].fd = fd;
+    l->pfds[c->slot].events = POLLIN;
+    l->pfds[c->slot].revents = 0;
+    atomic_fetch_add(&l->srv->nconns, 1);
+    wf__conn_arm(l, c);
+}
+
+/* Out of descriptors: accept with the reserve descriptor and close at once, or pause the listener. */
+WF__PRIVATE void wf__accept_emfile(wf__loop *l) {
+    if (l->reserve_fd >= 0) {
+        close(l->reserve_fd);
+        int fd = accept(l->listen_fd, NULL, NULL);
+        if (fd >= 0) wf__refuse(fd);
+        l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (l->reserve_fd < 0) {
+        l->listen_paused_until = l->now_ms + WF__EMFILE_PAUSE_MS;
+        l->pfds[1].events = 0;
+        if (l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
+    }
+    wf__logf(l->srv, 1, "accept: out of file descriptors; refusing connections");
+}
+
+WF__PRIVATE void wf__accept(wf__loop *l) {
+    for (int i = 0; i < WF__ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(l->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) wf__accept_emfile(l);
+            return;
+        }
+        if (atomic_load(&l->srv->nconns) >= l->srv->cfg.max_conns || l->stopping) {
+            wf__refuse(fd);
+            continue;
+        }
+        wf__conn_add(l, fd, &ss);
+    }
+}
+
+/* ---- the loop ---- */
+
+/* Queue fn(arg) to run on loop l's thread and wake it. Safe from any thread. */
+WF__PRIVATE int wf__loop_post(wf__loop *l, void (*fn)(void *), void *arg) {
+    wf__post *p = (wf__post *)WF_MALLOC(NULL, sizeof *p);
+    if (!p) return WF_ENOMEM;
+    p->fn = fn;
+    p->arg = arg;
+    pthread_mutex_lock(&l->post_mu);
+    p->next = l->posts;
+    l->posts = p;
+    pthread_mutex_unlock(&l->post_mu);
+    uint64_t one = 1;
+    ssize_t w = write(l->wake_wr, &one, sizeof one);
+    (void)w;
+    return 0;
+}
+
+WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
+    char tmp[64];
+    while (read(l->wake_rd, tmp, sizeof tmp) > 0) {
+    }
+    pthread_mutex_lock(&l->post_mu);
+    wf__post *p = l->posts, *rev = NULL;
+    l->posts = NULL;
+    pthread_mutex_unlock(&l->post_mu);
+    while (p) {                 /* run in the order posted */
+        wf__post *n = p->next;
+        p->next = rev;
+        rev = p;
+        p = n;
+    }
+    while (rev) {
+        wf__post *n = rev->next;
+        rev->fn(rev->arg);
+        WF_FREE(NULL, rev);
+        rev = n;
+    }
+}
+
+/* Stop accepting, close idle connections, let the others finish within the grace period. */
+WF__PRIVATE void wf__loop_begin_stop(wf__loop *l) {
+    l->stopping = true;
+    l->stop_deadline = l->now_ms + l->srv->cfg.shutdown_grace_ms;
+    if (l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
+    if (l->listen_fd >= 0) close(l->listen_fd);
+    l->listen_fd = -1;
+    l->pfds[1].fd = -1;
+    for (uint32_t i = l->n; i-- > 2;) {
+        wf__conn *c = l->conns[i];
+        if (!c->rs && !(c->q && c->q->pending) && !c->lingering) wf__conn_close(l, c);
+        else c->closing = true;
+    }
+}
+
+WF__PRIVATE int wf__loop_timeout(wf__loop *l) {
+    int64_t wait = l->next_timer == INT64_MAX ? 1000 : l->next_timer - l->now_ms;
+    return (int)WF__MAX(0, WF__MIN(wait, 1000));
+}
+
+WF__PRIVATE void wf__loop_poll_once(wf__loop *l) {
+    int rc = poll(l->pfds, l->n, wf__loop_timeout(l));
+    wf__loop_tick(l);
+    if (rc < 0 && errno != EINTR) {
+        wf__logf(l->srv, 0, "poll: %s", strerror(errno));
+        return;
+    }
+    if (rc > 0) {
+        if (l->pfds[0].revents) wf__loop_wake_drain(l);
+        if (l->pfds[1].revents && l->listen_fd >= 0) wf__accept(l);
+        for (uint32_t i = l->n; i-- > 2;) {
+            short rev = l->pfds[i].revents;
+            l->pfds[i].revents = 0;
+            if (rev) wf__conn_event(l, l->conns[i], rev);
+        }
+    }
+    if (l->listen_paused_until && l->now_ms >= l->listen_paused_until) {
+        l->listen_paused_until = 0;
+        l->pfds[1].events = POLLIN;
+    }
+    wf__timers(l);
+}
+
+WF__PRIVATE void *wf__loop_main(void *arg) {
+    wf__loop *l = (wf__loop *)arg;
+    wf__loop_tick(l);
+    for (;;) {
+        if (atomic_load(&l->srv->stop) && !l->stopping) wf__loop_begin_stop(l);
+        if (l->stopping && (l->n <= 2 || l->now_ms >= l->stop_deadline)) break;
+        wf__loop_poll_once(l);
+    }
+    for (uint32_t i = l->n; i-- > 2;) wf__conn_close(l, l->conns[i]);
+    wf__loop_wake_drain(l);
+    return NULL;
+}
+
+/* ---- the server: listeners, threads, start and stop ---- */
+
+WF__PRIVATE int wf__listen(wf__server *s, int port) {
+    struct addrinfo hints, *ai = NULL;
+    char ps[16];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(s->cfg.host, ps, &hints, &ai) != 0 || !ai) {
+        wf__logf(s, 0, "cannot resolve listen address %s", s->cfg.host);
+        return WF_EADDR;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#ifdef SO_REUSEPORT
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#endif
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, s->cfg.backlog) < 0) {
+            wf__logf(s, 0, "cannot listen on %s:%d: %s", s->cfg.host, port, strerror(errno));
+            close(fd);
+            fd = WF_EADDR;
+        }
+    } else {
+        fd = WF_ESYS;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+WF__PRIVATE int wf__bound_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+WF__PRIVATE int wf__loop_init(wf__server *s, wf__loop *l, int port) {
+    int wake[2] = {-1, -1};
+    memset(l, 0, sizeof *l);
+    l->srv = s;
+    l->listen_fd = l->wake_rd = l->wake_wr = l->reserve_fd = -1;
+    pthread_mutex_init(&l->post_mu, NULL);
+    l->next_timer = INT64_MAX;
+#ifdef __linux__
+    wake[0] = wake[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake[0] < 0) return WF_ESYS;
+#else
+    if (pipe(wake) < 0) return WF_ESYS;
+    fcntl(wake[0], F_SETFL, O_NONBLOCK);
+    fcntl(wake[1], F_SETFL, O_NONBLOCK);
+#endif
+    l->wake_rd = wake[0];
+    l->wake_wr = wake[1];
+    l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (wf__loop_grow(l) < 0) return WF_ENOMEM;
+    l->listen_fd = wf__listen(s, port);
+    if (l->listen_fd < 0) return l->listen_fd;
+    l->pfds[0].fd = l->wake_rd;
+    l->pfds[0].events = POLLIN;
+    l->pfds[1].fd = l->listen_fd;
+    l->pfds[1].events = POLLIN;
+    l->conns[0] = l->conns[1] = NULL;
+    l->n = 2;
+    return 0;
+}
+
+WF__PRIVATE void wf__loop_free(wf__loop *l) {
+    if (l->listen_fd >= 0) close(l->listen_fd);
+    if (l->wake_rd >= 0) close(l->wake_rd);
+    if (l->wake_wr >= 0 && l->wake_wr != l->wake_rd) close(l->wake_wr);
+    if (l->reserve_fd >= 0) close(l->reserve_fd);
+    while (l->free_rs) {
+        wf__rs *n = l->free_rs->next_free;
+        wf__rs_destroy(l->free_rs);
+        l->free_rs = n;
+    }
+    wf__q_free(&l->scratch);
+    wf_buf_free(&l->rbuf);
+    WF_FREE(NULL, l->pfds);
+    WF_FREE(NULL, l->conns);
+    pthread_mutex_destroy(&l->post_mu);
+}
+
+/* Use every descriptor the hard limit allows, and keep max_conns within it. */
+WF__PRIVATE void wf__fd_limit(wf_config *cfg) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)cfg->max_conns + 32 > rl.rlim_cur)
+        cfg->max_conns = rl.rlim_cur > 64 ? (int)(rl.rlim_cur - 32) : 32;
+}
+
+struct wf_app;
+WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app);
+
+WF__PRIVATE void wf__server_free(wf__server *s) {
+    for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
+    WF_FREE(NULL, s->loops);
+    WF_FREE(NULL, s);
+}
+
+WF_API int wf_start(wf_app *app, const wf_config *cfg) {
+    wf__server *s = (wf__server *)WF_MALLOC(NULL, sizeof *s);
+    wf__server *none = NULL;
+    if (!s) return WF_ENOMEM;
+    memset(s, 0, sizeof *s);
+    if (cfg) s->cfg = *cfg;
+    wf__config_defaults(&s->cfg);
+    wf__fd_limit(&s->cfg);
+    s->app = app;
+    s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);
+    if (!s->loops) {
+        WF_FREE(NULL, s);
+        return WF_ENOMEM;
+    }
+    int port = s->cfg.port == WF_PORT_ANY ? 0 : s->cfg.port, rc = 0;
+    for (int i = 0; i < s->cfg.threads && rc == 0; i++) {
+        rc = wf__loop_init(s, &s->loops[i], port);
+        s->nloops = i + 1;
+        if (rc == 0 && port == 0) port = wf__bound_port(s->loops[i].listen_fd);
+    }
+    s->port = port;
+    if (rc == 0 && !atomic_compare_exchange_strong(wf__app_server_slot(app), &none, s)) rc = WF_EBUSY;
+    for (int i = 0; i < s->nloops && rc == 0; i++)
+        if (pthread_create(&s->loops[i].thread, NULL, wf__loop_main, &s->loops[i]) != 0) {
+            atomic_store(&s->stop, 1);
+            for (int k = 0; k < i; k++) pthread_join(s->loops[k].thread, NULL);
+            atomic_store(wf__app_server_slot(app), NULL);
+            rc = WF_ESYS;
+        }
+    if (rc < 0) {
+        wf__server_free(s);
+        return rc;
+    }
+    return port;
+}
+
+WF_API void wf_stop(wf_app *app) {
+    wf__server *s = atomic_load(wf__app_server_slot(app));
+    if (!s) return;
+    atomic_store(&s->stop, 1);
+    for (int i = 0; i < s->nloops; i++) {
+        uint64_t one = 1;
+        ssize_t w = write(s->loops[i].wake_wr, &one, sizeof one);
+        (void)w;
+    }
+}
+
+WF_API int wf_wait(wf_app *app) {
+    wf__server *s = atomic_load(wf__app_server_slot(app));
+    if (!s) return WF_EINVAL;
+    for (int i = 0; i < s->nloops; i++) pthread_join(s->loops[i].thread, NULL);
+    atomic_store(wf__app_server_slot(app), NULL);
+    wf__server_free(s);
+    return 0;
+}
+
+/* wf_run's optional signal handling needs the one app it serves in a global. */
+static _Atomic(wf_app *) wf__signal_app;
+
+WF__PRIVATE void wf__on_signal(int sig) {
+    wf_app *app = atomic_load(&wf__signal_app);
+    (void)sig;
+    if (app) wf_stop(app);
+}
+
+WF_API int wf_run(wf_app *app, const wf_config *cfg) {
+    struct sigaction sa, old_int, old_term;
+    bool sigs = !(cfg && cfg->no_signals);
+    int port = wf_start(app, cfg);
+    if (port < 0) return port;
+    if (sigs) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = wf__on_signal;
+        sigemptyset(&sa.sa_mask);
+        atomic_store(&wf__signal_app, app);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    wf__server *s = atomic_load(wf__app_server_slot(app));
+    wf__logf(s, 2, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
+    int rc = wf_wait(app);
+    if (sigs) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        atomic_store(&wf__signal_app, NULL);
+    }
+    return rc;
+}
+
+/* ======================================================================
+ * >>app  The app, routes, request and response
+ * ====================================================================== */
+
+typedef struct wf__route {
+    char *method, *path;
+    size_t path_len;
+    wf_handler handler;
+} wf__route;
+
+struct wf_app {
+    wf__route *routes;
+    int nroutes, cap;
+    _Atomic(wf__server *) server;
+};
+
+WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
+
+WF_API wf_app *wf_app_new(void) {
+    wf_app *app = (wf_app *)WF_MALLOC(NULL, sizeof *app);
+    if (!app) return NULL;
+    memset(app, 0, sizeof *app);
+    atomic_init(&app->server, NULL);
+    return app;
+}
+
+WF_API void wf_app_free(wf_app *app) {
+    if (!app) return;
+    for (int i = 0; i < app->nroutes; i++) {
+        WF_FREE(NULL, app->routes[i].method);
+        WF_FREE(NULL, app->routes[i].path);
+    }
+    WF_FREE(NULL, app->routes);
+    WF_FREE(NULL, app);
+}
+
+WF__PRIVATE char *wf__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)WF_MALLOC(NULL, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+WF_API int wf_route(wf_app *app, const char *method, const char *path, wf_handler h) {
+    if (!app || !method || !*method || !path || path[0] != '/' || !h) return WF_EINVAL;
+    for (const char *m = method; *m; m++)
+        if (!WF__IS(*m, WF__C_TOKEN)) return WF_EINVAL;
+    if (app->nroutes == app->cap) {
+        int cap = app->cap ? app->cap * 2 : 16;
+        wf__route *r = (wf__route *)WF_REALLOC(NULL, app->routes, (size_t)cap * sizeof *r);
+        if (!r) return WF_ENOMEM;
+        app->routes = r;
+        app->cap = cap;
+    }
+    wf__route *r = &app->routes[app->nroutes];
+    r->method = wf__strdup(method);
+    r->path = wf__strdup(path);
+    if (!r->method || !r->path) {
+        WF_FREE(NULL, r->method);
+        WF_FREE(NULL, r->path);
+        return WF_ENOMEM;
+    }
+    r->path_len = strlen(path);
+    r->handler = h;
+    app->nroutes++;
+    return 0;
+}
+
+WF_API int wf_get(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "GET", path, h); }
+WF_API int wf_post(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "POST", path, h); }
+WF_API int wf_put(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PUT", path, h); }
+WF_API int wf_patch(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PATCH", path, h); }
+WF_API int wf_delete(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "DELETE", path, h); }
+WF_API int wf_options(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "OPTIONS", path, h); }
+
+/* Find the route; on a miss, collect the methods the path has into allow (for 405). */
+WF__PRIVATE const wf__route *wf__route_find(const wf_app *app, wf_str method, wf_str path, wf_buf *allow) {
+    bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
+    const wf__route *get = NULL;
+    for (int i = 0; i < app->nroutes; i++) {
+        const wf__route *r = &app->routes[i];
+        if (r->path_len != path.len || memcmp(r->path, path.ptr, path.len) != 0) continue;
+        if (wf_str_eq(method, r->method)) return r;
+        if (head && strcmp(r->method, "GET") == 0) get = r;
+        if (allow) {
+            if (allow->len) wf_buf_append(allow, ", ", 2);
+            wf_buf_append(allow, r->method, strlen(r->method));
+            if (strcmp(r->method, "GET") == 0) wf_buf_append(allow, ", HEAD", 6);
+        }
+    }
+    return get;
+}
+
+WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
+    wf_buf allow = {0};
+    const wf__route *r = wf__route_find(app, wf_req_method(req), wf_req_path(req), &allow);
+    if (r) {
+        r->handler(req, res);
+    } else if (allow.len) {
+        wf_buf_append(&allow, "", 1);
+        wf_reply_detail(res, 405, "Method Not Allowed");
+        wf_res_header(res, "Allow", allow.ptr);
+    } else {
+        wf_reply_detail(res, 404, "Not Found");
+    }
+    wf_buf_free(&allow);
+}
+
+/* ---- the request ---- */
+
+WF_API wf_str wf_req_method(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.method); }
+WF_API wf_str wf_req_target(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.target); }
+
+WF_API wf_str wf_req_path(const wf_req *req) {
+    wf_str p = wf_span_str(req->buf, req->rs->head.path);
+    if (!p.len) p = wf_str_c("/");
+    return p;
+}
+
+WF_API wf_str wf_req_query(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.query); }
+
+WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n) {
+    const wf_http_head *h = &req->rs->head;
+    size_t nl = strlen(name);
+    wf_str none = {NULL, 0};
+    for (uint32_t i = 0; i < h->num_fields; i++) {
+        const wf_http_field *f = &h->fields[i];
+        if (f->name.len == nl && wf__mem_ieq(req->buf + f->name.off, name, nl) && n-- == 0)
+            return wf_span_str(req->buf, f->value);
+    }
+    return none;
+}
+
+WF_API wf_str wf_req_header(const wf_req *req, const char *name) { return wf_req_header_nth(req, name, 0); }
+WF_API int wf_req_header_count(const wf_req *req) { return (int)req->rs->head.num_fields; }
+
+WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
+    const wf_http_head *h = &req->rs->head;
+    if (i < 0 || (uint32_t)i >= h->num_fields) return false;
+    *name = wf_span_str(req->buf, h->fields[i].name);
+    *value = wf_span_str(req->buf, h->fields[i].value);
+    return true;
+}
+
+WF_API wf_str wf_req_body(const wf_req *req) { return req->body; }
+WF_API int wf_req_http_minor(const wf_req *req) { return req->rs->head.minor; }
+WF_API void *wf_req_user(const wf_req *req) { return req->loop->srv->cfg.user; }
+WF_API void *wf_req_alloc(wf_req *req, size_t n) { return wf__arena_alloc(&req->rs->arena, n); }
+
+WF_API const char *wf_req_peer(const wf_req *req) {
+    wf_req *r = (wf_req *)req;    /* formatted on first use, cached */
+    if (!r->peer[0]) {
+        char ip[INET6_ADDRSTRLEN];
+        const wf__conn *c = req->conn;
+        if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, ip, sizeof ip)) strcpy(ip, "?");
+        snprintf(r->peer, sizeof r->peer, c->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)c->port);
+    }
+    return r->peer;
+}
+
+/* ---- the response ---- */
+
+WF_API void wf_res_status(wf_res *res, int status) {
+    res->status = (status >= 200 && status <= 999) ? status : 500;
+}
+
+WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
+    if (!*name) return false;
+    for (const char *p = name; *p; p++)
+        if (!WF__IS(*p, WF__C_TOKEN)) return false;
+    for (const char *p = value; *p; p++)
+        if (!WF__IS(*p, WF__C_VALUE)) return false;
+    return true;
+}
+
+WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
+    if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
+    size_t nl = strlen(name), vl = strlen(value);
+    if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
+    wf_buf_append(&res->hdrs, name, nl);
+    wf_buf_append(&res->hdrs, ": ", 2);
+    wf_buf_append(&res->hdrs, value, vl);
+    wf_buf_append(&res->hdrs, "\r\n", 2);
+    return 0;
+}
+
+WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
+    if (res->has_body && res->mode == WF_BODY_OWN && res->body != body) WF_FREE(NULL, (void *)res->body);
+    res->has_body = true;
+    res->mode = mode;
+    res->body_len = len;
+    if (mode != WF_BODY_COPY) {
+        res->body = body;
+        return 0;
+    }
+    res->copy.len = 0;
+    if (wf_buf_append(&res->copy, body, len) < 0) {
+        res->has_body = false;
+        res->body_len = 0;
+        return WF_ENOMEM;
+    }
+    res->body = res->copy.ptr;
+    return 0;
+}
+
+WF_API void wf_res_close(wf_res *res) { res->close = true; }
+
+WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len) {
+    wf_res_status(res, status);
+    if (content_type) {
+        int rc = wf_res_header(res, "Content-Type", content_type);
+        if (rc < 0) return rc;
+    }
+    return wf_res_body(res, body, len, WF_BODY_COPY);
+}
+
+WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
+    return wf_reply(res, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+WF_API int wf_reply_detail(wf_res *res, int status, const char *detail) {
+    wf_buf b = {0};
+    int rc = wf_buf_append(&b, "{\"detail\":\"", 11);
+    for (const unsigned char *p = (const unsigned char *)detail; *p && rc == 0; p++) {
+        if (*p == '"' || *p == '\\') rc = wf_buf_printf(&b, "\\%c", *p);
+        else if (*p < 0x20) rc = wf_buf_printf(&b, "\\u%04x", *p);
+        else rc = wf_buf_append(&b, p, 1);
+    }
+    if (rc == 0) rc = wf_buf_append(&b, "\"}", 2);
+    if (rc == 0) rc = wf_reply(res, status, "application/json", b.ptr, b.len);
+    wf_buf_free(&b);
+    return rc;
+}
+
+WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
+    if (!fn) return WF_EINVAL;
+    res->stream = fn;
+    res->stream_user = user;
+    res->stream_free = free_user;
+    return 0;
+}
+
+WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
+    wf__outq *q = wf__q(res->loop, res->conn);
+    if (!n) return 0;
+    if (res->conn->rs && res->conn->rs->head.minor == 0) {
+        res->bytes += n;
+        return wf__q_copy(q, p, n);
+    }
+    char hex[24];
+    int k = snprintf(hex, sizeof hex, "%zx\r\n", n);
+    int rc = wf__q_copy(q, hex, (size_t)k);
+    rc |= wf__q_copy(q, p, n);
+    rc |= wf__q_copy(q, "\r\n", 2);
+    res->bytes += (size_t)k + n + 2;
+    return rc ? WF_ENOMEM : 0;
+}
+
+/* ======================================================================
+ * >>testing  The forked test harness
+ * ====================================================================== */
+#ifndef WF_NO_TESTING
+#include <fnmatch.h>
+
+typedef struct wf__test {
+    const char *name, *file;
+    int line;
+    wf_test_fn fn;
+} wf__test;
+
+/* The documented global: tests register themselves here before main() runs. */
+static struct {
+    wf__test *v;
+    int n, cap;
+} wf__tests;
+
+/* The state of the test running in this process. */
+static struct {
+    jmp_buf jmp;
+    bool failed, skipped, active;
+} wf__cur;
+
+enum { WF__EXIT_PASS = 0, WF__EXIT_FAIL = 1, WF__EXIT_SKIP = 77 };
+
+WF_API void wf_test_register(const char *name, wf_test_fn fn, const char *file, int line) {
+    if (wf__tests.n == wf__tests.cap) {
+        int cap = wf__tests.cap ? wf__tests.cap * 2 : 64;
+        wf__test *v = (wf__test *)realloc(wf__tests.v, (size_t)cap * sizeof *v);
+        if (!v) abort();
+        wf__tests.v = v;
+        wf__tests.cap = cap;
+    }
+    wf__test *t = &wf__tests.v[wf__tests.n++];
+    t->name = name;
+    t->fn = fn;
+    t->file = file;
+    t->line = line;
+}
+
+WF_API void wf_test_log(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+WF__PRIVATE void wf__test_fail_now(bool fatal) {
+    wf__cur.failed = true;
+    fflush(stdout);
+    if (fatal && wf__cur.active) longjmp(wf__cur.jmp, 1);
+}
+
+WF_API void wf_test_skip(const char *why) {
+    printf("  skipped: %s\n", why ? why : "");
+    wf__cur.skipped = true;
+    fflush(stdout);
+    if (wf__cur.active) longjmp(wf__cur.jmp, 1);
+}
+
+WF_API bool wf__check_int(const char *file, int line, const char *expr, long long a, long long b, int op,
+                          const char *sa, const char *sb, bool fatal) {
+    bool ok = op == WF__OP_EQ ? a == b : op == WF__OP_NE ? a != b : op == WF__OP_LT ? a < b
+            : op == WF__OP_LE ? a <= b : op == WF__OP_GT ? a > b : a >= b;
+    if (ok) return true;
+    printf("%s:%d: Failure\n  expected: %s\n  left:  %s => %lld\n  right: %s => %lld\n", file, line, expr,
+           sa, a, sb, b);
+    wf__test_fail_now(fatal);
+    return false;
+}
+
+WF__PRIVATE void wf__print_quoted(const char *p, size_t n) {
+    if (!p) {
+        printf("(null)");
+        return;
+    }
+    putchar('"');
+    for (size_t i = 0; i < n && i < 2000; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '\\' || ch == '"') printf("\\%c", ch);
+        else if (ch >= 0x20 && ch < 0x7f) putchar(ch);
+        else if (ch == '\n') printf("\\n");
+        else if (ch == '\r') printf("\\r");
+        else printf("\\x%02x", ch);
+    }
+    printf(n > 2000 ? "\"... (%zu bytes)" : "\"", n);
+}
+
+WF_API bool wf__check_str(const char *file, int line, const char *sa, const char *sb, const char *a,
+                          size_t alen, const char *b, size_t blen, bool eq, bool fatal) {
+    if (a && alen == (size_t)-1) alen = strlen(a);
+    if (b && blen == (size_t)-1) blen = strlen(b);
+    bool same = (!a || !b) ? a == b : (alen == blen && memcmp(a, b, alen) == 0);
+    if (same == eq) return true;
+    printf("%s:%d: Failure\n  expected: %s %s %s\n  left:  ", file, line, sa, eq ? "==" : "!=", sb);
+    wf__print_quoted(a, alen);
+    printf("\n  right: ");
+    wf__print_quoted(b, blen);
+    printf("\n");
+    wf__test_fail_now(fatal);
+    return false;
+}
+
+WF_API bool wf__check_true(const char *file, int line, const char *expr, bool v, bool want, bool fatal) {
+    if (v == want) return true;
+    printf("%s:%d: Failure\n  expected: %s to be %s\n", file, line, expr, want ? "true" : "false");
+    wf__test_fail_now(fatal);
+    return false;
+}
+
+/* Run test t in this process; returns a WF__EXIT_* code. */
+WF__PRIVATE int wf__test_run_here(const wf__test *t) {
+    wf__cur.failed = wf__cur.skipped = false;
+    wf__cur.active = true;
+    if (setjmp(wf__cur.jmp) == 0) t->fn();
+    wf__cur.active = false;
+    fflush(stdout);
+    return wf__cur.skipped ? WF__EXIT_SKIP : wf__cur.failed ? WF__EXIT_FAIL : WF__EXIT_PASS;
+}
+
+WF__PRIVATE const char *wf__signame(int sig) {
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTRAP: return "SIGTRAP";
+    default: return "signal";
+    }
+}
+
+typedef struct wf__job {
+    const wf__test *t;
+    pid_t pid;
+    FILE *out;
+    int64_t start_ms;
+} wf__job;
+
+typedef struct wf__run {
+    int timeout_ms, jobs;
+    bool fork, list;
+    const char *filter;
+    int passed, failed, skipped;
+} wf__run;
+
+WF__PRIVATE int64_t wf__now_ms(void) { return wf__mono_us() / 1000; }
+
+WF__PRIVATE void wf__job_start(wf__job *j, const wf__test *t) {
+    fflush(stdout);
+    fflush(stderr);
+    j->t = t;
+    j->out = tmpfile();
+    j->start_ms = wf__now_ms();
+    j->pid = fork();
+    if (j->pid == 0) {
+        setpgid(0, 0);
+        if (j->out) {
+            dup2(fileno(j->out), 1);
+            dup2(fileno(j->out), 2);
+        }
+        setvbuf(stdout, NULL, _IONBF, 0);
+        exit(wf__test_run_here(t));
+    }
+    if (j->pid > 0) setpgid(j->pid, j->pid);
+}
+
+/* Print a finished job's output and verdict; count it. */
+WF__PRIVATE void wf__job_report(wf__run *r, wf__job *j, int status, bool timed_out) {
+    int64_t ms = wf__now_ms() - j->start_ms;
+    if (j->out) {
+        char buf[4096];
+        size_t n;
+        fflush(j->out);
+        rewind(j->out);
+        while ((n = fread(buf, 1, sizeof buf, j->out)) > 0) fwrite(buf, 1, n, stdout);
+        fclose(j->out);
+    }
+    const char *name = j->t->name;
+    if (timed_out) printf("[ TIME ] %s (killed after %d ms)\n", name, r->timeout_ms), r->failed++;
+    else if (WIFSIGNALED(status))
+        printf("[CRASH ] %s (%s)\n", name, wf__signame(WTERMSIG(status))), r->failed++;
+    else if (WEXITSTATUS(status) == WF__EXIT_PASS) printf("[  OK  ] %s (%lld ms)\n", name, (long long)ms), r->passed++;
+    else if (WEXITSTATUS(status) == WF__EXIT_SKIP) printf("[ SKIP ] %s\n", name), r->skipped++;
+    else printf("[ FAIL ] %s (%s:%d, exit %d)\n", name, j->t->file, j->t->line, WEXITSTATUS(status)), r->failed++;
+    fflush(stdout);
+    j->pid = 0;
+}
+
+/* Reap finished jobs and kill the process groups of those past the timeout. */
+WF__PRIVATE int wf__jobs_poll(wf__run *r, wf__job *jobs, int n) {
+    int running = 0;
+    for (int i = 0; i < n; i++) {
+        wf__job *j = &jobs[i];
+        if (j->pid <= 0) continue;
+        int status = 0;
+        pid_t w = waitpid(j->pid, &status, WNOHANG);
+        bool late = wf__now_ms() - j->start_ms > r->timeout_ms;
+        if (w == 0 && late) {
+            kill(-j->pid, SIGKILL);
+            waitpid(j->pid, &status, 0);
+        }
+        if (w == j->pid || late) {
+            kill(-j->pid, SIGKILL);    /* whatever the test left behind */
+            wf__job_report(r, j, status, w == 0 && late);
+        } else {
+            running++;
+        }
+    }
+    return running;
+}
+
+WF__PRIVATE bool wf__test_selected(const wf__run *r, const char *name) {
+    if (!r->filter || !*r->filter) return true;
+    if (strchr(r->filter, '*') || strchr(r->filter, '?')) return fnmatch(r->filter, name, 0) == 0;
+    return strstr(name, r->filter) != NULL;
+}
+
+WF__PRIVATE bool wf__under_debugger(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    bool traced = false;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "TracerPid:", 10) == 0) traced = atoi(line + 10) != 0;
+    if (f) fclose(f);
+    return traced;
+}
+
+WF__PRIVATE int wf__test_args(wf__run *r, int argc, char **argv) {
+    r->timeout_ms = 10000;
+    r->jobs = 1;
+    r->fork = !wf__under_debugger();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--filter=", 9) == 0) r->filter = a + 9;
+        else if (strcmp(a, "--list") == 0) r->list = true;
+        else if (strcmp(a, "--no-fork") == 0) r->fork = false;
+        else if (strncmp(a, "--timeout=", 10) == 0) r->timeout_ms = atoi(a + 10);
+        else if (strcmp(a, "-j") == 0 && i + 1 < argc) r->jobs = atoi(argv[++i]);
+        else if (strncmp(a, "-j", 2) == 0 && a[2]) r->jobs = atoi(a + 2);
+        else {
+            fprintf(stderr, "usage: %s [--filter=PATTERN] [--list] [--no-fork] [--timeout=MS] [-j N]\n", argv[0]);
+            return -1;
+        }
+    }
+    if (r->jobs < 1) r->jobs = 1;
+    if (r->timeout_ms <= 0) r->timeout_ms = 10000;
+    return 0;
+}
+
+WF__PRIVATE void wf__run_forked(wf__run *r) {
+    wf__job *jobs = (wf__job *)calloc((size_t)r->jobs, sizeof *jobs);
+    int next = 0;
+    if (!jobs) abort();
+    for (;;) {
+        for (int i = 0; i < r->jobs && next < wf__tests.n; i++) {
+            if (jobs[i].pid > 0) continue;
+            while (next < wf__tests.n && !wf__test_selected(r, wf__tests.v[next].name)) next++;
+            if (next < wf__tests.n) wf__job_start(&jobs[i], &wf__tests.v[next++]);
+            if (jobs[i].pid < 0) wf__job_report(r, &jobs[i], 1 << 8, false);
+        }
+        int running = wf__jobs_poll(r, jobs, r->jobs);
+        if (!running && next >= wf__tests.n) break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    free(jobs);
+}
+
+WF_API int wf_test_main(int argc, char **argv) {
+    wf__run r;
+    memset(&r, 0, sizeof r);
+    if (wf__test_args(&r, argc, argv) < 0) return 2;
+    signal(SIGPIPE, SIG_IGN);
+    if (r.list) {
+        for (int i = 0; i < wf__tests.n; i++)
+            if (wf__test_selected(&r, wf__tests.v[i].name)) printf("%s\n", wf__tests.v[i].name);
+        return 0;
+    }
+    if (r.fork) {
+        wf__run_forked(&r);
+    } else {
+        for (int i = 0; i < wf__tests.n; i++) {
+            if (!wf__test_selected(&r, wf__tests.v[i].name)) continue;
+            wf__job j = {&wf__tests.v[i], 1, NULL, wf__now_ms()};
+            wf__job_report(&r, &j, wf__test_run_here(&wf__tests.v[i]) << 8, false);
+        }
+    }
+    if (r.skipped) printf("%d passed, %d failed, %d skipped\n", r.passed, r.failed, r.skipped);
+    else printf("%d passed, %d failed\n", r.passed, r.failed);
+    return r.failed ? 1 : 0;
+}
+
+#endif /* WF_NO_TESTING */
+
+#endif /* WEBFW_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the webfw.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
