@@ -249,7 +249,7 @@ typedef struct wf_http_head {
     uint32_t max_fields;        /* ... of this capacity (-> 431 past it) */
     uint32_t num_fields;        /* fields parsed */
     /* private */
-    uint32_t wf__pos, wf__scan, wf__line, wf__state, wf__hosts, wf__te, wf__flags;
+    uint32_t wf__pos, wf__scan, wf__line, wf__state, wf__hosts, wf__te, wf__flags, wf__vs;
 } wf_http_head;
 
 /* Prepare h to parse a new request; fields[max_fields] receives the header fields. */
@@ -441,6 +441,8 @@ WF_API void wf_test_log(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* True once a check of the current test has failed. */
+WF_API bool wf_test_failed(void);
 /* Mark the current test skipped and end it. */
 WF_API void wf_test_skip(const char *why);
 
@@ -988,20 +990,55 @@ WF__PRIVATE int wf__head_finish(wf_http_head *h, const char *buf) {
     return 0;
 }
 
-/* Find the next complete line from h->wf__pos; returns its end (index of '\n') or -1 if partial. */
+/* States of the check of a line still missing its LF (wf__vs). */
+enum { WF__V_METHOD, WF__V_TARGET0, WF__V_TARGET, WF__V_VERSION, WF__V_NAME0 = 16, WF__V_NAME, WF__V_VALUE };
+
+/* Check the bytes [from, to) of a line that has no LF yet, resuming where the last call stopped, so
+   garbage is refused as it arrives rather than after a timeout. Returns 0 or an error. */
+WF__PRIVATE int wf__partial_check(wf_http_head *h, const char *buf, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++) {
+        char c = buf[i];
+        if (c == '\r') {
+            if (i + 1 < to) return wf__head_fail(h, 400, "bare CR");
+            continue;
+        }
+        uint32_t vs = h->wf__vs;
+        bool ok;
+        if (vs == WF__V_METHOD) ok = WF__IS(c, WF__C_TOKEN) || (c == ' ' && i > h->wf__pos && (h->wf__vs = WF__V_TARGET0));
+        else if (vs == WF__V_TARGET0) ok = WF__IS(c, WF__C_TARGET) && (h->wf__vs = WF__V_TARGET);
+        else if (vs == WF__V_TARGET) ok = WF__IS(c, WF__C_TARGET) || (c == ' ' && (h->wf__vs = WF__V_VERSION));
+        else if (vs >= WF__V_VERSION && vs < WF__V_VERSION + 8) {
+            uint32_t k = vs - WF__V_VERSION;
+            ok = k < 5 ? c == "HTTP/"[k] : k == 6 ? c == '.' : (c >= '0' && c <= '9');
+            if (ok && k == 5 && c != '1') return wf__head_fail(h, 505, "HTTP version not supported");
+            h->wf__vs++;
+        } else if (vs == WF__V_NAME0) ok = WF__IS(c, WF__C_TOKEN) && (h->wf__vs = WF__V_NAME);
+        else if (vs == WF__V_NAME) ok = WF__IS(c, WF__C_TOKEN) || (c == ':' && (h->wf__vs = WF__V_VALUE));
+        else ok = vs == WF__V_VALUE && WF__IS(c, WF__C_VALUE);
+        if (!ok) return wf__head_fail(h, 400, vs == WF__V_NAME0 && (c == ' ' || c == '\t') ? "obsolete line folding"
+                                                                                    : "malformed request head");
+    }
+    return 0;
+}
+
+/* Find the next complete line from h->wf__pos; returns its end (index of '\n'), -1 if partial, or an
+   error found in the partial line (< -1). */
 WF__PRIVATE long wf__next_line(wf_http_head *h, const char *buf, size_t len) {
     size_t from = WF__MAX(h->wf__scan, h->wf__pos);
     const char *nl = from < len ? (const char *)memchr(buf + from, '\n', len - from) : NULL;
     if (!nl) {
-        h->wf__scan = (uint32_t)len;
-        return -1;
+        h->wf__scan = (uint32_t)(len && buf[len - 1] == '\r' ? len - 1 : len);   /* see what follows a CR */
+        int rc = wf__partial_check(h, buf, from, len);
+        return rc < 0 ? (long)rc - 1 : -1;
     }
+    h->wf__vs = WF__V_NAME0;
     return (long)(nl - buf);
 }
 
 WF__PRIVATE int wf__head_line(wf_http_head *h, const char *buf, size_t len) {
     long e = wf__next_line(h, buf, len);
     size_t s = h->wf__pos;
+    if (e < -1) return (int)(e + 1);
     if (e < 0) {
         if (len - s > h->max_line) return wf__head_fail(h, 414, "request line too long");
         return WF_EPARTIAL;
@@ -1019,9 +1056,9 @@ WF__PRIVATE int wf__head_line(wf_http_head *h, const char *buf, size_t len) {
 WF__PRIVATE int wf__head_field_line(wf_http_head *h, const char *buf, size_t len) {
     long e = wf__next_line(h, buf, len);
     size_t s = h->wf__pos;
+    if (e < -1) return (int)(e + 1);
     if (e < 0) {
         if (len - h->wf__line > h->max_head) return wf__head_fail(h, 431, "request header fields too large");
-        if (len > s && buf[s] == '\r' && len > s + 1) return wf__head_fail(h, 400, "bare CR");
         return WF_EPARTIAL;
     }
     if ((size_t)e + 1 - h->wf__line > h->max_head)
@@ -1387,8 +1424,8 @@ struct wf__loop {
     int listen_fd, wake_rd, wake_wr, reserve_fd;
     struct pollfd *pfds;
     wf__conn **conns;
-    uint32_t n, cap;
-    int64_t now_ms, now_us, next_timer, listen_paused_until;
+    uint32_t n, cap, lingering;
+    int64_t now_ms, now_us, next_timer, listen_paused_until, emfile_logged;
     bool stopping;
     int64_t stop_deadline;
     wf_buf rbuf;                /* scratch input */
@@ -1747,7 +1784,7 @@ WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
     return rc;
 }
 
-/* Answer an error found by the HTTP layer, {"detail": ...}, and close. */
+/* Answer an error found by the HTTP layer, {"detail": ...}, and close; rs (c's) is released. */
 WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status, const char *why) {
     char body[256];
     size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
@@ -1760,8 +1797,9 @@ WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status
     wf_buf_append(&res->hdrs, "Content-Type: application/json\r\n", 32);
     wf_res_body(res, body, n, WF_BODY_COPY);
     c->closing = true;
-    if (rs->head.minor == 0 && rs->head.status) rs->head.minor = 1;
     wf__finish_response(l, c, rs);
+    wf__rs_put(l, rs);
+    c->rs = NULL;
 }
 
 /* ---- requests: from bytes to a handler call ---- */
@@ -1825,7 +1863,8 @@ WF__PRIVATE long wf__body_progress(wf__loop *l, wf__conn *c, wf__rs *rs, wf_buf 
 /* Parse and answer every complete request in the connection's input, in order. */
 WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
     wf_buf *in = l->in;
-    while (!c->closing && (!c->rs || c->rs->phase != WF__P_STREAM)) {
+    /* closing: finish the request in flight (graceful shutdown), start no new one */
+    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase != WF__P_STREAM)) {
         if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) break;
         char *buf = in->ptr + c->in_start;
         size_t len = in->len - c->in_start;
@@ -1886,6 +1925,7 @@ WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
 WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     uint32_t i = c->slot, last = l->n - 1;
     close(c->fd);
+    if (c->lingering) l->lingering--;
     if (c->rs) wf__rs_put(l, c->rs);
     if (c->q) {
         wf__q_free(c->q);
@@ -1953,6 +1993,7 @@ WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
 WF__PRIVATE void wf__conn_linger(wf__loop *l, wf__conn *c) {
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
+    l->lingering++;
     c->timer = WF__T_LINGER;
     c->deadline = l->now_ms + WF__LINGER_MS;
     if (c->deadline < l->next_timer) l->next_timer = c->deadline;
@@ -2019,7 +2060,7 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
         if (fr < 0) goto dead;
         if (fr == 1) break;
         if (c->rs && c->rs->phase == WF__P_STREAM) continue;
-        if (c->closing) {
+        if (c->closing && !c->rs) {
             if (wf__conn_stash(l, c) < 0) goto dead;
             wf__conn_linger(l, c);
             return;
@@ -2037,8 +2078,8 @@ dead:
 
 /* ---- timers ---- */
 
-WF__PRIVATE void wf__conn_timeout(wf__loop *l, wf__conn *c) {
-    if ((c->timer == WF__T_HEAD || c->timer == WF__T_BODY) && c->rs && !c->closing) {
+WF__PRIVATE void wf__conn_timeout(wf__loop *l, wf__conn *c, uint8_t timer) {
+    if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->rs && !c->lingering) {
         l->in = c->in.len ? &c->in : &l->rbuf;
         if (!c->in.len) c->in_start = 0;
         wf__http_error(l, c, c->rs, 408, "Request timeout");
@@ -2054,8 +2095,9 @@ WF__PRIVATE void wf__timers(wf__loop *l) {
     for (uint32_t i = l->n; i-- > 2;) {
         wf__conn *c = l->conns[i];
         if (c->timer != WF__T_NONE && c->deadline <= l->now_ms) {
+            uint8_t timer = c->timer;
             c->timer = WF__T_NONE;
-            wf__conn_timeout(l, c);
+            wf__conn_timeout(l, c, timer);
         } else if (c->timer != WF__T_NONE && c->deadline < l->next_timer) {
             l->next_timer = c->deadline;
         }
@@ -2069,7 +2111,7 @@ WF__PRIVATE void wf__timers(wf__loop *l) {
 /* Refuse a connection politely: a 503 if the socket takes it at once, then close. */
 WF__PRIVATE void wf__refuse(int fd) {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                               "Content-Length: 36\r\nConnection: close\r\n\r\n"
+                               "Content-Length: 33\r\nConnection: close\r\n\r\n"
                                "{\"detail\":\"Too many connections\"}";
     ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
@@ -2132,7 +2174,10 @@ WF__PRIVATE void wf__accept_emfile(wf__loop *l) {
         l->pfds[1].events = 0;
         if (l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
     }
-    wf__logf(l->srv, 1, "accept: out of file descriptors; refusing connections");
+    if (l->now_ms - l->emfile_logged >= 1000) {   /* at most one line a second */
+        l->emfile_logged = l->now_ms;
+        wf__logf(l->srv, 1, "accept: out of file descriptors; refusing connections");
+    }
 }
 
 WF__PRIVATE void wf__accept(wf__loop *l) {
@@ -2241,7 +2286,7 @@ WF__PRIVATE void *wf__loop_main(void *arg) {
     wf__loop_tick(l);
     for (;;) {
         if (atomic_load(&l->srv->stop) && !l->stopping) wf__loop_begin_stop(l);
-        if (l->stopping && (l->n <= 2 || l->now_ms >= l->stop_deadline)) break;
+        if (l->stopping && (l->n - 2 == l->lingering || l->now_ms >= l->stop_deadline)) break;
         wf__loop_poll_once(l);
     }
     for (uint32_t i = l->n; i-- > 2;) wf__conn_close(l, l->conns[i]);
@@ -2760,6 +2805,8 @@ WF__PRIVATE void wf__test_fail_now(bool fatal) {
     fflush(stdout);
     if (fatal && wf__cur.active) longjmp(wf__cur.jmp, 1);
 }
+
+WF_API bool wf_test_failed(void) { return wf__cur.failed; }
 
 WF_API void wf_test_skip(const char *why) {
     printf("  skipped: %s\n", why ? why : "");

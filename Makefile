@@ -1,0 +1,92 @@
+# webfw.h - build, test, run, fuzz and benchmark.
+#   make          examples and tests, warning-free under gcc and clang
+#   make run      start the example app on PORT (default 8000)
+#   make test     the whole suite built with gcc, with clang, and with ASan+UBSan
+#   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
+#   make bench    wrk against examples/hello.c and nginx, side by side
+
+PORT ?= 8000
+FUZZ_SECONDS ?= 60
+JOBS ?= 2
+B := build
+
+WARN := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
+LIBS := -lpthread
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+TEST_SRC := tests/impl.c tests/util.c $(wildcard tests/test_*.c)
+TEST_DEPS := $(TEST_SRC) tests/util.h webfw.h
+EXAMPLES := hello
+
+.PHONY: all run test test-gcc test-clang test-asan deps fuzz bench clean
+all: $(B)/hello $(B)/clang/hello $(B)/gcc/tests $(B)/clang/tests
+
+# ---- examples ----
+$(B)/hello: examples/hello.c webfw.h
+	@mkdir -p $(@D)
+	gcc $(WARN) -O2 -g -o $@ $< $(LIBS)
+
+$(B)/clang/hello: examples/hello.c webfw.h
+	@mkdir -p $(@D)
+	clang $(WARN) -O2 -o $@ $< $(LIBS)
+
+run: $(B)/hello
+	PORT=$(PORT) ./$(B)/hello
+
+# ---- tests: one binary per compiler/sanitizer, plus the harness's helper ----
+$(B)/gcc/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
+	gcc $(WARN) -O2 -g -o $@ $(TEST_SRC) $(LIBS)
+$(B)/gcc/harness_helper: tests/harness_helper.c webfw.h
+	@mkdir -p $(@D)
+	gcc $(WARN) -O1 -g -o $@ $< $(LIBS)
+
+$(B)/clang/tests: $(TEST_DEPS) $(B)/clang/harness_helper
+	clang $(WARN) -O2 -g -o $@ $(TEST_SRC) $(LIBS)
+$(B)/clang/harness_helper: tests/harness_helper.c webfw.h
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -o $@ $< $(LIBS)
+
+$(B)/asan/tests: $(TEST_DEPS) $(B)/asan/harness_helper
+	gcc $(WARN) $(SAN) -O1 -g -o $@ $(TEST_SRC) $(LIBS)
+$(B)/asan/harness_helper: tests/harness_helper.c webfw.h
+	@mkdir -p $(@D)
+	gcc $(WARN) $(SAN) -O1 -g -o $@ $< $(LIBS)
+
+deps:
+	@tests/deps.sh test
+
+test-gcc: $(B)/gcc/tests
+	./$(B)/gcc/tests -j $(JOBS)
+test-clang: deps $(B)/clang/tests
+	./$(B)/clang/tests -j $(JOBS)
+test-asan: $(B)/asan/tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
+
+test: deps
+	$(MAKE) --no-print-directory $(B)/hello $(B)/clang/hello
+	$(MAKE) --no-print-directory test-gcc
+	$(MAKE) --no-print-directory test-clang
+	$(MAKE) --no-print-directory test-asan
+
+# ---- fuzzing: libFuzzer, seeded from the h2o corpus and the llhttp cases ----
+$(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c webfw.h
+	@mkdir -p $(@D)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIBS)
+
+$(B)/fuzz/corpus_http/.seeded: tests/fuzz/h2o-http1-corpus.tar.gz
+	@mkdir -p $(@D)
+	tar -xzf $< -C $(@D) --strip-components=2
+	@touch $@
+
+fuzz:
+	@tests/deps.sh fuzz
+	$(MAKE) --no-print-directory $(B)/fuzz/fuzz_http $(B)/fuzz/corpus_http/.seeded
+	cd $(B)/fuzz && ./fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 corpus_http
+
+# ---- benchmark ----
+bench: $(B)/hello
+	@tests/deps.sh bench
+	tests/bench/run.sh $(B)/hello
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,233 @@
+#define _GNU_SOURCE
+#include "util.h"
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+long long tu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tu_serve(wf_app *app, wf_config *cfg) {
+    wf_config c = {0};
+    if (cfg) c = *cfg;
+    c.port = WF_PORT_ANY;
+    if (!c.threads) c.threads = 1;
+    if (!c.access_log) c.no_access_log = true;
+    return wf_start(app, &c);
+}
+
+void tu_stop(wf_app *app) {
+    wf_stop(app);
+    wf_wait(app);
+    wf_app_free(app);
+}
+
+int tu_connect(tu_conn *c, int port) {
+    struct sockaddr_in a;
+    memset(c, 0, sizeof *c);
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return 0;
+}
+
+void tu_close(tu_conn *c) {
+    if (c->fd >= 0) close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}
+
+int tu_send(tu_conn *c, const void *p, size_t n) {
+    const char *s = p;
+    while (n) {
+        ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int tu_sends(tu_conn *c, const char *s) { return tu_send(c, s, strlen(s)); }
+
+/* Read more bytes into c->buf within the deadline. Returns bytes read, 0 at EOF, -1 on timeout/error. */
+static long fill(tu_conn *c, long long deadline) {
+    if (c->cap - c->len < 65536) {
+        size_t cap = c->cap ? c->cap * 2 : 131072;
+        char *b = realloc(c->buf, cap);
+        if (!b) return -1;
+        c->buf = b;
+        c->cap = cap;
+    }
+    for (;;) {
+        long long left = deadline - tu_ms();
+        if (left <= 0) return -1;
+        struct pollfd p = {c->fd, POLLIN, 0};
+        int rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) return -1;
+        ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno == ECONNRESET ? 0 : -1;
+        c->len += (size_t)r;
+        return (long)r;
+    }
+}
+
+static void consume(tu_conn *c, size_t n) {
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static char *find_head_end(tu_conn *c) {
+    for (size_t i = 0; i + 3 < c->len; i++)
+        if (memcmp(c->buf + i, "\r\n\r\n", 4) == 0) return c->buf + i;
+    return NULL;
+}
+
+bool tu_header(const tu_resp *r, const char *name, char *out, size_t cap) {
+    size_t nl = strlen(name);
+    const char *p = strstr(r->head, "\r\n");
+    while (p && p[2]) {
+        p += 2;
+        const char *e = strstr(p, "\r\n");
+        if (!e) e = p + strlen(p);
+        if ((size_t)(e - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ') v++;
+            snprintf(out, cap, "%.*s", (int)(e - v), v);
+            return true;
+        }
+        p = e;
+    }
+    return false;
+}
+
+/* Decode a chunked body at c->buf[0..] into r; returns 1 done, 0 need more, -1 bad. */
+static int dechunk(tu_conn *c, tu_resp *r) {
+    size_t i = 0, out = 0;
+    char *body = malloc(c->len + 1);
+    for (;;) {
+        char *nl = memchr(c->buf + i, '\n', c->len - i);
+        if (!nl) break;
+        size_t size = strtoul(c->buf + i, NULL, 16);
+        size_t data = (size_t)(nl - c->buf) + 1;
+        if (size == 0) {
+            if (c->len < data + 2) break;
+            r->body = body;
+            r->body_len = out;
+            body[out] = 0;
+            consume(c, data + 2);
+            return 1;
+        }
+        if (c->len < data + size + 2) break;
+        memcpy(body + out, c->buf + data, size);
+        out += size;
+        i = data + size + 2;
+    }
+    free(body);
+    return 0;
+}
+
+int tu_read(tu_conn *c, tu_resp *r, bool head_only, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    char *e, val[64];
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    while (!(e = find_head_end(c)))
+        if (fill(c, deadline) <= 0) return -1;
+    size_t hl = (size_t)(e - c->buf) + 4;
+    snprintf(r->head, sizeof r->head, "%.*s", (int)hl, c->buf);
+    if (strncmp(r->head, "HTTP/1.1 ", 9) != 0) return -1;
+    int status = atoi(r->head + 9);
+    consume(c, hl);
+    if (head_only || status < 200 || status == 204 || status == 304) {
+        r->body = calloc(1, 1);
+        return r->status = status;
+    }
+    if (tu_header(r, "Transfer-Encoding", val, sizeof val)) {
+        r->chunked = true;
+        for (;;) {
+            if (dechunk(c, r) == 1) return r->status = status;
+            if (fill(c, deadline) <= 0) return -1;
+        }
+    }
+    long long cl = -1;
+    if (tu_header(r, "Content-Length", val, sizeof val)) cl = atoll(val);
+    if (cl < 0) {      /* delimited by close */
+        while (fill(c, deadline) > 0) {
+        }
+        cl = (long long)c->len;
+    }
+    while (c->len < (size_t)cl)
+        if (fill(c, deadline) <= 0) return -1;
+    r->body = malloc((size_t)cl + 1);
+    memcpy(r->body, c->buf, (size_t)cl);
+    r->body[cl] = 0;
+    r->body_len = (size_t)cl;
+    consume(c, (size_t)cl);
+    return r->status = status;
+}
+
+void tu_resp_free(tu_resp *r) {
+    free(r->body);
+    r->body = NULL;
+}
+
+bool tu_closed(tu_conn *c, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    if (c->len) return false;
+    for (;;) {
+        long r = fill(c, deadline);
+        if (r == 0) return c->len == 0;
+        if (r < 0) return false;
+    }
+}
+
+int tu_request(int port, const char *raw, tu_resp *r) {
+    tu_conn c;
+    if (tu_connect(&c, port) < 0) return -1;
+    int st = tu_sends(&c, raw) < 0 ? -1 : tu_read(&c, r, strncmp(raw, "HEAD ", 5) == 0, 5000);
+    tu_close(&c);
+    return st;
+}
+
+char *tu_guard(const void *p, size_t n) {
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg + pg;
+    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) abort();
+    mprotect(m + span - pg, pg, PROT_NONE);
+    char *g = m + span - pg - n;
+    memcpy(g, p, n);
+    return g;
+}
+
+void tu_guard_free(char *g, size_t n) {
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg + pg;
+    munmap(g + n + pg - span, span);
+}
