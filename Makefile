@@ -14,8 +14,8 @@ WARN := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
 LIBS := -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-TEST_SRC := tests/impl.c tests/util.c $(wildcard tests/test_*.c)
-TEST_DEPS := $(TEST_SRC) tests/util.h webfw.h
+TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
+TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h
 EXAMPLES := hello
 
 .PHONY: all run test test-gcc test-clang test-asan deps fuzz bench clean

@@ -342,6 +342,10 @@ WF_API int wf_start(wf_app *app, const wf_config *cfg);
 WF_API void wf_stop(wf_app *app);
 /* Wait for a server started with wf_start() to stop, then release it. Returns 0. */
 WF_API int wf_wait(wf_app *app);
+/* Run fn(arg) soon on one of the running server's loop threads (they take turns). Safe from any
+   thread. Returns 0, WF_EINVAL if no server runs app, or WF_ENOMEM. fn must not block; it does not
+   run if the server stops first. */
+WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg);
 
 /* ======================================================================
  * >>app  The app, routes, request and response
@@ -414,7 +418,8 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text);
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
 /* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. */
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
-/* From a stream producer: send n bytes as one chunk. Returns 0 or WF_ENOMEM. */
+/* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
+   producer, or WF_ENOMEM. */
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
 
 /* ======================================================================
@@ -1446,6 +1451,7 @@ struct wf__server {
     wf__loop *loops;
     atomic_int stop;
     atomic_int nconns;
+    atomic_int post_turn;
 };
 
 /* ---- defaults ---- */
@@ -2374,6 +2380,11 @@ WF__PRIVATE void wf__loop_free(wf__loop *l) {
         wf__rs_destroy(l->free_rs);
         l->free_rs = n;
     }
+    while (l->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents */
+        wf__post *n = l->posts->next;
+        WF_FREE(NULL, l->posts);
+        l->posts = n;
+    }
     wf__q_free(&l->scratch);
     wf_buf_free(&l->rbuf);
     WF_FREE(NULL, l->pfds);
@@ -2448,6 +2459,13 @@ WF_API void wf_stop(wf_app *app) {
         ssize_t w = write(s->loops[i].wake_wr, &one, sizeof one);
         (void)w;
     }
+}
+
+WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg) {
+    wf__server *s = atomic_load(wf__app_server_slot(app));
+    if (!s || !fn) return WF_EINVAL;
+    unsigned turn = (unsigned)atomic_fetch_add(&s->post_turn, 1);
+    return wf__loop_post(&s->loops[turn % (unsigned)s->nloops], fn, arg);
 }
 
 WF_API int wf_wait(wf_app *app) {
@@ -2736,6 +2754,7 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
     wf__outq *q = wf__q(res->loop, res->conn);
+    if (!res->conn->rs || res->conn->rs->phase != WF__P_STREAM) return WF_EINVAL;
     if (!n) return 0;
     if (res->conn->rs && res->conn->rs->head.minor == 0) {
         res->bytes += n;

@@ -2,6 +2,7 @@
    byte at a time, with the input against a guard page. */
 #define _GNU_SOURCE
 #include "util.h"
+#include "vectors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,66 +303,16 @@ WF_TEST(dechunk_limits) {
 
 /* ---- llhttp's request cases, replayed through the parser ---- */
 
-typedef struct vcase {
-    char id[96], outcome[32];
-    int strict, messages;
-    char *raw;
-    size_t n;
-} vcase;
-
-static int hexval(int c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
-
-/* Read tests/vectors/llhttp-requests.txt; returns the number of cases. */
-static int load_vectors(vcase *v, int max) {
-    FILE *f = fopen("tests/vectors/llhttp-requests.txt", "r");
-    static char line[65536];
-    int n = 0;
-    if (!f) return -1;
-    while (n < max && fgets(line, sizeof line, f)) {
-        if (line[0] == '#') continue;
-        char hex[32768];
-        if (sscanf(line, "%95[^\t]\t%31[^\t]\t%d\t%d\t%32767s", v[n].id, v[n].outcome, &v[n].strict,
-                   &v[n].messages, hex) != 5)
-            continue;
-        size_t hl = strlen(hex);
-        v[n].raw = malloc(hl / 2 + 1);
-        for (size_t i = 0; i < hl / 2; i++) v[n].raw[i] = (char)(hexval(hex[2 * i]) * 16 + hexval(hex[2 * i + 1]));
-        v[n].n = hl / 2;
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
-/* Where a strict RFC 9110/9112 server rightly differs from llhttp's verdict. */
-static const char *deviation(const vcase *v) {
-    static const struct { const char *id, *why; } devs[] = {
-        {"invalid.md:68", "accept: ANNOUNCE is a valid token method (RFC 9110 9.1); the router answers it"},
-        {"invalid.md:358", "accept: MKCOLA is a valid token method (RFC 9110 9.1); the router answers it"},
-        {"sample.md:316", "reject: HTTP/0.9 requests are not served"},
-        {"method.md:374", "reject: ICE/1.0 is not HTTP"},
-        {"method.md:404", "reject: RTSP/1.0 is not HTTP"},
-        {"method.md:432", "reject: RTSP/1.0 is not HTTP"},
-        {"transfer-encoding.md:753", "reject: a transfer coding other than chunked is 501"},
-        {"transfer-encoding.md:795", "reject: a transfer coding other than chunked is 501"},
-        {"connection.md:36", "first: the second request has no Host (the vector adds one to the first only): 400"},
-        {"pipelining.md:6", "first: the second request has no Host (the vector adds one to the first only): 400"},
-    };
-    for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
-        if (strcmp(v->id, devs[i].id) == 0) return devs[i].why;
-    return NULL;
-}
-
 WF_TEST(llhttp_request_vectors) {
     static vcase v[400];
-    int n = load_vectors(v, 400);
+    int n = vectors_load(v, 400);
     WF_ASSERT_GT_INT(n, 150);
     int checked = 0;
     for (int i = 0; i < n; i++) {
         outcome o;
         simulate(v[i].raw, v[i].n, v[i].n, &o);
         check_splits(v[i].id, v[i].raw, v[i].n, &o);
-        const char *dev = deviation(&v[i]), *oc = v[i].outcome;
+        const char *dev = vectors_deviation(&v[i]), *oc = v[i].outcome;
         /* finish.md is about llhttp_finish() at end of stream, not leniency */
         bool lenient = !v[i].strict && strncmp(v[i].id, "finish.md", 9) != 0;
         bool want_reject = strcmp(oc, "reject") == 0;
@@ -389,8 +340,8 @@ WF_TEST(llhttp_request_vectors) {
             if (strcmp(oc, "accept") == 0 && !dev) WF_EXPECT_EQ_INT(o.count, v[i].messages);
             if (strcmp(oc, "respond-then-close") == 0) WF_EXPECT_TRUE(o.closed);
         }
-        free(v[i].raw);
     }
+    vectors_free(v, n);
     wf_test_log("%d of %d llhttp cases checked", checked, n);
     WF_EXPECT_GT_INT(checked, 140);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -645,5 +646,57 @@ WF_TEST(server_ipv6) {
     while (got < sizeof buf - 1 && (k = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0) got += (size_t)k;
     WF_EXPECT_TRUE(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
     close(fd);
+    tu_stop(app);
+}
+
+static pthread_t posted_on;
+static atomic_int posted_runs;
+
+static void on_posted(void *arg) {
+    posted_on = pthread_self();
+    atomic_fetch_add(&posted_runs, *(int *)arg);
+}
+
+WF_TEST(server_post_runs_on_a_loop_thread) {
+    wf_app *app;
+    int port = serve(&app, NULL), three = 3;
+    (void)port;
+    WF_ASSERT_EQ_INT(wf_run_on_loop(app, on_posted, &three), 0);
+    long long t0 = tu_ms();
+    while (atomic_load(&posted_runs) == 0 && tu_ms() - t0 < 3000) usleep(1000);
+    WF_EXPECT_EQ_INT(atomic_load(&posted_runs), 3);
+    WF_EXPECT_FALSE(pthread_equal(posted_on, pthread_self()));
+    tu_stop(app);
+    wf_app *idle = wf_app_new();
+    WF_EXPECT_EQ_INT(wf_run_on_loop(idle, on_posted, &three), WF_EINVAL);
+    wf_app_free(idle);
+}
+
+WF_TEST(server_write_timeout_closes_a_client_that_does_not_read) {
+    wf_app *app;
+    wf_config cfg = {.write_timeout_ms = 300};
+    int port = serve(&app, &cfg);
+    tu_conn c;
+    atomic_store(&produced, 0);
+    stream_total = 1L << 30;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(1500000);     /* read nothing: the server gives up after write_timeout_ms without progress */
+    long stuck = atomic_load(&produced);
+    usleep(300000);
+    WF_EXPECT_EQ_INT(atomic_load(&produced), stuck);
+    /* the connection is gone: reading drains what was buffered, then hits the end */
+    char buf[65536];
+    long total = 0, r;
+    long long t0 = tu_ms();
+    while ((r = recv(c.fd, buf, sizeof buf, 0)) > 0 && tu_ms() - t0 < 5000) total += r;
+    wf_test_log("read %ld bytes after the stall, produced %ld", total, atomic_load(&produced));
+    WF_EXPECT_TRUE(r <= 0);
+    WF_EXPECT_LT_INT(total, 64L << 20);
+    tu_close(&c);
+    /* and the server still serves */
+    tu_resp resp;
+    WF_EXPECT_EQ_INT(tu_request(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);
+    tu_resp_free(&resp);
     tu_stop(app);
 }
