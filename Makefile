@@ -18,8 +18,8 @@ TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
 TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h
 EXAMPLES := hello
 
-.PHONY: all run test test-gcc test-clang test-asan deps fuzz bench clean
-all: $(B)/hello $(B)/clang/hello $(B)/gcc/tests $(B)/clang/tests
+.PHONY: all run test test-gcc test-clang test-asan compile-checks deps fuzz bench clean
+all: $(B)/hello $(B)/clang/hello $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples ----
 $(B)/hello: examples/hello.c webfw.h
@@ -52,6 +52,15 @@ $(B)/asan/harness_helper: tests/harness_helper.c webfw.h
 	@mkdir -p $(@D)
 	gcc $(WARN) $(SAN) -O1 -g -o $@ $< $(LIBS)
 
+# the library as static functions, without the harness, and its declarations under C++
+compile-checks: tests/compile_static.c tests/compile_minimal.c tests/compile_cpp.cpp webfw.h
+	@mkdir -p $(B)/compile
+	gcc $(WARN) -o $(B)/compile/static_gcc tests/compile_static.c $(LIBS)
+	clang $(WARN) -o $(B)/compile/static_clang tests/compile_static.c $(LIBS)
+	gcc $(WARN) -o $(B)/compile/minimal_gcc tests/compile_minimal.c $(LIBS)
+	clang $(WARN) -o $(B)/compile/minimal_clang tests/compile_minimal.c $(LIBS)
+	g++ -std=c++11 -Wall -Wextra -Werror -pedantic -c -o $(B)/compile/cpp.o tests/compile_cpp.cpp
+
 deps:
 	@tests/deps.sh test
 
@@ -63,7 +72,7 @@ test-asan: $(B)/asan/tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/hello $(B)/clang/hello
+	$(MAKE) --no-print-directory $(B)/hello $(B)/clang/hello compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-asan

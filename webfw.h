@@ -138,7 +138,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef WEBFW_STATIC
+#if defined(WEBFW_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define WF_API static __attribute__((unused))   /* a static build stays free of unused warnings */
+#elif defined(WEBFW_STATIC)
 #define WF_API static
 #else
 #define WF_API extern
@@ -1404,6 +1406,7 @@ struct wf__conn {
     uint32_t slot;
     uint8_t timer;
     bool closing;               /* close once the output is sent */
+    bool must_linger;           /* the client may still be sending: drain before closing */
     bool lingering;             /* write side shut, draining input before close */
     bool fresh;                 /* no request seen yet */
     int64_t deadline;           /* ms, monotonic */
@@ -1439,6 +1442,7 @@ struct wf__loop {
     wf__rs *free_rs;
     int64_t date_sec;
     char date_line[48];         /* "Date: ...\r\n" */
+    size_t date_len;
     pthread_mutex_t post_mu;
     wf__post *posts;
 };
@@ -1542,7 +1546,7 @@ WF__PRIVATE void wf__loop_tick(wf__loop *l) {
     if (sec != l->date_sec) {
         char d[30];
         wf_http_date(d, (int64_t)sec);
-        snprintf(l->date_line, sizeof l->date_line, "Date: %s\r\n", d);
+        l->date_len = (size_t)snprintf(l->date_line, sizeof l->date_line, "Date: %s\r\n", d);
         l->date_sec = sec;
     }
 }
@@ -1736,10 +1740,10 @@ WF__PRIVATE int wf__write_head(wf__loop *l, wf__conn *c, wf__rs *rs, bool chunke
     wf__outq *q = wf__q(l, c);
     char line[128];
     int status = res->status;
-    size_t n = (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, wf_http_reason(status));
+    size_t n = status == 200 ? 17 : (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, wf_http_reason(status));
     size_t before = q->pending;
-    int rc = wf__q_copy(q, line, n);
-    rc |= wf__q_copy(q, l->date_line, strlen(l->date_line));
+    int rc = wf__q_copy(q, status == 200 ? "HTTP/1.1 200 OK\r\n" : line, n);
+    rc |= wf__q_copy(q, l->date_line, l->date_len);
     if (chunked) {
         rc |= wf__q_copy(q, "Transfer-Encoding: chunked\r\n", 28);
     } else if (!res->stream && status != 204 && status != 304 && status >= 200) {
@@ -1803,6 +1807,7 @@ WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status
     wf_buf_append(&res->hdrs, "Content-Type: application/json\r\n", 32);
     wf_res_body(res, body, n, WF_BODY_COPY);
     c->closing = true;
+    c->must_linger = true;
     wf__finish_response(l, c, rs);
     wf__rs_put(l, rs);
     c->rs = NULL;
@@ -2067,6 +2072,9 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
         if (fr == 1) break;
         if (c->rs && c->rs->phase == WF__P_STREAM) continue;
         if (c->closing && !c->rs) {
+            /* a clean end closes at once; unread input (a refused body, pipelined requests after
+               "Connection: close") is drained first, so a reset cannot destroy the response */
+            if (!c->must_linger && l->in->len == c->in_start) goto dead;
             if (wf__conn_stash(l, c) < 0) goto dead;
             wf__conn_linger(l, c);
             return;
@@ -2076,7 +2084,7 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
     if (wf__conn_stash(l, c) < 0) goto dead;
     wf__conn_arm(l, c);
     return;
-dead:
+dead:     /* or done */
     wf__q_clear(&l->scratch);
     l->rbuf.len = 0;
     wf__conn_close(l, c);

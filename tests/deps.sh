@@ -13,6 +13,7 @@ case "$1" in
     test)
         want clang clang
         want gcc gcc
+        want g++ g++
         ;;
     fuzz)
         want clang clang

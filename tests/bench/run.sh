@@ -31,6 +31,7 @@
 # It is a report, not a test: it exits 0 unless something could not run.
 
 set -uo pipefail
+export LC_ALL=C     # "." decimal point for awk, printf, sort -g and $EPOCHREALTIME
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/../.." && pwd)
@@ -366,13 +367,13 @@ run_wrk() {
 
     # A run during which other processes competed for the CPUs (PSI "some"
     # stall above CONTENTION_MAX % of the run) is repeated, at most RETRIES times.
-    local t0 t1 s0 s1 stall attempt
+    local t0 t1 s0 s1 w0 w1 stall attempt
     for (( attempt = 0; attempt <= RETRIES; attempt++ )); do
         t0=$(cpu_ticks "$pid") || die "$server (pid $pid) is gone before '$name'"
-        s0=$(psi_stall_us)
+        s0=$(psi_stall_us) w0=$EPOCHREALTIME
         run_bounded $(( DURATION_S + 30 )) "$out" "${WRK_CMD[@]}" ||
             warn "round $round $server '$name': wrk exited with status $?"
-        s1=$(psi_stall_us)
+        s1=$(psi_stall_us) w1=$EPOCHREALTIME
         t1=$(cpu_ticks "$pid") ||
             die "$server (pid $pid) died during '$name'; output: $(tail -n 20 "$RUN_DIR/$server.out" 2>/dev/null)"
         stall=$(( (s1 - s0) / (DURATION_S * 10000) ))    # percent of the run
@@ -384,7 +385,7 @@ run_wrk() {
     (( stall <= CONTENTION_MAX )) ||
         warn "round $round $server '$name': other load competed for the CPUs during $stall% of the run; figures are noisy"
 
-    local requests rps p99 errors non2xx cpu_us
+    local requests rps p99 errors non2xx cpu_us busy
     requests=$(awk '/ requests in /{ print $1; exit }' "$out")
     rps=$(awk '/^Requests\/sec:/{ print $2; exit }' "$out")
     p99=$(awk '/Latency Distribution/{ d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
@@ -398,6 +399,9 @@ run_wrk() {
     p99=$(to_ms "$p99")
     cpu_us=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$requests" \
         'BEGIN { if (n > 0) printf "%.4f\n", d * 1e6 / hz / n; else print "nan" }')
+    # server CPU use over the run's wall time (~100% = the server was the bottleneck)
+    busy=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v a="$w0" -v b="$w1" \
+        'BEGIN { printf "%.0f\n", (b > a) ? 100 * d / hz / (b - a) : 0 }')
 
     record "$name" "$server" rps "$rps"
     record "$name" "$server" p99_ms "$p99"
@@ -405,8 +409,7 @@ run_wrk() {
     (( ${errors:-0} + ${non2xx:-0} == 0 )) ||
         warn "round $round $server '$name': socket errors ${errors:-0}, non-2xx ${non2xx:-0}"
     log "$(printf '  round %d  %-27s %-5s  req/s %10.0f  p99 %8.3f ms  cpu/req %7.3f us  (%s requests, server CPU %d%%)' \
-        "$round" "$name" "$server" "$rps" "$p99" "$cpu_us" "$requests" \
-        $(( (t1 - t0) * 100 / (DURATION_S * CLK_TCK) )))"
+        "$round" "$name" "$server" "$rps" "$p99" "$cpu_us" "$requests" "$busy")"
 }
 
 # Idle keep-alive connections: RSS growth per connection, connections held.
