@@ -357,33 +357,47 @@ wrk_cmd() { # wrk_cmd PORT PATH CONNS MODE DURATION
     return 0
 }
 
+# Runs WRK_CMD once against SERVER, output in FILE; sets RUN_TICKS (server
+# CPU ticks used), RUN_WALL (seconds) and RUN_STALL (% of the run some task
+# waited for a CPU: other load on the machine).
+wrk_once() { # wrk_once FILE SERVER SCENARIO-NAME
+    local out=$1 server=$2 name=$3 pid=${PID_OF[$2]} t0 t1 s0 w0
+    t0=$(cpu_ticks "$pid") || die "$server (pid $pid) is gone before '$name'"
+    s0=$(psi_stall_us) w0=$EPOCHREALTIME
+    run_bounded $(( DURATION_S + 30 )) "$out" "${WRK_CMD[@]}" ||
+        warn "$server '$name': wrk exited with status $?"
+    RUN_STALL=$(( ($(psi_stall_us) - s0) / (DURATION_S * 10000) ))
+    RUN_WALL=$(awk -v a="$w0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+    t1=$(cpu_ticks "$pid") ||
+        die "$server (pid $pid) died during '$name'; output: $(tail -n 20 "$RUN_DIR/$server.out" 2>/dev/null)"
+    RUN_TICKS=$(( t1 - t0 ))
+}
+
 # One measured wrk run of SCENARIO against SERVER; records the metrics.
 run_wrk() {
     local round=$1 server=$2 spec=$3
     local name path conns mode
     IFS='|' read -r name path conns mode <<<"$spec"
-    local port=${PORT_OF[$server]} pid=${PID_OF[$server]} out=$RUN_DIR/wrk.out
+    local port=${PORT_OF[$server]} out=$RUN_DIR/wrk.out
     wrk_cmd "$port" "$path" "$conns" "$mode" "$DURATION"
 
     # A run during which other processes competed for the CPUs (PSI "some"
-    # stall above CONTENTION_MAX % of the run) is repeated, at most RETRIES times.
-    local t0 t1 s0 s1 w0 w1 stall attempt
+    # stall above CONTENTION_MAX % of the run) is repeated, at most RETRIES
+    # times; the least disturbed attempt is kept.
+    local attempt best=-1 ticks wall
     for (( attempt = 0; attempt <= RETRIES; attempt++ )); do
-        t0=$(cpu_ticks "$pid") || die "$server (pid $pid) is gone before '$name'"
-        s0=$(psi_stall_us) w0=$EPOCHREALTIME
-        run_bounded $(( DURATION_S + 30 )) "$out" "${WRK_CMD[@]}" ||
-            warn "round $round $server '$name': wrk exited with status $?"
-        s1=$(psi_stall_us) w1=$EPOCHREALTIME
-        t1=$(cpu_ticks "$pid") ||
-            die "$server (pid $pid) died during '$name'; output: $(tail -n 20 "$RUN_DIR/$server.out" 2>/dev/null)"
-        stall=$(( (s1 - s0) / (DURATION_S * 10000) ))    # percent of the run
-        logq "--- round $round / $name / $server (attempt $((attempt + 1)), CPU contention $stall%): ${WRK_CMD[*]}"
-        cat "$out" >>"$LOG"
-        (( stall <= CONTENTION_MAX )) && break
-        (( attempt < RETRIES )) && log "  round $round  $name  $server: other load competed for the CPUs ($stall% of the run), repeating"
+        wrk_once "$RUN_DIR/wrk.try" "$server" "$name"
+        logq "--- round $round / $name / $server (attempt $((attempt + 1)), CPU contention $RUN_STALL%): ${WRK_CMD[*]}"
+        cat "$RUN_DIR/wrk.try" >>"$LOG"
+        if (( best < 0 || RUN_STALL < best )); then
+            best=$RUN_STALL ticks=$RUN_TICKS wall=$RUN_WALL
+            cp "$RUN_DIR/wrk.try" "$out"
+        fi
+        (( RUN_STALL <= CONTENTION_MAX )) && break
+        (( attempt < RETRIES )) && log "  round $round  $name  $server: other load competed for the CPUs ($RUN_STALL% of the run), repeating"
     done
-    (( stall <= CONTENTION_MAX )) ||
-        warn "round $round $server '$name': other load competed for the CPUs during $stall% of the run; figures are noisy"
+    (( best <= CONTENTION_MAX )) ||
+        warn "round $round $server '$name': other load competed for the CPUs during $best% of the run (best of $attempt attempts); figures are noisy"
 
     local requests rps p99 errors non2xx cpu_us busy
     requests=$(awk '/ requests in /{ print $1; exit }' "$out")
@@ -394,14 +408,19 @@ run_wrk() {
     [[ $mode == pipeline ]] && p99=$(awk '$1 == "pipeline_p99_us" { print $2 "us"; exit }' "$out")
     errors=$(awk -F'[ ,]+' '/Socket errors:/{ print $4 + $6 + $8 + $10; exit }' "$out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/{ print $NF; exit }' "$out")
-    [[ -n $requests && -n $rps && -n $p99 ]] ||
+    [[ -n $requests && -n $rps ]] ||
         { warn "round $round $server '$name': could not parse wrk output (see $LOG)"; return 0; }
-    p99=$(to_ms "$p99")
-    cpu_us=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$requests" \
+    if [[ -n $p99 ]]; then
+        p99=$(to_ms "$p99")
+    else
+        p99=nan
+        warn "round $round $server '$name': no p99 latency in wrk output (see $LOG)"
+    fi
+    cpu_us=$(awk -v d="$ticks" -v hz="$CLK_TCK" -v n="$requests" \
         'BEGIN { if (n > 0) printf "%.4f\n", d * 1e6 / hz / n; else print "nan" }')
     # server CPU use over the run's wall time (~100% = the server was the bottleneck)
-    busy=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v a="$w0" -v b="$w1" \
-        'BEGIN { printf "%.0f\n", (b > a) ? 100 * d / hz / (b - a) : 0 }')
+    busy=$(awk -v d="$ticks" -v hz="$CLK_TCK" -v w="$wall" \
+        'BEGIN { printf "%.0f\n", (w > 0) ? 100 * d / hz / w : 0 }')
 
     record "$name" "$server" rps "$rps"
     record "$name" "$server" p99_ms "$p99"
