@@ -715,30 +715,23 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
  * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
  * ====================================================================== */
 
-/* Character classes of RFC 9110: tchar (tokens), field-value bytes, request-target bytes. */
+/* Character classes of RFC 9110: tchar (tokens: alphanumerics and !#$%&'*+-.^_`|~), field-value
+   bytes (HTAB, SP, VCHAR, obs-text), request-target bytes (VCHAR), hex digits. */
 enum { WF__C_TOKEN = 1, WF__C_VALUE = 2, WF__C_TARGET = 4, WF__C_HEX = 8 };
 
-WF__PRIVATE unsigned char wf__cclass(unsigned char c) {
-    static unsigned char table[256];
-    static atomic_int ready;
-    if (WF__UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire))) {
-        /* idempotent: racing threads write the same bytes */
-        for (int i = 0; i < 256; i++) {
-            unsigned char f = 0;
-            if ((i >= '0' && i <= '9') || (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
-                (i && strchr("!#$%&'*+-.^_`|~", i)))
-                f |= WF__C_TOKEN;
-            if (i == '\t' || (i >= 0x20 && i != 0x7f)) f |= WF__C_VALUE;
-            if (i > 0x20 && i < 0x7f) f |= WF__C_TARGET;
-            if ((i >= '0' && i <= '9') || (i >= 'a' && i <= 'f') || (i >= 'A' && i <= 'F')) f |= WF__C_HEX;
-            table[i] = f;
-        }
-        atomic_store_explicit(&ready, 1, memory_order_release);
-    }
-    return table[c];
-}
+/* The class bits of every byte, as a constant table (generated from the definitions above). */
+static const unsigned char wf__ctab[256] = {
+    0,0,0,0,0,0,0,0,0,2,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    2,7,6,7,7,7,7,7,6,6,7,7,6,7,7,6,15,15,15,15,15,15,15,15,15,15,6,6,6,6,6,6,
+    6,15,15,15,15,15,15,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,6,6,6,7,7,
+    7,15,15,15,15,15,15,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,6,7,6,7,0,
+    2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+    2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+    2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+    2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+};
 
-#define WF__IS(c, cls) (wf__cclass((unsigned char)(c)) & (cls))
+#define WF__IS(c, cls) (wf__ctab[(unsigned char)(c)] & (cls))
 
 enum { WF__HS_START, WF__HS_LINE, WF__HS_FIELDS, WF__HS_DONE };
 /* wf__te bits: what Transfer-Encoding said */
@@ -1409,6 +1402,7 @@ struct wf__conn {
     bool must_linger;           /* the client may still be sending: drain before closing */
     bool lingering;             /* write side shut, draining input before close */
     bool fresh;                 /* no request seen yet */
+    bool nodelay;               /* TCP_NODELAY is set */
     int64_t deadline;           /* ms, monotonic */
     wf_buf in;                  /* a partial request that outlived a read (else empty) */
     size_t in_start;
@@ -1613,11 +1607,16 @@ WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
             iov[n].iov_len = s->len;
             n++;
         }
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)n;
-        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w;
+        if (n == 1) {       /* the usual case, and send() costs less than sendmsg() */
+            w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else {
+            struct msghdr mh;
+            memset(&mh, 0, sizeof mh);
+            mh.msg_iov = iov;
+            mh.msg_iovlen = (size_t)n;
+            w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (w < 0) {
             if (errno == EINTR) continue;
             return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
@@ -2067,6 +2066,12 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
             if (wf__stream_pump(l, c) < 0) goto dead;
         }
         if (!c->rs || c->rs->phase != WF__P_STREAM) wf__process_input(l, c);
+        if (!c->nodelay && (!c->closing || c->rs)) {
+            /* as nginx does: skip it for a lone response before a close, where Nagle cannot delay */
+            int one = 1;
+            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            c->nodelay = true;
+        }
         int fr = wf__q_flush(wf__q(l, c), c->fd);
         if (fr < 0) goto dead;
         if (fr == 1) break;
@@ -2152,8 +2157,6 @@ WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage
         return;
     }
     memset(c, 0, sizeof *c);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->fresh = true;
     c->family = (uint8_t)ss->ss_family;
@@ -2172,7 +2175,8 @@ WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage
     l->pfds[c->slot].events = POLLIN;
     l->pfds[c->slot].revents = 0;
     atomic_fetch_add(&l->srv->nconns, 1);
-    wf__conn_arm(l, c);
+    /* the request usually follows the handshake at once: read it now rather than after a poll */
+    wf__conn_event(l, c, POLLIN);
 }
 
 /* Out of descriptors: accept with the reserve descriptor and close at once, or pause the listener. */
