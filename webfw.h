@@ -219,6 +219,10 @@ WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...)
 WF_API void wf_buf_free(wf_buf *b);
 /* True if s[0..n) is well-formed UTF-8 (RFC 3629). */
 WF_API bool wf_utf8_valid(const char *s, size_t n);
+/* Percent-decode in[0..n) into out (which may be in itself); with plus_space, '+' becomes ' ' (query
+   strings). A '%' not followed by two hex digits is kept as it is, as Python's unquote does.
+   Returns the decoded length (never more than n). */
+WF_API size_t wf_percent_decode(char *out, const char *in, size_t n, bool plus_space);
 
 /* ======================================================================
  * >>json  JSON writer
@@ -404,13 +408,19 @@ WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg);
  * ====================================================================== */
 
 typedef void (*wf_handler)(wf_req *req, wf_res *res);
+typedef struct wf_group wf_group;
 
 /* A new empty app; free with wf_app_free() once no server runs it. Returns NULL without memory. */
 WF_API wf_app *wf_app_new(void);
-/* Release the app and its routes. */
+/* Release the app, its groups and routes. */
 WF_API void wf_app_free(wf_app *app);
-/* Route `method` requests for exactly `path` to h. GET routes also answer HEAD. Returns 0 or a wf_err. */
-WF_API int wf_route(wf_app *app, const char *method, const char *path, wf_handler h);
+/* Route `method` requests whose path matches `pattern` to h; GET routes also answer HEAD.
+   Pattern segments are literal text or parameters: {name} (any non-empty segment), {name:int}
+   (digits), {name:float} (digits[.digits]), {name:path} (the rest of the path, last only). Literal
+   segments win over parameters. The path is matched percent-decoded. A path that matches no route
+   but does with its trailing slash added or removed is redirected there (307). Returns 0, or
+   WF_EINVAL for a bad pattern or method or a route already defined, or WF_ENOMEM. */
+WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h);
 /* Shorthands for wf_route with GET, POST, PUT, PATCH, DELETE, OPTIONS. */
 WF_API int wf_get(wf_app *app, const char *path, wf_handler h);
 WF_API int wf_post(wf_app *app, const char *path, wf_handler h);
@@ -418,6 +428,16 @@ WF_API int wf_put(wf_app *app, const char *path, wf_handler h);
 WF_API int wf_patch(wf_app *app, const char *path, wf_handler h);
 WF_API int wf_delete(wf_app *app, const char *path, wf_handler h);
 WF_API int wf_options(wf_app *app, const char *path, wf_handler h);
+/* A group of routes under a path prefix ("/api/v1"), like FastAPI's APIRouter included with a
+   prefix; later sections attach shared dependencies and CORS rules to groups. It lives as long as
+   the app. Returns NULL for a bad prefix or without memory. */
+WF_API wf_group *wf_group_new(wf_app *app, const char *prefix);
+/* A group nested in parent: its prefix is parent's followed by prefix. */
+WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix);
+/* wf_route for a group: the pattern is relative to the group's prefix. */
+WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h);
+/* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
+WF_API wf_str wf_path_param(const wf_req *req, const char *name);
 
 /* The request method, target, path (never empty) and query string (without '?'). Views into the
    request, valid until the handler returns. */
@@ -749,6 +769,25 @@ WF_API bool wf_utf8_valid(const char *s, size_t n) {
         i += k;
     }
     return true;
+}
+
+WF__PRIVATE int wf__hexval(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+WF_API size_t wf_percent_decode(char *out, const char *in, size_t n, bool plus_space) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (in[i] == '%' && i + 2 < n && (hi = wf__hexval((unsigned char)in[i + 1])) >= 0 &&
+            (lo = wf__hexval((unsigned char)in[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = plus_space && in[i] == '+' ? ' ' : in[i];
+        }
+    }
+    return o;
 }
 
 /* The per-request arena: blocks chained from a first block that stays with the request state (and
@@ -1459,9 +1498,6 @@ enum {
 
 #define WF__CK_MAX_LINE 4096u
 
-WF__PRIVATE int wf__ck_hex(int c) {
-    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
 
 /* One byte of a chunk-size line (size, extensions, CRLF). Returns 0, or a negative error. */
 WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
@@ -1472,7 +1508,7 @@ WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
     case WF__CK_SIZE:
         if (WF__IS(ch, WF__C_HEX)) {
             if (c->wf__left > (UINT64_MAX >> 4)) return WF_EPARSE;
-            c->wf__left = (c->wf__left << 4) | (uint64_t)wf__ck_hex(ch);
+            c->wf__left = (c->wf__left << 4) | (uint64_t)wf__hexval((unsigned char)ch);
             c->wf__state = WF__CK_SIZE;
             return 0;
         }
@@ -1697,12 +1733,15 @@ typedef struct wf__conn wf__conn;
 typedef struct wf__rs wf__rs;
 typedef struct wf__server wf__server;
 
+struct wf__pmatch;
+
 struct wf_req {
     wf__loop *loop;
     wf__conn *conn;
     wf__rs *rs;
     const char *buf;            /* the request's bytes: head, then the decoded body */
     wf_str body;
+    struct wf__pmatch *params;  /* path parameters of the matched route */
     char peer[64];
 };
 
@@ -2010,6 +2049,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.conn = rs->res.conn = c;
     rs->req.rs = rs;
     rs->req.peer[0] = 0;
+    rs->req.params = NULL;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -2859,68 +2899,244 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
  * >>app  The app, routes, request and response
  * ====================================================================== */
 
+/* The router: a trie of path segments. Each node keeps its literal children sorted (a binary search,
+   so lookup cost grows with the depth of the path, not the number of routes) and its parameter
+   children in the order they are tried (int, float, str, path). Terminal nodes hold the routes of
+   that pattern, one per method. Matching backtracks from a literal to the parameters, and prefers
+   a node with the request's method; a node matching the path alone gives the 405 and its Allow. */
+enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
+#define WF__MAX_PARAMS 16
+
 typedef struct wf__route {
-    char *method, *path;
-    size_t path_len;
+    char *method;
     wf_handler handler;
+    wf_group *group;
 } wf__route;
 
-struct wf_app {
+typedef struct wf__rnode wf__rnode;
+struct wf__rnode {
+    char *seg;                  /* literal text, or the parameter's name */
+    size_t seg_len;
+    int kind;
+    wf__rnode **lits, **params;
+    uint32_t nlits, nparams;
     wf__route *routes;
-    int nroutes, cap;
+    uint32_t nroutes;
+};
+
+struct wf_group {
+    wf_app *app;
+    char *prefix;               /* "" for the root, else "/..." without a trailing slash */
+    wf_group *next;             /* the app's list of groups */
+};
+
+struct wf_app {
+    wf__rnode root;
+    wf_group rootgroup;
+    wf_group *groups;
     _Atomic(wf__server *) server;
 };
 
+/* The parameters a match collected. */
+typedef struct wf__pmatch {
+    int n;
+    const char *name[WF__MAX_PARAMS];
+    wf_str value[WF__MAX_PARAMS];
+    const wf__rnode *partial;   /* a node matching the path but not the method */
+} wf__pmatch;
+
 WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
+
+WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
+    char *p = (char *)WF_MALLOC(NULL, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+WF__PRIVATE char *wf__strdup(const char *s) { return wf__strndup(s, strlen(s)); }
+
+WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
+    if (!*name) return false;
+    for (const char *p = name; *p; p++)
+        if (!WF__IS(*p, WF__C_TOKEN)) return false;
+    for (const char *p = value; *p; p++)
+        if (!WF__IS(*p, WF__C_VALUE)) return false;
+    return true;
+}
+
+WF__PRIVATE void wf__rnode_free(wf__rnode *n) {
+    for (uint32_t i = 0; i < n->nlits; i++) wf__rnode_free(n->lits[i]), WF_FREE(NULL, n->lits[i]);
+    for (uint32_t i = 0; i < n->nparams; i++) wf__rnode_free(n->params[i]), WF_FREE(NULL, n->params[i]);
+    for (uint32_t i = 0; i < n->nroutes; i++) WF_FREE(NULL, n->routes[i].method);
+    WF_FREE(NULL, n->lits);
+    WF_FREE(NULL, n->params);
+    WF_FREE(NULL, n->routes);
+    WF_FREE(NULL, n->seg);
+}
 
 WF_API wf_app *wf_app_new(void) {
     wf_app *app = (wf_app *)WF_MALLOC(NULL, sizeof *app);
     if (!app) return NULL;
     memset(app, 0, sizeof *app);
+    app->rootgroup.app = app;
+    app->rootgroup.prefix = wf__strdup("");
+    if (!app->rootgroup.prefix) {
+        WF_FREE(NULL, app);
+        return NULL;
+    }
     atomic_init(&app->server, NULL);
     return app;
 }
 
 WF_API void wf_app_free(wf_app *app) {
     if (!app) return;
-    for (int i = 0; i < app->nroutes; i++) {
-        WF_FREE(NULL, app->routes[i].method);
-        WF_FREE(NULL, app->routes[i].path);
+    wf__rnode_free(&app->root);
+    while (app->groups) {
+        wf_group *n = app->groups->next;
+        WF_FREE(NULL, app->groups->prefix);
+        WF_FREE(NULL, app->groups);
+        app->groups = n;
     }
-    WF_FREE(NULL, app->routes);
+    WF_FREE(NULL, app->rootgroup.prefix);
     WF_FREE(NULL, app);
 }
 
-WF__PRIVATE char *wf__strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = (char *)WF_MALLOC(NULL, n);
-    if (p) memcpy(p, s, n);
-    return p;
+/* Order of literal children: by length, then bytes. */
+WF__PRIVATE int wf__lit_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    if (an != bn) return an < bn ? -1 : 1;
+    return memcmp(a, b, an);
 }
 
-WF_API int wf_route(wf_app *app, const char *method, const char *path, wf_handler h) {
-    if (!app || !method || !*method || !path || path[0] != '/' || !h) return WF_EINVAL;
-    for (const char *m = method; *m; m++)
-        if (!WF__IS(*m, WF__C_TOKEN)) return WF_EINVAL;
-    if (app->nroutes == app->cap) {
-        int cap = app->cap ? app->cap * 2 : 16;
-        wf__route *r = (wf__route *)WF_REALLOC(NULL, app->routes, (size_t)cap * sizeof *r);
-        if (!r) return WF_ENOMEM;
-        app->routes = r;
-        app->cap = cap;
+WF__PRIVATE wf__rnode *wf__lit_find(const wf__rnode *n, const char *seg, size_t len, uint32_t *at) {
+    uint32_t lo = 0, hi = n->nlits;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        int c = wf__lit_cmp(n->lits[mid]->seg, n->lits[mid]->seg_len, seg, len);
+        if (c == 0) return n->lits[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
-    wf__route *r = &app->routes[app->nroutes];
-    r->method = wf__strdup(method);
-    r->path = wf__strdup(path);
-    if (!r->method || !r->path) {
-        WF_FREE(NULL, r->method);
-        WF_FREE(NULL, r->path);
-        return WF_ENOMEM;
-    }
-    r->path_len = strlen(path);
-    r->handler = h;
-    app->nroutes++;
+    if (at) *at = lo;
+    return NULL;
+}
+
+/* Insert child k into the array *v of *n at index at. */
+WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rnode *k) {
+    wf__rnode **nv = (wf__rnode **)WF_REALLOC(NULL, *v, (*n + 1) * sizeof *nv);
+    if (!nv) return WF_ENOMEM;
+    memmove(nv + at + 1, nv + at, (*n - at) * sizeof *nv);
+    nv[at] = k;
+    *v = nv;
+    (*n)++;
     return 0;
+}
+
+/* Parse one pattern segment: a literal, or {name} / {name:type}. */
+WF__PRIVATE int wf__seg_parse(const char *s, size_t n, int *kind, const char **name, size_t *name_len) {
+    *kind = WF__SEG_LIT, *name = s, *name_len = n;
+    if (memchr(s, '{', n) == NULL && memchr(s, '}', n) == NULL) return 0;
+    if (n < 3 || s[0] != '{' || s[n - 1] != '}') return WF_EINVAL;
+    const char *colon = (const char *)memchr(s, ':', n);
+    size_t nl = colon ? (size_t)(colon - s - 1) : n - 2;
+    if (nl == 0) return WF_EINVAL;
+    for (size_t i = 0; i < nl; i++)
+        if (!(WF__IS(s[1 + i], WF__C_TOKEN) && s[1 + i] != '{' && s[1 + i] != '}')) return WF_EINVAL;
+    *name = s + 1, *name_len = nl;
+    *kind = WF__SEG_STR;
+    if (!colon) return 0;
+    size_t tl = (size_t)(s + n - 1 - colon - 1);
+    const char *t = colon + 1;
+    if (tl == 3 && memcmp(t, "str", 3) == 0) *kind = WF__SEG_STR;
+    else if (tl == 3 && memcmp(t, "int", 3) == 0) *kind = WF__SEG_INT;
+    else if (tl == 5 && memcmp(t, "float", 5) == 0) *kind = WF__SEG_FLOAT;
+    else if (tl == 4 && memcmp(t, "path", 4) == 0) *kind = WF__SEG_PATH;
+    else return WF_EINVAL;
+    return 0;
+}
+
+/* The child of n for one pattern segment, created if missing. */
+WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, size_t len) {
+    uint32_t at = 0;
+    if (kind == WF__SEG_LIT) {
+        wf__rnode *k = wf__lit_find(n, seg, len, &at);
+        if (k) return k;
+    } else {
+        for (at = 0; at < n->nparams && n->params[at]->kind <= kind; at++) {
+            wf__rnode *k = n->params[at];
+            if (k->kind == kind) {   /* one parameter of a kind per position; names must agree */
+                return (k->seg_len == len && memcmp(k->seg, seg, len) == 0) ? k : NULL;
+            }
+        }
+    }
+    wf__rnode *k = (wf__rnode *)WF_MALLOC(NULL, sizeof *k);
+    if (!k) return NULL;
+    memset(k, 0, sizeof *k);
+    k->kind = kind;
+    k->seg = wf__strndup(seg, len);
+    k->seg_len = len;
+    int rc = k->seg ? (kind == WF__SEG_LIT ? wf__kid_insert(&n->lits, &n->nlits, at, k)
+                                           : wf__kid_insert(&n->params, &n->nparams, at, k))
+                    : WF_ENOMEM;
+    if (rc < 0) {
+        WF_FREE(NULL, k->seg);
+        WF_FREE(NULL, k);
+        return NULL;
+    }
+    return k;
+}
+
+/* Walk (creating) the trie along a full pattern; returns its terminal node. */
+WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
+    const char *p = pattern + 1, *end = pattern + strlen(pattern);
+    int params = 0;
+    for (;;) {
+        const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
+        const char *se = slash ? slash : end, *name;
+        size_t nl;
+        int kind;
+        if (wf__seg_parse(p, (size_t)(se - p), &kind, &name, &nl) < 0) return NULL;
+        if (kind == WF__SEG_PATH && slash) return NULL;       /* {x:path} only last */
+        if (kind != WF__SEG_LIT && ++params > WF__MAX_PARAMS) return NULL;
+        if (!(n = wf__rnode_child(n, kind, name, nl))) return NULL;
+        if (!slash) return n;
+        p = slash + 1;
+    }
+}
+
+WF__PRIVATE bool wf__method_ok(const char *m) {
+    if (!*m) return false;
+    for (; *m; m++)
+        if (!WF__IS(*m, WF__C_TOKEN)) return false;
+    return true;
+}
+
+WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h) {
+    if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
+    char *full = (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
+    if (!full) return WF_ENOMEM;
+    strcpy(full, g->prefix);
+    strcat(full, pattern);
+    wf__rnode *n = wf__rnode_walk(&g->app->root, full);
+    WF_FREE(NULL, full);
+    if (!n) return WF_EINVAL;
+    for (uint32_t i = 0; i < n->nroutes; i++)
+        if (strcmp(n->routes[i].method, method) == 0) return WF_EINVAL;
+    wf__route *r = (wf__route *)WF_REALLOC(NULL, n->routes, (n->nroutes + 1) * sizeof *r);
+    if (!r) return WF_ENOMEM;
+    n->routes = r;
+    r = &n->routes[n->nroutes];
+    if (!(r->method = wf__strdup(method))) return WF_ENOMEM;
+    r->handler = h;
+    r->group = g;
+    n->nroutes++;
+    return 0;
+}
+
+WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h) {
+    return app ? wf_group_route(&app->rootgroup, method, pattern, h) : WF_EINVAL;
 }
 
 WF_API int wf_get(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "GET", path, h); }
@@ -2930,37 +3146,158 @@ WF_API int wf_patch(wf_app *app, const char *path, wf_handler h) { return wf_rou
 WF_API int wf_delete(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "DELETE", path, h); }
 WF_API int wf_options(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "OPTIONS", path, h); }
 
-/* Find the route; on a miss, collect the methods the path has into allow (for 405). */
-WF__PRIVATE const wf__route *wf__route_find(const wf_app *app, wf_str method, wf_str path, wf_buf *allow) {
-    bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
+WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
+    if (!parent || !prefix || prefix[0] != '/') return NULL;
+    size_t pl = strlen(parent->prefix), n = strlen(prefix);
+    while (n > 1 && prefix[n - 1] == '/') n--;                 /* "/api/" is "/api" */
+    wf_group *g = (wf_group *)WF_MALLOC(NULL, sizeof *g);
+    char *full = (char *)WF_MALLOC(NULL, pl + n + 1);
+    if (!g || !full) {
+        WF_FREE(NULL, g);
+        WF_FREE(NULL, full);
+        return NULL;
+    }
+    memcpy(full, parent->prefix, pl);
+    memcpy(full + pl, prefix, n);
+    full[pl + (n == 1 ? 0 : n)] = 0;                        /* "/" adds nothing */
+    g->app = parent->app;
+    g->prefix = full;
+    g->next = parent->app->groups;
+    parent->app->groups = g;
+    return g;
+}
+
+WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) {
+    return app ? wf_group_sub(&app->rootgroup, prefix) : NULL;
+}
+
+/* Does segment s[0..n) fit a parameter of this kind (Starlette's convertors)? */
+WF__PRIVATE bool wf__seg_fits(int kind, const char *s, size_t n) {
+    size_t i = 0;
+    if (n == 0) return false;
+    if (kind == WF__SEG_STR) return true;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (kind == WF__SEG_INT || i == n) return i == n && i > 0;
+    if (i == 0 || s[i] != '.' || i + 1 == n) return false;    /* float: digits '.' digits */
+    for (i++; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     const wf__route *get = NULL;
-    for (int i = 0; i < app->nroutes; i++) {
-        const wf__route *r = &app->routes[i];
-        if (r->path_len != path.len || memcmp(r->path, path.ptr, path.len) != 0) continue;
-        if (wf_str_eq(method, r->method)) return r;
-        if (head && strcmp(r->method, "GET") == 0) get = r;
-        if (allow) {
-            if (allow->len) wf_buf_append(allow, ", ", 2);
-            wf_buf_append(allow, r->method, strlen(r->method));
-            if (strcmp(r->method, "GET") == 0) wf_buf_append(allow, ", HEAD", 6);
-        }
+    bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
+    for (uint32_t i = 0; i < n->nroutes; i++) {
+        if (wf_str_eq(method, n->routes[i].method)) return &n->routes[i];
+        if (head && strcmp(n->routes[i].method, "GET") == 0) get = &n->routes[i];
     }
     return get;
 }
 
+/* Match the rest of a path, p..end (after a '/'), below n. Returns the node with the method. */
+WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
+                                        wf__pmatch *pm);
+
+/* Try child k for segment p..se: the node found below it (or at it, for the last segment). */
+WF__PRIVATE const wf__rnode *wf__rmatch_kid(const wf__rnode *k, const char *slash, const char *end, wf_str method,
+                                            wf__pmatch *pm) {
+    if (slash) return wf__rmatch(k, slash + 1, end, method, pm);
+    if (!k->nroutes) return NULL;
+    if (wf__node_route(k, method)) return k;
+    if (!pm->partial) pm->partial = k;
+    return NULL;
+}
+
+WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
+                                        wf__pmatch *pm) {
+    const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
+    size_t len = (size_t)((slash ? slash : end) - p);
+    const wf__rnode *k = wf__lit_find(n, p, len, NULL), *r;
+    if (k && (r = wf__rmatch_kid(k, slash, end, method, pm))) return r;
+    for (uint32_t i = 0; i < n->nparams && pm->n < WF__MAX_PARAMS; i++) {
+        k = n->params[i];
+        bool whole = k->kind == WF__SEG_PATH;
+        if (!whole && !wf__seg_fits(k->kind, p, len)) continue;
+        pm->name[pm->n] = k->seg;
+        pm->value[pm->n].ptr = p;
+        pm->value[pm->n].len = whole ? (size_t)(end - p) : len;
+        pm->n++;
+        if ((r = wf__rmatch_kid(k, whole ? NULL : slash, end, method, pm))) return r;
+        pm->n--;
+    }
+    return NULL;
+}
+
+/* Allow for a 405: every method of the node, GET implying HEAD. */
+WF__PRIVATE void wf__allow(const wf__rnode *n, wf_buf *allow) {
+    for (uint32_t i = 0; i < n->nroutes; i++) {
+        if (allow->len) wf_buf_append(allow, ", ", 2);
+        wf_buf_append(allow, n->routes[i].method, strlen(n->routes[i].method));
+        bool head = false;
+        for (uint32_t k = 0; k < n->nroutes; k++) head = head || strcmp(n->routes[k].method, "HEAD") == 0;
+        if (strcmp(n->routes[i].method, "GET") == 0 && !head) wf_buf_append(allow, ", HEAD", 6);
+    }
+    wf_buf_append(allow, "", 1);
+}
+
+/* 307 to the same URL with the trailing slash toggled, absolute from Host, query kept. */
+WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
+    wf_str host = wf_req_header(req, "Host"), q = wf_req_query(req);
+    wf_buf loc = {0};
+    bool strip = path.len > 1 && path.ptr[path.len - 1] == '/';
+    wf_buf_printf(&loc, "http://%.*s%.*s%s", (int)host.len, host.ptr ? host.ptr : "", (int)(path.len - strip),
+                  path.ptr, strip ? "" : "/");
+    if (q.len) wf_buf_printf(&loc, "?%.*s", (int)q.len, q.ptr);
+    wf_buf_append(&loc, "", 1);
+    wf_res_status(res, 307);
+    if (wf__header_ok("Location", loc.ptr)) wf_res_header(res, "Location", loc.ptr);
+    wf_res_body(res, "", 0, WF_BODY_BORROW);
+    wf_buf_free(&loc);
+}
+
 WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
-    wf_buf allow = {0};
-    const wf__route *r = wf__route_find(app, wf_req_method(req), wf_req_path(req), &allow);
-    if (r) {
-        r->handler(req, res);
-    } else if (allow.len) {
-        wf_buf_append(&allow, "", 1);
+    wf_str raw = wf_req_path(req), method = wf_req_method(req);
+    char *dec = (char *)wf_req_alloc(req, raw.len + 2);
+    wf__pmatch pm;
+    if (!dec) {
+        wf_reply_detail(res, 500, "Internal Server Error");
+        return;
+    }
+    pm.n = 0, pm.partial = NULL;
+    size_t n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
+    const wf__rnode *node = n ? wf__rmatch(&app->root, dec + 1, dec + n, method, &pm) : NULL;
+    if (node) {
+        wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
+        if (keep) *keep = pm, req->params = keep;
+        wf__node_route(node, method)->handler(req, res);
+        return;
+    }
+    if (pm.partial) {
+        wf_buf allow = {0};
+        wf__allow(pm.partial, &allow);
         wf_reply_detail(res, 405, "Method Not Allowed");
         wf_res_header(res, "Allow", allow.ptr);
-    } else {
-        wf_reply_detail(res, 404, "Not Found");
+        wf_buf_free(&allow);
+        return;
     }
-    wf_buf_free(&allow);
+    if (n > 1) {            /* the other form of the trailing slash, any method */
+        bool strip = dec[n - 1] == '/';
+        if (!strip) dec[n] = '/';
+        wf__pmatch other = {0};
+        size_t m = strip ? n - 1 : n + 1;
+        if (wf__rmatch(&app->root, dec + 1, dec + m, method, &other) || other.partial) {
+            wf__redirect_slash(req, res, raw);
+            return;
+        }
+    }
+    wf_reply_detail(res, 404, "Not Found");
+}
+
+WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
+    wf_str none = {NULL, 0};
+    for (int i = 0; req->params && i < req->params->n; i++)
+        if (strcmp(req->params->name[i], name) == 0) return req->params->value[i];
+    return none;
 }
 
 /* ---- the request ---- */
@@ -3021,14 +3358,6 @@ WF_API void wf_res_status(wf_res *res, int status) {
     res->status = (status >= 200 && status <= 999) ? status : 500;
 }
 
-WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
-    if (!*name) return false;
-    for (const char *p = name; *p; p++)
-        if (!WF__IS(*p, WF__C_TOKEN)) return false;
-    for (const char *p = value; *p; p++)
-        if (!WF__IS(*p, WF__C_VALUE)) return false;
-    return true;
-}
 
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;

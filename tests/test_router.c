@@ -1,0 +1,209 @@
+/* The router: literal and typed segments, priorities, backtracking, percent-decoding, 404/405 with
+   Allow, HEAD, the trailing-slash 307, groups, and refused patterns. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every handler answers "<name> <param>=<value>..." so tests see which route ran with what. */
+static void answer(wf_req *req, wf_res *res, const char *name, const char *const *params) {
+    char out[512];
+    int n = snprintf(out, sizeof out, "%s", name);
+    for (int i = 0; params[i]; i++) {
+        wf_str v = wf_path_param(req, params[i]);
+        if (v.ptr) n += snprintf(out + n, sizeof out - (size_t)n, " %s=%.*s", params[i], (int)v.len, v.ptr);
+        else n += snprintf(out + n, sizeof out - (size_t)n, " %s=(none)", params[i]);
+    }
+    wf_reply_text(res, 200, out);
+}
+
+#define ROUTE(fn, ...)                                            \
+    static void fn(wf_req *req, wf_res *res) {                    \
+        static const char *const p[] = {__VA_ARGS__, NULL};       \
+        answer(req, res, #fn, p);                                 \
+    }
+ROUTE(items_me, "id")
+ROUTE(items_id, "id")
+ROUTE(n_int, "x")
+ROUTE(n_float, "x")
+ROUTE(n_str, "x")
+ROUTE(files, "p")
+ROUTE(abd, "x")
+ROUTE(abc, "x")
+ROUTE(m_param, "x")
+ROUTE(m_lit, "x")
+ROUTE(multi, "x")
+ROUTE(list_items, "x")
+ROUTE(users, "x")
+ROUTE(ping, "x")
+ROUTE(stats, "x")
+ROUTE(cafe, "x")
+ROUTE(two, "a", "b")
+
+static wf_app *router_app(void) {
+    wf_app *app = wf_app_new();
+    WF_ASSERT_EQ_INT(wf_get(app, "/items/me", items_me), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/items/{id}", items_id), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x:int}", n_int), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x:float}", n_float), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x}", n_str), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/files/{p:path}", files), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/a/{x}/d", abd), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/a/b/c", abc), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/m/{x}", m_param), 0);
+    WF_ASSERT_EQ_INT(wf_post(app, "/m/lit", m_lit), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/multi", multi), 0);
+    WF_ASSERT_EQ_INT(wf_post(app, "/multi", multi), 0);
+    WF_ASSERT_EQ_INT(wf_delete(app, "/multi", multi), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/list/", list_items), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/users", users), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/caf\xc3\xa9", cafe), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/two/{a:int}/and/{b}", two), 0);
+    wf_group *api = wf_group_new(app, "/api/v1/");
+    WF_ASSERT_TRUE(api != NULL);
+    WF_ASSERT_EQ_INT(wf_group_route(api, "GET", "/ping", ping), 0);
+    wf_group *admin = wf_group_sub(api, "/admin");
+    WF_ASSERT_EQ_INT(wf_group_route(admin, "GET", "/stats", stats), 0);
+    return app;
+}
+
+/* GET path on a fresh connection; returns the status, the body in out. */
+static int get(int port, const char *method, const char *path, char *out, size_t cap, char *loc) {
+    char raw[1024];
+    tu_resp r;
+    snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: testserver\r\nContent-Length: 0\r\n\r\n", method, path);
+    int st = tu_request(port, raw, &r);
+    snprintf(out, cap, "%s", r.body ? r.body : "");
+    if (loc && !tu_header(&r, "Location", loc, 256)) loc[0] = 0;
+    if (loc && st == 405) tu_header(&r, "Allow", loc, 256);
+    tu_resp_free(&r);
+    return st;
+}
+
+WF_TEST(router_priorities_types_and_decoding) {
+    wf_app *app = router_app();
+    int port = tu_serve(app, NULL);
+    char b[512];
+    static const struct { const char *path, *want; } ok[] = {
+        {"/items/me", "items_me id=(none)"},
+        {"/items/5", "items_id id=5"},
+        {"/items/a%20b", "items_id id=a b"},
+        {"/items/%E2%82%AC", "items_id id=\xe2\x82\xac"},
+        {"/n/12", "n_int x=12"},
+        {"/n/1.5", "n_float x=1.5"},
+        {"/n/-1", "n_str x=-1"},
+        {"/n/1.", "n_str x=1."},
+        {"/n/abc", "n_str x=abc"},
+        {"/files/a/b/c.txt", "files p=a/b/c.txt"},
+        {"/files/", "files p="},
+        {"/files/%2e%2e/x", "files p=../x"},
+        {"/a/b/c", "abc x=(none)"},
+        {"/a/b/d", "abd x=b"},
+        {"/a/zz/d", "abd x=zz"},
+        {"/m/lit", "m_param x=lit"},          /* a full match beats a literal with another method */
+        {"/caf%C3%A9", "cafe x=(none)"},
+        {"/two/7/and/x%2By", "two a=7 b=x+y"},
+        {"/api/v1/ping", "ping x=(none)"},
+        {"/api/v1/admin/stats", "stats x=(none)"},
+        {"/list/", "list_items x=(none)"},
+        {"/users", "users x=(none)"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int st = get(port, "GET", ok[i].path, b, sizeof b, NULL);
+        if (st != 200 || strcmp(b, ok[i].want) != 0) wf_test_log("GET %s -> %d %s", ok[i].path, st, b);
+        WF_EXPECT_EQ_INT(st, 200);
+        WF_EXPECT_EQ_STR(b, ok[i].want);
+    }
+    static const char *const missing[] = {"/items/a%2Fb", "/nope", "/items", "/n/", "/a/b", "/two/x/and/y",
+                                          "/api/v1", "/api/v1/admin"};
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+        int st = get(port, "GET", missing[i], b, sizeof b, NULL);
+        if (st != 404) wf_test_log("GET %s -> %d %s", missing[i], st, b);
+        WF_EXPECT_EQ_INT(st, 404);
+        WF_EXPECT_EQ_STR(b, "{\"detail\":\"Not Found\"}");
+    }
+    tu_stop(app);
+}
+
+WF_TEST(router_405_allow_head) {
+    wf_app *app = router_app();
+    int port = tu_serve(app, NULL);
+    char b[512], allow[256];
+    WF_EXPECT_EQ_INT(get(port, "PUT", "/multi", b, sizeof b, allow), 405);
+    WF_EXPECT_EQ_STR(b, "{\"detail\":\"Method Not Allowed\"}");
+    WF_EXPECT_EQ_STR(allow, "GET, HEAD, POST, DELETE");
+    WF_EXPECT_EQ_INT(get(port, "POST", "/items/5", b, sizeof b, allow), 405);
+    WF_EXPECT_EQ_STR(allow, "GET, HEAD");
+    WF_EXPECT_EQ_INT(get(port, "PATCH", "/m/lit", b, sizeof b, allow), 405);
+    WF_EXPECT_EQ_STR(allow, "POST");
+    WF_EXPECT_EQ_INT(get(port, "BREW", "/users", b, sizeof b, allow), 405);
+    tu_resp r;
+    char len[32];
+    WF_EXPECT_EQ_INT(tu_request(port, "HEAD /items/5 HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_EXPECT_TRUE(tu_header(&r, "Content-Length", len, sizeof len));
+    WF_EXPECT_EQ_STR(len, "13");          /* "items_id id=5", not sent */
+    tu_resp_free(&r);
+    tu_stop(app);
+}
+
+WF_TEST(router_trailing_slash_307) {
+    wf_app *app = router_app();
+    int port = tu_serve(app, NULL);
+    char b[512], loc[256];
+    WF_EXPECT_EQ_INT(get(port, "GET", "/list?skip=1&q=a%20b", b, sizeof b, loc), 307);
+    WF_EXPECT_EQ_STR(loc, "http://testserver/list/?skip=1&q=a%20b");
+    WF_EXPECT_EQ_STR(b, "");
+    WF_EXPECT_EQ_INT(get(port, "GET", "/users/", b, sizeof b, loc), 307);
+    WF_EXPECT_EQ_STR(loc, "http://testserver/users");
+    WF_EXPECT_EQ_INT(get(port, "POST", "/list", b, sizeof b, loc), 307);    /* any method, as Starlette */
+    WF_EXPECT_EQ_INT(get(port, "GET", "/items/5/", b, sizeof b, loc), 307);
+    WF_EXPECT_EQ_STR(loc, "http://testserver/items/5");
+    WF_EXPECT_EQ_INT(get(port, "GET", "/files", b, sizeof b, loc), 307);     /* "/files/" matches {p:path} */
+    WF_EXPECT_EQ_STR(loc, "http://testserver/files/");
+    WF_EXPECT_EQ_INT(get(port, "GET", "/nope/", b, sizeof b, loc), 404);
+    tu_stop(app);
+}
+
+WF_TEST(router_refuses_bad_patterns) {
+    wf_app *app = wf_app_new();
+    const char *bad[] = {"", "x", "/{", "/a/{}", "/a/{x:bogus}", "/a/{x:path}/b", "/a/{x}y", "/a/x}", "/{a b}",
+                         "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = wf_get(app, bad[i], items_id);
+        if (rc != WF_EINVAL) wf_test_log("pattern '%s' accepted", bad[i]);
+        WF_EXPECT_EQ_INT(rc, WF_EINVAL);
+    }
+    WF_EXPECT_EQ_INT(wf_get(app, "/dup/{x}", items_id), 0);
+    WF_EXPECT_EQ_INT(wf_get(app, "/dup/{x}", items_id), WF_EINVAL);
+    WF_EXPECT_EQ_INT(wf_get(app, "/dup/{y}", items_id), WF_EINVAL);   /* same position, other name */
+    WF_EXPECT_EQ_INT(wf_post(app, "/dup/{x}", items_id), 0);
+    WF_EXPECT_EQ_INT(wf_route(app, "BAD METHOD", "/z", items_id), WF_EINVAL);
+    WF_EXPECT_TRUE(wf_group_new(app, "noslash") == NULL);
+    wf_app_free(app);
+}
+
+static void numbered(wf_req *req, wf_res *res) {
+    wf_str v = wf_path_param(req, "id");
+    char out[128];
+    snprintf(out, sizeof out, "%.*s|%.*s", (int)wf_req_path(req).len, wf_req_path(req).ptr, (int)v.len, v.ptr);
+    wf_reply_text(res, 200, out);
+}
+
+WF_TEST(router_many_routes) {
+    wf_app *app = wf_app_new();
+    char pat[64];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(pat, sizeof pat, i % 2 ? "/r%d/{id:int}" : "/r%d/x/{id}", i);
+        WF_ASSERT_EQ_INT(wf_get(app, pat, numbered), 0);
+    }
+    int port = tu_serve(app, NULL);
+    char b[128], path[64], want[128];
+    for (int i = 0; i < 2000; i += 97) {
+        snprintf(path, sizeof path, i % 2 ? "/r%d/%d" : "/r%d/x/v%d", i, i);
+        snprintf(want, sizeof want, i % 2 ? "%s|%d" : "%s|v%d", path, i);
+        WF_EXPECT_EQ_INT(get(port, "GET", path, b, sizeof b, NULL), 200);
+        WF_EXPECT_EQ_STR(b, want);
+    }
+    tu_stop(app);
+}
