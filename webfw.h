@@ -31,7 +31,7 @@
      >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
      >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
      >>app       the app, routes, the request and response objects
-     >>testing   the forked test harness
+     >>testing   the forked test harness and the test client
    Later versions add, in this order: crypto (before json), the JSON reader, dependencies, background
    tasks, WebSocket, forms, CORS, security, TLS. The section order is the same in the declarations and in the implementation.
 
@@ -92,6 +92,21 @@
    with "Connection: close" within shutdown_grace_ms; then wf_run returns 0.
    Errors after the response is queued (a reset, a timeout) close that connection only.
 
+   ON ROUTING
+   ==========
+   wf_get(app, "/items/{item_id}", handler) and friends register routes in a trie of path segments:
+   lookup follows the path's segments (a binary search among the literal children of each node), so
+   its cost does not grow with the number of routes. A segment is literal text or a parameter:
+   {name} (a non-empty segment), {name:int} (digits), {name:float} (digits, '.', digits),
+   {name:path} (the rest of the path, last only). Literal segments win over parameters, then int,
+   float, str and path are tried in that order, backtracking when a deeper segment does not match.
+   The path is matched percent-decoded, as Starlette does (so "%2F" is a slash and separates
+   segments). No match: 404 {"detail":"Not Found"}. The path matches but not the method: 405
+   {"detail":"Method Not Allowed"} with Allow listing every method of the path. HEAD is served by
+   the GET route. If only the other form of a trailing slash matches, 307 to it, with an absolute
+   Location built from Host and the query kept. wf_group_new(app, "/api") gives a group whose
+   routes share the prefix (FastAPI's APIRouter).
+
    ON RESPONSES
    ============
    A handler sets a status, headers and a body. Bodies are copied (WF_BODY_COPY), borrowed (the memory
@@ -107,6 +122,11 @@
        #include "webfw.h"
        WF_TEST(adds) { WF_ASSERT_EQ_INT(1 + 1, 2); }
        WF_TEST_MAIN()
+   wf_test_client_new(app, NULL) gives a client whose requests (wf_test_get, wf_test_request with a
+   method, path, query, headers and a raw, JSON or form body) run through the real parser, router,
+   handlers and serializer, over an AF_UNIX socket pair driven in the calling thread: deterministic,
+   no network, no threads. For real-socket tests, wf_start() with .port = WF_PORT_ANY serves on an
+   ephemeral loopback port in background threads and returns the port.
    Each test runs in its own forked process group with a timeout (default 10 s, --timeout=MS); a crash
    or a timeout fails that test, names the signal, and the run goes on. Flags: --filter=SUBSTRING (or
    a leading/trailing '*' glob), --list, --no-fork (run in-process, for gdb), -j N (parallel). The last
@@ -525,6 +545,44 @@ WF_API void wf_test_log(const char *fmt, ...)
 WF_API bool wf_test_failed(void);
 /* Mark the current test skipped and end it. */
 WF_API void wf_test_skip(const char *why);
+
+/* The test client: requests go through the real parser, router, handlers and serializer, over an
+   AF_UNIX socket pair driven in the calling thread (no network, no threads, deterministic). */
+typedef struct wf_test_client wf_test_client;
+
+/* A request. Zero fields take defaults; path may carry a query string. */
+typedef struct wf_test_req {
+    const char *method;         /* default "GET" */
+    const char *path;           /* default "/"; "/items/?skip=1" */
+    const char *query;          /* appended after '?' (already encoded) */
+    const char *const *headers; /* NULL-terminated "Name: value" lines; Host defaults to testserver */
+    const void *body;           /* raw body of body_len bytes */
+    size_t body_len;
+    const char *json;           /* a JSON text as the body, with Content-Type: application/json */
+    const char *form;           /* "a=1&b=2" as the body, urlencoded */
+    bool chunked;               /* send the body with chunked transfer coding */
+    bool http10;                /* send HTTP/1.0 */
+} wf_test_req;
+
+/* A response: the status, the head as received, and the body (de-chunked, NUL-terminated). */
+typedef struct wf_test_res {
+    int status;
+    char *head;
+    char *body;
+    size_t body_len;
+} wf_test_res;
+
+/* A client for app (cfg may be NULL: defaults, no access log). Free with wf_test_client_free(). */
+WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg);
+WF_API void wf_test_client_free(wf_test_client *tc);
+/* Send rq and read the whole response into res (free with wf_test_res_free). Returns 0, or a
+   wf_err if no complete response came (res->status is then -1). */
+WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_res *res);
+/* GET path. */
+WF_API int wf_test_get(wf_test_client *tc, const char *path, wf_test_res *res);
+/* The value of header `name` in res (the first; any case); ptr is NULL when absent. */
+WF_API wf_str wf_test_header(const wf_test_res *res, const char *name);
+WF_API void wf_test_res_free(wf_test_res *res);
 
 #define WF__OP_EQ 0
 #define WF__OP_NE 1
@@ -2533,7 +2591,9 @@ WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage
     c->fd = fd;
     c->fresh = true;
     c->family = (uint8_t)ss->ss_family;
-    if (ss->ss_family == AF_INET6) {
+    if (ss->ss_family == AF_UNIX) {
+        c->port = 50000;                            /* the test client, as Starlette names it */
+    } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         memcpy(c->addr, &a->sin6_addr, 16);
         c->port = ntohs(a->sin6_port);
@@ -2744,8 +2804,7 @@ WF__PRIVATE int wf__loop_init(wf__server *s, wf__loop *l, int port) {
     l->wake_wr = wake[1];
     l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (wf__loop_grow(l) < 0) return WF_ENOMEM;
-    l->listen_fd = wf__listen(s, port);
-    if (l->listen_fd < 0) return l->listen_fd;
+    if (port >= 0 && (l->listen_fd = wf__listen(s, port)) < 0) return l->listen_fd;
     l->pfds[0].fd = l->wake_rd;
     l->pfds[0].events = POLLIN;
     l->pfds[1].fd = l->listen_fd;
@@ -2799,27 +2858,38 @@ WF__PRIVATE void wf__server_free(wf__server *s) {
     WF_FREE(NULL, s);
 }
 
-WF_API int wf_start(wf_app *app, const wf_config *cfg) {
+/* A server for app with its loops set up (listening on port, or not at all if port < 0), no threads. */
+WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__server **out) {
     wf__server *s = (wf__server *)WF_MALLOC(NULL, sizeof *s);
-    wf__server *none = NULL;
+    int rc = 0;
     if (!s) return WF_ENOMEM;
     memset(s, 0, sizeof *s);
     if (cfg) s->cfg = *cfg;
     wf__config_defaults(&s->cfg);
-    wf__fd_limit(&s->cfg);
+    if (port >= 0) wf__fd_limit(&s->cfg);
+    else s->cfg.threads = 1;
     s->app = app;
     s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);
     if (!s->loops) {
         WF_FREE(NULL, s);
         return WF_ENOMEM;
     }
-    int port = s->cfg.port == WF_PORT_ANY ? 0 : s->cfg.port, rc = 0;
     for (int i = 0; i < s->cfg.threads && rc == 0; i++) {
         rc = wf__loop_init(s, &s->loops[i], port);
         s->nloops = i + 1;
         if (rc == 0 && port == 0) port = wf__bound_port(s->loops[i].listen_fd);
     }
     s->port = port;
+    if (rc < 0) wf__server_free(s);
+    else *out = s;
+    return rc;
+}
+
+WF_API int wf_start(wf_app *app, const wf_config *cfg) {
+    wf__server *s, *none = NULL;
+    int rc = wf__server_new(app, cfg, cfg && cfg->port == WF_PORT_ANY ? 0 : cfg ? wf__def(cfg->port, 8000) : 8000, &s);
+    if (rc < 0) return rc;
+    int port = s->port;
     if (rc == 0 && !atomic_compare_exchange_strong(wf__app_server_slot(app), &none, s)) rc = WF_EBUSY;
     for (int i = 0; i < s->nloops && rc == 0; i++)
         if (pthread_create(&s->loops[i].thread, NULL, wf__loop_main, &s->loops[i]) != 0) {
@@ -3346,7 +3416,8 @@ WF_API const char *wf_req_peer(const wf_req *req) {
     if (!r->peer[0]) {
         char ip[INET6_ADDRSTRLEN];
         const wf__conn *c = req->conn;
-        if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, ip, sizeof ip)) strcpy(ip, "?");
+        if (c->family == AF_UNIX) strcpy(ip, "testclient");
+        else if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, ip, sizeof ip)) strcpy(ip, "?");
         snprintf(r->peer, sizeof r->peer, c->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)c->port);
     }
     return r->peer;
@@ -3727,6 +3798,189 @@ WF__PRIVATE void wf__run_forked(wf__run *r) {
         nanosleep(&ts, NULL);
     }
     free(jobs);
+}
+
+/* ---- the test client ---- */
+
+struct wf_test_client {
+    wf__server *srv;
+};
+
+WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg) {
+    wf_config c;
+    wf_test_client *tc = (wf_test_client *)WF_MALLOC(NULL, sizeof *tc);
+    if (!tc) return NULL;
+    if (cfg) c = *cfg;
+    else memset(&c, 0, sizeof c), c.no_access_log = true;
+    if (wf__server_new(app, &c, -1, &tc->srv) < 0) {
+        WF_FREE(NULL, tc);
+        return NULL;
+    }
+    wf__loop_tick(&tc->srv->loops[0]);
+    return tc;
+}
+
+WF_API void wf_test_client_free(wf_test_client *tc) {
+    if (!tc) return;
+    wf__server_free(tc->srv);
+    WF_FREE(NULL, tc);
+}
+
+/* The request's bytes. */
+WF__PRIVATE int wf__test_build(const wf_test_req *rq, wf_buf *b) {
+    const char *path = rq->path ? rq->path : "/", *body = (const char *)rq->body;
+    size_t blen = rq->body_len;
+    bool host = false;
+    int rc = wf_buf_printf(b, "%s %s%s%s HTTP/1.%d\r\n", rq->method ? rq->method : "GET", path,
+                           rq->query ? (strchr(path, '?') ? "&" : "?") : "", rq->query ? rq->query : "", rq->http10 ? 0 : 1);
+    for (const char *const *h = rq->headers; h && *h && rc == 0; h++) {
+        host = host || strncasecmp(*h, "host:", 5) == 0;
+        rc = wf_buf_printf(b, "%s\r\n", *h);
+    }
+    if (!host && rc == 0) rc = wf_buf_printf(b, "Host: testserver\r\n");
+    if (rq->json) body = rq->json, blen = strlen(rq->json), rc |= wf_buf_printf(b, "Content-Type: application/json\r\n");
+    if (rq->form)
+        body = rq->form, blen = strlen(rq->form),
+        rc |= wf_buf_printf(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+    if (rq->chunked) rc |= wf_buf_printf(b, "Transfer-Encoding: chunked\r\n\r\n%zx\r\n", blen);
+    else if (body) rc |= wf_buf_printf(b, "Content-Length: %zu\r\n\r\n", blen);
+    else rc |= wf_buf_printf(b, "\r\n");
+    if (body) rc |= wf_buf_append(b, body, blen);
+    if (rq->chunked) rc |= wf_buf_printf(b, blen ? "\r\n0\r\n\r\n" : "\r\n");
+    return rc ? WF_ENOMEM : 0;
+}
+
+/* Parse the response in b[0..len) (closed: the server has closed). 1 when complete, 0 if not. */
+WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head_only, wf_test_res *res) {
+    const char *p = b, *end = b + len;
+    for (;;) {                  /* skip 1xx answers */
+        const char *e = NULL;
+        for (const char *q = p; q + 3 < end && !e; q++)
+            if (memcmp(q, "\r\n\r\n", 4) == 0) e = q + 4;
+        if (!e) return 0;
+        int status = (e - p > 12 && memcmp(p, "HTTP/1.1 ", 9) == 0) ? atoi(p + 9) : -1;
+        if (status >= 100 && status < 200) {
+            p = e;
+            continue;
+        }
+        wf_test_res tmp = {status, wf__strndup(p, (size_t)(e - p)), NULL, 0};
+        wf_str te = wf_test_header(&tmp, "Transfer-Encoding"), cl = wf_test_header(&tmp, "Content-Length");
+        wf_buf body = {0};
+        int done = 0;
+        if (head_only || status == 204 || status == 304) {
+            done = 1;
+        } else if (te.ptr) {
+            wf_http_chunked ck;
+            size_t used = 0, out = 0;
+            char *copy = wf__strndup(e, (size_t)(end - e));
+            memset(&ck, 0, sizeof ck);
+            done = copy && wf_http_dechunk(&ck, copy, copy, (size_t)(end - e), &used, &out) == 1;
+            if (done) wf_buf_append(&body, copy, out);
+            WF_FREE(NULL, copy);
+        } else if (cl.ptr) {
+            size_t n = (size_t)strtoull(cl.ptr, NULL, 10);
+            done = (size_t)(end - e) >= n;
+            if (done) wf_buf_append(&body, e, n);
+        } else {
+            done = closed;
+            if (done) wf_buf_append(&body, e, (size_t)(end - e));
+        }
+        if (!done) {
+            WF_FREE(NULL, tmp.head);
+            wf_buf_free(&body);
+            return 0;
+        }
+        wf_buf_append(&body, "", 1);
+        tmp.body = body.ptr;
+        tmp.body_len = body.len - 1;
+        *res = tmp;
+        return 1;
+    }
+}
+
+/* Move bytes between the client end and the server until the response is complete. */
+WF__PRIVATE int wf__test_exchange(wf__loop *l, int fd, const wf_buf *req, bool head_only, wf_test_res *res) {
+    size_t sent = 0;
+    wf_buf in = {0};
+    int rc = WF_EPARTIAL, idle = 0;
+    for (int round = 0; round < 1000000 && rc == WF_EPARTIAL; round++) {
+        bool progress = false, closed = false;
+        ssize_t n;
+        if (sent < req->len && (n = send(fd, req->ptr + sent, req->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0)
+            sent += (size_t)n, progress = true;
+        if (l->n > 2) wf__conn_event(l, l->conns[2], POLLIN | POLLOUT);
+        for (;;) {
+            if (wf_buf_reserve(&in, 65536) < 0) return WF_ENOMEM;
+            n = recv(fd, in.ptr + in.len, 65536, MSG_DONTWAIT);
+            if (n <= 0) {
+                closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+                break;
+            }
+            in.len += (size_t)n, progress = true;
+        }
+        idle = progress ? 0 : idle + 1;
+        if (wf__test_parse(in.ptr, in.len, closed, head_only, res)) rc = 0;
+        else if (closed || idle > 1000) rc = WF_EPARSE;     /* the server will not finish it */
+    }
+    wf_buf_free(&in);
+    return rc;
+}
+
+WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_res *res) {
+    wf__loop *l = &tc->srv->loops[0];
+    wf_buf req = {0};
+    int sv[2], rc;
+    memset(res, 0, sizeof *res);
+    res->status = -1;
+    if ((rc = wf__test_build(rq, &req)) < 0) return rc;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+        wf_buf_free(&req);
+        return WF_ESYS;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = AF_UNIX;
+    wf__loop_tick(l);
+    wf__conn_add(l, sv[0], &ss);
+    bool head_only = rq->method && strcmp(rq->method, "HEAD") == 0;
+    rc = wf__test_exchange(l, sv[1], &req, head_only, res);
+    close(sv[1]);                                   /* the server sees the end and lets go */
+    for (int i = 0; i < 100 && l->n > 2; i++) wf__conn_event(l, l->conns[2], POLLIN);
+    while (l->n > 2) wf__conn_close(l, l->conns[2]);
+    wf_buf_free(&req);
+    return rc;
+}
+
+WF_API int wf_test_get(wf_test_client *tc, const char *path, wf_test_res *res) {
+    wf_test_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.path = path;
+    return wf_test_request(tc, &rq, res);
+}
+
+WF_API wf_str wf_test_header(const wf_test_res *res, const char *name) {
+    size_t nl = strlen(name);
+    wf_str none = {NULL, 0};
+    const char *p = res->head ? strstr(res->head, "\r\n") : NULL;
+    while (p && p[2] && p[2] != '\r') {
+        p += 2;
+        const char *e = strstr(p, "\r\n");
+        if (!e) break;
+        if ((size_t)(e - p) > nl && p[nl] == ':' && wf__mem_ieq(p, name, nl)) {
+            const char *v = p + nl + 1;
+            while (v < e && (*v == ' ' || *v == '\t')) v++;
+            wf_str r = {v, (size_t)(e - v)};
+            return r;
+        }
+        p = e;
+    }
+    return none;
+}
+
+WF_API void wf_test_res_free(wf_test_res *res) {
+    WF_FREE(NULL, res->head);
+    WF_FREE(NULL, res->body);
+    res->head = res->body = NULL;
 }
 
 WF_API int wf_test_main(int argc, char **argv) {
