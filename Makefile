@@ -1,7 +1,8 @@
 # webfw.h - build, test, run, fuzz and benchmark.
 #   make          examples and tests, warning-free under gcc and clang
 #   make run      start the example app on PORT (default 8000)
-#   make test     the whole suite built with gcc, with clang, and with ASan+UBSan
+#   make test     the whole suite built with gcc, with clang, with the poll() backend, and with
+#                 ASan+UBSan
 #   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
 #   make bench    wrk against examples/hello.c and nginx, side by side
 
@@ -18,7 +19,7 @@ TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
 TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h
 EXAMPLES := hello
 
-.PHONY: all run test test-gcc test-clang test-asan compile-checks deps fuzz bench clean
+.PHONY: all run test test-gcc test-clang test-poll test-asan compile-checks deps fuzz bench clean
 all: $(B)/hello $(B)/clang/hello $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples ----
@@ -46,6 +47,12 @@ $(B)/clang/harness_helper: tests/harness_helper.c webfw.h
 	@mkdir -p $(@D)
 	clang $(WARN) -O1 -g -o $@ $< $(LIBS)
 
+# the portable poll() backend (Linux uses epoll unless WF_USE_POLL)
+$(B)/poll/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
+	@mkdir -p $(@D)
+	cp $(B)/gcc/harness_helper $(B)/poll/harness_helper
+	gcc $(WARN) -DWF_USE_POLL -O2 -g -o $@ $(TEST_SRC) $(LIBS)
+
 $(B)/asan/tests: $(TEST_DEPS) $(B)/asan/harness_helper
 	gcc $(WARN) $(SAN) -O1 -g -o $@ $(TEST_SRC) $(LIBS)
 $(B)/asan/harness_helper: tests/harness_helper.c webfw.h
@@ -68,6 +75,8 @@ test-gcc: $(B)/gcc/tests
 	./$(B)/gcc/tests -j $(JOBS)
 test-clang: deps $(B)/clang/tests
 	./$(B)/clang/tests -j $(JOBS)
+test-poll: $(B)/poll/tests
+	./$(B)/poll/tests -j $(JOBS)
 test-asan: $(B)/asan/tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
 
@@ -75,6 +84,7 @@ test: deps
 	$(MAKE) --no-print-directory $(B)/hello $(B)/clang/hello compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-clang
+	$(MAKE) --no-print-directory test-poll
 	$(MAKE) --no-print-directory test-asan
 
 # ---- fuzzing: libFuzzer, seeded from the h2o corpus and the llhttp cases ----
