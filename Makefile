@@ -87,20 +87,32 @@ test: deps
 	$(MAKE) --no-print-directory test-poll
 	$(MAKE) --no-print-directory test-asan
 
-# ---- fuzzing: libFuzzer, seeded from the h2o corpus and the llhttp cases ----
-$(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c webfw.h
+# ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
+FUZZ_TARGETS := http route
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIBS)
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIBS)
 
 $(B)/fuzz/corpus_http/.seeded: tests/fuzz/h2o-http1-corpus.tar.gz
 	@mkdir -p $(@D)
 	tar -xzf $< -C $(@D) --strip-components=2
 	@touch $@
 
+$(B)/fuzz/corpus_route/.seeded:
+	@mkdir -p $(@D)
+	printf 'items/5' > $(@D)/a; printf 'n/1.5' > $(@D)/b; printf 'files/a%%2Fb/c' > $(@D)/c
+	@touch $@
+
 fuzz:
 	@tests/deps.sh fuzz
-	$(MAKE) --no-print-directory $(B)/fuzz/fuzz_http $(B)/fuzz/corpus_http/.seeded
-	cd $(B)/fuzz && ./fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 corpus_http
+	$(MAKE) --no-print-directory $(foreach t,$(FUZZ_TARGETS),$(B)/fuzz/fuzz_$(t) $(B)/fuzz/corpus_$(t)/.seeded)
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  (cd $(B)/fuzz && ./fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	     -print_final_stats=1 corpus_$$t 2>&1 | tail -n 12); \
+	done
 
 # ---- benchmark ----
 bench: $(B)/hello
