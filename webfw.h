@@ -466,6 +466,34 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
 /* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
 WF_API wf_str wf_path_param(const wf_req *req, const char *name);
 
+/* Where a parameter comes from: the first element of its "loc" in a 422. */
+typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE } wf_in;
+
+/* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
+   headers: the first; cookies: from the Cookie header). ptr is NULL when absent. */
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
+/* Every value of a repeated query parameter, in order, into out[max]; returns how many there are. */
+WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max);
+
+/* Validated parameters, as FastAPI declares them: spec is a comma-separated list of
+   "required", "default=<text>", "ge=", "gt=", "le=", "lt=" (numbers), "min_length=", "max_length="
+   (strings, in characters). A value that is absent (and not required) takes the default, or is
+   zero / NULL without one. A value that fails is recorded as a 422 entry in FastAPI's words
+   (loc, msg, type) and the getter returns zero; after the handler returns, the request is
+   answered 422 with every entry, in the order the getters were called, whatever the handler
+   replied. wf_invalid() says whether a getter failed so far.
+   Example: long long limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000"); */
+WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec);
+WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec);
+/* true/false as pydantic reads them: 1 on t true y yes / 0 off f false n no, any case. */
+WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec);
+WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec);
+/* True once a parameter failed validation in this request. */
+WF_API bool wf_invalid(const wf_req *req);
+/* Record a validation failure of your own: loc is "query.name" style ("body.price"), msg and type
+   as pydantic writes them ("field required", "value_error.missing"). */
+WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type);
+
 /* The request method, target, path (never empty) and query string (without '?'). Views into the
    request, valid until the handler returns. */
 WF_API wf_str wf_req_method(const wf_req *req);
@@ -1805,6 +1833,7 @@ typedef struct wf__rs wf__rs;
 typedef struct wf__server wf__server;
 
 struct wf__pmatch;
+struct wf__qpairs;
 
 struct wf_req {
     wf__loop *loop;
@@ -1813,6 +1842,8 @@ struct wf_req {
     const char *buf;            /* the request's bytes: head, then the decoded body */
     wf_str body;
     struct wf__pmatch *params;  /* path parameters of the matched route */
+    wf_buf *errors;             /* 422 entries as JSON objects, comma-separated */
+    struct wf__qpairs *query;   /* the query string, decoded on first use */
     char peer[64];
 };
 
@@ -2127,6 +2158,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.rs = rs;
     rs->req.peer[0] = 0;
     rs->req.params = NULL;
+    rs->req.errors = NULL;
+    rs->req.query = NULL;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -2140,6 +2173,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
 }
 
 WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    if (rs->req.errors) wf_buf_free(rs->req.errors);
+    rs->req.errors = NULL;
     if (rs->res.has_body && rs->res.mode == WF_BODY_OWN) WF_FREE(NULL, (void *)rs->res.body);
     rs->res.has_body = false;
     if (rs->res.stream_free) rs->res.stream_free(rs->res.stream_user);
@@ -3057,6 +3092,301 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
  * >>app  The app, routes, request and response
  * ====================================================================== */
 
+/* ---- parameters and validation ---- */
+
+static const char *const wf__in_names[] = {"path", "query", "header", "cookie"};
+
+/* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
+typedef struct wf__qpairs {
+    int n;
+    wf_str kv[];
+} wf__qpairs;
+
+WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
+    if (req->query) return req->query;
+    wf_str q = wf_req_query(req);
+    int cap = 1;
+    for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
+    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
+    char *text = (char *)wf_req_alloc(req, q.len + 1);
+    if (!p || !text) return NULL;
+    p->n = 0;
+    for (size_t i = 0; i < q.len;) {
+        size_t e = i;
+        while (e < q.len && q.ptr[e] != '&') e++;
+        const char *eq = (const char *)memchr(q.ptr + i, '=', e - i);
+        size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
+        if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
+            wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
+            k->ptr = text, k->len = wf_percent_decode(text, q.ptr + i, kl, true), text += k->len;
+            v->ptr = text, v->len = wf_percent_decode(text, eq ? eq + 1 : "", vl, true), text += v->len;
+            p->n++;
+        }
+        i = e + 1;
+    }
+    memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
+    req->query = p;
+    return p;
+}
+
+/* The last value of `name`, or NULL. */
+WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
+    wf__qpairs *p = wf__query_pairs(req);
+    wf_str out = {NULL, 0};
+    for (int i = 0; p && i < p->n; i++)
+        if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
+    return out;
+}
+
+WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
+    wf__qpairs *p = wf__query_pairs(req);
+    int seen = 0;
+    for (int i = 0; p && i < p->n; i++)
+        if (wf_str_eq(p->kv[i], name) && seen++ < max) out[seen - 1] = p->kv[p->n + i];
+    return seen;
+}
+
+/* The value of cookie `name` from the Cookie header(s). */
+WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
+    size_t nl = strlen(name);
+    wf_str none = {NULL, 0}, h;
+    for (int k = 0; (h = wf_req_header_nth(req, "cookie", k)).ptr; k++) {
+        for (size_t i = 0; i < h.len;) {
+            while (i < h.len && (h.ptr[i] == ' ' || h.ptr[i] == ';')) i++;
+            size_t e = i;
+            while (e < h.len && h.ptr[e] != ';') e++;
+            const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
+            if (eq && (size_t)(eq - h.ptr) - i == nl && memcmp(h.ptr + i, name, nl) == 0) {
+                wf_str v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
+                if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
+                return v;
+            }
+            i = e;
+        }
+    }
+    return none;
+}
+
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
+    switch (in) {
+    case WF_IN_PATH: return wf_path_param(req, name);
+    case WF_IN_QUERY: return wf__query_value(req, name);
+    case WF_IN_HEADER: return wf_req_header(req, name);
+    default: return wf__cookie(req, name);
+    }
+}
+
+WF_API bool wf_invalid(const wf_req *req) { return req->errors && req->errors->len; }
+
+/* Append one entry {"loc":[...],"msg":...,"type":...[,"ctx":{"limit_value":...}]}. */
+WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, const char *msg, const char *type,
+                             const char *limit) {
+    if (!req->errors) {
+        req->errors = (wf_buf *)wf_req_alloc(req, sizeof *req->errors);
+        if (!req->errors) return;
+        memset(req->errors, 0, sizeof *req->errors);
+    }
+    wf_jw w = {.out = req->errors};
+    if (req->errors->len) wf_buf_append(req->errors, ",", 1);
+    wf_jw_obj(&w);
+    wf_jw_key(&w, "loc");
+    wf_jw_arr(&w);
+    wf_jw_str(&w, in);
+    if (name) wf_jw_str(&w, name);
+    wf_jw_end(&w);
+    wf_jw_key(&w, "msg");
+    wf_jw_str(&w, msg);
+    wf_jw_key(&w, "type");
+    wf_jw_str(&w, type);
+    if (limit) {
+        wf_jw_key(&w, "ctx");
+        wf_jw_obj(&w);
+        wf_jw_key(&w, "limit_value");
+        wf_jw_raw(&w, limit, strlen(limit));
+        wf_jw_end(&w);
+    }
+    wf_jw_end(&w);
+}
+
+WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type) {
+    const char *dot = strchr(loc, '.');
+    char in[32];
+    snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
+    wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
+}
+
+/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf. */
+WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = spec; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n >= kl && memcmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
+            size_t vl = n > kl ? n - kl - 1 : 0;
+            snprintf(buf, cap, "%.*s", (int)vl, n > kl ? p + kl + 1 : "");
+            return buf;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Python's int(): optional spaces, a sign, digits with single underscores between them. */
+WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
+    size_t i = 0, n = s.len;
+    while (i < n && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
+    while (n > i && (s.ptr[n - 1] == ' ' || s.ptr[n - 1] == '\t')) n--;
+    bool neg = i < n && s.ptr[i] == '-';
+    if (i < n && (s.ptr[i] == '-' || s.ptr[i] == '+')) i++;
+    unsigned long long v = 0;
+    size_t digits = 0;
+    for (; i < n; i++) {
+        char c = s.ptr[i];
+        if (c == '_' && digits && i + 1 < n && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9') continue;
+        if (c < '0' || c > '9' || v > (ULLONG_MAX - 9) / 10) return false;
+        v = v * 10 + (unsigned long long)(c - '0');
+        digits++;
+    }
+    if (!digits || v > (unsigned long long)LLONG_MAX + neg) return false;
+    *out = neg ? (long long)(0 - v) : (long long)v;
+    return true;
+}
+
+/* Python's float() for finite values: no nan or infinities (they would not be valid JSON). */
+WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
+    char buf[128], *end;
+    size_t o = 0;
+    for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++)
+        if (s.ptr[i] != '_' || (i && i + 1 < s.len && s.ptr[i - 1] >= '0' && s.ptr[i + 1] >= '0')) buf[o++] = s.ptr[i];
+    buf[o] = 0;
+    if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
+    errno = 0;
+    double v = strtod(buf, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (*end || end == buf || v != v || v - v != 0) return false;
+    *out = v;
+    return true;
+}
+
+/* Look the parameter up; records "field required" when a required one is absent. Returns the text
+   to convert (the value or the default), ptr NULL when there is none. */
+WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
+    wf_str v = wf_param(req, in, name);
+    if (v.ptr) return v;
+    if (in == WF_IN_PATH || wf__spec(spec, "required", def, cap)) {
+        wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
+        return v;
+    }
+    if (wf__spec(spec, "default", def, cap)) v.ptr = def, v.len = strlen(def);
+    return v;
+}
+
+/* The numeric bounds of spec; records the first that x breaks. */
+WF__PRIVATE bool wf__bounds(wf_req *req, wf_in in, const char *name, const char *spec, double x) {
+    static const struct { const char *key, *msg, *type; int sign; } b[] = {
+        {"ge", "greater than or equal to", "value_error.number.not_ge", 1},
+        {"gt", "greater than", "value_error.number.not_gt", 2},
+        {"le", "less than or equal to", "value_error.number.not_le", -1},
+        {"lt", "less than", "value_error.number.not_lt", -2},
+    };
+    char lim[64], msg[160];
+    for (int i = 0; i < 4; i++) {
+        if (!wf__spec(spec, b[i].key, lim, sizeof lim)) continue;
+        double l = strtod(lim, NULL);
+        bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
+        if (ok) continue;
+        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
+        wf__invalid(req, wf__in_names[in], name, msg, b[i].type, lim);
+        return false;
+    }
+    return true;
+}
+
+WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    long long x = 0;
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    if (!v.ptr) return 0;
+    if (!wf__parse_int(v, &x)) {
+        wf__invalid(req, wf__in_names[in], name, "value is not a valid integer", "type_error.integer", NULL);
+        return 0;
+    }
+    return wf__bounds(req, in, name, spec, (double)x) ? x : 0;
+}
+
+WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    double x = 0;
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    if (!v.ptr) return 0;
+    if (!wf__parse_float(v, &x)) {
+        wf__invalid(req, wf__in_names[in], name, "value is not a valid float", "type_error.float", NULL);
+        return 0;
+    }
+    return wf__bounds(req, in, name, spec, x) ? x : 0;
+}
+
+WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
+    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    if (!v.ptr) return false;
+    for (int i = 0; i < 6; i++) {
+        if (wf_str_ieq(v, yes[i])) return true;
+        if (wf_str_ieq(v, no[i])) return false;
+    }
+    wf__invalid(req, wf__in_names[in], name, "value could not be parsed to a boolean", "type_error.bool", NULL);
+    return false;
+}
+
+/* Characters of UTF-8 text (bytes that do not start a sequence are not counted). */
+WF__PRIVATE size_t wf__chars(wf_str s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
+    return n;
+}
+
+WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[256], lim[32], msg[96];
+    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
+    if (!v.ptr) return none;
+    if (v.ptr == def) {                 /* the default lives in this frame: copy it */
+        char *copy = (char *)wf_req_alloc(req, v.len + 1);
+        if (!copy) return none;
+        memcpy(copy, def, v.len + 1);
+        v.ptr = copy;
+    }
+    size_t n = wf__chars(v);
+    if (wf__spec(spec, "min_length", lim, sizeof lim) && n < (size_t)strtoull(lim, NULL, 10)) {
+        snprintf(msg, sizeof msg, "ensure this value has at least %s characters", lim);
+        wf__invalid(req, wf__in_names[in], name, msg, "value_error.any_str.min_length", lim);
+        return none;
+    }
+    if (wf__spec(spec, "max_length", lim, sizeof lim) && n > (size_t)strtoull(lim, NULL, 10)) {
+        snprintf(msg, sizeof msg, "ensure this value has at most %s characters", lim);
+        wf__invalid(req, wf__in_names[in], name, msg, "value_error.any_str.max_length", lim);
+        return none;
+    }
+    return v;
+}
+
+/* After the handler: the 422 replaces whatever it replied when a parameter failed. */
+WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
+    wf_buf *e = req->errors;
+    wf_buf body = {0};
+    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    res->has_body = false;
+    res->stream = NULL;
+    if (res->stream_free) res->stream_free(res->stream_user);
+    res->stream_free = NULL;
+    res->hdrs.len = 0;
+    wf_buf_append(&body, "{\"detail\":[", 11);
+    wf_buf_append(&body, e->ptr, e->len);
+    wf_buf_append(&body, "]}", 2);
+    wf_reply(res, 422, "application/json", body.ptr, body.len);
+    wf_buf_free(&body);
+}
+
 /* The router: a trie of path segments. Each node keeps its literal children sorted (a binary search,
    so lookup cost grows with the depth of the path, not the number of routes) and its parameter
    children in the order they are tried (int, float, str, path). Terminal nodes hold the routes of
@@ -3428,6 +3758,7 @@ WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
         wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
         if (keep) *keep = pm, req->params = keep;
         wf__node_route(node, method)->handler(req, res);
+        if (wf_invalid(req)) wf__answer_invalid(req, res);
         return;
     }
     if (pm.partial) {

@@ -1,0 +1,110 @@
+/* Parameters: query, path, header and cookie values, typed getters with defaults and bounds, and
+   the 422 body FastAPI (pydantic v1) gives, every failing parameter at once. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <stdio.h>
+#include <string.h>
+
+static void items(wf_req *req, wf_res *res) {
+    long long skip = wf_param_int(req, WF_IN_QUERY, "skip", "default=0");
+    long long limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=100");
+    wf_str q = wf_param_str(req, WF_IN_QUERY, "q", "");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I, s:I, s:S}", "skip", skip, "limit", limit, "q", q);
+}
+
+static void typed(wf_req *req, wf_res *res) {
+    long long page = wf_param_int(req, WF_IN_QUERY, "page", "required,ge=1,le=50");
+    double price = wf_param_float(req, WF_IN_QUERY, "price", "default=1.5,gt=0");
+    bool flag = wf_param_bool(req, WF_IN_QUERY, "flag", "default=false");
+    wf_str name = wf_param_str(req, WF_IN_QUERY, "name", "default=anon,min_length=2,max_length=5");
+    wf_str token = wf_param_str(req, WF_IN_HEADER, "x-token", "required");
+    wf_str session = wf_param_str(req, WF_IN_COOKIE, "session", "");
+    long long id = wf_param_int(req, WF_IN_PATH, "id", "");
+    wf_reply_json(res, 200, "{s:I, s:f, s:b, s:S, s:S, s:S, s:I}", "page", page, "price", price, "flag", flag, "name",
+                  name, "token", token, "session", session, "id", id);
+}
+
+static void multi(wf_req *req, wf_res *res) {
+    wf_str v[8];
+    int n = wf_query_all(req, "tag", v, 8);
+    wf_buf b = {0};
+    wf_jw w = {.out = &b};
+    wf_jw_arr(&w);
+    for (int i = 0; i < n && i < 8; i++) wf_jw_strn(&w, v[i].ptr, v[i].len);
+    wf_jw_end(&w);
+    wf_reply(res, 200, "application/json", b.ptr, b.len);
+    wf_buf_free(&b);
+}
+
+static wf_test_client *params_client(wf_app **app) {
+    *app = wf_app_new();
+    wf_get(*app, "/items/", items);
+    wf_get(*app, "/typed/{id}", typed);
+    wf_get(*app, "/multi", multi);
+    return wf_test_client_new(*app, NULL);
+}
+
+static void expect(wf_test_client *tc, const char *path, const char *const *headers, int status, const char *body) {
+    wf_test_req rq = {.path = path, .headers = headers};
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+    if (r.status != status || strcmp(r.body, body) != 0) wf_test_log("GET %s", path);
+    WF_EXPECT_EQ_INT(r.status, status);
+    WF_EXPECT_EQ_STR(r.body, body);
+    wf_test_res_free(&r);
+}
+
+WF_TEST(params_defaults_and_422) {
+    wf_app *app;
+    wf_test_client *tc = params_client(&app);
+    expect(tc, "/items/", NULL, 200, "{\"skip\":0,\"limit\":100,\"q\":null}");
+    expect(tc, "/items/?skip=+3&limit=-5&q=a+b%20c", NULL, 200, "{\"skip\":3,\"limit\":-5,\"q\":\"a b c\"}");
+    expect(tc, "/items/?skip=1&skip=2&q=x&q=%E2%82%AC", NULL, 200, "{\"skip\":2,\"limit\":100,\"q\":\"\xe2\x82\xac\"}");
+    expect(tc, "/items/?skip=1_000", NULL, 200, "{\"skip\":1000,\"limit\":100,\"q\":null}");
+    expect(tc, "/items/?skip=abc&limit=3.0", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"},"
+           "{\"loc\":[\"query\",\"limit\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+    expect(tc, "/items/?skip=99999999999999999999", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+    expect(tc, "/items/?skip=", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(params_types_bounds_sources) {
+    wf_app *app;
+    wf_test_client *tc = params_client(&app);
+    const char *h[] = {"X-Token: secret", "Cookie: a=1; session=\"abc\"; b=2", NULL};
+    expect(tc, "/typed/7?page=2&flag=YES&name=bob", h, 200,
+           "{\"page\":2,\"price\":1.5,\"flag\":true,\"name\":\"bob\",\"token\":\"secret\",\"session\":\"abc\",\"id\":7}");
+    expect(tc, "/typed/7?page=50&price=2e3&flag=off", h, 200,
+           "{\"page\":50,\"price\":2000.0,\"flag\":false,\"name\":\"anon\",\"token\":\"secret\",\"session\":\"abc\",\"id\":7}");
+    expect(tc, "/typed/x?page=0&price=nan&flag=maybe&name=a", NULL, 422,
+           "{\"detail\":["
+           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is greater than or equal to 1\",\"type\":\"value_error.number.not_ge\",\"ctx\":{\"limit_value\":1}},"
+           "{\"loc\":[\"query\",\"price\"],\"msg\":\"value is not a valid float\",\"type\":\"type_error.float\"},"
+           "{\"loc\":[\"query\",\"flag\"],\"msg\":\"value could not be parsed to a boolean\",\"type\":\"type_error.bool\"},"
+           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at least 2 characters\",\"type\":\"value_error.any_str.min_length\",\"ctx\":{\"limit_value\":2}},"
+           "{\"loc\":[\"header\",\"x-token\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"},"
+           "{\"loc\":[\"path\",\"id\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+    expect(tc, "/typed/1?price=0&page=51&name=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9", h, 422,
+           "{\"detail\":["
+           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is less than or equal to 50\",\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":50}},"
+           "{\"loc\":[\"query\",\"price\"],\"msg\":\"ensure this value is greater than 0\",\"type\":\"value_error.number.not_gt\",\"ctx\":{\"limit_value\":0}},"
+           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at most 5 characters\",\"type\":\"value_error.any_str.max_length\",\"ctx\":{\"limit_value\":5}}]}");
+    expect(tc, "/typed/1?h=1", h, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"page\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(params_repeated_query_keys) {
+    wf_app *app;
+    wf_test_client *tc = params_client(&app);
+    expect(tc, "/multi?tag=a&x=1&tag=b+c&&tag=%26", NULL, 200, "[\"a\",\"b c\",\"&\"]");
+    expect(tc, "/multi", NULL, 200, "[]");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
