@@ -1286,8 +1286,9 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
     for (size_t k = 0; k < n; k++) {
         if (t[k] == '#') { end = k; break; }
     }
-    if (t[0] == '*') {
-        if (n != 1) return wf__head_fail(h, 400, "invalid request-target");
+    if (t[0] == '*') {          /* asterisk-form: OPTIONS only (RFC 9112 3.2.4) */
+        if (n != 1 || !(h->method.len == 7 && memcmp(buf + h->method.off, "OPTIONS", 7) == 0))
+            return wf__head_fail(h, 400, "invalid request-target");
         h->path = h->target;
         return 0;
     }
@@ -1305,8 +1306,7 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
         i = s;
         while (i < end && t[i] != '/' && t[i] != '?') i++;
         size_t a = s;
-        for (size_t k = s; k < i; k++)
-            if (t[k] == '@') a = k + 1;
+        if (memchr(t + s, '@', i - s)) return wf__head_fail(h, 400, "userinfo in request-target");  /* RFC 9110 4.2.4 */
         h->host = wf__span(h->target.off + a, i - a);
         h->wf__flags |= WF__HF_ABSOLUTE;
         if (h->host.len == 0 || !wf__host_valid(t + a, i - a))
@@ -1339,21 +1339,21 @@ WF__PRIVATE int wf__parse_request_line(wf_http_head *h, const char *buf, size_t 
     return wf__parse_target(h, buf);
 }
 
-/* Calls fn(h, item, len) for each non-empty element of a comma-separated list; returns -1 if an
-   element is empty (strict lists), else 0. */
+/* Calls fn(h, item, len) for each element of a comma-separated list, skipping empty elements as
+   RFC 9110 5.6.1.2 requires. Returns the number of elements. */
 typedef void (*wf__list_fn)(wf_http_head *h, const char *item, size_t len);
 
 WF__PRIVATE int wf__each_list_item(wf_http_head *h, const char *v, size_t n, wf__list_fn fn) {
     size_t i = 0;
+    int count = 0;
     for (;;) {
         while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
         size_t s = i;
         while (i < n && v[i] != ',') i++;
         size_t e = i;
         while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
-        if (e == s) return -1;
-        fn(h, v + s, e - s);
-        if (i >= n) return 0;
+        if (e > s) fn(h, v + s, e - s), count++;
+        if (i >= n) return count;
         i++;
     }
 }
@@ -1409,8 +1409,7 @@ WF__PRIVATE int wf__field_known(wf_http_head *h, const char *name, size_t nl, co
         }
         break;
     case 10:
-        if (wf__mem_ieq(name, "connection", 10) && wf__each_list_item(h, v, vl, wf__conn_token) < 0)
-            return wf__head_fail(h, 400, "invalid Connection");
+        if (wf__mem_ieq(name, "connection", 10)) wf__each_list_item(h, v, vl, wf__conn_token);
         break;
     case 14:
         if (wf__mem_ieq(name, "content-length", 14)) return wf__field_content_length(h, v, vl);
@@ -1418,7 +1417,7 @@ WF__PRIVATE int wf__field_known(wf_http_head *h, const char *name, size_t nl, co
     case 17:
         if (wf__mem_ieq(name, "transfer-encoding", 17)) {
             h->wf__te |= WF__TE_SEEN;
-            if (wf__each_list_item(h, v, vl, wf__te_token) < 0) h->wf__te |= WF__TE_BAD;
+            if (wf__each_list_item(h, v, vl, wf__te_token) == 0) h->wf__te |= WF__TE_BAD;   /* no coding */
         }
         break;
     default: break;
@@ -1589,7 +1588,7 @@ WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len) {
 /* The chunked decoder, one state per element of RFC 9112 7.1:
    chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk; trailer-section; CRLF. */
 enum {
-    WF__CK_SIZE0, WF__CK_SIZE, WF__CK_EXT_NAME0, WF__CK_EXT_NAME, WF__CK_EXT_VAL0, WF__CK_EXT_TOKEN,
+    WF__CK_SIZE0, WF__CK_SIZE, WF__CK_SEMI_BWS, WF__CK_EQ_BWS, WF__CK_EXT_NAME0, WF__CK_EXT_NAME, WF__CK_EXT_VAL0, WF__CK_EXT_TOKEN,
     WF__CK_EXT_QUOTED, WF__CK_EXT_QPAIR, WF__CK_EXT_AFTERQ, WF__CK_SIZE_LF, WF__CK_DATA, WF__CK_DATA_CR,
     WF__CK_DATA_LF, WF__CK_TRL_START, WF__CK_TRL_NAME, WF__CK_TRL_VALUE, WF__CK_TRL_LF, WF__CK_END_LF,
     WF__CK_DONE, WF__CK_ERROR
@@ -1598,9 +1597,21 @@ enum {
 #define WF__CK_MAX_LINE 4096u
 
 
-/* One byte of a chunk-size line (size, extensions, CRLF). Returns 0, or a negative error. */
+/* One byte of a chunk-size line: chunk-size *( BWS ";" BWS name [ BWS "=" BWS value ] ) CRLF
+   (RFC 9112 7.1.1). Returns 0, or a negative error. */
 WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
-    bool tok = WF__IS(ch, WF__C_TOKEN);
+    bool tok = WF__IS(ch, WF__C_TOKEN), ws = ch == ' ' || ch == '\t';
+    uint32_t st = c->wf__state;
+    if (ws && (st == WF__CK_SEMI_BWS || st == WF__CK_EQ_BWS || st == WF__CK_EXT_NAME0 || st == WF__CK_EXT_VAL0))
+        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
+    if (ws && (st == WF__CK_SIZE || st == WF__CK_EXT_TOKEN || st == WF__CK_EXT_AFTERQ)) {
+        c->wf__state = WF__CK_SEMI_BWS;
+        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
+    }
+    if (ws && st == WF__CK_EXT_NAME) {
+        c->wf__state = WF__CK_EQ_BWS;
+        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
+    }
     if (++c->wf__line > WF__CK_MAX_LINE) return WF_EPARSE;
     switch (c->wf__state) {
     case WF__CK_SIZE0:
@@ -1614,6 +1625,11 @@ WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
         if (c->wf__state == WF__CK_SIZE0) return WF_EPARSE;
         if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
         break;
+    case WF__CK_SEMI_BWS: if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; } return WF_EPARSE;
+    case WF__CK_EQ_BWS:
+        if (ch == '=') { c->wf__state = WF__CK_EXT_VAL0; return 0; }
+        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        return WF_EPARSE;
     case WF__CK_EXT_NAME0: if (tok) { c->wf__state = WF__CK_EXT_NAME; return 0; } return WF_EPARSE;
     case WF__CK_EXT_NAME:
         if (tok) return 0;
@@ -1809,6 +1825,7 @@ WF_API void wf_http_date(char out[30], int64_t t) {
 #define WF__LINGER_BYTES (1u << 20)
 #define WF__ACCEPT_BATCH 64
 #define WF__EMFILE_PAUSE_MS 100
+#define WF__STREAM_RETRY_MS 10        /* a producer that had nothing is called again after this */
 
 /* One piece of pending output: bytes in the queue's buffer (ptr NULL) or external memory. */
 typedef struct wf__seg {
@@ -1822,9 +1839,10 @@ typedef struct wf__outq {
     wf__seg *segs;
     uint32_t nseg, cap, head;
     size_t pending;
+    bool sent;                  /* a flush sent something (cleared by the reader) */
 } wf__outq;
 
-enum { WF__T_NONE, WF__T_HEAD, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_LINGER };
+enum { WF__T_NONE, WF__T_HEAD, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_LINGER, WF__T_RETRY };
 enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM };
 
 typedef struct wf__loop wf__loop;
@@ -1888,6 +1906,9 @@ struct wf__conn {
     bool lingering;             /* write side shut, draining input before close */
     bool fresh;                 /* no request seen yet */
     bool nodelay;               /* TCP_NODELAY is set */
+    bool peer_done;             /* the peer shut its side: answer what is complete, then close */
+    bool wrote;                 /* the last flush sent bytes (renews the write timeout) */
+    bool stream_idle;           /* the producer had nothing: retry after WF__STREAM_RETRY_MS */
     int64_t deadline;           /* ms, monotonic */
     wf_buf in;                  /* a partial request that outlived a read (else empty) */
     size_t in_start;
@@ -1924,6 +1945,7 @@ struct wf__loop {
     wf_buf rbuf;                /* scratch input */
     wf__outq scratch;           /* scratch output */
     wf_buf *in;                 /* the input of the connection being served */
+    wf__conn *pumping;          /* the connection whose stream producer is running */
     wf__rs *free_rs;
     int64_t date_sec;
     char date_line[48];         /* "Date: ...\r\n" */
@@ -2114,6 +2136,7 @@ WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
         }
         size_t left = (size_t)w;
         q->pending -= left;
+        q->sent = true;
         while (left) {
             wf__seg *s = &q->segs[q->head];
             size_t k = WF__MIN(left, s->len);
@@ -2260,15 +2283,20 @@ WF__PRIVATE int wf__write_body(wf__loop *l, wf__conn *c, wf_res *res) {
 /* Serialize the response the handler left in rs; starts a stream when it asked for one. */
 WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
     wf_res *res = &rs->res;
-    bool head_only = wf__is_head_method(&rs->req);
     if (!res->status) res->status = 200;
+    bool head_only = wf__is_head_method(&rs->req);
+    bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
     bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
-    bool chunked = res->stream && rs->head.minor == 1;     /* HEAD gets the GET's headers */
-    if (res->stream && rs->head.minor == 0 && !head_only) close = true;    /* delimited by close */
+    bool chunked = res->stream && rs->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
+    if (res->stream && rs->head.minor == 0 && !no_body) close = true;    /* delimited by close */
     if (close) c->closing = true;
     int rc = wf__write_head(l, c, rs, chunked, close);
-    if (rc == 0 && !head_only) rc = wf__write_body(l, c, res);
-    if (res->stream && !head_only && rc == 0) {
+    if (rc == 0 && !no_body) rc = wf__write_body(l, c, res);
+    if (res->stream && !no_body && rc == 0) {
+        /* the input buffer goes away before the stream ends: keep the head for the access log */
+        char *copy = (char *)wf__arena_alloc(&rs->arena, rs->head_len);
+        if (copy) memcpy(copy, rs->req.buf, rs->head_len);
+        rs->req.buf = copy;
         rs->phase = WF__P_STREAM;
         return 0;
     }
@@ -2351,12 +2379,17 @@ WF__PRIVATE long wf__body_progress(wf__loop *l, wf__conn *c, wf__rs *rs, wf_buf 
     return rc == 1 ? (long)(rs->head_len + rs->body_len) : 0;
 }
 
-/* Parse and answer every complete request in the connection's input, in order. */
-WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
+/* Parse and answer every complete request in the connection's input, in order. Returns true if it
+   stopped at the output high-water mark with input left (call again once the output drains). */
+WF__PRIVATE bool wf__process_input(wf__loop *l, wf__conn *c) {
     wf_buf *in = l->in;
+    bool more = false;
     /* closing: finish the request in flight (graceful shutdown), start no new one */
     while ((!c->closing || c->rs) && (!c->rs || c->rs->phase != WF__P_STREAM)) {
-        if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) break;
+        if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) {
+            more = in->len > c->in_start;
+            break;
+        }
         char *buf = in->ptr + c->in_start;
         size_t len = in->len - c->in_start;
         if (!len) break;
@@ -2364,6 +2397,7 @@ WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
             c->closing = true;
             break;
         }
+        if (c->timer != WF__T_HEAD && c->timer != WF__T_BODY) c->timer = WF__T_NONE;
         wf__rs *rs = c->rs;
         rs->req.buf = buf;
         c->fresh = false;
@@ -2384,7 +2418,9 @@ WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
         if (rs->phase == WF__P_STREAM) break;
         wf__rs_put(l, rs);
         c->rs = NULL;
+        c->timer = WF__T_NONE;      /* the next request, or the idle wait, starts its own clock */
     }
+    return more;
 }
 
 /* ---- streams ---- */
@@ -2393,9 +2429,12 @@ WF__PRIVATE void wf__process_input(wf__loop *l, wf__conn *c) {
 WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
     wf__rs *rs = c->rs;
     wf_res *res = &rs->res;
+    c->stream_idle = false;
     while (wf__q(l, c)->pending < WF__STREAM_LOW_WATER) {
         size_t before = wf__q(l, c)->pending;
+        l->pumping = c;
         int r = res->stream(res, res->stream_user);
+        l->pumping = NULL;
         if (r < 0) return -1;
         if (r == 0) {
             if (rs->head.minor == 1 && wf__q_copy(wf__q(l, c), "0\r\n\r\n", 5) < 0) return -1;
@@ -2404,9 +2443,13 @@ WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
             res->stream = NULL;
             wf__rs_put(l, rs);
             c->rs = NULL;
+            c->timer = WF__T_NONE;
             return 0;
         }
-        if (wf__q(l, c)->pending == before) break;   /* nothing now: try again when writable */
+        if (wf__q(l, c)->pending == before) {       /* nothing now: try again a little later */
+            c->stream_idle = true;
+            break;
+        }
     }
     return 0;
 }
@@ -2505,6 +2548,7 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         if (left && wf_buf_append(&c->in, in->ptr + c->in_start, left) < 0) return -1;
         c->in_start = 0;
         l->rbuf.len = 0;
+        if (c->rs && c->rs->phase != WF__P_STREAM) c->rs->req.buf = c->in.ptr;   /* the request moved */
     } else if (!left) {
         wf_buf_free(&c->in);
         c->in_start = 0;
@@ -2513,6 +2557,7 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         c->in.len = left;
         c->in_start = 0;
     }
+    if (c->rs && c->rs->phase != WF__P_STREAM && c->in.ptr) c->rs->req.buf = c->in.ptr;
     if (!c->q && l->scratch.pending) {
         c->q = (wf__outq *)WF_MALLOC(NULL, sizeof *c->q);
         if (!c->q) return -1;
@@ -2529,21 +2574,27 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
 /* Choose the timer and poll events for c's state. */
 WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
     const wf_config *cfg = &l->srv->cfg;
-    bool out = (c->q && c->q->pending) || (c->rs && c->rs->phase == WF__P_STREAM);
+    bool streaming = c->rs && c->rs->phase == WF__P_STREAM;
+    bool out = (c->q && c->q->pending) || (streaming && !c->stream_idle);
+    bool partial = c->rs && !streaming;     /* a request still arriving */
     uint8_t t;
     int64_t d;
     if (c->lingering) return;
     if (out) t = WF__T_WRITE, d = l->now_ms + cfg->write_timeout_ms;
+    else if (streaming) t = WF__T_RETRY, d = l->now_ms + WF__STREAM_RETRY_MS;
     else if (c->rs && c->rs->phase == WF__P_HEAD) t = WF__T_HEAD, d = c->rs->t_first_us / 1000 + cfg->header_timeout_ms;
     else if (c->rs) t = WF__T_BODY, d = c->rs->t_head_ms + cfg->body_timeout_ms;
     else t = WF__T_IDLE, d = l->now_ms + (c->fresh ? cfg->header_timeout_ms : cfg->idle_timeout_ms);
-    if (t != c->timer || t == WF__T_WRITE) {
+    /* a deadline is set when its phase begins; a write deadline again whenever bytes went out */
+    if (t != c->timer || (t == WF__T_WRITE && c->wrote)) {
         c->timer = t;
         c->deadline = d;
         if (d < l->next_timer) l->next_timer = d;
     }
-    bool reading = !out || (c->rs == NULL && c->in.len < WF__PIPELINE_HIGH_WATER);
-    wf__ps_events(l, c, (short)((reading && !c->closing ? POLLIN : 0) | (out ? POLLOUT : 0)));
+    c->wrote = false;
+    bool reading = (!out || (c->rs == NULL && c->in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done &&
+                   (!c->closing || partial);   /* at shutdown the request in flight is still read */
+    wf__ps_events(l, c, (short)((reading ? POLLIN : 0) | (out ? POLLOUT : 0)));
 }
 
 /* Half-close and drain the input for a while, so a response is not destroyed by a reset. */
@@ -2597,14 +2648,15 @@ WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
     if (rev & (POLLIN | POLLHUP | POLLERR)) {
         long r = wf__conn_read(l, c);
         bool partial = c->rs && c->rs->phase != WF__P_STREAM;
-        bool sending = (c->q && c->q->pending) || c->rs;
+        bool unread = l->in->len > c->in_start;
+        bool sending = (c->q && c->q->pending) || c->rs || unread;
         if (r == -3 && partial) {
             wf__http_error(l, c, c->rs, 413, "Request too large");
         } else if (r == -1 || r == -3 || (r == 0 && (partial || !sending))) {
             wf__conn_close(l, c);           /* an error, or the peer left mid-request or idle */
             return;
         } else if (r == 0) {
-            c->closing = true;              /* the peer is done sending: finish the answer, then close */
+            c->peer_done = true;            /* answer the complete requests it sent, then close */
         }
     }
     wf__conn_drive(l, c);
@@ -2613,20 +2665,32 @@ WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
 /* Make progress on c: answer requests, pump a stream, write; then stash, arm or close. */
 WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
     for (int round = 0; round < 64; round++) {
+        bool more = false;
         if (c->rs && c->rs->phase == WF__P_STREAM) {
             if (wf__stream_pump(l, c) < 0) goto dead;
         }
-        if (!c->rs || c->rs->phase != WF__P_STREAM) wf__process_input(l, c);
+        if (!c->rs || c->rs->phase != WF__P_STREAM) more = wf__process_input(l, c);
         if (!c->nodelay && (!c->closing || c->rs)) {
             /* as nginx does: skip it for a lone response before a close, where Nagle cannot delay */
             int one = 1;
             setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             c->nodelay = true;
         }
-        int fr = wf__q_flush(wf__q(l, c), c->fd);
+        wf__outq *q = wf__q(l, c);
+        int fr = wf__q_flush(q, c->fd);
+        c->wrote = c->wrote || q->sent;
+        q->sent = false;
         if (fr < 0) goto dead;
         if (fr == 1) break;
-        if (c->rs && c->rs->phase == WF__P_STREAM) continue;
+        if (c->rs && c->rs->phase == WF__P_STREAM) {
+            if (c->stream_idle) break;
+            continue;
+        }
+        if (more) continue;                 /* pipelined requests waited for the output to drain */
+        if (c->peer_done) {
+            if (c->rs) goto dead;           /* a request the peer can no longer finish */
+            c->closing = true;
+        }
         if (c->closing && !c->rs) {
             /* a clean end closes at once; unread input (a refused body, pipelined requests after
                "Connection: close") is drained first, so a reset cannot destroy the response */
@@ -2649,6 +2713,12 @@ dead:     /* or done */
 /* ---- timers ---- */
 
 WF__PRIVATE void wf__conn_timeout(wf__loop *l, wf__conn *c, uint8_t timer) {
+    if (timer == WF__T_RETRY) {         /* a stream producer asked to be called again */
+        l->in = c->in.len ? &c->in : &l->rbuf;
+        if (!c->in.len) c->in_start = 0;
+        wf__conn_drive(l, c);
+        return;
+    }
     if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->rs && !c->lingering) {
         l->in = c->in.len ? &c->in : &l->rbuf;
         if (!c->in.len) c->in_start = 0;
@@ -3925,7 +3995,7 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
     wf__outq *q = wf__q(res->loop, res->conn);
-    if (!res->conn->rs || res->conn->rs->phase != WF__P_STREAM) return WF_EINVAL;
+    if (res->loop->pumping != res->conn) return WF_EINVAL;     /* only from the running producer */
     if (!n) return 0;
     if (res->conn->rs && res->conn->rs->head.minor == 0) {
         res->bytes += n;

@@ -39,6 +39,8 @@ const char *vectors_deviation(const vcase *v) {
         {"method.md:432", "reject: RTSP/1.0 is not HTTP"},
         {"transfer-encoding.md:753", "reject: a transfer coding other than chunked is 501"},
         {"transfer-encoding.md:795", "reject: a transfer coding other than chunked is 501"},
+        {"method.md:137", "reject: asterisk-form is only for OPTIONS (RFC 9112 3.2.4)"},
+        {"uri.md:224", "reject: userinfo in the request-target is an error (RFC 9110 4.2.4)"},
         {"connection.md:36", "first: the second request has no Host (the vector adds one to the first only): 400"},
         {"pipelining.md:6", "first: the second request has no Host (the vector adds one to the first only): 400"},
     };

@@ -1,0 +1,307 @@
+/* Edge cases of the loop found in review: the access log of a stream whose request moved buffers,
+   deadlines renewed per request, pipelining past the output limit, an idle stream producer, bodies
+   of 204/304, write progress and the write timeout, shutdown with a body still arriving, and
+   wf_res_write outside a producer. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char logged[256];
+static void on_access(void *user, const wf_access_entry *e) {
+    (void)user;
+    snprintf(logged, sizeof logged, "%.*s %.*s %d", (int)e->method.len, e->method.ptr, (int)e->path.len,
+             e->path.ptr, e->status);
+}
+
+static atomic_long calls;
+static long total_bytes;
+static int stream_bytes(wf_res *res, void *user) {
+    static char chunk[32768];
+    long *left = (long *)user;
+    atomic_fetch_add(&calls, 1);
+    if (*left <= 0) return 0;
+    long n = *left < (long)sizeof chunk ? *left : (long)sizeof chunk;
+    memset(chunk, 'z', (size_t)n);
+    *left -= n;
+    return wf_res_write(res, chunk, (size_t)n) < 0 ? -1 : 1;
+}
+
+static void h_stream(wf_req *req, wf_res *res) {
+    long *left = (long *)malloc(sizeof *left);
+    (void)req;
+    *left = total_bytes;
+    wf_res_stream(res, stream_bytes, left, free);
+}
+
+/* A producer with nothing to say for its first 100 ms. */
+static long long started_ms;
+static int slow_start(wf_res *res, void *user) {
+    (void)user;
+    atomic_fetch_add(&calls, 1);
+    if (tu_ms() - started_ms < 100) return 1;
+    wf_res_write(res, "late", 4);
+    return 0;
+}
+
+static void h_slow(wf_req *req, wf_res *res) {
+    (void)req;
+    started_ms = tu_ms();
+    wf_res_stream(res, slow_start, NULL, NULL);
+}
+
+static void h_big(wf_req *req, wf_res *res) {
+    size_t n = 1 << 20;
+    char *p = malloc(n);
+    (void)req;
+    memset(p, 'b', n);
+    wf_res_body(res, p, n, WF_BODY_OWN);
+}
+
+static int direct_write_rc;
+
+static void h_huge(wf_req *req, wf_res *res) {
+    size_t n = 64u << 20;
+    char *p = malloc(n);
+    (void)req;
+    memset(p, 'h', n);
+    wf_res_body(res, p, n, WF_BODY_OWN);
+}
+
+/* A stream that waits (its producer has nothing) while another request tries to write into it. */
+static wf_res *held;
+static int hold(wf_res *res, void *user) {
+    (void)user;
+    held = res;
+    if (tu_ms() - started_ms < 300) return 1;
+    wf_res_write(res, "done", 4);
+    return 0;
+}
+
+static void h_hold(wf_req *req, wf_res *res) {
+    (void)req;
+    started_ms = tu_ms();
+    wf_res_stream(res, hold, NULL, NULL);
+}
+
+static void h_poke(wf_req *req, wf_res *res) {
+    (void)req;
+    direct_write_rc = held ? wf_res_write(held, "SECRET", 6) : 1;
+    wf_reply_text(res, 200, "poked");
+}
+
+static void h_204(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_text(res, 204, "oops");
+}
+
+static void h_304(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_res_status(res, 304);
+    wf_res_body(res, "nope", 4, WF_BODY_BORROW);
+}
+
+static void h_direct(wf_req *req, wf_res *res) {
+    (void)req;
+    direct_write_rc = wf_res_write(res, "x", 1);
+    wf_reply_text(res, 200, "ok");
+}
+
+static void h_echo(wf_req *req, wf_res *res) {
+    wf_str b = wf_req_body(req);
+    wf_reply(res, 200, "text/plain", b.ptr, b.len);
+}
+
+static void h_ok(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_text(res, 200, "ok");
+}
+
+static wf_app *edge_app(void) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/stream", h_stream);
+    wf_get(app, "/slow", h_slow);
+    wf_get(app, "/big", h_big);
+    wf_get(app, "/204", h_204);
+    wf_get(app, "/304", h_304);
+    wf_get(app, "/direct", h_direct);
+    wf_get(app, "/huge", h_huge);
+    wf_get(app, "/hold", h_hold);
+    wf_get(app, "/poke", h_poke);
+    wf_post(app, "/echo", h_echo);
+    wf_get(app, "/", h_ok);
+    return app;
+}
+
+WF_TEST(edge_stream_access_log_after_the_input_moved) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, &(wf_config){.access_log = on_access});
+    tu_conn c;
+    tu_resp r;
+    total_bytes = 4 << 20;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /str");          /* the head arrives in two reads: it is stashed in between */
+    usleep(50000);
+    tu_sends(&c, "eam HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(200000);                     /* the stream outlives the read that completed the head */
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 10000), 200);
+    WF_EXPECT_EQ_INT(r.body_len, 4 << 20);
+    tu_resp_free(&r);
+    tu_close(&c);
+    tu_stop(app);
+    WF_EXPECT_EQ_STR(logged, "GET /stream 200");
+}
+
+WF_TEST(edge_deadlines_renew_per_request) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, &(wf_config){.header_timeout_ms = 500, .idle_timeout_ms = 700});
+    tu_conn c;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    for (int i = 0; i < 8; i++) {       /* 2.4 s on one connection, well past both timeouts */
+        tu_sends(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 2000), 200);
+        tu_resp_free(&r);
+        usleep(300000);
+    }
+    tu_close(&c);
+    tu_stop(app);
+}
+
+WF_TEST(edge_pipelining_past_the_output_limit) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, NULL);
+    for (int half_close = 0; half_close < 2; half_close++) {
+        tu_conn c;
+        tu_resp r;
+        char req[1024] = "";
+        for (int i = 0; i < 8; i++) strcat(req, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+        WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+        tu_sends(&c, req);
+        if (half_close) shutdown(c.fd, SHUT_WR);     /* the peer is done sending, still reading */
+        for (int i = 0; i < 8; i++) {
+            WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 5000), 200);
+            WF_EXPECT_EQ_INT(r.body_len, 1 << 20);
+            tu_resp_free(&r);
+        }
+        if (half_close) WF_EXPECT_TRUE(tu_closed(&c, 2000));
+        tu_close(&c);
+    }
+    tu_stop(app);
+}
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+WF_TEST(edge_idle_stream_producer_does_not_spin) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, NULL);
+    tu_resp r;
+    atomic_store(&calls, 0);
+    double t0 = cpu_seconds();
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_EXPECT_EQ_STR(r.body, "late");
+    tu_resp_free(&r);
+    double used = cpu_seconds() - t0;
+    wf_test_log("producer called %ld times in 100 ms, %.3f s CPU", atomic_load(&calls), used);
+    WF_EXPECT_LT_INT(atomic_load(&calls), 100);     /* about one call per 10 ms, not a busy loop */
+    WF_EXPECT_LT_INT((long)(used * 1000), 60);
+    tu_stop(app);
+}
+
+WF_TEST(edge_no_body_for_204_and_304) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, NULL);
+    tu_conn c;
+    tu_resp r;
+    char v[32];
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 2000), 204);
+    WF_EXPECT_FALSE(tu_header(&r, "Content-Length", v, sizeof v));
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 2000), 304);
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 2000), 200);   /* framing intact: no stray body bytes */
+    WF_EXPECT_EQ_STR(r.body, "ok");
+    tu_resp_free(&r);
+    tu_close(&c);
+    tu_stop(app);
+}
+
+WF_TEST(edge_write_timeout_needs_write_progress) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, &(wf_config){.write_timeout_ms = 300});
+    tu_conn c;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    long long t0 = tu_ms();
+    bool closed = false;
+    /* send a byte now and then but never read: that is not progress on the response */
+    while (!closed && tu_ms() - t0 < 3000) {
+        usleep(100000);
+        closed = send(c.fd, "G", 1, MSG_NOSIGNAL) < 0;
+    }
+    char buf[65536];
+    long r, got = 0;
+    while ((r = recv(c.fd, buf, sizeof buf, 0)) > 0 && got < (300L << 20)) got += r;
+    wf_test_log("%ld bytes reached the client before the close", got);
+    WF_EXPECT_LT_INT(got, 64L << 20);
+    tu_close(&c);
+    tu_stop(app);
+}
+
+WF_TEST(edge_shutdown_reads_a_body_still_arriving) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, &(wf_config){.shutdown_grace_ms = 3000});
+    tu_conn c;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+    usleep(100000);
+    wf_stop(app);
+    usleep(100000);
+    tu_sends(&c, "cdef");
+    usleep(100000);
+    tu_sends(&c, "ghij");
+    WF_EXPECT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "abcdefghij");
+    tu_resp_free(&r);
+    wf_wait(app);
+    wf_app_free(app);
+    tu_close(&c);
+}
+
+WF_TEST(edge_res_write_outside_a_producer_is_refused) {
+    wf_app *app = edge_app();
+    int port = tu_serve(app, NULL);
+    tu_resp r;
+    direct_write_rc = 1;
+    WF_EXPECT_EQ_INT(tu_request(port, "GET /direct HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_EXPECT_EQ_STR(r.body, "ok");
+    tu_resp_free(&r);
+    WF_EXPECT_EQ_INT(direct_write_rc, WF_EINVAL);
+    /* nor into another connection's stream, from a handler of this one */
+    tu_conn a;
+    WF_ASSERT_EQ_INT(tu_connect(&a, port), 0);
+    held = NULL;
+    tu_sends(&a, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(100000);
+    WF_EXPECT_EQ_INT(tu_request(port, "GET /poke HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_EXPECT_EQ_STR(r.body, "poked");
+    tu_resp_free(&r);
+    WF_EXPECT_EQ_INT(direct_write_rc, WF_EINVAL);
+    WF_EXPECT_EQ_INT(tu_read(&a, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "done");
+    tu_resp_free(&r);
+    tu_close(&a);
+    tu_stop(app);
+}
