@@ -426,8 +426,8 @@ WF_API void wf_stop(wf_app *app);
 /* Wait for a server started with wf_start() to stop, then release it. Returns 0. */
 WF_API int wf_wait(wf_app *app);
 /* Run fn(arg) soon on one of the running server's loop threads (they take turns). Safe from any
-   thread. Returns 0, WF_EINVAL if no server runs app, or WF_ENOMEM. fn must not block; it does not
-   run if the server stops first. */
+   thread, but not once wf_wait() may have returned. Returns 0, WF_EINVAL if no server runs app,
+   or WF_ENOMEM. fn must not block; it does not run if the server stops first. */
 WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg);
 
 /* ======================================================================
@@ -531,7 +531,9 @@ typedef int (*wf_stream_fn)(wf_res *res, void *user);
 
 /* Set the status code (default 200). */
 WF_API void wf_res_status(wf_res *res, int status);
-/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name or a value with CR/LF/NUL. */
+/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name, a value with CR/LF/NUL, or
+   Content-Length, Transfer-Encoding and Connection, which the server writes itself (see
+   wf_res_close to close the connection). */
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value);
 /* Set the body. Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
 WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode);
@@ -546,7 +548,9 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text);
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...);
 /* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
-/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. */
+/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
+   set as well is sent first. A producer with nothing to send yet returns 1 without writing: it is
+   called again about 10 ms later. */
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
 /* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
    producer, or WF_ENOMEM. */
@@ -2291,7 +2295,13 @@ WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
     if (res->stream && rs->head.minor == 0 && !no_body) close = true;    /* delimited by close */
     if (close) c->closing = true;
     int rc = wf__write_head(l, c, rs, chunked, close);
-    if (rc == 0 && !no_body) rc = wf__write_body(l, c, res);
+    if (rc == 0 && !no_body && res->stream && res->has_body && res->body_len) {
+        l->pumping = c;                 /* a body set with a stream goes out as its first chunk */
+        rc = wf_res_write(res, res->body, res->body_len);
+        l->pumping = NULL;
+    } else if (rc == 0 && !no_body) {
+        rc = wf__write_body(l, c, res);
+    }
     if (res->stream && !no_body && rc == 0) {
         /* the input buffer goes away before the stream ends: keep the head for the access log */
         char *copy = (char *)wf__arena_alloc(&rs->arena, rs->head_len);
@@ -2807,13 +2817,14 @@ WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage
 
 /* Out of descriptors: accept with the reserve descriptor and close at once, or pause the listener. */
 WF__PRIVATE void wf__accept_emfile(wf__loop *l) {
+    bool refused = false;
     if (l->reserve_fd >= 0) {
         close(l->reserve_fd);
         int fd = accept(l->listen_fd, NULL, NULL);
-        if (fd >= 0) wf__refuse(fd);
+        if (fd >= 0) wf__refuse(fd), refused = true;
         l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    if (l->reserve_fd < 0) {
+    if (!refused || l->reserve_fd < 0) {     /* no progress possible now (ENOMEM, ENOBUFS, ...) */
         l->listen_paused_until = l->now_ms + WF__EMFILE_PAUSE_MS;
         wf__ps_watch(l, 1, l->listen_fd, NULL, 0, false);
         if (l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
@@ -3920,7 +3931,10 @@ WF_API void wf_res_status(wf_res *res, int status) {
 
 
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
+    static const char *const framing[] = {"content-length", "transfer-encoding", "connection"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
+    for (int i = 0; i < 3; i++)         /* the server frames the message itself */
+        if (strcasecmp(name, framing[i]) == 0) return WF_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
     if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
     wf_buf_append(&res->hdrs, name, nl);
@@ -3931,7 +3945,10 @@ WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
 }
 
 WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
-    if (res->has_body && res->mode == WF_BODY_OWN && res->body != body) WF_FREE(NULL, (void *)res->body);
+    if (res->has_body && res->mode == WF_BODY_OWN) {
+        if (res->body != body) WF_FREE(NULL, (void *)res->body);
+        else if (mode != WF_BODY_COPY) mode = WF_BODY_OWN;   /* still ours to free */
+    }
     res->has_body = true;
     res->mode = mode;
     res->body_len = len;

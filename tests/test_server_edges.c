@@ -305,3 +305,33 @@ WF_TEST(edge_res_write_outside_a_producer_is_refused) {
     tu_close(&a);
     tu_stop(app);
 }
+
+static int framing_rc[3];
+static int prefix_stream(wf_res *res, void *user) {
+    (void)user;
+    wf_res_write(res, "-tail", 5);
+    return 0;
+}
+
+static void h_framing(wf_req *req, wf_res *res) {
+    (void)req;
+    framing_rc[0] = wf_res_header(res, "Content-Length", "5");
+    framing_rc[1] = wf_res_header(res, "transfer-encoding", "chunked");
+    framing_rc[2] = wf_res_header(res, "Connection", "keep-alive");
+    wf_res_body(res, "head", 4, WF_BODY_BORROW);
+    wf_res_stream(res, prefix_stream, NULL, NULL);
+}
+
+WF_TEST(edge_framing_headers_refused_and_body_before_stream) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/f", h_framing);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/f", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    WF_EXPECT_EQ_STR(r.body, "head-tail");
+    for (int i = 0; i < 3; i++) WF_EXPECT_EQ_INT(framing_rc[i], WF_EINVAL);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
