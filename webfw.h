@@ -494,6 +494,45 @@ WF_API bool wf_invalid(const wf_req *req);
    as pydantic writes them ("field required", "value_error.missing"). */
 WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type);
 
+#if defined(__GNUC__) || defined(__clang__)
+#define WF__NORETURN __attribute__((noreturn))
+#else
+#define WF__NORETURN
+#endif
+
+/* End the request now, from the handler or from anything it calls (FastAPI's HTTPException):
+   the response becomes status with {"detail": "<detail>"}, and control unwinds (longjmp) to the
+   dispatcher; middleware still sees the response. Memory taken with malloc on the way is not
+   freed: use wf_req_alloc. Only valid while a request is being handled. */
+WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
+/* Like wf_raise, with detail given as JSON text (an object, a list...) and extra header lines
+   ("WWW-Authenticate: Bearer"), NULL-terminated; headers may be NULL. */
+WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) WF__NORETURN;
+/* For a failure that is not the client's: logs msg with the route and answers 500
+   {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
+WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
+
+/* Answers an error instead of the default {"detail": ...}: called with the status and the detail as
+   JSON text, for raised errors and the framework's own (404, 405, 422, 500). */
+typedef void (*wf_error_fn)(wf_req *req, wf_res *res, int status, const char *detail_json);
+/* Use fn for errors with this status (0: for every status without its own). Returns 0 or a wf_err. */
+WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn);
+
+/* Middleware: runs around the router for every request, in the order added (the first added is
+   the outermost). It calls wf_next() to run the rest of the chain and the handler; code before it
+   acts on the request (and may answer without calling it: a short-circuit), code after it sees the
+   response, errors included. user is the pointer given to wf_use(). */
+typedef void (*wf_middleware_fn)(wf_req *req, wf_res *res, void *user);
+/* Add a middleware. Returns 0 or a wf_err. */
+WF_API int wf_use(wf_app *app, wf_middleware_fn fn, void *user);
+/* From a middleware: run the rest of the chain, then return. */
+WF_API void wf_next(wf_req *req, wf_res *res);
+/* Per-request state shared by middleware, dependencies and handlers: set and get by key. */
+WF_API int wf_state_set(wf_req *req, const char *key, void *value);
+WF_API void *wf_state_get(const wf_req *req, const char *key);
+/* The status the response has so far (200 if none was set). */
+WF_API int wf_res_get_status(const wf_res *res);
+
 /* The request method, target, path (never empty) and query string (without '?'). Views into the
    request, valid until the handler returns. */
 WF_API wf_str wf_req_method(const wf_req *req);
@@ -1856,6 +1895,7 @@ typedef struct wf__server wf__server;
 
 struct wf__pmatch;
 struct wf__qpairs;
+struct wf__state;
 
 struct wf_req {
     wf__loop *loop;
@@ -1866,6 +1906,11 @@ struct wf_req {
     struct wf__pmatch *params;  /* path parameters of the matched route */
     wf_buf *errors;             /* 422 entries as JSON objects, comma-separated */
     struct wf__qpairs *query;   /* the query string, decoded on first use */
+    wf_res *res;
+    jmp_buf *raise;             /* where wf_raise unwinds to */
+    int mw;                     /* the next middleware to run */
+    bool in_error;              /* an error handler is running */
+    struct wf__state *state;
     char peer[64];
 };
 
@@ -2187,6 +2232,11 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.params = NULL;
     rs->req.errors = NULL;
     rs->req.query = NULL;
+    rs->req.res = &rs->res;
+    rs->req.raise = NULL;
+    rs->req.mw = 0;
+    rs->req.in_error = false;
+    rs->req.state = NULL;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3173,6 +3223,68 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
  * >>app  The app, routes, request and response
  * ====================================================================== */
 
+/* The router: a trie of path segments. Each node keeps its literal children sorted (a binary search,
+   so lookup cost grows with the depth of the path, not the number of routes) and its parameter
+   children in the order they are tried (int, float, str, path). Terminal nodes hold the routes of
+   that pattern, one per method. Matching backtracks from a literal to the parameters, and prefers
+   a node with the request's method; a node matching the path alone gives the 405 and its Allow. */
+enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
+#define WF__MAX_PARAMS 16
+
+typedef struct wf__route {
+    char *method;
+    wf_handler handler;
+    wf_group *group;
+} wf__route;
+
+typedef struct wf__rnode wf__rnode;
+struct wf__rnode {
+    char *seg;                  /* literal text, or the parameter's name */
+    size_t seg_len;
+    int kind;
+    wf__rnode **lits, **params;
+    uint32_t nlits, nparams;
+    wf__route *routes;
+    uint32_t nroutes;
+};
+
+struct wf_group {
+    wf_app *app;
+    char *prefix;               /* "" for the root, else "/..." without a trailing slash */
+    wf_group *next;             /* the app's list of groups */
+};
+
+typedef struct wf__mw {
+    wf_middleware_fn fn;
+    void *user;
+} wf__mw;
+
+typedef struct wf__errh {
+    int status;                 /* 0: any */
+    wf_error_fn fn;
+} wf__errh;
+
+struct wf_app {
+    wf__rnode root;
+    wf_group rootgroup;
+    wf_group *groups;
+    wf__mw *mws;
+    int nmw;
+    wf__errh *errs;
+    int nerrs;
+    _Atomic(wf__server *) server;
+};
+
+/* The parameters a match collected. */
+typedef struct wf__pmatch {
+    int n;
+    const char *name[WF__MAX_PARAMS];
+    wf_str value[WF__MAX_PARAMS];
+    const wf__rnode *partial;   /* a node matching the path but not the method */
+} wf__pmatch;
+
+WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
+
 /* ---- parameters and validation ---- */
 
 static const char *const wf__in_names[] = {"path", "query", "header", "cookie"};
@@ -3451,70 +3563,145 @@ WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *
     return v;
 }
 
+/* ---- errors ---- */
+
+/* Drop whatever response was being built. */
+WF__PRIVATE void wf__res_reset(wf_res *res) {
+    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    res->has_body = false;
+    if (res->stream_free) res->stream_free(res->stream_user);
+    res->stream = NULL;
+    res->stream_free = NULL;
+    res->hdrs.len = 0;
+    res->status = 0;
+}
+
+/* The error response: the app's handler for the status, else {"detail": <detail_json>}. */
+WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *detail, size_t n,
+                           const char *const *headers) {
+    wf_app *app = req->loop->srv->app;
+    wf_error_fn fn = NULL;
+    wf__res_reset(res);
+    for (int i = 0; i < app->nerrs; i++)
+        if (app->errs[i].status == status || (!fn && app->errs[i].status == 0)) fn = app->errs[i].fn;
+    for (const char *const *h = headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        char name[128];
+        if (!colon || (size_t)(colon - *h) >= sizeof name) continue;
+        snprintf(name, sizeof name, "%.*s", (int)(colon - *h), *h);
+        wf_res_header(res, name, colon[1] == ' ' ? colon + 2 : colon + 1);
+    }
+    if (fn && !req->in_error) {
+        char *copy = (char *)wf_req_alloc(req, n + 1);
+        if (copy) {
+            memcpy(copy, detail, n);
+            copy[n] = 0;
+            req->in_error = true;
+            wf_res_status(res, status);
+            fn(req, res, status, copy);
+            req->in_error = false;
+            return;
+        }
+    }
+    wf_buf body = {0};
+    int rc = wf_buf_append(&body, "{\"detail\":", 10) | wf_buf_append(&body, detail, n) | wf_buf_append(&body, "}", 1);
+    if (rc == 0) wf_reply(res, status, "application/json", body.ptr, body.len);
+    wf_buf_free(&body);
+}
+
+/* wf__error with a plain text detail. */
+WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail, const char *const *headers) {
+    wf_buf d = {0};
+    wf_json_pack(&d, "s", detail);
+    wf__error(req, res, status, d.ptr ? d.ptr : "null", d.ptr ? d.len : 4, headers);
+    wf_buf_free(&d);
+}
+
+WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
+    if (status < 400 || status > 599) status = 500;
+    wf__error(req, req->res, status, detail_json ? detail_json : "null", detail_json ? strlen(detail_json) : 4, headers);
+    if (req->raise) longjmp(*req->raise, 1);
+    abort();                            /* no request is being handled: a programming error */
+}
+
+WF_API void wf_raise(wf_req *req, int status, const char *detail) {
+    wf_buf d = {0};
+    if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
+    char *j = d.ptr ? (char *)wf_req_alloc(req, d.len + 1) : NULL;
+    if (j) memcpy(j, d.ptr, d.len), j[d.len] = 0;
+    wf_buf_free(&d);
+    wf_raise_json(req, status, j ? j : "\"Internal Server Error\"", NULL);
+}
+
+WF_API void wf_fail(wf_req *req, const char *msg) {
+    wf_str m = wf_req_method(req), p = wf_req_path(req);
+    wf__logf(req->loop->srv, 0, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
+    wf_raise(req, 500, "Internal Server Error");
+}
+
+WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
+    if (!app || !fn || status < 0 || status > 599) return WF_EINVAL;
+    void *e = WF_REALLOC(NULL, app->errs, (size_t)(app->nerrs + 1) * sizeof *app->errs);
+    if (!e) return WF_ENOMEM;
+    app->errs = (wf__errh *)e;
+    app->errs[app->nerrs].status = status;
+    app->errs[app->nerrs].fn = fn;
+    app->nerrs++;
+    return 0;
+}
+
 /* After the handler: the 422 replaces whatever it replied when a parameter failed. */
 WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
     wf_buf *e = req->errors;
     wf_buf body = {0};
-    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
-    res->has_body = false;
-    res->stream = NULL;
-    if (res->stream_free) res->stream_free(res->stream_user);
-    res->stream_free = NULL;
-    res->hdrs.len = 0;
-    wf_buf_append(&body, "{\"detail\":[", 11);
+    wf_buf_append(&body, "[", 1);
     wf_buf_append(&body, e->ptr, e->len);
-    wf_buf_append(&body, "]}", 2);
-    wf_reply(res, 422, "application/json", body.ptr, body.len);
+    wf_buf_append(&body, "]", 1);
+    wf__error(req, res, 422, body.ptr, body.len, NULL);
     wf_buf_free(&body);
 }
 
-/* The router: a trie of path segments. Each node keeps its literal children sorted (a binary search,
-   so lookup cost grows with the depth of the path, not the number of routes) and its parameter
-   children in the order they are tried (int, float, str, path). Terminal nodes hold the routes of
-   that pattern, one per method. Matching backtracks from a literal to the parameters, and prefers
-   a node with the request's method; a node matching the path alone gives the 405 and its Allow. */
-enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
-#define WF__MAX_PARAMS 16
+/* ---- middleware and per-request state ---- */
 
-typedef struct wf__route {
-    char *method;
-    wf_handler handler;
-    wf_group *group;
-} wf__route;
+typedef struct wf__state {
+    struct wf__state *next;
+    const char *key;
+    void *value;
+} wf__state;
 
-typedef struct wf__rnode wf__rnode;
-struct wf__rnode {
-    char *seg;                  /* literal text, or the parameter's name */
-    size_t seg_len;
-    int kind;
-    wf__rnode **lits, **params;
-    uint32_t nlits, nparams;
-    wf__route *routes;
-    uint32_t nroutes;
-};
+WF_API int wf_use(wf_app *app, wf_middleware_fn fn, void *user) {
+    if (!app || !fn) return WF_EINVAL;
+    wf__mw *m = (wf__mw *)WF_REALLOC(NULL, app->mws, (size_t)(app->nmw + 1) * sizeof *m);
+    if (!m) return WF_ENOMEM;
+    m[app->nmw].fn = fn;
+    m[app->nmw].user = user;
+    app->mws = m;
+    app->nmw++;
+    return 0;
+}
 
-struct wf_group {
-    wf_app *app;
-    char *prefix;               /* "" for the root, else "/..." without a trailing slash */
-    wf_group *next;             /* the app's list of groups */
-};
+WF_API int wf_state_set(wf_req *req, const char *key, void *value) {
+    for (wf__state *s = req->state; s; s = s->next)
+        if (strcmp(s->key, key) == 0) return s->value = value, 0;
+    wf__state *s = (wf__state *)wf_req_alloc(req, sizeof *s);
+    char *k = (char *)wf_req_alloc(req, strlen(key) + 1);
+    if (!s || !k) return WF_ENOMEM;
+    strcpy(k, key);
+    s->key = k;
+    s->value = value;
+    s->next = req->state;
+    req->state = s;
+    return 0;
+}
 
-struct wf_app {
-    wf__rnode root;
-    wf_group rootgroup;
-    wf_group *groups;
-    _Atomic(wf__server *) server;
-};
+WF_API void *wf_state_get(const wf_req *req, const char *key) {
+    for (wf__state *s = req->state; s; s = s->next)
+        if (strcmp(s->key, key) == 0) return s->value;
+    return NULL;
+}
 
-/* The parameters a match collected. */
-typedef struct wf__pmatch {
-    int n;
-    const char *name[WF__MAX_PARAMS];
-    wf_str value[WF__MAX_PARAMS];
-    const wf__rnode *partial;   /* a node matching the path but not the method */
-} wf__pmatch;
+WF_API int wf_res_get_status(const wf_res *res) { return res->status ? res->status : 200; }
 
-WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
 
 WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
     char *p = (char *)WF_MALLOC(NULL, n + 1);
@@ -3570,6 +3757,8 @@ WF_API void wf_app_free(wf_app *app) {
         app->groups = n;
     }
     WF_FREE(NULL, app->rootgroup.prefix);
+    WF_FREE(NULL, app->mws);
+    WF_FREE(NULL, app->errs);
     WF_FREE(NULL, app);
 }
 
@@ -3800,7 +3989,7 @@ WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const
 /* Allow for a 405: every method of the node, GET implying HEAD. */
 WF__PRIVATE void wf__allow(const wf__rnode *n, wf_buf *allow) {
     for (uint32_t i = 0; i < n->nroutes; i++) {
-        if (allow->len) wf_buf_append(allow, ", ", 2);
+        if (i) wf_buf_append(allow, ", ", 2);
         wf_buf_append(allow, n->routes[i].method, strlen(n->routes[i].method));
         bool head = false;
         for (uint32_t k = 0; k < n->nroutes; k++) head = head || strcmp(n->routes[k].method, "HEAD") == 0;
@@ -3824,29 +4013,34 @@ WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
     wf_buf_free(&loc);
 }
 
-WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
+/* Route the request and run its handler; errors raised by the handler unwind to here. */
+WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
+    wf_app *app = req->loop->srv->app;
     wf_str raw = wf_req_path(req), method = wf_req_method(req);
     char *dec = (char *)wf_req_alloc(req, raw.len + 2);
     wf__pmatch pm;
-    if (!dec) {
-        wf_reply_detail(res, 500, "Internal Server Error");
-        return;
-    }
+    if (!dec) wf_fail(req, "out of memory");
     pm.n = 0, pm.partial = NULL;
     size_t n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
     const wf__rnode *node = n ? wf__rmatch(&app->root, dec + 1, dec + n, method, &pm) : NULL;
     if (node) {
         wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
+        jmp_buf jb, *outer = req->raise;
         if (keep) *keep = pm, req->params = keep;
-        wf__node_route(node, method)->handler(req, res);
-        if (wf_invalid(req)) wf__answer_invalid(req, res);
+        req->raise = &jb;
+        if (setjmp(jb) == 0) {
+            wf__node_route(node, method)->handler(req, res);
+            if (wf_invalid(req)) wf__answer_invalid(req, res);
+        }
+        req->raise = outer;
         return;
     }
     if (pm.partial) {
         wf_buf allow = {0};
+        wf_buf_append(&allow, "Allow: ", 7);
         wf__allow(pm.partial, &allow);
-        wf_reply_detail(res, 405, "Method Not Allowed");
-        wf_res_header(res, "Allow", allow.ptr);
+        const char *hdrs[] = {allow.ptr, NULL};
+        wf__error_text(req, res, 405, "Method Not Allowed", hdrs);
         wf_buf_free(&allow);
         return;
     }
@@ -3860,7 +4054,26 @@ WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
             return;
         }
     }
-    wf_reply_detail(res, 404, "Not Found");
+    wf__error_text(req, res, 404, "Not Found", NULL);
+}
+
+WF_API void wf_next(wf_req *req, wf_res *res) {
+    wf_app *app = req->loop->srv->app;
+    if (req->mw < app->nmw) {
+        wf__mw *m = &app->mws[req->mw++];
+        m->fn(req, res, m->user);
+    } else if (req->mw++ == app->nmw) {
+        wf__route_request(req, res);
+    }
+}
+
+/* The middleware chain around the router; a raise outside any handler unwinds to here. */
+WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
+    jmp_buf jb;
+    (void)app;
+    req->raise = &jb;
+    if (setjmp(jb) == 0) wf_next(req, res);
+    req->raise = NULL;
 }
 
 WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
