@@ -27,13 +27,13 @@
    =================
      >>config    configuration, portability, error codes
      >>basics    string views, growable buffers, the per-request arena, UTF-8
-     >>json      JSON writer
+     >>json      JSON writer and strict reader
      >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
      >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
      >>app       the app, routes, the request and response objects
      >>testing   the forked test harness and the test client
-   Later versions add, in this order: crypto (before json), the JSON reader, dependencies, background
-   tasks, WebSocket, forms, CORS, security, TLS. The section order is the same in the declarations and in the implementation.
+   Later versions add, in this order: crypto (before json), dependencies, background tasks,
+   WebSocket, forms, CORS, security, TLS. The section order is the same in the declarations and in the implementation.
 
    CONFIGURATION (compile-time; set globally, before every #include, unless marked impl-only)
    =============
@@ -252,7 +252,7 @@ WF_API bool wf_utf8_valid(const char *s, size_t n);
 WF_API size_t wf_percent_decode(char *out, const char *in, size_t n, bool plus_space);
 
 /* ======================================================================
- * >>json  JSON writer
+ * >>json  JSON writer and reader
  * ====================================================================== */
 
 /* A JSON writer appending to a wf_buf: it places commas and colons, escapes strings and refuses
@@ -295,6 +295,51 @@ WF_API int wf_json_double(char out[32], double v);
    may be added for readability. Returns 0 or a wf_err (nothing is kept on error).
    Example: wf_json_pack(&b, "{s:s, s:[i,i]}", "name", "x", "ids", 1, 2) */
 WF_API int wf_json_pack(wf_buf *b, const char *fmt, ...);
+
+/* ---- the reader ---- */
+
+/* A strict RFC 8259 reader: the whole text is one value, UTF-8 is checked (a \u escape of a lone
+   surrogate is refused), depth is limited, numbers follow the grammar and must be finite. Objects
+   keep every member in order; lookups return the last of duplicate keys, as Python's json does. */
+typedef enum wf_json_type {
+    WF_JSON_NONE,               /* absent: a missing key, an index past the end */
+    WF_JSON_NULL, WF_JSON_BOOL, WF_JSON_NUMBER, WF_JSON_STRING, WF_JSON_ARRAY, WF_JSON_OBJECT
+} wf_json_type;
+
+typedef struct wf_jval wf_jval;
+
+/* A parsed document; its values live as long as it does. Free with wf_json_free(). */
+typedef struct wf_json_doc {
+    const wf_jval *root;
+    size_t err_offset;          /* after a failure: where, in bytes */
+    const char *err;            /* after a failure: what, in the words of Python's json module */
+    /* private */
+    void *wf__mem;
+} wf_json_doc;
+
+/* Parse text[0..len) with at most max_depth nested arrays and objects (0: 128). Returns 0, or
+   WF_EPARSE (doc->err and err_offset say why and where), WF_ETOOBIG past max_depth, WF_ENOMEM. */
+WF_API int wf_json_parse(const char *text, size_t len, int max_depth, wf_json_doc *doc);
+WF_API void wf_json_free(wf_json_doc *doc);
+/* The type of v (WF_JSON_NONE for NULL). */
+WF_API wf_json_type wf_json_typeof(const wf_jval *v);
+/* The member `key` of an object (the last one of duplicates), the i-th element of an array, or the
+   value at a dotted path ("items.0.name"); NULL when absent. */
+WF_API const wf_jval *wf_json_get(const wf_jval *obj, const char *key);
+WF_API const wf_jval *wf_json_at(const wf_jval *arr, size_t i);
+WF_API const wf_jval *wf_json_path(const wf_jval *v, const char *path);
+/* Members of an object or elements of an array. */
+WF_API size_t wf_json_len(const wf_jval *v);
+/* Iterate: the first member/element, the one after v (NULL at the end); an object member's key. */
+WF_API const wf_jval *wf_json_first(const wf_jval *container);
+WF_API const wf_jval *wf_json_next(const wf_jval *v);
+WF_API wf_str wf_json_key(const wf_jval *member);
+/* Typed getters: false (out untouched) when v has another type. An integer is a number written
+   without fraction or exponent that fits in 64 bits. Strings are unescaped UTF-8. */
+WF_API bool wf_json_str(const wf_jval *v, wf_str *out);
+WF_API bool wf_json_num(const wf_jval *v, double *out);
+WF_API bool wf_json_int(const wf_jval *v, long long *out);
+WF_API bool wf_json_bool(const wf_jval *v, bool *out);
 
 /* ======================================================================
  * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
@@ -982,7 +1027,7 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
 }
 
 /* ======================================================================
- * >>json  JSON writer
+ * >>json  JSON writer and reader
  * ====================================================================== */
 
 /* Separators before a value or a key: a comma after a sibling, nothing right after a key. Checks
@@ -1234,6 +1279,334 @@ WF_API int wf_json_pack(wf_buf *b, const char *fmt, ...) {
     int rc = wf__json_vpack(b, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* ---- the reader ---- */
+
+struct wf_jval {
+    uint8_t type;
+    bool is_int, bval;
+    uint32_t count;             /* members or elements */
+    uint32_t next, first;       /* node indices, 0 for none (node 0 is never a child) */
+    wf_str key, str;            /* key: for members; str: decoded string */
+    double num;
+    long long ival;
+    const wf_jval *base;        /* the document's node array */
+};
+
+typedef struct wf__jp {
+    const char *p, *s, *end;
+    wf_jval *nodes;
+    uint32_t n, cap;
+    char *text;                 /* decoded strings go here */
+    size_t tlen;
+    int depth, max_depth;
+    const char *err;
+    int rc;
+} wf__jp;
+
+WF__PRIVATE int wf__jp_fail(wf__jp *j, const char *at, const char *why) {
+    if (!j->err) j->err = why, j->p = at;
+    return -1;
+}
+
+WF__PRIVATE void wf__jp_ws(wf__jp *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+
+WF__PRIVATE int wf__jp_node(wf__jp *j, int type) {
+    if (j->n == j->cap) return wf__jp_fail(j, j->p, "out of memory");     /* cap >= len + 1 */
+    wf_jval *v = &j->nodes[j->n];
+    memset(v, 0, sizeof *v);
+    v->type = (uint8_t)type;
+    v->base = j->nodes;
+    return (int)j->n++;
+}
+
+WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
+    if (cp < 0x80) o[(*n)++] = (char)cp;
+    else if (cp < 0x800) o[(*n)++] = (char)(0xc0 | cp >> 6), o[(*n)++] = (char)(0x80 | (cp & 63));
+    else if (cp < 0x10000) o[(*n)++] = (char)(0xe0 | cp >> 12), o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
+    else o[(*n)++] = (char)(0xf0 | cp >> 18), o[(*n)++] = (char)(0x80 | ((cp >> 12) & 63)),
+         o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
+}
+
+WF__PRIVATE int wf__jp_hex4(const char *p, const char *end, uint32_t *cp) {
+    *cp = 0;
+    if (end - p < 4) return -1;
+    for (int i = 0; i < 4; i++) {
+        int h = wf__hexval((unsigned char)p[i]);
+        if (h < 0) return -1;
+        *cp = *cp << 4 | (uint32_t)h;
+    }
+    return 0;
+}
+
+/* A string at j->p (on the quote): decoded into j->text; out gets the view. */
+WF__PRIVATE int wf__jp_string(wf__jp *j, wf_str *out) {
+    const char *start = j->p++;
+    char *o = j->text + j->tlen;
+    size_t n = 0;
+    while (j->p < j->end) {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '"') {
+            j->p++;
+            out->ptr = o, out->len = n;
+            j->tlen += n;
+            return 0;
+        }
+        if (c < 0x20) return wf__jp_fail(j, j->p, "Invalid control character at");
+        if (c >= 0x80) {
+            size_t k = wf__utf8_len((const unsigned char *)j->p, (size_t)(j->end - j->p));
+            if (!k) return wf__jp_fail(j, j->p, "Invalid UTF-8");
+            memcpy(o + n, j->p, k);
+            n += k, j->p += k;
+            continue;
+        }
+        if (c != '\\') {
+            o[n++] = (char)c, j->p++;
+            continue;
+        }
+        if (j->p + 1 >= j->end) break;
+        char e = j->p[1];
+        const char *map = strchr("\"\"\\\\//b\bf\fn\nr\rt\t", e);
+        if (e && map && ((map - "\"\"\\\\//b\bf\fn\nr\rt\t") % 2) == 0) {
+            o[n++] = map[1], j->p += 2;
+            continue;
+        }
+        uint32_t cp, lo;
+        if (e != 'u' || wf__jp_hex4(j->p + 2, j->end, &cp) < 0) return wf__jp_fail(j, j->p, "Invalid \\escape");
+        j->p += 6;
+        if (cp >= 0xdc00 && cp <= 0xdfff) return wf__jp_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || wf__jp_hex4(j->p + 2, j->end, &lo) < 0 ||
+                lo < 0xdc00 || lo > 0xdfff)
+                return wf__jp_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            j->p += 6;
+        }
+        wf__utf8_put(o, &n, cp);
+    }
+    return wf__jp_fail(j, start, "Unterminated string starting at");
+}
+
+/* A number by RFC 8259's grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
+    const char *s = j->p, *p = s;
+    bool frac = false;
+    if (p < j->end && *p == '-') p++;
+    if (p < j->end && *p == '0') p++;
+    else if (p < j->end && *p >= '1' && *p <= '9') while (p < j->end && *p >= '0' && *p <= '9') p++;
+    else return wf__jp_fail(j, s, "Expecting value");
+    if (p < j->end && *p == '.') {
+        frac = true, p++;
+        if (p >= j->end || *p < '0' || *p > '9') return wf__jp_fail(j, s, "Expecting value");
+        while (p < j->end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < j->end && (*p == 'e' || *p == 'E')) {
+        frac = true, p++;
+        if (p < j->end && (*p == '+' || *p == '-')) p++;
+        if (p >= j->end || *p < '0' || *p > '9') return wf__jp_fail(j, s, "Expecting value");
+        while (p < j->end && *p >= '0' && *p <= '9') p++;
+    }
+    char buf[64], *copy = (size_t)(p - s) < sizeof buf ? buf : (char *)WF_MALLOC(NULL, (size_t)(p - s) + 1);
+    if (!copy) return wf__jp_fail(j, s, "out of memory");
+    memcpy(copy, s, (size_t)(p - s));
+    copy[p - s] = 0;
+    v->num = strtod(copy, NULL);
+    if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
+        unsigned long long u = 0;
+        bool neg = copy[0] == '-', fits = true;
+        for (const char *d = copy + neg; *d && fits; d++) {
+            fits = u <= (ULLONG_MAX - 9) / 10;
+            u = u * 10 + (unsigned long long)(*d - '0');
+        }
+        v->is_int = fits && u <= (unsigned long long)LLONG_MAX + neg;
+        if (v->is_int) v->ival = neg ? (long long)(0 - u) : (long long)u;
+    }
+    if (copy != buf) WF_FREE(NULL, copy);
+    if (v->num - v->num != 0) return wf__jp_fail(j, s, "Number out of range");
+    j->p = p;
+    return 0;
+}
+
+WF__PRIVATE int wf__jp_value(wf__jp *j);
+
+/* The members of an object or the elements of an array, after the opening bracket. */
+WF__PRIVATE int wf__jp_container(wf__jp *j, int idx, bool obj) {
+    uint32_t last = 0;
+    if (++j->depth > j->max_depth) return j->rc = WF_ETOOBIG, wf__jp_fail(j, j->p, "Too deeply nested");
+    j->p++;
+    wf__jp_ws(j);
+    if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+        j->p++, j->depth--;
+        return 0;
+    }
+    for (;;) {
+        wf_str key = {NULL, 0};
+        wf__jp_ws(j);
+        if (obj) {
+            if (j->p >= j->end || *j->p != '"') return wf__jp_fail(j, j->p, "Expecting property name enclosed in double quotes");
+            if (wf__jp_string(j, &key) < 0) return -1;
+            wf__jp_ws(j);
+            if (j->p >= j->end || *j->p != ':') return wf__jp_fail(j, j->p, "Expecting ':' delimiter");
+            j->p++;
+        }
+        int child = wf__jp_value(j);
+        if (child < 0) return -1;
+        j->nodes[child].key = key;
+        if (last) j->nodes[last].next = (uint32_t)child;
+        else j->nodes[idx].first = (uint32_t)child;
+        last = (uint32_t)child;
+        j->nodes[idx].count++;
+        wf__jp_ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+            j->p++, j->depth--;
+            return 0;
+        }
+        return wf__jp_fail(j, j->p, "Expecting ',' delimiter");
+    }
+}
+
+WF__PRIVATE int wf__jp_value(wf__jp *j) {
+    wf__jp_ws(j);
+    if (j->p >= j->end) return wf__jp_fail(j, j->p, "Expecting value");
+    char c = *j->p;
+    int idx;
+    if (c == '{' || c == '[') {
+        if ((idx = wf__jp_node(j, c == '{' ? WF_JSON_OBJECT : WF_JSON_ARRAY)) < 0) return -1;
+        return wf__jp_container(j, idx, c == '{') < 0 ? -1 : idx;
+    }
+    if (c == '"') {
+        if ((idx = wf__jp_node(j, WF_JSON_STRING)) < 0) return -1;
+        return wf__jp_string(j, &j->nodes[idx].str) < 0 ? -1 : idx;
+    }
+    static const struct { const char *word; int type; bool b; } lits[] = {
+        {"true", WF_JSON_BOOL, true}, {"false", WF_JSON_BOOL, false}, {"null", WF_JSON_NULL, false}};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(lits[i].word);
+        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[i].word, n) == 0) {
+            if ((idx = wf__jp_node(j, lits[i].type)) < 0) return -1;
+            j->nodes[idx].bval = lits[i].b;
+            j->p += n;
+            return idx;
+        }
+    }
+    if ((idx = wf__jp_node(j, WF_JSON_NUMBER)) < 0) return -1;
+    return wf__jp_number(j, &j->nodes[idx]) < 0 ? -1 : idx;
+}
+
+WF_API int wf_json_parse(const char *text, size_t len, int max_depth, wf_json_doc *doc) {
+    wf__jp j;
+    memset(doc, 0, sizeof doc[0]);
+    memset(&j, 0, sizeof j);
+    if (len > UINT32_MAX / 2) return WF_ETOOBIG;
+    /* at most one node per input byte, plus the root; decoded strings never outgrow the input */
+    size_t nodes = (len + 2) * sizeof(wf_jval);
+    char *mem = (char *)WF_MALLOC(NULL, nodes + len + 1);
+    if (!mem) return WF_ENOMEM;
+    j.nodes = (wf_jval *)(void *)mem;
+    j.cap = (uint32_t)(len + 2);
+    j.text = mem + nodes;
+    j.s = j.p = text, j.end = text + len;
+    j.max_depth = max_depth > 0 ? max_depth : 128;
+    j.rc = WF_EPARSE;
+    wf__jp_node(&j, WF_JSON_NULL);          /* node 0 is a placeholder: 0 means "none" in links */
+    int root = wf__jp_value(&j);
+    if (root >= 0) {
+        wf__jp_ws(&j);
+        if (j.p < j.end) root = wf__jp_fail(&j, j.p, "Extra data");
+    }
+    if (root < 0) {
+        doc->err = j.err;
+        doc->err_offset = (size_t)(j.p - text);
+        WF_FREE(NULL, mem);
+        return j.rc;
+    }
+    doc->root = &j.nodes[root];
+    doc->wf__mem = mem;
+    return 0;
+}
+
+WF_API void wf_json_free(wf_json_doc *doc) {
+    WF_FREE(NULL, doc->wf__mem);
+    doc->wf__mem = NULL;
+    doc->root = NULL;
+}
+
+WF_API wf_json_type wf_json_typeof(const wf_jval *v) { return v ? (wf_json_type)v->type : WF_JSON_NONE; }
+WF_API size_t wf_json_len(const wf_jval *v) { return v && v->type >= WF_JSON_ARRAY ? v->count : 0; }
+
+WF_API const wf_jval *wf_json_first(const wf_jval *c) {
+    return c && c->type >= WF_JSON_ARRAY && c->first ? &c->base[c->first] : NULL;
+}
+
+WF_API const wf_jval *wf_json_next(const wf_jval *v) { return v && v->next ? &v->base[v->next] : NULL; }
+WF_API wf_str wf_json_key(const wf_jval *m) {
+    wf_str none = {NULL, 0};
+    return m ? m->key : none;
+}
+
+WF_API const wf_jval *wf_json_get(const wf_jval *obj, const char *key) {
+    const wf_jval *found = NULL;
+    if (!obj || obj->type != WF_JSON_OBJECT) return NULL;
+    for (const wf_jval *m = wf_json_first(obj); m; m = wf_json_next(m))
+        if (wf_str_eq(m->key, key)) found = m;
+    return found;
+}
+
+WF_API const wf_jval *wf_json_at(const wf_jval *arr, size_t i) {
+    if (!arr || arr->type != WF_JSON_ARRAY) return NULL;
+    const wf_jval *m = wf_json_first(arr);
+    while (m && i--) m = wf_json_next(m);
+    return m;
+}
+
+WF_API const wf_jval *wf_json_path(const wf_jval *v, const char *path) {
+    char seg[256];
+    while (v && path && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof seg) return NULL;
+        memcpy(seg, path, n), seg[n] = 0;
+        if (v->type == WF_JSON_ARRAY) {
+            char *e;
+            unsigned long long i = strtoull(seg, &e, 10);
+            v = (n && !*e && seg[0] >= '0' && seg[0] <= '9') ? wf_json_at(v, (size_t)i) : NULL;
+        } else {
+            v = wf_json_get(v, seg);
+        }
+        path = dot ? dot + 1 : NULL;
+    }
+    return v;
+}
+
+WF_API bool wf_json_str(const wf_jval *v, wf_str *out) {
+    if (!v || v->type != WF_JSON_STRING) return false;
+    *out = v->str;
+    return true;
+}
+
+WF_API bool wf_json_num(const wf_jval *v, double *out) {
+    if (!v || v->type != WF_JSON_NUMBER) return false;
+    *out = v->num;
+    return true;
+}
+
+WF_API bool wf_json_int(const wf_jval *v, long long *out) {
+    if (!v || v->type != WF_JSON_NUMBER || !v->is_int) return false;
+    *out = v->ival;
+    return true;
+}
+
+WF_API bool wf_json_bool(const wf_jval *v, bool *out) {
+    if (!v || v->type != WF_JSON_BOOL) return false;
+    *out = v->bval;
+    return true;
 }
 
 /* ======================================================================

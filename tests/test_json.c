@@ -117,3 +117,118 @@ WF_TEST(json_writer_streams_and_checks_structure) {
     WF_EXPECT_EQ_INT(deep.err, WF_EINVAL);
     wf_buf_free(&b);
 }
+
+/* ---- the reader ---- */
+
+static const char *const valid_json[] = {
+    "{}", "[]", "0", "-0", "1.5e3", "-12.25E-2", "\"\"", "true", "false", "null", " \t\r\n[1, 2 ,3]\n ",
+    "{\"a\":{\"b\":[1,{\"c\":null}]}}", "\"\\u00e9\\ud834\\udd1e\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "[1e308]",
+    "\"\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\"", "{\"a\":1,\"a\":2}", "123456789012345678901234567890",
+};
+
+static const char *const invalid_json[] = {
+    "", " ", "[", "]", "{", "{\"a\"}", "{\"a\":}", "{a:1}", "{'a':1}", "[1,]", "[,1]", "{\"a\":1,}", "01", "1.",
+    ".5", "+1", "-", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity", "[1e400]", "tru", "nul", "True",
+    "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\tb\"", "\"\x01\"",
+    "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "[1] [2]", "1 2", "[\"a\" \"b\"]", "{\"a\" 1}", "\xef\xbb\xbf{}",
+};
+
+WF_TEST(json_reader_accepts_and_refuses) {
+    for (size_t i = 0; i < sizeof valid_json / sizeof valid_json[0]; i++) {
+        wf_json_doc d;
+        int rc = wf_json_parse(valid_json[i], strlen(valid_json[i]), 0, &d);
+        if (rc != 0) wf_test_log("refused valid %s: %s at %zu", valid_json[i], d.err, d.err_offset);
+        WF_EXPECT_EQ_INT(rc, 0);
+        wf_json_free(&d);
+    }
+    for (size_t i = 0; i < sizeof invalid_json / sizeof invalid_json[0]; i++) {
+        wf_json_doc d;
+        int rc = wf_json_parse(invalid_json[i], strlen(invalid_json[i]), 0, &d);
+        if (rc == 0) wf_test_log("accepted invalid %s", invalid_json[i]);
+        WF_EXPECT_EQ_INT(rc, WF_EPARSE);
+        WF_EXPECT_TRUE(d.err != NULL && d.err_offset <= strlen(invalid_json[i]));
+        wf_json_free(&d);
+    }
+}
+
+WF_TEST(json_reader_errors_like_python) {
+    static const struct { const char *text, *err; size_t off; } cases[] = {
+        {"{bad", "Expecting property name enclosed in double quotes", 1},
+        {"[1,", "Expecting value", 3},
+        {"[1 2]", "Expecting ',' delimiter", 3},
+        {"{\"a\" 1}", "Expecting ':' delimiter", 5},
+        {"\"abc", "Unterminated string starting at", 0},
+        {"[] x", "Extra data", 3},
+        {"", "Expecting value", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wf_json_doc d;
+        WF_EXPECT_EQ_INT(wf_json_parse(cases[i].text, strlen(cases[i].text), 0, &d), WF_EPARSE);
+        WF_EXPECT_EQ_STR(d.err, cases[i].err);
+        WF_EXPECT_EQ_INT(d.err_offset, cases[i].off);
+    }
+}
+
+WF_TEST(json_reader_values_paths_iteration) {
+    const char *t = "{\"name\":\"Foo \\u00e9\",\"price\":10.5,\"n\":-42,\"big\":18446744073709551616,\"ok\":true,"
+                    "\"none\":null,\"tags\":[\"a\",\"b\",{\"deep\":[0,1,2]}],\"dup\":1,\"dup\":2}";
+    wf_json_doc d;
+    WF_ASSERT_EQ_INT(wf_json_parse(t, strlen(t), 0, &d), 0);
+    wf_str s;
+    double f;
+    long long i;
+    bool b;
+    WF_EXPECT_TRUE(wf_json_str(wf_json_get(d.root, "name"), &s));
+    WF_EXPECT_EQ_MEM(s.ptr, s.len, "Foo \xc3\xa9", 6);
+    WF_EXPECT_TRUE(wf_json_num(wf_json_get(d.root, "price"), &f) && f == 10.5);
+    WF_EXPECT_FALSE(wf_json_int(wf_json_get(d.root, "price"), &i));
+    WF_EXPECT_TRUE(wf_json_int(wf_json_get(d.root, "n"), &i) && i == -42);
+    WF_EXPECT_FALSE(wf_json_int(wf_json_get(d.root, "big"), &i));          /* past 64 bits */
+    WF_EXPECT_TRUE(wf_json_num(wf_json_get(d.root, "big"), &f) && f == 18446744073709551616.0);
+    WF_EXPECT_TRUE(wf_json_bool(wf_json_get(d.root, "ok"), &b) && b);
+    WF_EXPECT_EQ_INT(wf_json_typeof(wf_json_get(d.root, "none")), WF_JSON_NULL);
+    WF_EXPECT_EQ_INT(wf_json_typeof(wf_json_get(d.root, "missing")), WF_JSON_NONE);
+    WF_EXPECT_TRUE(wf_json_int(wf_json_path(d.root, "tags.2.deep.1"), &i) && i == 1);
+    WF_EXPECT_TRUE(wf_json_path(d.root, "tags.3") == NULL);
+    WF_EXPECT_TRUE(wf_json_path(d.root, "tags.x") == NULL);
+    WF_EXPECT_TRUE(wf_json_int(wf_json_get(d.root, "dup"), &i) && i == 2);   /* the last wins */
+    WF_EXPECT_EQ_INT(wf_json_len(d.root), 9);
+    WF_EXPECT_EQ_INT(wf_json_len(wf_json_get(d.root, "tags")), 3);
+    int n = 0;
+    for (const wf_jval *m = wf_json_first(d.root); m; m = wf_json_next(m)) n++;
+    WF_EXPECT_EQ_INT(n, 9);
+    wf_str k = wf_json_key(wf_json_first(d.root));
+    WF_EXPECT_EQ_MEM(k.ptr, k.len, "name", 4);
+    wf_json_free(&d);
+}
+
+WF_TEST(json_reader_depth_and_size_limits) {
+    static char deep[200001];
+    for (int i = 0; i < 100000; i++) deep[i] = '[', deep[200000 - 1 - i] = ']';
+    wf_json_doc d;
+    WF_EXPECT_EQ_INT(wf_json_parse(deep, 200000, 0, &d), WF_ETOOBIG);
+    WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 128, 256, 0, &d), 0);    /* exactly 128 deep */
+    wf_json_free(&d);
+    WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 129, 258, 0, &d), WF_ETOOBIG);
+    WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 10, 20, 5, &d), WF_ETOOBIG);
+}
+
+WF_TEST(json_reader_roundtrips_the_writer) {
+    wf_buf b = {0};
+    WF_ASSERT_EQ_INT(wf_json_pack(&b, "{s:[f,f,I,s,b,n],s:{s:s}}", "v", 0.1, -1e-300, -9007199254740993LL,
+                                  "\xf0\x9f\x98\x80 \"q\" \\ \n", 1, "o", "k", "\x01"), 0);
+    wf_json_doc d;
+    WF_ASSERT_EQ_INT(wf_json_parse(b.ptr, b.len, 0, &d), 0);
+    double f;
+    long long i;
+    wf_str s;
+    WF_EXPECT_TRUE(wf_json_num(wf_json_path(d.root, "v.0"), &f) && f == 0.1);
+    WF_EXPECT_TRUE(wf_json_num(wf_json_path(d.root, "v.1"), &f) && f == -1e-300);
+    WF_EXPECT_TRUE(wf_json_int(wf_json_path(d.root, "v.2"), &i) && i == -9007199254740993LL);
+    WF_EXPECT_TRUE(wf_json_str(wf_json_path(d.root, "v.3"), &s));
+    WF_EXPECT_EQ_MEM(s.ptr, s.len, "\xf0\x9f\x98\x80 \"q\" \\ \n", 12);
+    WF_EXPECT_TRUE(wf_json_str(wf_json_path(d.root, "o.k"), &s));
+    WF_EXPECT_EQ_MEM(s.ptr, s.len, "\x01", 1);
+    wf_json_free(&d);
+    wf_buf_free(&b);
+}
