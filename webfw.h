@@ -533,6 +533,18 @@ WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char
 /* true/false as pydantic reads them: 1 on t true y yes / 0 off f false n no, any case. */
 WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec);
 WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec);
+/* The request body as JSON, by FastAPI's rules: parsed when Content-Type is application/json or
+   application/<anything>+json (parameters allowed) or absent. An empty body records 422 ["body"]
+   "field required"; malformed JSON records 422 ["body", <offset>] value_error.jsondecode; another
+   content type records ["body"] "value is not a valid dict". Returns the root, or NULL after
+   recording. The document lives until the request ends. */
+WF_API const wf_jval *wf_body_json(wf_req *req);
+/* Fields of a JSON object body, validated and coerced as pydantic v1 does (numbers given as
+   strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name]. */
+WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec);
+WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec);
+WF_API double wf_body_float(wf_req *req, const char *name, const char *spec);
+WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec);
 /* True once a parameter failed validation in this request. */
 WF_API bool wf_invalid(const wf_req *req);
 /* Record a validation failure of your own: loc is "query.name" style ("body.price"), msg and type
@@ -2284,6 +2296,8 @@ struct wf_req {
     int mw;                     /* the next middleware to run */
     bool in_error;              /* an error handler is running */
     struct wf__state *state;
+    wf_json_doc *json;          /* the parsed body */
+    int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
     char peer[64];
 };
 
@@ -2610,6 +2624,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.mw = 0;
     rs->req.in_error = false;
     rs->req.state = NULL;
+    rs->req.json = NULL;
+    rs->req.json_state = 0;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -2623,6 +2639,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
 }
 
 WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    if (rs->req.json) wf_json_free(rs->req.json);
+    rs->req.json = NULL;
     if (rs->req.errors) wf_buf_free(rs->req.errors);
     rs->req.errors = NULL;
     if (rs->res.has_body && rs->res.mode == WF_BODY_OWN) WF_FREE(NULL, (void *)rs->res.body);
@@ -3834,6 +3852,8 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     return true;
 }
 
+WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap);
+
 /* Look the parameter up; records "field required" when a required one is absent. Returns the text
    to convert (the value or the default), ptr NULL when there is none. */
 WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
@@ -3843,12 +3863,18 @@ WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const
         wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
         return v;
     }
+    return wf__spec_default(spec, def, cap);
+}
+
+/* The default of a spec, ptr NULL without one. */
+WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
+    wf_str v = {NULL, 0};
     if (wf__spec(spec, "default", def, cap)) v.ptr = def, v.len = strlen(def);
     return v;
 }
 
-/* The numeric bounds of spec; records the first that x breaks. */
-WF__PRIVATE bool wf__bounds(wf_req *req, wf_in in, const char *name, const char *spec, double x) {
+/* The numeric bounds of spec; records the first that x breaks, at loc [in, name]. */
+WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const char *spec, double x) {
     static const struct { const char *key, *msg, *type; int sign; } b[] = {
         {"ge", "greater than or equal to", "value_error.number.not_ge", 1},
         {"gt", "greater than", "value_error.number.not_gt", 2},
@@ -3862,47 +3888,46 @@ WF__PRIVATE bool wf__bounds(wf_req *req, wf_in in, const char *name, const char 
         bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
         if (ok) continue;
         snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
-        wf__invalid(req, wf__in_names[in], name, msg, b[i].type, lim);
+        wf__invalid(req, in, name, msg, b[i].type, lim);
         return false;
     }
     return true;
 }
 
-WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
+/* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
+WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
     long long x = 0;
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    if (!v.ptr) return 0;
     if (!wf__parse_int(v, &x)) {
-        wf__invalid(req, wf__in_names[in], name, "value is not a valid integer", "type_error.integer", NULL);
+        wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
         return 0;
     }
-    return wf__bounds(req, in, name, spec, (double)x) ? x : 0;
+    return wf__bounds_at(req, in, name, spec, (double)x) ? x : 0;
 }
 
-WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
+WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
     double x = 0;
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    if (!v.ptr) return 0;
     if (!wf__parse_float(v, &x)) {
-        wf__invalid(req, wf__in_names[in], name, "value is not a valid float", "type_error.float", NULL);
+        wf__invalid(req, in, name, "value is not a valid float", "type_error.float", NULL);
         return 0;
     }
-    return wf__bounds(req, in, name, spec, x) ? x : 0;
+    return wf__bounds_at(req, in, name, spec, x) ? x : 0;
 }
 
-WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
+/* true/false as pydantic v1 reads text. */
+WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    if (!v.ptr) return false;
     for (int i = 0; i < 6; i++) {
-        if (wf_str_ieq(v, yes[i])) return true;
-        if (wf_str_ieq(v, no[i])) return false;
+        if (wf_str_ieq(v, yes[i])) return *out = true, true;
+        if (wf_str_ieq(v, no[i])) return *out = false, true;
     }
-    wf__invalid(req, wf__in_names[in], name, "value could not be parsed to a boolean", "type_error.bool", NULL);
     return false;
+}
+
+WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf_str v) {
+    bool b = false;
+    if (!wf__bool_text(v, &b))
+        wf__invalid(req, in, name, "value could not be parsed to a boolean", "type_error.bool", NULL);
+    return b;
 }
 
 /* Characters of UTF-8 text (bytes that do not start a sequence are not counted). */
@@ -3912,11 +3937,12 @@ WF__PRIVATE size_t wf__chars(wf_str s) {
     return n;
 }
 
-WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[256], lim[32], msg[96];
-    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
-    if (!v.ptr) return none;
-    if (v.ptr == def) {                 /* the default lives in this frame: copy it */
+/* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
+   checked against min_length and max_length. */
+WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v, const char *def) {
+    char lim[32], msg[96];
+    wf_str none = {NULL, 0};
+    if (v.ptr == def) {
         char *copy = (char *)wf_req_alloc(req, v.len + 1);
         if (!copy) return none;
         memcpy(copy, def, v.len + 1);
@@ -3925,15 +3951,200 @@ WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *
     size_t n = wf__chars(v);
     if (wf__spec(spec, "min_length", lim, sizeof lim) && n < (size_t)strtoull(lim, NULL, 10)) {
         snprintf(msg, sizeof msg, "ensure this value has at least %s characters", lim);
-        wf__invalid(req, wf__in_names[in], name, msg, "value_error.any_str.min_length", lim);
+        wf__invalid(req, in, name, msg, "value_error.any_str.min_length", lim);
         return none;
     }
     if (wf__spec(spec, "max_length", lim, sizeof lim) && n > (size_t)strtoull(lim, NULL, 10)) {
         snprintf(msg, sizeof msg, "ensure this value has at most %s characters", lim);
-        wf__invalid(req, wf__in_names[in], name, msg, "value_error.any_str.max_length", lim);
+        wf__invalid(req, in, name, msg, "value_error.any_str.max_length", lim);
         return none;
     }
     return v;
+}
+
+WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, spec, v) : 0;
+}
+
+WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, spec, v) : 0;
+}
+
+WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : false;
+}
+
+WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[256];
+    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, spec, v, def) : none;
+}
+
+/* ---- JSON bodies ---- */
+
+/* Is the content type JSON (application/json, application/x+json), as FastAPI decides? */
+WF__PRIVATE bool wf__is_json_type(wf_str ct) {
+    size_t n = 0;
+    while (n < ct.len && ct.ptr[n] != ';' && ct.ptr[n] != ' ' && ct.ptr[n] != '\t') n++;
+    if (n < 12 || !wf__mem_ieq(ct.ptr, "application/", 12)) return false;
+    wf_str sub = {ct.ptr + 12, n - 12};
+    return wf_str_ieq(sub, "json") || (sub.len > 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
+}
+
+/* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
+WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str body) {
+    size_t line = 1, col = 1, pos = 0;
+    for (size_t i = 0; i < d->err_offset && i < body.len; i++) {
+        if (((unsigned char)body.ptr[i] & 0xc0) == 0x80) continue;     /* Python counts characters */
+        pos++, col++;
+        if (body.ptr[i] == '\n') line++, col = 1;
+    }
+    char msg[160], at[32];
+    snprintf(msg, sizeof msg, "%s: line %zu column %zu (char %zu)", d->err, line, col, pos);
+    snprintf(at, sizeof at, "%zu", pos);
+    if (!req->errors) {
+        req->errors = (wf_buf *)wf_req_alloc(req, sizeof *req->errors);
+        if (!req->errors) return;
+        memset(req->errors, 0, sizeof *req->errors);
+    }
+    if (req->errors->len) wf_buf_append(req->errors, ",", 1);
+    wf_buf *b = req->errors;
+    size_t mark = b->len;
+    int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg", msg, "type",
+                          "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos", (long long)pos, "lineno",
+                          (long long)line, "colno", (long long)col);
+    if (rc < 0) b->len = mark;
+}
+
+WF_API const wf_jval *wf_body_json(wf_req *req) {
+    if (req->json_state) return req->json_state > 0 ? req->json->root : NULL;
+    wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
+    req->json_state = -1;
+    if (!body.len) {
+        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
+        return NULL;
+    }
+    if (ct.ptr && !wf__is_json_type(ct)) {
+        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        return NULL;
+    }
+    wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
+    if (!d) wf_fail(req, "out of memory");
+    int rc = wf_json_parse(body.ptr, body.len, 0, d);
+    if (rc == WF_ENOMEM) wf_fail(req, "out of memory");
+    if (rc < 0) {
+        wf__json_decode_error(req, d, body);
+        return NULL;
+    }
+    req->json = d;
+    req->json_state = 1;
+    return d->root;
+}
+
+/* The member `name` of the object body; records what pydantic would when it is missing or null.
+   For an optional field that is absent (or null), *def gets its default (ptr NULL if none). */
+WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
+                                          char *buf, size_t cap) {
+    const wf_jval *root = wf_body_json(req), *v;
+    def->ptr = NULL;
+    if (!root) return NULL;
+    if (wf_json_typeof(root) != WF_JSON_OBJECT) {
+        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        req->json_state = -1;                   /* reported once */
+        return NULL;
+    }
+    v = wf_json_get(root, name);
+    bool required = wf__spec(spec, "required", buf, cap) != NULL;
+    if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
+        if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
+        else if (required) wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed", NULL);
+        else *def = wf__spec_default(spec, buf, cap);
+        return NULL;
+    }
+    return v;
+}
+
+/* The text a scalar JSON value has as a Python str (numbers, strings; booleans as True/False). */
+WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
+    char t[32];
+    double f;
+    long long i;
+    bool b;
+    if (wf_json_str(v, out)) return true;
+    int n = wf_json_int(v, &i) ? snprintf(t, sizeof t, "%lld", i)
+          : wf_json_num(v, &f) ? wf_json_double(t, f)
+          : wf_json_bool(v, &b) ? snprintf(t, sizeof t, "%s", b ? "True" : "False") : -1;
+    if (n < 0) return false;
+    char *c = (char *)wf_req_alloc(req, (size_t)n + 1);
+    if (!c) return false;
+    memcpy(c, t, (size_t)n + 1);
+    out->ptr = c, out->len = (size_t)n;
+    return true;
+}
+
+WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
+    char buf[256];
+    wf_str none = {NULL, 0}, def, text;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_str(req, "body", name, spec, def, buf) : none;
+    if (!wf__jval_text(req, v, &text)) {
+        wf__invalid(req, "body", name, "str type expected", "type_error.str", NULL);
+        return none;
+    }
+    return wf__conv_str(req, "body", name, spec, text, NULL);
+}
+
+WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    double x = 0;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_float(req, "body", name, spec, def) : 0;
+    if (wf_json_str(v, &text)) return wf__conv_float(req, "body", name, spec, text);
+    if (!wf_json_num(v, &x) && !(wf_json_bool(v, &b) && ((x = b), true))) {
+        wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
+}
+
+WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    long long x = 0;
+    double f;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_int(req, "body", name, spec, def) : 0;
+    if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, spec, text);
+    bool ok = wf_json_int(v, &x) || (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
+              (wf_json_bool(v, &b) && ((x = b), true));
+    if (!ok) {
+        wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, "body", name, spec, (double)x) ? x : 0;
+}
+
+WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    long long i;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_bool(req, "body", name, def) : false;
+    if (wf_json_bool(v, &b)) return b;
+    if (wf_json_int(v, &i) && (i == 0 || i == 1)) return i == 1;
+    if (wf_json_str(v, &text)) return wf__conv_bool(req, "body", name, text);
+    wf__invalid(req, "body", name, "value could not be parsed to a boolean", "type_error.bool", NULL);
+    return false;
 }
 
 /* ---- errors ---- */
