@@ -88,7 +88,7 @@ test: deps
 	$(MAKE) --no-print-directory test-asan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route
+FUZZ_TARGETS := http route json
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -103,6 +103,11 @@ $(B)/fuzz/corpus_http/.seeded: tests/fuzz/h2o-http1-corpus.tar.gz
 $(B)/fuzz/corpus_route/.seeded:
 	@mkdir -p $(@D)
 	printf 'items/5' > $(@D)/a; printf 'n/1.5' > $(@D)/b; printf 'files/a%%2Fb/c' > $(@D)/c
+	@touch $@
+
+$(B)/fuzz/corpus_json/.seeded:
+	@mkdir -p $(@D)
+	printf '{"a":[1,2.5e3,"x\\u00e9"],"b":{"c":null,"d":true}}' > $(@D)/a; printf '[]' > $(@D)/b
 	@touch $@
 
 fuzz:
