@@ -644,6 +644,30 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text);
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...);
 /* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
+/* Reply with text/html; charset=utf-8. */
+WF_API int wf_reply_html(wf_res *res, int status, const char *html);
+/* Redirect to location with status (0: 307, as Starlette's RedirectResponse). */
+WF_API int wf_redirect(wf_res *res, int status, const char *location);
+
+/* Attributes of a cookie; zero-initialise. */
+typedef struct wf_cookie {
+    long long max_age;          /* seconds; 0: a session cookie (no Max-Age); < 0: delete now */
+    const char *path;           /* default "/" */
+    const char *domain;         /* default none */
+    const char *samesite;       /* "lax" (default), "strict", "none" */
+    bool secure, httponly;
+} wf_cookie;
+/* Add a Set-Cookie header (attributes in Starlette's order). opts may be NULL. Returns 0, or
+   WF_EINVAL for a name or value a cookie cannot carry. */
+WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts);
+
+/* Reply with the file at path, as Starlette's FileResponse and nginx do: Content-Type from the
+   extension (content_type overrides it), Last-Modified and ETag, Accept-Ranges; 304 when
+   If-None-Match or If-Modified-Since says the client has it; a single "bytes=" Range gives 206 with
+   Content-Range (416 when it cannot be satisfied). The bytes go out with sendfile(). A missing or
+   unreadable file is 404. */
+WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type);
+
 /* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
    set as well is sent first. A producer with nothing to send yet returns 1 without writing: it is
    called again about 10 ms later. */
@@ -814,6 +838,9 @@ WF_API void wf_test_res_free(wf_test_res *res);
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2260,6 +2287,7 @@ typedef struct wf__seg {
     const char *ptr;
     size_t off, len;
     bool owned;                 /* free ptr with WF_FREE once sent */
+    int fd;                     /* a file sent with sendfile() from off (closed once sent), or -1 */
 } wf__seg;
 
 typedef struct wf__outq {
@@ -2316,6 +2344,8 @@ struct wf_res {
     void *stream_user;
     void (*stream_free)(void *);
     uint64_t bytes;             /* bytes queued so far, for the access log */
+    int file_fd;                /* a file body (body_len bytes from file_off), or -1 */
+    uint64_t file_off;
 };
 
 /* The state of one request, from its first byte to the end of its response. Pooled per loop. */
@@ -2511,6 +2541,7 @@ WF__PRIVATE int wf__q_seg(wf__outq *q, const char *ptr, size_t off, size_t len, 
     s->off = off;
     s->len = len;
     s->owned = owned;
+    s->fd = -1;
     q->pending += len;
     return 0;
 }
@@ -2521,7 +2552,7 @@ WF__PRIVATE int wf__q_copy(wf__outq *q, const void *p, size_t n) {
     size_t off = q->bytes.len;
     if (wf_buf_append(&q->bytes, p, n) < 0) return WF_ENOMEM;
     wf__seg *last = q->nseg > q->head ? &q->segs[q->nseg - 1] : NULL;
-    if (last && !last->ptr && last->off + last->len == off) {
+    if (last && !last->ptr && last->fd < 0 && last->off + last->len == off) {
         last->len += n;
         q->pending += n;
         return 0;
@@ -2529,9 +2560,16 @@ WF__PRIVATE int wf__q_copy(wf__outq *q, const void *p, size_t n) {
     return wf__q_seg(q, NULL, off, n, false);
 }
 
+/* Release what a finished or dropped segment holds. */
+WF__PRIVATE void wf__seg_release(wf__seg *s) {
+    if (s->owned) WF_FREE(NULL, (void *)s->ptr);
+    if (s->fd >= 0) close(s->fd);
+    s->owned = false;
+    s->fd = -1;
+}
+
 WF__PRIVATE void wf__q_clear(wf__outq *q) {
-    for (uint32_t i = q->head; i < q->nseg; i++)
-        if (q->segs[i].owned) WF_FREE(NULL, (void *)q->segs[i].ptr);
+    for (uint32_t i = q->head; i < q->nseg; i++) wf__seg_release(&q->segs[i]);
     q->nseg = q->head = 0;
     q->bytes.len = 0;
     q->pending = 0;
@@ -2550,14 +2588,25 @@ WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
     while (q->pending) {
         struct iovec iov[64];
         int n = 0;
-        for (uint32_t i = q->head; i < q->nseg && n < 64; i++) {
+        for (uint32_t i = q->head; i < q->nseg && n < 64 && q->segs[i].fd < 0; i++) {
             wf__seg *s = &q->segs[i];
             iov[n].iov_base = (void *)(s->ptr ? s->ptr + s->off : q->bytes.ptr + s->off);
             iov[n].iov_len = s->len;
             n++;
         }
         ssize_t w;
-        if (n == 1) {       /* the usual case, and send() costs less than sendmsg() */
+        if (n == 0) {       /* a file: the kernel copies it to the socket */
+            wf__seg *f = &q->segs[q->head];
+#ifdef __linux__
+            off_t at = (off_t)f->off;
+            w = sendfile(fd, f->fd, &at, WF__MIN(f->len, (size_t)1 << 30));
+#else
+            char chunk[65536];
+            w = pread(f->fd, chunk, WF__MIN(f->len, sizeof chunk), (off_t)f->off);
+            if (w > 0) w = send(fd, chunk, (size_t)w, MSG_NOSIGNAL | MSG_DONTWAIT);
+#endif
+            if (w == 0) return -1;                              /* the file shrank */
+        } else if (n == 1) {       /* the usual case, and send() costs less than sendmsg() */
             w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
         } else {
             struct msghdr mh;
@@ -2580,7 +2629,7 @@ WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
             s->len -= k;
             left -= k;
             if (s->len) break;
-            if (s->owned) WF_FREE(NULL, (void *)s->ptr);
+            wf__seg_release(s);
             q->head++;
         }
     }
@@ -2635,10 +2684,13 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->res.stream_user = NULL;
     rs->res.stream_free = NULL;
     rs->res.bytes = 0;
+    rs->res.file_fd = -1;
     return rs;
 }
 
 WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    if (rs->res.file_fd >= 0) close(rs->res.file_fd);
+    rs->res.file_fd = -1;
     if (rs->req.json) wf_json_free(rs->req.json);
     rs->req.json = NULL;
     if (rs->req.errors) wf_buf_free(rs->req.errors);
@@ -2714,6 +2766,13 @@ WF__PRIVATE int wf__write_head(wf__loop *l, wf__conn *c, wf__rs *rs, bool chunke
 WF__PRIVATE int wf__write_body(wf__loop *l, wf__conn *c, wf_res *res) {
     wf__outq *q = wf__q(l, c);
     int rc = 0;
+    if (res->file_fd >= 0) {
+        if (!res->body_len) return 0;
+        rc = wf__q_seg(q, NULL, (size_t)res->file_off, res->body_len, false);
+        if (rc == 0) q->segs[q->nseg - 1].fd = res->file_fd, res->file_fd = -1;   /* the queue closes it */
+        res->bytes += res->body_len;
+        return rc;
+    }
     if (!res->has_body || !res->body_len) return 0;
     if (res->mode == WF_BODY_COPY || res->body_len <= WF__INLINE_BODY) {
         rc = wf__q_copy(q, res->body, res->body_len);
@@ -4152,6 +4211,9 @@ WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
 /* Drop whatever response was being built. */
 WF__PRIVATE void wf__res_reset(wf_res *res) {
     if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    if (res->file_fd >= 0) close(res->file_fd);
+    res->file_fd = -1;
+    res->body_len = 0;
     res->has_body = false;
     if (res->stream_free) res->stream_free(res->stream_user);
     res->stream = NULL;
@@ -4797,6 +4859,147 @@ WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
 
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail) {
     return wf_reply_json(res, status, "{s:s}", "detail", detail);
+}
+
+WF_API int wf_reply_html(wf_res *res, int status, const char *html) {
+    return wf_reply(res, status, "text/html; charset=utf-8", html, strlen(html));
+}
+
+WF_API int wf_redirect(wf_res *res, int status, const char *location) {
+    int rc = wf_res_header(res, "Location", location);
+    if (rc < 0) return rc;
+    wf_res_status(res, status ? status : 307);
+    return wf_res_body(res, "", 0, WF_BODY_BORROW);
+}
+
+/* cookie-octet of RFC 6265, and a token for the name */
+WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
+    if (!*name) return false;
+    for (const char *p = name; *p; p++)
+        if (!WF__IS(*p, WF__C_TOKEN)) return false;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == ',' || *p == ';' || *p == '\\') return false;
+    return true;
+}
+
+WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts) {
+    wf_cookie o;
+    wf_buf b = {0};
+    if (!name || !value || !wf__cookie_ok(name, value)) return WF_EINVAL;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    int rc = wf_buf_printf(&b, "%s=%s", name, value);
+    if (o.domain) rc |= wf_buf_printf(&b, "; Domain=%s", o.domain);
+    if (o.max_age) {
+        char date[30];
+        wf_http_date(date, (int64_t)time(NULL) + (o.max_age < 0 ? 0 : o.max_age));
+        rc |= wf_buf_printf(&b, "; expires=%s", date);
+    }
+    if (o.httponly) rc |= wf_buf_printf(&b, "; HttpOnly");
+    if (o.max_age) rc |= wf_buf_printf(&b, "; Max-Age=%lld", o.max_age < 0 ? 0 : o.max_age);
+    rc |= wf_buf_printf(&b, "; Path=%s; SameSite=%s", o.path ? o.path : "/", o.samesite ? o.samesite : "lax");
+    if (o.secure) rc |= wf_buf_printf(&b, "; Secure");
+    rc |= wf_buf_append(&b, "", 1);
+    if (rc == 0) rc = wf_res_header(res, "Set-Cookie", b.ptr);
+    wf_buf_free(&b);
+    return rc ? (rc == WF_EINVAL ? WF_EINVAL : WF_ENOMEM) : 0;
+}
+
+/* The media type of a file name's extension; text types get a charset. */
+WF__PRIVATE const char *wf__mime(const char *path) {
+    static const char *const map[] = {
+        "html", "text/html; charset=utf-8", "htm", "text/html; charset=utf-8", "css", "text/css; charset=utf-8",
+        "js", "text/javascript; charset=utf-8", "mjs", "text/javascript; charset=utf-8", "json", "application/json",
+        "txt", "text/plain; charset=utf-8", "md", "text/markdown; charset=utf-8", "csv", "text/csv; charset=utf-8",
+        "xml", "application/xml", "svg", "image/svg+xml", "png", "image/png", "jpg", "image/jpeg",
+        "jpeg", "image/jpeg", "gif", "image/gif", "webp", "image/webp", "ico", "image/x-icon", "pdf", "application/pdf",
+        "wasm", "application/wasm", "zip", "application/zip", "gz", "application/gzip", "mp4", "video/mp4",
+        "webm", "video/webm", "mp3", "audio/mpeg", "wav", "audio/wav", "woff", "font/woff", "woff2", "font/woff2",
+        "ttf", "font/ttf", "otf", "font/otf",
+    };
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i += 2)
+            if (strcasecmp(dot + 1, map[i]) == 0) return map[i + 1];
+    return "application/octet-stream";
+}
+
+/* A "bytes=" range against size: 1 with [*a, *b] to send, 0 for the whole file (absent, several
+   ranges, or not bytes), -1 when unsatisfiable. */
+WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
+    if (!r.ptr || r.len < 7 || memcmp(r.ptr, "bytes=", 6) != 0 || memchr(r.ptr, ',', r.len)) return 0;
+    const char *p = r.ptr + 6, *end = r.ptr + r.len, *dash = (const char *)memchr(p, '-', (size_t)(end - p));
+    if (!dash) return 0;
+    bool has_a = p < dash, has_b = dash + 1 < end;
+    uint64_t x = 0, y = 0;
+    for (const char *q = p; q < dash; q++) {
+        if (*q < '0' || *q > '9' || x > UINT64_MAX / 10 - 1) return 0;
+        x = x * 10 + (uint64_t)(*q - '0');
+    }
+    for (const char *q = dash + 1; q < end; q++) {
+        if (*q < '0' || *q > '9' || y > UINT64_MAX / 10 - 1) return 0;
+        y = y * 10 + (uint64_t)(*q - '0');
+    }
+    if (!has_a && !has_b) return 0;
+    if (!has_a) {                       /* the last y bytes */
+        if (y == 0 || size == 0) return -1;
+        *a = y >= size ? 0 : size - y, *b = size - 1;
+        return 1;
+    }
+    if (x >= size || (has_b && y < x)) return -1;
+    *a = x, *b = has_b && y < size ? y : size - 1;
+    return 1;
+}
+
+/* Does the client's copy match (If-None-Match, else If-Modified-Since)? */
+WF__PRIVATE bool wf__not_modified(wf_req *req, const char *etag, const char *lastmod) {
+    wf_str inm = wf_req_header(req, "if-none-match"), ims = wf_req_header(req, "if-modified-since");
+    if (inm.ptr) {
+        size_t el = strlen(etag);
+        for (size_t i = 0; i + el <= inm.len; i++)
+            if (memcmp(inm.ptr + i, etag, el) == 0 || inm.ptr[i] == '*') return true;
+        return false;
+    }
+    return ims.ptr && ims.len == strlen(lastmod) && memcmp(ims.ptr, lastmod, ims.len) == 0;
+}
+
+WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
+    struct stat st;
+    char etag[64], lastmod[30], cr[96];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        return wf_reply_detail(res, 404, "Not Found");
+    }
+    uint64_t size = (uint64_t)st.st_size, a = 0, b = size ? size - 1 : 0;
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtime, (unsigned long long)size);
+    wf_http_date(lastmod, (int64_t)st.st_mtime);
+    wf__res_reset(res);
+    wf_res_header(res, "Content-Type", content_type ? content_type : wf__mime(path));
+    wf_res_header(res, "Accept-Ranges", "bytes");
+    wf_res_header(res, "Last-Modified", lastmod);
+    wf_res_header(res, "ETag", etag);
+    if (wf__not_modified(req, etag, lastmod)) {
+        close(fd);
+        wf_res_status(res, 304);
+        return 0;
+    }
+    int r = wf__range(wf_req_header(req, "range"), size, &a, &b);
+    if (r < 0) {
+        close(fd);
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
+        wf_res_header(res, "Content-Range", cr);
+        return wf_reply_detail(res, 416, "Range Not Satisfiable");
+    }
+    if (r > 0) {
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b, (unsigned long long)size);
+        wf_res_header(res, "Content-Range", cr);
+    }
+    wf_res_status(res, r > 0 ? 206 : 200);
+    res->file_fd = fd;
+    res->file_off = a;
+    res->body_len = size ? b - a + 1 : 0;
+    return 0;
 }
 
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {

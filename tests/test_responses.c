@@ -1,0 +1,162 @@
+/* Responses: HTML, redirects, cookies, files with Range and conditional requests (sendfile). */
+#define _GNU_SOURCE
+#include "util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char file_path[256];
+
+static void h_html(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_html(res, 200, "<p>hi</p>");
+}
+
+static void h_redirect(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_redirect(res, 0, "/elsewhere?x=1");
+}
+
+static void h_cookie(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_set_cookie(res, "session", "abc123", NULL);
+    wf_set_cookie(res, "pref", "dark", &(wf_cookie){.max_age = 60, .httponly = true, .secure = true, .domain = "example.com"});
+    int bad = wf_set_cookie(res, "bad", "a;b", NULL);
+    wf_reply_json(res, 200, "{s:i}", "bad", bad);
+}
+
+static void h_file(wf_req *req, wf_res *res) {
+    wf_reply_file(req, res, file_path, NULL);
+}
+
+static void h_missing(wf_req *req, wf_res *res) {
+    wf_reply_file(req, res, "/nonexistent/file.txt", NULL);
+}
+
+static wf_app *resp_app(void) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/html", h_html);
+    wf_get(app, "/redirect", h_redirect);
+    wf_get(app, "/cookie", h_cookie);
+    wf_get(app, "/file", h_file);
+    wf_get(app, "/missing", h_missing);
+    return app;
+}
+
+/* A file of n bytes: byte i is 'a' + i % 26. */
+static void make_file(size_t n) {
+    snprintf(file_path, sizeof file_path, "/tmp/webfw-test-%d.txt", (int)getpid());
+    FILE *f = fopen(file_path, "wb");
+    for (size_t i = 0; i < n; i++) fputc('a' + (int)(i % 26), f);
+    fclose(f);
+}
+
+static wf_str hdr(const wf_test_res *r, const char *name) { return wf_test_header(r, name); }
+
+static int get(wf_test_client *tc, const char *path, const char *const *headers, const char *method, wf_test_res *r) {
+    wf_test_req rq = {.method = method, .path = path, .headers = headers};
+    WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, r), 0);
+    return r->status;
+}
+
+WF_TEST(responses_html_redirect_cookie) {
+    wf_app *app = resp_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_EXPECT_EQ_INT(get(tc, "/html", NULL, NULL, &r), 200);
+    WF_EXPECT_EQ_STR(r.body, "<p>hi</p>");
+    WF_EXPECT_EQ_MEM(hdr(&r, "content-type").ptr, 24, "text/html; charset=utf-8", 24);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_INT(get(tc, "/redirect", NULL, NULL, &r), 307);
+    WF_EXPECT_EQ_MEM(hdr(&r, "location").ptr, hdr(&r, "location").len, "/elsewhere?x=1", 14);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_INT(get(tc, "/cookie", NULL, NULL, &r), 200);
+    wf_str c1 = hdr(&r, "set-cookie");
+    WF_EXPECT_EQ_MEM(c1.ptr, c1.len, "session=abc123; Path=/; SameSite=lax", 36);
+    const char *second = strstr(r.head, "Set-Cookie: pref=");
+    WF_ASSERT_TRUE(second != NULL);
+    WF_EXPECT_TRUE(strstr(second, "pref=dark; Domain=example.com; expires=") == second + 12);
+    WF_EXPECT_TRUE(strstr(second, " GMT; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure\r\n") != NULL);
+    char want[64];
+    snprintf(want, sizeof want, "{\"bad\":%d}", WF_EINVAL);
+    WF_EXPECT_EQ_STR(r.body, want);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(responses_file_ranges_and_conditionals) {
+    make_file(1000);
+    wf_app *app = resp_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    char etag[64], lastmod[64], h1[128], h2[128];
+    WF_EXPECT_EQ_INT(get(tc, "/file", NULL, NULL, &r), 200);
+    WF_EXPECT_EQ_INT(r.body_len, 1000);
+    WF_EXPECT_EQ_MEM(r.body, 4, "abcd", 4);
+    WF_EXPECT_EQ_MEM(hdr(&r, "content-type").ptr, 25, "text/plain; charset=utf-8", 25);
+    WF_EXPECT_EQ_MEM(hdr(&r, "accept-ranges").ptr, 5, "bytes", 5);
+    snprintf(etag, sizeof etag, "%.*s", (int)hdr(&r, "etag").len, hdr(&r, "etag").ptr);
+    snprintf(lastmod, sizeof lastmod, "%.*s", (int)hdr(&r, "last-modified").len, hdr(&r, "last-modified").ptr);
+    wf_test_res_free(&r);
+    snprintf(h1, sizeof h1, "If-None-Match: %s", etag);
+    const char *inm[] = {h1, NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", inm, NULL, &r), 304);
+    WF_EXPECT_EQ_INT(r.body_len, 0);
+    wf_test_res_free(&r);
+    snprintf(h2, sizeof h2, "If-Modified-Since: %s", lastmod);
+    const char *ims[] = {h2, NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", ims, NULL, &r), 304);
+    wf_test_res_free(&r);
+    const char *other[] = {"If-None-Match: \"nope\"", NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", other, NULL, &r), 200);
+    wf_test_res_free(&r);
+    static const struct { const char *range; int status; const char *cr; size_t off, len; } ranges[] = {
+        {"Range: bytes=0-9", 206, "bytes 0-9/1000", 0, 10},
+        {"Range: bytes=990-", 206, "bytes 990-999/1000", 990, 10},
+        {"Range: bytes=-5", 206, "bytes 995-999/1000", 995, 5},
+        {"Range: bytes=500-5000", 206, "bytes 500-999/1000", 500, 500},
+        {"Range: bytes=1000-", 416, "bytes */1000", 0, 0},
+        {"Range: bytes=5-3", 416, "bytes */1000", 0, 0},
+        {"Range: bytes=0-1,5-6", 200, NULL, 0, 1000},
+        {"Range: items=0-1", 200, NULL, 0, 1000},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const char *h[] = {ranges[i].range, NULL};
+        WF_EXPECT_EQ_INT(get(tc, "/file", h, NULL, &r), ranges[i].status);
+        wf_str cr = hdr(&r, "content-range");
+        if (ranges[i].cr) WF_EXPECT_EQ_MEM(cr.ptr, cr.len, ranges[i].cr, strlen(ranges[i].cr));
+        if (ranges[i].status != 416) {
+            WF_EXPECT_EQ_INT(r.body_len, ranges[i].len);
+            bool ok = true;
+            for (size_t k = 0; k < r.body_len; k++) ok = ok && r.body[k] == (char)('a' + (ranges[i].off + k) % 26);
+            WF_EXPECT_TRUE(ok);
+        }
+        wf_test_res_free(&r);
+    }
+    WF_EXPECT_EQ_INT(get(tc, "/file", NULL, "HEAD", &r), 200);
+    WF_EXPECT_EQ_MEM(hdr(&r, "content-length").ptr, 4, "1000", 4);
+    WF_EXPECT_EQ_INT(r.body_len, 0);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_INT(get(tc, "/missing", NULL, NULL, &r), 404);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+    unlink(file_path);
+}
+
+WF_TEST(responses_large_file_over_a_socket) {
+    make_file(20u << 20);
+    wf_app *app = resp_app();
+    int port = tu_serve(app, NULL);
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_ASSERT_EQ_INT(r.body_len, 20u << 20);
+    bool ok = true;
+    for (size_t k = 0; k < r.body_len; k += 4099) ok = ok && r.body[k] == (char)('a' + k % 26);
+    WF_EXPECT_TRUE(ok);
+    tu_resp_free(&r);
+    tu_stop(app);
+    unlink(file_path);
+}
