@@ -1,6 +1,6 @@
 # webfw.h - build, test, run, fuzz and benchmark.
 #   make          examples and tests, warning-free under gcc and clang
-#   make run      start the example app on PORT (default 8000)
+#   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the whole suite built with gcc, with clang, with the poll() backend, and with
 #                 ASan+UBSan
 #   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
@@ -16,23 +16,23 @@ LIBS := -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
-TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h
+TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c
 EXAMPLES := hello
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan compile-checks deps fuzz bench clean
-all: $(B)/hello $(B)/clang/hello $(B)/gcc/tests $(B)/clang/tests compile-checks
+all: $(B)/hello $(B)/tour $(B)/clang/hello $(B)/clang/tour $(B)/gcc/tests $(B)/clang/tests compile-checks
 
-# ---- examples ----
-$(B)/hello: examples/hello.c webfw.h
+# ---- examples: the tour (make run) and hello (the benchmark's app) ----
+$(B)/%: examples/%.c webfw.h
 	@mkdir -p $(@D)
-	gcc $(WARN) -O2 -g -o $@ $< $(LIBS)
+	$(CC) $(WARN) -O2 -g -o $@ $< $(LIBS)
 
-$(B)/clang/hello: examples/hello.c webfw.h
+$(B)/clang/%: examples/%.c webfw.h
 	@mkdir -p $(@D)
 	clang $(WARN) -O2 -o $@ $< $(LIBS)
 
-run: $(B)/hello
-	PORT=$(PORT) ./$(B)/hello
+run: $(B)/tour
+	PORT=$(PORT) ./$(B)/tour
 
 # ---- tests: one binary per compiler/sanitizer, plus the harness's helper ----
 $(B)/gcc/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
@@ -81,7 +81,7 @@ test-asan: $(B)/asan/tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/hello $(B)/clang/hello compile-checks
+	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/clang/hello $(B)/clang/tour compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll
