@@ -1,4 +1,4 @@
-/* hello.c - the benchmark app: plaintext, JSON and echo.
+/* hello.c - the benchmark app: plaintext, JSON and echo, among a realistic table of routes.
    PORT sets the port (default 8000), THREADS the loop threads, ACCESS_LOG=0 silences the log. */
 #define WEBFW_IMPLEMENTATION
 #include "../webfw.h"
@@ -10,34 +10,60 @@ static void plaintext(wf_req *req, wf_res *res) {
 }
 
 static void json(wf_req *req, wf_res *res) {
-    static const char body[] = "{\"message\":\"Hello, World!\"}";
     (void)req;
-    wf_res_header(res, "Content-Type", "application/json");
-    wf_res_body(res, body, sizeof body - 1, WF_BODY_BORROW);
+    wf_reply_json(res, 200, "{s:s}", "message", "Hello, World!");
 }
 
 static void post_root(wf_req *req, wf_res *res) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "received %zu bytes", wf_req_body(req).len);
-    wf_reply_text(res, 200, msg);
+    wf_reply_json(res, 200, "{s:i}", "received", (int)wf_req_body(req).len);
 }
 
 static void echo(wf_req *req, wf_res *res) {
     wf_str body = wf_req_body(req);
-    wf_str type = wf_req_header(req, "Content-Type");
-    char ct[256];
-    snprintf(ct, sizeof ct, "%.*s", (int)(type.ptr ? type.len : 24), type.ptr ? type.ptr : "application/octet-stream");
-    if (wf_reply(res, 200, NULL, body.ptr, body.len) == 0) wf_res_header(res, "Content-Type", ct);
+    wf_reply(res, 200, "application/octet-stream", body.ptr, body.len);
+}
+
+/* Two typed path parameters and three query parameters, validated. */
+static void user_post(wf_req *req, wf_res *res) {
+    long long uid = wf_param_int(req, WF_IN_PATH, "uid", "");
+    long long pid = wf_param_int(req, WF_IN_PATH, "pid", "");
+    long long limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=10,ge=1,le=100");
+    long long offset = wf_param_int(req, WF_IN_QUERY, "offset", "default=0,ge=0");
+    wf_str sort = wf_param_str(req, WF_IN_QUERY, "sort", "default=asc,max_length=4");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I,s:I,s:I,s:I,s:S}", "user", uid, "post", pid, "limit", limit, "offset", offset,
+                  "sort", sort);
+}
+
+static void other(wf_req *req, wf_res *res) {
+    wf_reply_json(res, 200, "{s:S}", "path", wf_req_path(req));
+}
+
+/* 50 more routes, as a real API has: resources with ids, nested resources, actions. */
+static void add_table(wf_app *app) {
+    static const char *const resources[] = {"users", "orders", "products", "invoices", "teams",
+                                            "projects", "tickets", "reports", "devices", "events"};
+    char pat[96];
+    for (int i = 0; i < 10; i++) {
+        const char *r = resources[i];
+        snprintf(pat, sizeof pat, "/api/v1/%s", r), wf_get(app, pat, other);
+        snprintf(pat, sizeof pat, "/api/v1/%s", r), wf_post(app, pat, other);
+        snprintf(pat, sizeof pat, "/api/v1/%s/{id:int}", r), wf_get(app, pat, other);
+        snprintf(pat, sizeof pat, "/api/v1/%s/{id:int}", r), wf_delete(app, pat, other);
+        snprintf(pat, sizeof pat, "/api/v1/%s/{id:int}/history/{entry}", r), wf_get(app, pat, other);
+    }
 }
 
 int main(void) {
     const char *port = getenv("PORT"), *threads = getenv("THREADS"), *log = getenv("ACCESS_LOG");
     wf_app *app = wf_app_new();
     if (!app) return 1;
+    add_table(app);
     wf_get(app, "/", plaintext);
     wf_get(app, "/json", json);
     wf_post(app, "/", post_root);
     wf_post(app, "/echo", echo);
+    wf_get(app, "/users/{uid:int}/posts/{pid:int}", user_post);
     int rc = wf_run(app, &(wf_config){
         .port = port ? atoi(port) : 8000,
         .threads = threads ? atoi(threads) : 0,

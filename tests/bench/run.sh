@@ -51,7 +51,9 @@ PIPELINE_DEPTH=16
 RETRIES=${RETRIES:-2}            # repeats of a run disturbed by other load
 CONTENTION_MAX=10                # % of a run other tasks may wait for a CPU
 
-# Scenarios: id|path|connections|mode   (mode: keepalive, close, pipeline)
+# Scenarios: id|path|connections|mode[|nginx path]   (mode: keepalive, close, pipeline)
+# The last field, when present, is the path nginx serves instead (it has no routes with parameters:
+# our routed request is compared with nginx's static plaintext, as the application-layer issue asks).
 SCENARIOS=(
     "plaintext keep-alive c64|/|64|keepalive"
     "json keep-alive c64|/json|64|keepalive"
@@ -60,6 +62,7 @@ SCENARIOS=(
     "plaintext close c64|/|64|close"
     "json close c64|/json|64|close"
     "plaintext pipeline16 c256|/|256|pipeline"
+    "params route c64 (nginx: /)|/users/42/posts/7?limit=10&offset=20&sort=desc|64|keepalive|/"
 )
 IDLE_SCENARIO="idle keep-alive x$IDLE_CONNS"
 SERVERS=(ours nginx)
@@ -376,8 +379,9 @@ wrk_once() { # wrk_once FILE SERVER SCENARIO-NAME
 # One measured wrk run of SCENARIO against SERVER; records the metrics.
 run_wrk() {
     local round=$1 server=$2 spec=$3
-    local name path conns mode
-    IFS='|' read -r name path conns mode <<<"$spec"
+    local name path conns mode npath
+    IFS='|' read -r name path conns mode npath <<<"$spec"
+    [[ $server == nginx && -n $npath ]] && path=$npath
     local port=${PORT_OF[$server]} out=$RUN_DIR/wrk.out
     wrk_cmd "$port" "$path" "$conns" "$mode" "$DURATION"
 
