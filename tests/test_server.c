@@ -452,11 +452,6 @@ WF_TEST(server_max_conns_refused_cleanly) {
     tu_stop(app);
 }
 
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 WF_TEST(server_fd_exhaustion_does_not_spin) {
     /* this test runs in its own process: lower the descriptor limit so accept() meets EMFILE */
@@ -471,9 +466,9 @@ WF_TEST(server_fd_exhaustion_does_not_spin) {
     wf_test_log("%d client connections before the process ran out of descriptors", n);
     WF_EXPECT_GT_INT(n, 10);
     usleep(200000);
-    double t0 = cpu_seconds();
+    double t0 = tu_cpu_seconds();
     usleep(500000);
-    double used = cpu_seconds() - t0;
+    double used = tu_cpu_seconds() - t0;
     wf_test_log("CPU used in 0.5 s while out of descriptors: %.3f s", used);
     WF_EXPECT_LT_INT((long)(used * 1000), 150);
     for (int i = 0; i < n; i++) tu_close(&c[i]);

@@ -195,22 +195,17 @@ WF_TEST(edge_pipelining_past_the_output_limit) {
     tu_stop(app);
 }
 
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 WF_TEST(edge_idle_stream_producer_does_not_spin) {
     wf_app *app = edge_app();
     int port = tu_serve(app, NULL);
     tu_resp r;
     atomic_store(&calls, 0);
-    double t0 = cpu_seconds();
+    double t0 = tu_cpu_seconds();
     WF_ASSERT_EQ_INT(tu_request(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
     WF_EXPECT_EQ_STR(r.body, "late");
     tu_resp_free(&r);
-    double used = cpu_seconds() - t0;
+    double used = tu_cpu_seconds() - t0;
     wf_test_log("producer called %ld times in 100 ms, %.3f s CPU", atomic_load(&calls), used);
     WF_EXPECT_LT_INT(atomic_load(&calls), 100);     /* about one call per 10 ms, not a busy loop */
     WF_EXPECT_LT_INT((long)(used * 1000), 60);

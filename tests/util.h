@@ -43,4 +43,6 @@ char *tu_guard(const void *p, size_t n);
 void tu_guard_free(char *g, size_t n);
 /* Monotonic milliseconds. */
 long long tu_ms(void);
+/* CPU time (user + system) this process has used, in seconds. */
+double tu_cpu_seconds(void);
 #endif
