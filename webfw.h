@@ -121,7 +121,48 @@
    it with WF_FREE once written; WF_BODY_OWN). Borrowed and owned bodies are handed to writev as they
    are, never copied. wf_res_stream installs a producer that is called each time the connection's
    output falls below 64 KiB, so a slow reader slows the producer down; its chunks go out with
-   chunked transfer coding (HTTP/1.1) or unframed followed by a close (HTTP/1.0).
+   chunked transfer coding (HTTP/1.1) or unframed followed by a close (HTTP/1.0). 204, 304 and
+   HEAD responses never carry a body. Content-Length, Transfer-Encoding and Connection are the
+   server's to write (wf_res_close asks for a close). Helpers: wf_reply_json (one line for a small
+   object), wf_reply_html, wf_redirect (307), wf_set_cookie (Starlette's attribute order),
+   wf_reply_file (type from the extension, ETag/Last-Modified, 304, one-range 206/416, sendfile).
+
+   ON PARAMETERS AND VALIDATION
+   ============================
+   FastAPI declares parameters in the handler's signature; here the handler asks for them, with a
+   spec in FastAPI's words: wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000").
+   Sources are the path, the query string ('+' is a space, %XX is decoded, the last repeated value
+   wins; wf_query_all gives them all), headers and cookies. Conversions follow pydantic v1: ints
+   take "+3", "-5", "1_000", not "3.0"; floats are finite (nan and inf are 422, since they could
+   never be written back as JSON); booleans take 1/0, on/off, t/f, true/false, y/n, yes/no in any
+   case. A failing getter records one entry {"loc","msg","type"[,"ctx"]} and returns zero; the
+   handler may check wf_invalid(req) and return; either way, after it returns the request is
+   answered 422 with every entry, in the order the getters ran. So a handler cannot reply 200
+   with a value that failed validation. JSON bodies (wf_body_json, wf_body_str/int/float/bool)
+   follow FastAPI's rules for content types, missing bodies and malformed JSON (loc ["body",
+   offset], Python's message and context).
+
+   ON JSON
+   =======
+   The writer (wf_jw_*, wf_json_pack, wf_reply_json) escapes strings, replaces bytes that are not
+   UTF-8 with U+FFFD, writes doubles as the shortest text that reads back exactly, as Python's repr
+   does (10.0, 0.1, 1e+16), and refuses NaN and infinities. The reader (wf_json_parse) is strict
+   RFC 8259: one value, UTF-8 checked, \u escapes of lone surrogates refused, nesting limited (128
+   by default), numbers finite; lookups return the last of duplicate keys, as Python's json does.
+   A document takes one allocation: at most one node per input byte plus the decoded strings.
+
+   ON ERRORS AND MIDDLEWARE
+   ========================
+   wf_raise(req, 404, "Item not found") ends the request from the handler or anything it calls,
+   like FastAPI's HTTPException: the response becomes {"detail": ...} (wf_raise_json for any JSON
+   detail and extra headers such as WWW-Authenticate) and control unwinds with longjmp to the
+   dispatcher. This was chosen over return codes so that deep helpers (and later, dependencies) can
+   fail in one line; the price is that memory from malloc between the handler and the raise is not
+   freed, so handlers use wf_req_alloc (the request's arena). wf_fail logs an internal failure and
+   answers 500 without leaking its message. wf_on_error(app, status, fn) replaces the body of any
+   error, the framework's own (404, 405, 422) included. Middleware (wf_use) runs around routing,
+   first added outermost; it calls wf_next() and sees every response, errors included; it may
+   answer without calling it. wf_state_set/get carry per-request values between them.
 
    ON TESTING
    ==========
