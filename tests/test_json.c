@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "util.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,4 +232,61 @@ WF_TEST(json_reader_roundtrips_the_writer) {
     WF_EXPECT_EQ_MEM(s.ptr, s.len, "\x01", 1);
     wf_json_free(&d);
     wf_buf_free(&b);
+}
+
+/* A large JSON array streamed with the writer from a producer, chunk by chunk. */
+typedef struct rows {
+    int next, total;
+    wf_buf buf;
+    wf_jw w;
+} rows;
+
+static int produce_rows(wf_res *res, void *user) {
+    rows *r = (rows *)user;
+    r->buf.len = 0;
+    if (r->next == 0) wf_jw_arr(&r->w);
+    for (int i = 0; i < 500 && r->next < r->total; i++, r->next++) {
+        wf_jw_obj(&r->w);
+        wf_jw_key(&r->w, "id");
+        wf_jw_int(&r->w, r->next);
+        wf_jw_key(&r->w, "name");
+        wf_jw_str(&r->w, "row");
+        wf_jw_end(&r->w);
+    }
+    bool done = r->next == r->total;
+    if (done) wf_jw_end(&r->w);
+    if (r->w.err || wf_res_write(res, r->buf.ptr, r->buf.len) < 0) return -1;
+    return done ? 0 : 1;
+}
+
+static void free_rows(void *p) {
+    rows *r = (rows *)p;
+    wf_buf_free(&r->buf);
+    free(r);
+}
+
+static void h_rows(wf_req *req, wf_res *res) {
+    rows *r = (rows *)calloc(1, sizeof *r);
+    r->total = (int)wf_param_int(req, WF_IN_QUERY, "n", "default=10");
+    r->w.out = &r->buf;
+    wf_res_header(res, "Content-Type", "application/json");
+    wf_res_stream(res, produce_rows, r, free_rows);
+}
+
+WF_TEST(json_large_array_streamed) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/rows", h_rows);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/rows?n=100000", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    wf_json_doc d;
+    WF_ASSERT_EQ_INT(wf_json_parse(r.body, r.body_len, 0, &d), 0);
+    WF_EXPECT_EQ_INT(wf_json_len(d.root), 100000);
+    long long last = -1;
+    WF_EXPECT_TRUE(wf_json_int(wf_json_path(d.root, "99999.id"), &last) && last == 99999);
+    wf_json_free(&d);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
 }
