@@ -770,6 +770,7 @@ typedef struct wf_test_res {
     char *head;
     char *body;
     size_t body_len;
+    wf_json_doc *json;          /* private: the body parsed by wf_test_json */
 } wf_test_res;
 
 /* A client for app (cfg may be NULL: defaults, no access log). Free with wf_test_client_free(). */
@@ -782,6 +783,8 @@ WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_re
 WF_API int wf_test_get(wf_test_client *tc, const char *path, wf_test_res *res);
 /* The value of header `name` in res (the first; any case); ptr is NULL when absent. */
 WF_API wf_str wf_test_header(const wf_test_res *res, const char *name);
+/* The body parsed as JSON (NULL if it is not JSON); it lives until wf_test_res_free. */
+WF_API const wf_jval *wf_test_json(wf_test_res *res);
 WF_API void wf_test_res_free(wf_test_res *res);
 
 #define WF__OP_EQ 0
@@ -5410,7 +5413,7 @@ WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head
             p = e;
             continue;
         }
-        wf_test_res tmp = {status, wf__strndup(p, (size_t)(e - p)), NULL, 0};
+        wf_test_res tmp = {status, wf__strndup(p, (size_t)(e - p)), NULL, 0, NULL};
         wf_str te = wf_test_header(&tmp, "Transfer-Encoding"), cl = wf_test_header(&tmp, "Content-Length");
         wf_buf body = {0};
         int done = 0;
@@ -5525,10 +5528,21 @@ WF_API wf_str wf_test_header(const wf_test_res *res, const char *name) {
     return none;
 }
 
+WF_API const wf_jval *wf_test_json(wf_test_res *res) {
+    if (res->json) return res->json->root;
+    if (!res->body || !(res->json = (wf_json_doc *)WF_MALLOC(NULL, sizeof *res->json))) return NULL;
+    if (wf_json_parse(res->body, res->body_len, 0, res->json) == 0) return res->json->root;
+    WF_FREE(NULL, res->json);
+    res->json = NULL;
+    return NULL;
+}
+
 WF_API void wf_test_res_free(wf_test_res *res) {
+    if (res->json) wf_json_free(res->json), WF_FREE(NULL, res->json);
     WF_FREE(NULL, res->head);
     WF_FREE(NULL, res->body);
     res->head = res->body = NULL;
+    res->json = NULL;
 }
 
 WF_API int wf_test_main(int argc, char **argv) {

@@ -57,6 +57,9 @@ WF_TEST(test_client_get_json_and_errors) {
     WF_ASSERT_EQ_INT(wf_test_get(tc, "/", &r), 0);
     WF_EXPECT_EQ_INT(r.status, 200);
     WF_EXPECT_EQ_STR(r.body, "{\"message\":\"Hello World\"}");
+    wf_str msg;
+    WF_EXPECT_TRUE(wf_json_str(wf_json_get(wf_test_json(&r), "message"), &msg));
+    WF_EXPECT_EQ_MEM(msg.ptr, msg.len, "Hello World", 11);
     wf_str ct = wf_test_header(&r, "content-type");
     WF_EXPECT_EQ_MEM(ct.ptr, ct.len, "application/json", 16);
     wf_test_res_free(&r);
