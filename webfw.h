@@ -27,13 +27,14 @@
    =================
      >>config    configuration, portability, error codes
      >>basics    string views, growable buffers, the per-request arena, UTF-8
+     >>crypto    SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare, random bytes
      >>json      JSON writer and strict reader
      >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
      >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
      >>app       the app, routes, the request and response objects
      >>testing   the forked test harness and the test client
-   Later versions add, in this order: crypto (before json), dependencies, background tasks,
-   WebSocket, forms, CORS, security, TLS. The section order is the same in the declarations and in the implementation.
+   Later versions add, in this order: dependencies, background tasks, WebSocket, forms, CORS,
+   security (JWT, passwords), TLS. The section order is the same in the declarations and in the implementation.
 
    CONFIGURATION (compile-time; set globally, before every #include, unless marked impl-only)
    =============
@@ -291,6 +292,55 @@ WF_API bool wf_utf8_valid(const char *s, size_t n);
    strings). A '%' not followed by two hex digits is kept as it is, as Python's unquote does.
    Returns the decoded length (never more than n). */
 WF_API size_t wf_percent_decode(char *out, const char *in, size_t n, bool plus_space);
+
+/* ======================================================================
+ * >>crypto  SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare, random bytes
+ * ====================================================================== */
+
+/* Streaming SHA-256 (FIPS 180-4): init, update any number of times, final. */
+typedef struct wf_sha256_ctx {
+    uint32_t h[8];
+    uint64_t len;               /* bytes so far */
+    uint8_t buf[64];
+    size_t n;                   /* bytes waiting in buf */
+} wf_sha256_ctx;
+
+WF_API void wf_sha256_init(wf_sha256_ctx *c);
+WF_API void wf_sha256_update(wf_sha256_ctx *c, const void *p, size_t n);
+WF_API void wf_sha256_final(wf_sha256_ctx *c, uint8_t out[32]);
+/* One-shot SHA-256 of p[0..n). */
+WF_API void wf_sha256(const void *p, size_t n, uint8_t out[32]);
+
+/* Streaming SHA-1 (FIPS 180-4), for the WebSocket handshake; not for new security uses. */
+typedef struct wf_sha1_ctx {
+    uint32_t h[5];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t n;
+} wf_sha1_ctx;
+
+WF_API void wf_sha1_init(wf_sha1_ctx *c);
+WF_API void wf_sha1_update(wf_sha1_ctx *c, const void *p, size_t n);
+WF_API void wf_sha1_final(wf_sha1_ctx *c, uint8_t out[20]);
+WF_API void wf_sha1(const void *p, size_t n, uint8_t out[20]);
+
+/* HMAC-SHA256 (RFC 2104) of msg under key. */
+WF_API void wf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32]);
+
+/* Base64 (RFC 4648): standard alphabet with padding, or base64url without padding (url).
+   wf_base64_encode writes wf_base64_len(n, url) bytes plus a NUL to out and returns the length. */
+WF_API size_t wf_base64_len(size_t n, bool url);
+WF_API size_t wf_base64_encode(char *out, const void *in, size_t n, bool url);
+/* Strict decoding into out (room for n * 3 / 4 bytes): characters outside the alphabet, padding
+   that is missing (standard), present (url) or misplaced, and non-zero trailing bits are all
+   refused. Returns the decoded length or WF_EPARSE. */
+WF_API int wf_base64_decode(void *out, const char *in, size_t n, bool url);
+
+/* Compare n bytes in time that does not depend on where they differ. */
+WF_API bool wf_ct_equal(const void *a, const void *b, size_t n);
+/* n random bytes from the kernel (getrandom, else /dev/urandom). Returns 0 or WF_ESYS: never a
+   weaker source. */
+WF_API int wf_random(void *out, size_t n);
 
 /* ======================================================================
  * >>json  JSON writer and reader
@@ -886,6 +936,7 @@ WF_API void wf_test_res_free(wf_test_res *res);
 #include <sys/sendfile.h>
 #endif
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -1107,6 +1158,248 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
         a->extra = n;
     }
     a->inl_used = 0;
+}
+
+/* ======================================================================
+ * >>crypto  SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare, random bytes
+ * ====================================================================== */
+
+#define WF__ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+#define WF__ROL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+WF__PRIVATE uint32_t wf__be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+WF__PRIVATE void wf__put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static const uint32_t wf__sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+/* One 64-byte block. */
+WF__PRIVATE void wf__sha256_block(uint32_t h[8], const uint8_t *p) {
+    uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 16; i++) w[i] = wf__be32(p + 4 * i);
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = WF__ROR32(w[i - 15], 7) ^ WF__ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = WF__ROR32(w[i - 2], 17) ^ WF__ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (WF__ROR32(e, 6) ^ WF__ROR32(e, 11) ^ WF__ROR32(e, 25)) + ((e & f) ^ (~e & g)) + wf__sha256_k[i] + w[i];
+        uint32_t t2 = (WF__ROR32(a, 2) ^ WF__ROR32(a, 13) ^ WF__ROR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+WF__PRIVATE void wf__sha1_block(uint32_t h[5], const uint8_t *p) {
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int i = 0; i < 16; i++) w[i] = wf__be32(p + 4 * i);
+    for (int i = 16; i < 80; i++) w[i] = WF__ROL32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    for (int i = 0; i < 80; i++) {
+        uint32_t f = i < 20 ? (b & c) | (~b & d) : i < 40 ? b ^ c ^ d : i < 60 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d;
+        uint32_t k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6;
+        uint32_t t = WF__ROL32(a, 5) + f + e + k + w[i];
+        e = d, d = c, c = WF__ROL32(b, 30), b = a, a = t;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+
+/* The Merkle-Damgard framing both hashes share: buffer, blocks, then the padded length. */
+typedef void (*wf__block_fn)(uint32_t *h, const uint8_t *p);
+
+WF__PRIVATE void wf__md_update(uint32_t *h, uint8_t *buf, size_t *bn, uint64_t *len, wf__block_fn block,
+                               const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    *len += n;
+    if (*bn) {
+        size_t k = WF__MIN(n, 64 - *bn);
+        memcpy(buf + *bn, p, k);
+        *bn += k, p += k, n -= k;
+        if (*bn < 64) return;
+        block(h, buf);
+        *bn = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) block(h, p);
+    memcpy(buf, p, n);
+    *bn = n;
+}
+
+WF__PRIVATE void wf__md_final(uint32_t *h, int words, uint8_t *buf, size_t bn, uint64_t len, wf__block_fn block,
+                              uint8_t *out) {
+    buf[bn++] = 0x80;
+    if (bn > 56) {
+        memset(buf + bn, 0, 64 - bn);
+        block(h, buf);
+        bn = 0;
+    }
+    memset(buf + bn, 0, 56 - bn);
+    wf__put_be32(buf + 56, (uint32_t)(len >> 29));
+    wf__put_be32(buf + 60, (uint32_t)(len << 3));
+    block(h, buf);
+    for (int i = 0; i < words; i++) wf__put_be32(out + 4 * i, h[i]);
+}
+
+WF_API void wf_sha256_init(wf_sha256_ctx *c) {
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, iv, sizeof iv);
+    c->len = 0, c->n = 0;
+}
+
+WF_API void wf_sha256_update(wf_sha256_ctx *c, const void *p, size_t n) {
+    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha256_block, p, n);
+}
+
+WF_API void wf_sha256_final(wf_sha256_ctx *c, uint8_t out[32]) {
+    wf__md_final(c->h, 8, c->buf, c->n, c->len, wf__sha256_block, out);
+    memset(c, 0, sizeof *c);
+}
+
+WF_API void wf_sha256(const void *p, size_t n, uint8_t out[32]) {
+    wf_sha256_ctx c;
+    wf_sha256_init(&c);
+    wf_sha256_update(&c, p, n);
+    wf_sha256_final(&c, out);
+}
+
+WF_API void wf_sha1_init(wf_sha1_ctx *c) {
+    static const uint32_t iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+    memcpy(c->h, iv, sizeof iv);
+    c->len = 0, c->n = 0;
+}
+
+WF_API void wf_sha1_update(wf_sha1_ctx *c, const void *p, size_t n) {
+    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha1_block, p, n);
+}
+
+WF_API void wf_sha1_final(wf_sha1_ctx *c, uint8_t out[20]) {
+    wf__md_final(c->h, 5, c->buf, c->n, c->len, wf__sha1_block, out);
+    memset(c, 0, sizeof *c);
+}
+
+WF_API void wf_sha1(const void *p, size_t n, uint8_t out[20]) {
+    wf_sha1_ctx c;
+    wf_sha1_init(&c);
+    wf_sha1_update(&c, p, n);
+    wf_sha1_final(&c, out);
+}
+
+WF_API void wf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32]) {
+    uint8_t k[64], pad[64], inner[32];
+    wf_sha256_ctx c;
+    memset(k, 0, sizeof k);
+    if (klen > 64) wf_sha256(key, klen, k);
+    else if (klen) memcpy(k, key, klen);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    wf_sha256_init(&c);
+    wf_sha256_update(&c, pad, 64);
+    wf_sha256_update(&c, msg, n);
+    wf_sha256_final(&c, inner);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    wf_sha256_init(&c);
+    wf_sha256_update(&c, pad, 64);
+    wf_sha256_update(&c, inner, 32);
+    wf_sha256_final(&c, out);
+    memset(k, 0, sizeof k), memset(pad, 0, sizeof pad);
+}
+
+static const char wf__b64[2][65] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"};
+
+WF_API size_t wf_base64_len(size_t n, bool url) { return url ? (n * 4 + 2) / 3 : (n + 2) / 3 * 4; }
+
+WF_API size_t wf_base64_encode(char *out, const void *in, size_t n, bool url) {
+    const uint8_t *p = (const uint8_t *)in;
+    const char *a = wf__b64[url];
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63], out[o++] = a[(v >> 6) & 63], out[o++] = a[v & 63];
+    }
+    if (n - i) {
+        uint32_t v = (uint32_t)p[i] << 16 | (n - i == 2 ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63];
+        if (n - i == 2) out[o++] = a[(v >> 6) & 63];
+        else if (!url) out[o++] = '=';
+        if (!url) out[o++] = '=';
+    }
+    out[o] = 0;
+    return o;
+}
+
+WF__PRIVATE int wf__b64val(char c, bool url) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == (url ? '-' : '+')) return 62;
+    if (c == (url ? '_' : '/')) return 63;
+    return -1;
+}
+
+WF_API int wf_base64_decode(void *out, const char *in, size_t n, bool url) {
+    uint8_t *o = (uint8_t *)out;
+    size_t pad = 0, len = 0;
+    if (!url) {                         /* padded to a multiple of 4, at most two '=' at the end */
+        if (n % 4) return WF_EPARSE;
+        while (pad < 2 && pad < n && in[n - 1 - pad] == '=') pad++;
+        n -= pad;
+    } else if (n % 4 == 1) {
+        return WF_EPARSE;
+    }
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = wf__b64val(in[i], url);
+        if (v < 0) return WF_EPARSE;
+        acc = acc << 6 | (uint32_t)v, bits += 6;
+        if (bits >= 8) bits -= 8, o[len++] = (uint8_t)(acc >> bits);
+    }
+    if (!url && pad && (n + pad) % 4) return WF_EPARSE;
+    if (!url && pad != (size_t)((4 - n % 4) % 4)) return WF_EPARSE;
+    if (bits && (acc & ((1u << bits) - 1))) return WF_EPARSE;      /* non-canonical trailing bits */
+    return (int)len;
+}
+
+WF_API bool wf_ct_equal(const void *a, const void *b, size_t n) {
+    const volatile uint8_t *x = (const volatile uint8_t *)a, *y = (const volatile uint8_t *)b;
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++) d |= x[i] ^ y[i];
+    return d == 0;
+}
+
+WF_API int wf_random(void *out, size_t n) {
+    uint8_t *p = (uint8_t *)out;
+#if defined(__linux__) && defined(SYS_getrandom)
+    while (n) {
+        long r = syscall(SYS_getrandom, p, n, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) break;               /* ENOSYS: try the device */
+        p += r, n -= (size_t)r;
+    }
+    if (!n) return 0;
+#endif
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return WF_ESYS;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        p += r, n -= (size_t)r;
+    }
+    close(fd);
+    return n ? WF_ESYS : 0;
 }
 
 /* ======================================================================

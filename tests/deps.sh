@@ -14,6 +14,9 @@ case "$1" in
         want clang clang
         want gcc gcc
         want g++ g++
+        want openssl openssl
+        want /usr/bin/python3 python3
+        /usr/bin/python3 -c 'import jwt' 2>/dev/null || need="$need python3-jwt"
         ;;
     fuzz)
         want clang clang
