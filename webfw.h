@@ -32,6 +32,7 @@
      >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
      >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
      >>app       the app, routes, the request and response objects
+     >>security  JWT (HS256)
      >>testing   the forked test harness and the test client
    Later versions add, in this order: dependencies, background tasks, WebSocket, forms, CORS,
    security (JWT, passwords), TLS. The section order is the same in the declarations and in the implementation.
@@ -239,7 +240,15 @@ extern "C" {
     X(WF_EINVAL,     -6, "invalid argument")                               \
     X(WF_EUNSUPPORTED, -7, "not supported")                                \
     X(WF_EADDR,      -8, "cannot resolve or bind the listen address")      \
-    X(WF_EBUSY,      -9, "the app is already running")
+    X(WF_EBUSY,      -9, "the app is already running")                    \
+    X(WF_ETOKEN,    -10, "malformed token")                                \
+    X(WF_EALG,      -11, "token algorithm not allowed")                    \
+    X(WF_ESIGNATURE, -12, "bad token signature")                           \
+    X(WF_EEXPIRED,  -13, "token expired")                                  \
+    X(WF_ENOTYET,   -14, "token not yet valid")                            \
+    X(WF_EMISSING,  -15, "a required claim is missing")                    \
+    X(WF_EAUDIENCE, -16, "token audience not accepted")                    \
+    X(WF_EISSUER,   -17, "token issuer not accepted")
 
 typedef enum wf_err {
 #define WF__ERR_ENUM(name, val, msg) name = val,
@@ -766,6 +775,30 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 /* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
    producer, or WF_ENOMEM. */
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
+
+/* ======================================================================
+ * >>security  JWT (HS256)
+ * ====================================================================== */
+
+/* What a decoded token must satisfy; zero-initialise. */
+typedef struct wf_jwt_opts {
+    long long leeway;           /* seconds of clock skew allowed for exp, nbf, iat (default 0) */
+    const char *const *required;/* NULL-terminated names of claims that must be present */
+    const char *audience;       /* required "aud" (a string, or in an array); NULL: no aud allowed */
+    const char *issuer;         /* required "iss" */
+    int64_t now;                /* unix time to check against (default: now) */
+    size_t max_len;             /* longest token accepted, default 8192 bytes */
+} wf_jwt_opts;
+
+/* Sign claims_json (a JSON object) as an HS256 JWT with header {"alg":"HS256","typ":"JWT"},
+   appended to out. Returns 0, WF_EINVAL if the claims are not a JSON object, or WF_ENOMEM. */
+WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, size_t klen);
+/* Verify token and parse its claims into *claims (free with wf_json_free). Only alg "HS256" is
+   accepted; the signature is compared in constant time; exp, nbf and iat must be integers and are
+   checked with the leeway. Returns 0 or one error for each way it fails: WF_ETOKEN (malformed),
+   WF_EALG, WF_ESIGNATURE, WF_EEXPIRED, WF_ENOTYET, WF_EMISSING, WF_EAUDIENCE, WF_EISSUER. */
+WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t klen, const wf_jwt_opts *opts,
+                         wf_json_doc *claims);
 
 /* ======================================================================
  * >>testing  The forked test harness
@@ -5362,6 +5395,109 @@ WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
     rc |= wf__q_copy(q, "\r\n", 2);
     res->bytes += (size_t)k + n + 2;
     return rc ? WF_ENOMEM : 0;
+}
+
+/* ======================================================================
+ * >>security  JWT (HS256)
+ * ====================================================================== */
+
+WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, size_t klen) {
+    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    wf_json_doc d;
+    size_t cl = claims_json ? strlen(claims_json) : 0;
+    if (!claims_json || wf_json_parse(claims_json, cl, 0, &d) < 0) return WF_EINVAL;
+    bool obj = wf_json_typeof(d.root) == WF_JSON_OBJECT;
+    wf_json_free(&d);
+    if (!obj) return WF_EINVAL;
+    size_t start = out->len;
+    if (wf_buf_reserve(out, wf_base64_len(sizeof header - 1, true) + wf_base64_len(cl, true) + 48) < 0) return WF_ENOMEM;
+    out->len += wf_base64_encode(out->ptr + out->len, header, sizeof header - 1, true);
+    out->ptr[out->len++] = '.';
+    out->len += wf_base64_encode(out->ptr + out->len, claims_json, cl, true);
+    uint8_t mac[32];
+    wf_hmac_sha256(key, klen, out->ptr + start, out->len - start, mac);
+    out->ptr[out->len++] = '.';
+    out->len += wf_base64_encode(out->ptr + out->len, mac, 32, true);
+    return 0;
+}
+
+/* Decode one base64url part of a token as a JSON object. */
+WF__PRIVATE int wf__jwt_part(const char *p, size_t n, wf_json_doc *d) {
+    char *raw = (char *)WF_MALLOC(NULL, n + 1);
+    if (!raw) return WF_ENOMEM;
+    int len = wf_base64_decode(raw, p, n, true);
+    int rc = len < 0 ? WF_ETOKEN : wf_json_parse(raw, (size_t)len, 16, d) < 0 ? WF_ETOKEN : 0;
+    if (rc == 0 && wf_json_typeof(d->root) != WF_JSON_OBJECT) wf_json_free(d), rc = WF_ETOKEN;
+    WF_FREE(NULL, raw);                         /* the document holds its own copies of strings */
+    return rc;
+}
+
+/* A time claim: absent is fine, present must be an integer. */
+WF__PRIVATE int wf__jwt_time(const wf_jval *claims, const char *name, long long *t, bool *present) {
+    const wf_jval *v = wf_json_get(claims, name);
+    *present = v != NULL;
+    if (v && !wf_json_int(v, t)) return WF_ETOKEN;
+    return 0;
+}
+
+/* The registered claims: times, then aud and iss, then the required ones. */
+WF__PRIVATE int wf__jwt_claims(const wf_jval *c, const wf_jwt_opts *o) {
+    long long exp, nbf, iat, now = o->now ? o->now : (long long)time(NULL);
+    bool has_exp, has_nbf, has_iat;
+    if (wf__jwt_time(c, "exp", &exp, &has_exp) || wf__jwt_time(c, "nbf", &nbf, &has_nbf) ||
+        wf__jwt_time(c, "iat", &iat, &has_iat))
+        return WF_ETOKEN;
+    if (has_exp && exp <= now - o->leeway) return WF_EEXPIRED;        /* as PyJWT: exp <= now - leeway */
+    if (has_nbf && nbf > now + o->leeway) return WF_ENOTYET;
+    if (has_iat && iat > now + o->leeway) return WF_ENOTYET;
+    const wf_jval *aud = wf_json_get(c, "aud");
+    if (aud && !o->audience) return WF_EAUDIENCE;
+    if (o->audience) {
+        bool ok = false;
+        wf_str s;
+        if (wf_json_str(aud, &s)) ok = wf_str_eq(s, o->audience);
+        for (const wf_jval *m = wf_json_typeof(aud) == WF_JSON_ARRAY ? wf_json_first(aud) : NULL; m; m = wf_json_next(m))
+            ok = ok || (wf_json_str(m, &s) && wf_str_eq(s, o->audience));
+        if (!aud) return WF_EMISSING;
+        if (!ok) return WF_EAUDIENCE;
+    }
+    if (o->issuer) {
+        wf_str s;
+        const wf_jval *iss = wf_json_get(c, "iss");
+        if (!iss) return WF_EMISSING;
+        if (!wf_json_str(iss, &s) || !wf_str_eq(s, o->issuer)) return WF_EISSUER;
+    }
+    for (const char *const *r = o->required; r && *r; r++)
+        if (!wf_json_get(c, *r)) return WF_EMISSING;
+    return 0;
+}
+
+WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t klen, const wf_jwt_opts *opts,
+                         wf_json_doc *claims) {
+    wf_jwt_opts o;
+    wf_json_doc hdr;
+    uint8_t mac[32], sig[48];
+    memset(claims, 0, sizeof *claims);
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    if (!token || n > (o.max_len ? o.max_len : 8192)) return WF_ETOKEN;
+    const char *d1 = (const char *)memchr(token, '.', n), *d2 = d1 ? (const char *)memchr(d1 + 1, '.', (size_t)(token + n - d1 - 1)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', (size_t)(token + n - d2 - 1))) return WF_ETOKEN;   /* exactly three parts */
+    int rc = wf__jwt_part(token, (size_t)(d1 - token), &hdr);
+    if (rc < 0) return rc;
+    wf_str alg;
+    bool hs256 = wf_json_str(wf_json_get(hdr.root, "alg"), &alg) && wf_str_eq(alg, "HS256");
+    bool crit = wf_json_get(hdr.root, "crit") != NULL;      /* extensions we would have to understand */
+    wf_json_free(&hdr);
+    if (!hs256) return WF_EALG;
+    if (crit) return WF_ETOKEN;
+    size_t sl = (size_t)(token + n - d2 - 1);
+    if (sl > 44 || wf_base64_decode(sig, d2 + 1, sl, true) != 32) return WF_ESIGNATURE;
+    wf_hmac_sha256(key, klen, token, (size_t)(d2 - token), mac);
+    if (!wf_ct_equal(mac, sig, 32)) return WF_ESIGNATURE;
+    if ((rc = wf__jwt_part(d1 + 1, (size_t)(d2 - d1 - 1), claims)) < 0) return rc;
+    if ((rc = wf__jwt_claims(claims->root, &o)) < 0) wf_json_free(claims);
+    return rc;
 }
 
 /* ======================================================================
