@@ -17,6 +17,8 @@ case "$1" in
         want openssl openssl
         want /usr/bin/python3 python3
         /usr/bin/python3 -c 'import jwt' 2>/dev/null || need="$need python3-jwt"
+        /usr/bin/python3 -c 'import passlib' 2>/dev/null || need="$need python3-passlib"
+        /usr/bin/python3 -c 'import bcrypt' 2>/dev/null || need="$need python3-bcrypt"
         ;;
     fuzz)
         want clang clang
