@@ -1,10 +1,10 @@
 # webfw.h - build, test, run, fuzz and benchmark.
 #   make          examples and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
-#   make test     the whole suite built with gcc, with clang, with the poll() backend, and with
-#                 ASan+UBSan
+#   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
+#                 SHA-256 in C), and with ASan+UBSan
 #   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
-#   make bench    wrk against examples/hello.c and nginx, side by side
+#   make bench    wrk against examples/hello.c and nginx, side by side; crypto against openssl
 
 PORT ?= 8000
 FUZZ_SECONDS ?= 60
@@ -47,11 +47,12 @@ $(B)/clang/harness_helper: tests/harness_helper.c webfw.h
 	@mkdir -p $(@D)
 	clang $(WARN) -O1 -g -o $@ $< $(LIBS)
 
-# the portable poll() backend (Linux uses epoll unless WF_USE_POLL)
+# the portable code paths: the poll() backend (Linux uses epoll unless WF_USE_POLL) and SHA-256
+# without the CPU's SHA extensions
 $(B)/poll/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
 	@mkdir -p $(@D)
 	cp $(B)/gcc/harness_helper $(B)/poll/harness_helper
-	gcc $(WARN) -DWF_USE_POLL -O2 -g -o $@ $(TEST_SRC) $(LIBS)
+	gcc $(WARN) -DWF_USE_POLL -DWF_NO_SHA_NI -O2 -g -o $@ $(TEST_SRC) $(LIBS)
 
 $(B)/asan/tests: $(TEST_DEPS) $(B)/asan/harness_helper
 	gcc $(WARN) $(SAN) -O1 -g -o $@ $(TEST_SRC) $(LIBS)
@@ -123,6 +124,7 @@ fuzz:
 bench: $(B)/hello
 	@tests/deps.sh bench
 	tests/bench/run.sh $(B)/hello
+	tests/bench/crypto.sh
 
 clean:
 	rm -rf $(B)

@@ -45,6 +45,8 @@
                             allocator, all three or none (impl-only; default libc; ctx is unused, NULL)
      WF_NO_TESTING          leave out the test harness (global)
      WF_USE_POLL            use poll() even on Linux, where epoll is the default (impl-only)
+     WF_NO_SHA_NI           never use the x86 SHA extensions for SHA-256 (impl-only; by default they
+                            are used when the CPU has them, detected at run time)
    Run-time settings live in wf_config (see >>loop). A zero field always means "the default", and each
    field's comment names its default.
 
@@ -1247,8 +1249,8 @@ static const uint32_t wf__sha256_k[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-/* One 64-byte block. */
-WF__PRIVATE void wf__sha256_block(uint32_t h[8], const uint8_t *p) {
+/* One 64-byte block, portable. */
+WF__PRIVATE void wf__sha256_block1(uint32_t h[8], const uint8_t *p) {
     uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 16; i++) w[i] = wf__be32(p + 4 * i);
     for (int i = 16; i < 64; i++) {
@@ -1264,7 +1266,65 @@ WF__PRIVATE void wf__sha256_block(uint32_t h[8], const uint8_t *p) {
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
-WF__PRIVATE void wf__sha1_block(uint32_t h[5], const uint8_t *p) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(WF_NO_SHA_NI)
+#include <cpuid.h>
+#include <immintrin.h>
+#define WF__SHA_NI 1
+
+/* n blocks with the x86 SHA extensions (the layout of Intel's reference code: the state is kept as
+   ABEF and CDGH; each 4 rounds take 4 schedule words, each computed with sha256msg1/msg2). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void wf__sha256_ni(uint32_t h[8], const uint8_t *p, size_t n) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xB1);   /* CDAB */
+    __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1B);    /* EFGH */
+    __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);                                                          /* ABEF */
+    s1 = _mm_blend_epi16(s1, tmp, 0xF0);                                                               /* CDGH */
+    for (; n; n--, p += 64) {
+        __m128i w[16], abef = s0, cdgh = s1, m;
+        for (int g = 0; g < 16; g++) {
+            if (g < 4) w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)), bswap);
+            else w[g] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[g - 4], w[g - 3]),
+                                                           _mm_alignr_epi8(w[g - 1], w[g - 2], 4)), w[g - 1]);
+            m = _mm_add_epi32(w[g], _mm_loadu_si128((const __m128i *)(const void *)&wf__sha256_k[4 * g]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+            s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0E));
+        }
+        s0 = _mm_add_epi32(s0, abef);
+        s1 = _mm_add_epi32(s1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(s0, 0x1B);                                                                 /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);                                                                  /* DCHG */
+    _mm_storeu_si128((__m128i *)(void *)&h[0], _mm_blend_epi16(tmp, s1, 0xF0));                        /* DCBA */
+    _mm_storeu_si128((__m128i *)(void *)&h[4], _mm_alignr_epi8(s1, tmp, 8));                          /* HGFE */
+}
+
+/* Does this CPU have the SHA extensions (and SSE4.1, SSSE3)? Asked once; the answer never changes. */
+WF__PRIVATE bool wf__have_sha_ni(void) {
+    static atomic_int known;            /* 0 unknown, 1 no, 2 yes */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!k) {
+        unsigned a, b, c, d;
+        bool yes = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9)) &&
+                   __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        k = yes ? 2 : 1;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 2;
+}
+#endif
+
+/* n blocks: with the CPU's SHA extensions when it has them, as OpenSSL does, else portable C. */
+WF__PRIVATE void wf__sha256_blocks(uint32_t *h, const uint8_t *p, size_t n) {
+#ifdef WF__SHA_NI
+    if (wf__have_sha_ni()) {
+        wf__sha256_ni(h, p, n);
+        return;
+    }
+#endif
+    for (; n; n--, p += 64) wf__sha256_block1(h, p);
+}
+
+WF__PRIVATE void wf__sha1_block1(uint32_t h[5], const uint8_t *p) {
     uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
     for (int i = 0; i < 16; i++) w[i] = wf__be32(p + 4 * i);
     for (int i = 16; i < 80; i++) w[i] = WF__ROL32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
@@ -1277,8 +1337,12 @@ WF__PRIVATE void wf__sha1_block(uint32_t h[5], const uint8_t *p) {
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
 }
 
+WF__PRIVATE void wf__sha1_blocks(uint32_t *h, const uint8_t *p, size_t n) {
+    for (; n; n--, p += 64) wf__sha1_block1(h, p);
+}
+
 /* The Merkle-Damgard framing both hashes share: buffer, blocks, then the padded length. */
-typedef void (*wf__block_fn)(uint32_t *h, const uint8_t *p);
+typedef void (*wf__block_fn)(uint32_t *h, const uint8_t *p, size_t nblocks);
 
 WF__PRIVATE void wf__md_update(uint32_t *h, uint8_t *buf, size_t *bn, uint64_t *len, wf__block_fn block,
                                const void *data, size_t n) {
@@ -1289,10 +1353,11 @@ WF__PRIVATE void wf__md_update(uint32_t *h, uint8_t *buf, size_t *bn, uint64_t *
         memcpy(buf + *bn, p, k);
         *bn += k, p += k, n -= k;
         if (*bn < 64) return;
-        block(h, buf);
+        block(h, buf, 1);
         *bn = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) block(h, p);
+    if (n >= 64) block(h, p, n / 64);
+    p += n / 64 * 64, n %= 64;
     memcpy(buf, p, n);
     *bn = n;
 }
@@ -1302,13 +1367,13 @@ WF__PRIVATE void wf__md_final(uint32_t *h, int words, uint8_t *buf, size_t bn, u
     buf[bn++] = 0x80;
     if (bn > 56) {
         memset(buf + bn, 0, 64 - bn);
-        block(h, buf);
+        block(h, buf, 1);
         bn = 0;
     }
     memset(buf + bn, 0, 56 - bn);
     wf__put_be32(buf + 56, (uint32_t)(len >> 29));
     wf__put_be32(buf + 60, (uint32_t)(len << 3));
-    block(h, buf);
+    block(h, buf, 1);
     for (int i = 0; i < words; i++) wf__put_be32(out + 4 * i, h[i]);
 }
 
@@ -1320,11 +1385,11 @@ WF_API void wf_sha256_init(wf_sha256_ctx *c) {
 }
 
 WF_API void wf_sha256_update(wf_sha256_ctx *c, const void *p, size_t n) {
-    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha256_block, p, n);
+    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha256_blocks, p, n);
 }
 
 WF_API void wf_sha256_final(wf_sha256_ctx *c, uint8_t out[32]) {
-    wf__md_final(c->h, 8, c->buf, c->n, c->len, wf__sha256_block, out);
+    wf__md_final(c->h, 8, c->buf, c->n, c->len, wf__sha256_blocks, out);
     memset(c, 0, sizeof *c);
 }
 
@@ -1342,11 +1407,11 @@ WF_API void wf_sha1_init(wf_sha1_ctx *c) {
 }
 
 WF_API void wf_sha1_update(wf_sha1_ctx *c, const void *p, size_t n) {
-    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha1_block, p, n);
+    wf__md_update(c->h, c->buf, &c->n, &c->len, wf__sha1_blocks, p, n);
 }
 
 WF_API void wf_sha1_final(wf_sha1_ctx *c, uint8_t out[20]) {
-    wf__md_final(c->h, 5, c->buf, c->n, c->len, wf__sha1_block, out);
+    wf__md_final(c->h, 5, c->buf, c->n, c->len, wf__sha1_blocks, out);
     memset(c, 0, sizeof *c);
 }
 

@@ -30,6 +30,7 @@ case "$1" in
         want /usr/sbin/nginx nginx-light
         want taskset util-linux
         want cc gcc
+        want openssl openssl
         ;;
 esac
 [ -z "$need" ] && exit 0
