@@ -20,7 +20,7 @@ TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c
 EXAMPLES := hello
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan compile-checks deps fuzz bench clean
-all: $(B)/hello $(B)/tour $(B)/clang/hello $(B)/clang/tour $(B)/gcc/tests $(B)/clang/tests compile-checks
+all: $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples: the tour (make run) and hello (the benchmark's app) ----
 $(B)/%: examples/%.c webfw.h
@@ -82,7 +82,7 @@ test-asan: $(B)/asan/tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/clang/hello $(B)/clang/tour compile-checks
+	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll

@@ -401,8 +401,9 @@ typedef struct wf_jw {
 WF_API void wf_jw_obj(wf_jw *w);
 WF_API void wf_jw_arr(wf_jw *w);
 WF_API void wf_jw_end(wf_jw *w);
-/* The key of the next member of an object. */
+/* The key of the next member of an object (keyn: of n bytes). */
 WF_API void wf_jw_key(wf_jw *w, const char *key);
+WF_API void wf_jw_keyn(wf_jw *w, const char *key, size_t n);
 /* Values. A NULL string writes null. Strings are escaped; invalid UTF-8 becomes U+FFFD. */
 WF_API void wf_jw_str(wf_jw *w, const char *s);
 WF_API void wf_jw_strn(wf_jw *w, const char *s, size_t n);
@@ -470,6 +471,8 @@ WF_API bool wf_json_str(const wf_jval *v, wf_str *out);
 WF_API bool wf_json_num(const wf_jval *v, double *out);
 WF_API bool wf_json_int(const wf_jval *v, long long *out);
 WF_API bool wf_json_bool(const wf_jval *v, bool *out);
+/* Write a parsed value (and everything in it) with the writer: integers stay exact. */
+WF_API void wf_jw_value(wf_jw *w, const wf_jval *v);
 
 /* ======================================================================
  * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
@@ -2008,17 +2011,19 @@ WF__PRIVATE void wf__jw_escape(wf_jw *w, const char *s, size_t n) {
     wf__jw_put(w, s + i - run, run);
 }
 
-WF_API void wf_jw_key(wf_jw *w, const char *key) {
+WF_API void wf_jw_keyn(wf_jw *w, const char *key, size_t n) {
     if (!key) {
         if (!w->err) w->err = WF_EINVAL;
         return;
     }
     if (!wf__jw_pre(w, true)) return;
     wf__jw_put(w, "\"", 1);
-    wf__jw_escape(w, key, strlen(key));
+    wf__jw_escape(w, key, n);
     wf__jw_put(w, "\":", 2);
     w->wf__key = true;
 }
+
+WF_API void wf_jw_key(wf_jw *w, const char *key) { wf_jw_keyn(w, key, key ? strlen(key) : 0); }
 
 WF_API void wf_jw_strn(wf_jw *w, const char *s, size_t n) {
     if (!s) {
@@ -2503,6 +2508,30 @@ WF_API bool wf_json_bool(const wf_jval *v, bool *out) {
     if (!v || v->type != WF_JSON_BOOL) return false;
     *out = v->bval;
     return true;
+}
+
+WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
+    const wf_jval *m;
+    switch (wf_json_typeof(v)) {
+    case WF_JSON_OBJECT:
+        wf_jw_obj(w);
+        for (m = wf_json_first(v); m; m = wf_json_next(m)) wf_jw_keyn(w, m->key.ptr, m->key.len), wf_jw_value(w, m);
+        wf_jw_end(w);
+        break;
+    case WF_JSON_ARRAY:
+        wf_jw_arr(w);
+        for (m = wf_json_first(v); m; m = wf_json_next(m)) wf_jw_value(w, m);
+        wf_jw_end(w);
+        break;
+    case WF_JSON_STRING: wf_jw_strn(w, v->str.ptr, v->str.len); break;
+    case WF_JSON_NUMBER:
+        if (v->is_int) wf_jw_int(w, v->ival);
+        else wf_jw_num(w, v->num);
+        break;
+    case WF_JSON_BOOL: wf_jw_bool(w, v->bval); break;
+    case WF_JSON_NULL: wf_jw_null(w); break;
+    default: if (!w->err) w->err = WF_EINVAL; break;
+    }
 }
 
 /* ======================================================================
