@@ -89,7 +89,7 @@ test: deps
 	$(MAKE) --no-print-directory test-asan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route json
+FUZZ_TARGETS := http route json tokens
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -109,6 +109,14 @@ $(B)/fuzz/corpus_route/.seeded:
 $(B)/fuzz/corpus_json/.seeded:
 	@mkdir -p $(@D)
 	printf '{"a":[1,2.5e3,"x\\u00e9"],"b":{"c":null,"d":true}}' > $(@D)/a; printf '[]' > $(@D)/b
+	@touch $@
+
+$(B)/fuzz/corpus_tokens/.seeded:
+	@mkdir -p $(@D)
+	printf '\000Zm9vYmFy' > $(@D)/a; printf '\001Zm9vYg' > $(@D)/b
+	printf '\002eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIn0.x' > $(@D)/c
+	printf '\003$$2b$$04$$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW' > $(@D)/d
+	printf '\003$$pbkdf2-sha256$$1000$$c2FsdA$$AAAA' > $(@D)/e
 	@touch $@
 
 fuzz:

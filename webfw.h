@@ -1855,8 +1855,9 @@ WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, 
     const char *d = strchr(p, '$');
     if (!d || d == p || strchr(d + 1, '$')) return false;
     *salt = p, *sn = (size_t)(d - p);
-    size_t hn = strlen(d + 1);
-    *sumn = *django ? (hn > 64 ? WF_EPARSE : wf_base64_decode(sum, d + 1, hn, false)) : wf__ab64_decode(sum, d + 1, hn);
+    size_t hn = strlen(d + 1);      /* 32 bytes: 44 characters of base64, 43 of passlib's (no padding) */
+    if (hn != (*django ? 44u : 43u)) return false;
+    *sumn = *django ? wf_base64_decode(sum, d + 1, hn, false) : wf__ab64_decode(sum, d + 1, hn);
     return *sumn == 32;
 }
 
