@@ -5727,13 +5727,20 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
     return wf_reply(res, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
+/* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
 WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
-    wf_buf b = {0};
-    int rc = wf__json_vpack(&b, fmt, ap);
-    if (rc == 0) rc = wf_reply(res, status, "application/json", b.ptr, b.len);
-    else wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35);
-    wf_buf_free(&b);
-    return rc;
+    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    res->has_body = false;
+    res->copy.len = 0;
+    int rc = wf__json_vpack(&res->copy, fmt, ap);
+    if (rc < 0) return wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35), rc;
+    wf_res_status(res, status);
+    if ((rc = wf_res_header(res, "Content-Type", "application/json")) < 0) return rc;
+    res->has_body = true;
+    res->mode = WF_BODY_COPY;
+    res->body = res->copy.ptr;
+    res->body_len = res->copy.len;
+    return 0;
 }
 
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
