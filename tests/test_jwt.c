@@ -125,17 +125,6 @@ WF_TEST(jwt_encode_and_attacks) {
     wf_buf_free(&b);
 }
 
-/* Run python with PyJWT; returns its first output line in out. */
-static bool pyjwt(const char *script, char *out, size_t cap) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '%s' 2>&1", script);
-    FILE *p = popen(cmd, "r");
-    if (!p) return false;
-    bool ok = fgets(out, (int)cap, p) != NULL;
-    int st = pclose(p);
-    out[strcspn(out, "\n")] = 0;
-    return ok && st == 0;
-}
 
 WF_TEST(jwt_interop_with_pyjwt) {
     char out[2048], script[1536];
@@ -145,7 +134,7 @@ WF_TEST(jwt_interop_with_pyjwt) {
     snprintf(script, sizeof script,
              "import jwt; print(jwt.encode({\"sub\": \"testuser\", \"exp\": %lld}, \"%s\", algorithm=\"HS256\"))", now + 1800,
              secret);
-    WF_ASSERT_TRUE(pyjwt(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     wf_json_doc c;
     WF_ASSERT_EQ_INT(wf_jwt_decode(out, strlen(out), secret, strlen(secret), NULL, &c), 0);
     wf_str sub;
@@ -158,13 +147,13 @@ WF_TEST(jwt_interop_with_pyjwt) {
     WF_ASSERT_EQ_INT(wf_jwt_encode(&b, claims, secret, strlen(secret)), 0);
     snprintf(script, sizeof script, "import jwt; print(jwt.decode(\"%.*s\", \"%s\", algorithms=[\"HS256\"])[\"sub\"])",
              (int)b.len, b.ptr, secret);
-    WF_ASSERT_TRUE(pyjwt(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "admin");
     /* and PyJWT refuses what we refuse: a wrong key */
     snprintf(script, sizeof script,
              "import jwt\ntry:\n jwt.decode(\"%.*s\", \"wrong\", algorithms=[\"HS256\"]); print(\"accepted\")\n"
              "except jwt.InvalidSignatureError: print(\"bad-signature\")", (int)b.len, b.ptr);
-    WF_ASSERT_TRUE(pyjwt(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "bad-signature");
     wf_buf_free(&b);
 }

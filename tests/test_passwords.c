@@ -70,46 +70,35 @@ WF_TEST(password_hash_verify_rehash_and_malformed) {
     WF_EXPECT_EQ_INT(wf_password_hash(h, 10, "x", 1, NULL), WF_EINVAL);
 }
 
-/* One line of output of a python snippet (Debian's python3 with passlib and bcrypt). */
-static bool py(const char *script, char *out, size_t cap) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '%s' 2>/dev/null", script);
-    FILE *p = popen(cmd, "r");
-    if (!p) return false;
-    bool ok = fgets(out, (int)cap, p) != NULL;
-    int st = pclose(p);
-    out[strcspn(out, "\n")] = 0;
-    return ok && st == 0;
-}
 
 WF_TEST(passwords_interop_with_passlib_bcrypt_django) {
     char out[512], script[1024], h[128];
     if (system("/usr/bin/python3 -c 'import passlib.hash, bcrypt' 2>/dev/null") != 0)
         WF_SKIP("python3-passlib and python3-bcrypt are not installed");
     /* passlib hashes, we verify */
-    WF_ASSERT_TRUE(py("from passlib.hash import pbkdf2_sha256 as h; print(h.using(rounds=2000).hash(\"testpass\"))", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("from passlib.hash import pbkdf2_sha256 as h; print(h.using(rounds=2000).hash(\"testpass\"))", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "testpass", 8), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "testpasS", 8), 0);
-    WF_ASSERT_TRUE(py("import bcrypt; print(bcrypt.hashpw(b\"adminpass\", bcrypt.gensalt(5)).decode())", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("import bcrypt; print(bcrypt.hashpw(b\"adminpass\", bcrypt.gensalt(5)).decode())", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "adminpass", 9), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "adminpas", 8), 0);
-    WF_ASSERT_TRUE(py("from passlib.hash import bcrypt as h; print(h.using(rounds=5, ident=\"2y\").hash(\"pw\"))", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("from passlib.hash import bcrypt as h; print(h.using(rounds=5, ident=\"2y\").hash(\"pw\"))", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "pw", 2), 1);
     /* Django's format: salt text, standard base64 */
-    WF_ASSERT_TRUE(py("import hashlib, base64; print(\"pbkdf2_sha256$1500$NaClsalt$\" + base64.b64encode("
+    WF_ASSERT_TRUE(tu_python("import hashlib, base64; print(\"pbkdf2_sha256$1500$NaClsalt$\" + base64.b64encode("
                       "hashlib.pbkdf2_hmac(\"sha256\", b\"django pw\", b\"NaClsalt\", 1500)).decode())", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "django pw", 9), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "django pW", 9), 0);
     /* we hash, passlib and bcrypt verify */
     WF_ASSERT_GT_INT(wf_password_hash(h, sizeof h, "testpass", 8, &(wf_pw_opts){.rounds = 3000}), 0);
     snprintf(script, sizeof script, "from passlib.hash import pbkdf2_sha256 as h; print(h.verify(\"testpass\", \"%s\"))", h);
-    WF_ASSERT_TRUE(py(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True");
     WF_ASSERT_GT_INT(wf_password_hash(h, sizeof h, "adminpass", 9, &(wf_pw_opts){.scheme = WF_PW_BCRYPT, .rounds = 5}), 0);
     snprintf(script, sizeof script, "import bcrypt; print(bcrypt.checkpw(b\"adminpass\", b\"%s\"), bcrypt.checkpw(b\"x\", b\"%s\"))", h, h);
-    WF_ASSERT_TRUE(py(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True False");
     snprintf(script, sizeof script, "from passlib.hash import bcrypt as h; print(h.verify(\"adminpass\", \"%s\"))", h);
-    WF_ASSERT_TRUE(py(script, out, sizeof out));
+    WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True");
 }

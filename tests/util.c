@@ -27,6 +27,18 @@ double tu_cpu_seconds(void) {
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+bool tu_python(const char *script, char *out, size_t cap) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '%s' 2>/dev/null", script);
+    FILE *p = popen(cmd, "r");
+    if (!p) return false;
+    bool ok = fgets(out, (int)cap, p) != NULL;
+    int st = pclose(p);
+    if (!ok) out[0] = 0;
+    out[strcspn(out, "\n")] = 0;
+    return ok && st == 0;
+}
+
 int tu_serve(wf_app *app, wf_config *cfg) {
     wf_config c = {0};
     if (cfg) c = *cfg;

@@ -45,4 +45,7 @@ void tu_guard_free(char *g, size_t n);
 long long tu_ms(void);
 /* CPU time (user + system) this process has used, in seconds. */
 double tu_cpu_seconds(void);
+/* Run a snippet with Debian's /usr/bin/python3 (where python3-jwt, -passlib, -bcrypt live); the first
+   line of its output goes to out. True if it printed one and exited 0. */
+bool tu_python(const char *script, char *out, size_t cap);
 #endif
