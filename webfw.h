@@ -823,6 +823,50 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
 
 /* ======================================================================
+ * >>deps  Dependencies (FastAPI's Depends)
+ * ====================================================================== */
+
+/* A dependency computes a value (a pointer) for a request. Declare one with WF_DEPENDENCY and use
+   it with WF_DEPENDS from handlers, middleware and other dependencies. */
+typedef void *(*wf_dep_fn)(wf_req *req);
+typedef struct wf_dep {
+    const char *name;
+    wf_dep_fn fn;
+} wf_dep;
+
+/* Define dependency `name` yielding `type` (a pointer type); the body follows, with `req` in scope:
+       WF_DEPENDENCY(Database *, get_db) { ...; wf_defer(req, db_close, db); return db; }
+   In other files, declare it with WF_DEPENDENCY_EXTERN(get_db). */
+#define WF_DEPENDENCY(type, name)                                                               \
+    static type wf__dep_impl_##name(wf_req *req);                                               \
+    static void *wf__dep_thunk_##name(wf_req *req) { return (void *)wf__dep_impl_##name(req); } \
+    const wf_dep name = {#name, wf__dep_thunk_##name};                                          \
+    static type wf__dep_impl_##name(wf_req *req)
+#define WF_DEPENDENCY_EXTERN(name) extern const wf_dep name
+/* The value of dependency `name` for this request: computed on first use, then the same value for
+   every user in the request (FastAPI's cache). */
+#define WF_DEPENDS(req, name) wf_depends((req), &(name))
+
+/* What WF_DEPENDS calls. A dependency met again while it is being computed is a cycle: the request
+   fails with a 500 and the log names the chain ("a -> b -> a"). */
+WF_API void *wf_depends(wf_req *req, const wf_dep *dep);
+/* A new value, not cached and not taken from the cache (FastAPI's use_cache=False). */
+WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep);
+/* Run fn(arg) when the request is over (the code after `yield`): after its response has been sent,
+   or when it failed, or when the client went away, or at shutdown; in reverse order of
+   registration, exactly once. Request views are gone by then; its arena is not. */
+WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg);
+/* Use replacement wherever dep is asked for (tests: app.dependency_overrides[dep] = ...). */
+WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement);
+/* Forget every override. */
+WF_API void wf_override_clear(wf_app *app);
+/* Run dep before every handler of group g and its sub-groups (the root group's: every route), in
+   the order added, outer groups first; handlers get the cached values with WF_DEPENDS. */
+WF_API int wf_group_depends(wf_group *g, const wf_dep *dep);
+/* The group of the app's own routes (wf_get & co). */
+WF_API wf_group *wf_app_group(wf_app *app);
+
+/* ======================================================================
  * >>security  JWT (HS256)
  * ====================================================================== */
 
@@ -3209,6 +3253,8 @@ typedef struct wf__server wf__server;
 struct wf__pmatch;
 struct wf__qpairs;
 struct wf__state;
+struct wf__depval;
+struct wf__cleanup;
 
 struct wf_req {
     wf__loop *loop;
@@ -3225,6 +3271,9 @@ struct wf_req {
     bool in_error;              /* an error handler is running */
     struct wf__state *state;
     wf_json_doc *json;          /* the parsed body */
+    struct wf__depval *deps;    /* dependency values of this request */
+    struct wf__cleanup *cleanups; /* wf_defer, newest first */
+    int dep_depth;
     int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
     char peer[64];
 };
@@ -3281,6 +3330,7 @@ struct wf__conn {
     size_t linger_bytes;
     wf__outq *q;                /* output that outlived a write (else NULL) */
     wf__rs *rs;
+    wf__rs *done, *done_tail;   /* answered requests whose cleanups wait for the output to drain */
     short events;               /* what the poll set watches for it */
     bool watched;               /* in the poll set yet: not until it outlives its first read */
     uint16_t port;
@@ -3575,6 +3625,9 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.state = NULL;
     rs->req.json = NULL;
     rs->req.json_state = 0;
+    rs->req.deps = NULL;
+    rs->req.cleanups = NULL;
+    rs->req.dep_depth = 0;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3588,7 +3641,10 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     return rs;
 }
 
+WF__PRIVATE void wf__run_cleanups(wf_req *req);
+
 WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    wf__run_cleanups(&rs->req);
     if (rs->res.file_fd >= 0) close(rs->res.file_fd);
     rs->res.file_fd = -1;
     if (rs->req.json) wf_json_free(rs->req.json);
@@ -3604,6 +3660,29 @@ WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
     if (rs->res.copy.cap > 65536) wf_buf_free(&rs->res.copy);
     rs->next_free = l->free_rs;
     l->free_rs = rs;
+}
+
+/* A request is answered: release it now, or once its response is sent if it has cleanups (the
+   code after a dependency's `yield` runs after the response, as FastAPI does). */
+WF__PRIVATE void wf__rs_finish(wf__loop *l, wf__conn *c, wf__rs *rs) {
+    if (!rs->req.cleanups) {
+        wf__rs_put(l, rs);
+        return;
+    }
+    rs->next_free = NULL;
+    if (c->done_tail) c->done_tail->next_free = rs;
+    else c->done = rs;
+    c->done_tail = rs;
+}
+
+/* The output has drained (or the connection is closing): run the waiting cleanups, in order. */
+WF__PRIVATE void wf__release_done(wf__loop *l, wf__conn *c) {
+    while (c->done) {
+        wf__rs *rs = c->done;
+        c->done = rs->next_free;
+        wf__rs_put(l, rs);
+    }
+    c->done_tail = NULL;
 }
 
 WF__PRIVATE void wf__rs_destroy(wf__rs *rs) {
@@ -3826,7 +3905,7 @@ WF__PRIVATE bool wf__process_input(wf__loop *l, wf__conn *c) {
         wf__dispatch(l, c, rs, buf);
         c->in_start += (size_t)total;
         if (rs->phase == WF__P_STREAM) break;
-        wf__rs_put(l, rs);
+        wf__rs_finish(l, c, rs);
         c->rs = NULL;
         c->timer = WF__T_NONE;      /* the next request, or the idle wait, starts its own clock */
     }
@@ -3851,7 +3930,7 @@ WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
             res->bytes += rs->head.minor == 1 ? 5 : 0;
             wf__access(l, rs, res->status);
             res->stream = NULL;
-            wf__rs_put(l, rs);
+            wf__rs_finish(l, c, rs);
             c->rs = NULL;
             c->timer = WF__T_NONE;
             return 0;
@@ -3925,6 +4004,7 @@ WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     close(c->fd);                           /* which also takes it out of an epoll set */
     c->fd = -1;
     if (c->lingering) l->lingering--;
+    wf__release_done(l, c);                 /* cleanups run when the client goes away too */
     if (c->rs) wf__rs_put(l, c->rs);
     if (c->q) {
         wf__q_free(c->q);
@@ -4092,6 +4172,7 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
         q->sent = false;
         if (fr < 0) goto dead;
         if (fr == 1) break;
+        if (c->done) wf__release_done(l, c);   /* every response so far is sent */
         if (c->rs && c->rs->phase == WF__P_STREAM) {
             if (c->stream_idle) break;
             continue;
@@ -4602,6 +4683,9 @@ struct wf_group {
     wf_app *app;
     char *prefix;               /* "" for the root, else "/..." without a trailing slash */
     wf_group *next;             /* the app's list of groups */
+    wf_group *parent;           /* NULL for the root */
+    const wf_dep **deps;        /* run before every handler of the group */
+    int ndeps;
 };
 
 typedef struct wf__mw {
@@ -4614,6 +4698,10 @@ typedef struct wf__errh {
     wf_error_fn fn;
 } wf__errh;
 
+typedef struct wf__override {
+    const wf_dep *dep, *with;
+} wf__override;
+
 struct wf_app {
     wf__rnode root;
     wf_group rootgroup;
@@ -4622,6 +4710,8 @@ struct wf_app {
     int nmw;
     wf__errh *errs;
     int nerrs;
+    wf__override *overrides;
+    int noverrides;
     _Atomic(wf__server *) server;
 };
 
@@ -5298,11 +5388,14 @@ WF_API void wf_app_free(wf_app *app) {
     wf__rnode_free(&app->root);
     while (app->groups) {
         wf_group *n = app->groups->next;
+        WF_FREE(NULL, (void *)app->groups->deps);
         WF_FREE(NULL, app->groups->prefix);
         WF_FREE(NULL, app->groups);
         app->groups = n;
     }
     WF_FREE(NULL, app->rootgroup.prefix);
+    WF_FREE(NULL, (void *)app->rootgroup.deps);
+    WF_FREE(NULL, app->overrides);
     WF_FREE(NULL, app->mws);
     WF_FREE(NULL, app->errs);
     WF_FREE(NULL, app);
@@ -5464,7 +5557,9 @@ WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
     memcpy(full, parent->prefix, pl);
     memcpy(full + pl, prefix, n);
     full[pl + (n == 1 ? 0 : n)] = 0;                        /* "/" adds nothing */
+    memset(g, 0, sizeof *g);
     g->app = parent->app;
+    g->parent = parent;
     g->prefix = full;
     g->next = parent->app->groups;
     parent->app->groups = g;
@@ -5559,6 +5654,8 @@ WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
     wf_buf_free(&loc);
 }
 
+WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g);
+
 /* Route the request and run its handler; errors raised by the handler unwind to here. */
 WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf_app *app = req->loop->srv->app;
@@ -5575,7 +5672,9 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         if (keep) *keep = pm, req->params = keep;
         req->raise = &jb;
         if (setjmp(jb) == 0) {
-            wf__node_route(node, method)->handler(req, res);
+            const wf__route *rt = wf__node_route(node, method);
+            wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
+            rt->handler(req, res);
             if (wf_invalid(req)) wf__answer_invalid(req, res);
         }
         req->raise = outer;
@@ -5932,6 +6031,125 @@ WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
     rc |= wf__q_copy(q, "\r\n", 2);
     res->bytes += (size_t)k + n + 2;
     return rc ? WF_ENOMEM : 0;
+}
+
+/* ======================================================================
+ * >>deps  Dependencies (FastAPI's Depends)
+ * ====================================================================== */
+
+#define WF__DEP_MAX_DEPTH 64
+
+/* A dependency's value in this request; in progress until its function returns. */
+typedef struct wf__depval {
+    struct wf__depval *next;
+    const wf_dep *dep;
+    void *value;
+    bool done;
+} wf__depval;
+
+typedef struct wf__cleanup {
+    struct wf__cleanup *next;
+    void (*fn)(void *);
+    void *arg;
+} wf__cleanup;
+
+WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
+    wf__cleanup *c = (wf__cleanup *)wf_req_alloc(req, sizeof *c);
+    if (!c || !fn) return c ? WF_EINVAL : WF_ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    c->next = req->cleanups;            /* newest first: run in reverse order of registration */
+    req->cleanups = c;
+    return 0;
+}
+
+/* Run and forget the request's cleanups. */
+WF__PRIVATE void wf__run_cleanups(wf_req *req) {
+    while (req->cleanups) {
+        wf__cleanup *c = req->cleanups;
+        req->cleanups = c->next;        /* taken off first: exactly once, even if it raises */
+        c->fn(c->arg);
+    }
+}
+
+WF__PRIVATE const wf_dep *wf__override_of(const wf_app *app, const wf_dep *dep) {
+    for (int i = 0; i < app->noverrides; i++)
+        if (app->overrides[i].dep == dep) return app->overrides[i].with;
+    return dep;
+}
+
+WF__PRIVATE void *wf__dep_call(wf_req *req, const wf_dep *dep) {
+    const wf_dep *use = wf__override_of(req->loop->srv->app, dep);
+    if (++req->dep_depth > WF__DEP_MAX_DEPTH) wf_fail(req, "dependencies nested too deep (a cycle through wf_depends_fresh?)");
+    void *v = use->fn(req);
+    req->dep_depth--;
+    return v;
+}
+
+/* "a -> b -> a": the dependencies in progress, oldest first, then dep again. */
+WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
+    char msg[512];
+    size_t n = 0;
+    const wf__depval *chain[WF__DEP_MAX_DEPTH];
+    int k = 0;
+    for (const wf__depval *v = req->deps; v && k < WF__DEP_MAX_DEPTH; v = v->next)
+        if (!v->done) chain[k++] = v;
+    n += (size_t)snprintf(msg, sizeof msg, "dependency cycle: ");
+    while (k-- > 0 && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, "%s -> ", chain[k]->dep->name);
+    if (n < sizeof msg) snprintf(msg + n, sizeof msg - n, "%s", dep->name);
+    wf_fail(req, msg);
+}
+
+WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
+    for (wf__depval *v = req->deps; v; v = v->next) {
+        if (v->dep != dep) continue;
+        if (!v->done) wf__dep_cycle(req, dep);
+        return v->value;
+    }
+    wf__depval *v = (wf__depval *)wf_req_alloc(req, sizeof *v);
+    if (!v) wf_fail(req, "out of memory");
+    v->dep = dep;
+    v->done = false;
+    v->next = req->deps;
+    req->deps = v;
+    v->value = wf__dep_call(req, dep);
+    v->done = true;
+    return v->value;
+}
+
+WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) { return wf__dep_call(req, dep); }
+
+WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement) {
+    if (!app || !dep || !replacement) return WF_EINVAL;
+    for (int i = 0; i < app->noverrides; i++)
+        if (app->overrides[i].dep == dep) return app->overrides[i].with = replacement, 0;
+    wf__override *o = (wf__override *)WF_REALLOC(NULL, app->overrides, (size_t)(app->noverrides + 1) * sizeof *o);
+    if (!o) return WF_ENOMEM;
+    o[app->noverrides].dep = dep;
+    o[app->noverrides].with = replacement;
+    app->overrides = o;
+    app->noverrides++;
+    return 0;
+}
+
+WF_API void wf_override_clear(wf_app *app) { app->noverrides = 0; }
+
+WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->rootgroup : NULL; }
+
+WF_API int wf_group_depends(wf_group *g, const wf_dep *dep) {
+    if (!g || !dep) return WF_EINVAL;
+    const wf_dep **d = (const wf_dep **)WF_REALLOC(NULL, (void *)g->deps, (size_t)(g->ndeps + 1) * sizeof *d);
+    if (!d) return WF_ENOMEM;
+    d[g->ndeps++] = dep;
+    g->deps = d;
+    return 0;
+}
+
+/* The dependencies of a route's groups, outermost first. */
+WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g) {
+    if (!g) return;
+    wf__group_deps(req, g->parent);
+    for (int i = 0; i < g->ndeps; i++) wf_depends(req, g->deps[i]);
 }
 
 /* ======================================================================

@@ -1,0 +1,262 @@
+/* Dependencies: per-request cache, nesting, cycles, cleanups (order, after the response, on failure
+   and on disconnect), overrides, group dependencies, and dependencies before parameter validation. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char trail[512];                 /* what dependencies and cleanups did, in order */
+static atomic_int calls_settings, cleanups_run;
+
+static void note(const char *what) {
+    size_t n = strlen(trail);
+    snprintf(trail + n, sizeof trail - n, "%s%s", n ? "," : "", what);
+}
+
+static void close_db(void *arg) {
+    note((const char *)arg);
+    atomic_fetch_add(&cleanups_run, 1);
+}
+
+typedef struct settings { const char *db_url; } settings;
+typedef struct db { const char *url; bool open; } db;
+
+WF_DEPENDENCY(settings *, get_settings) {
+    static settings s = {"sqlite:///./demo.db"};
+    (void)req;
+    atomic_fetch_add(&calls_settings, 1);
+    note("settings");
+    return &s;
+}
+
+WF_DEPENDENCY(db *, get_db) {
+    settings *s = WF_DEPENDS(req, get_settings);
+    db *d = (db *)wf_req_alloc(req, sizeof *d);
+    d->url = s->db_url;
+    d->open = true;
+    note("open db");
+    wf_defer(req, close_db, "close db");
+    return d;
+}
+
+WF_DEPENDENCY(const char *, get_repo) {
+    db *d = WF_DEPENDS(req, get_db);
+    settings *s = WF_DEPENDS(req, get_settings);      /* cached: not computed again */
+    note("repo");
+    wf_defer(req, close_db, "close repo");
+    return d->open && s ? "users" : NULL;
+}
+
+static void h_check(wf_req *req, wf_res *res) {
+    const char *repo = WF_DEPENDS(req, get_repo);
+    db *d = WF_DEPENDS(req, get_db);
+    wf_reply_json(res, 200, "{s:s, s:s, s:b}", "repo", repo, "db_url", d->url, "db_open", d->open);
+}
+
+/* A cycle: a needs b, b needs a. */
+WF_DEPENDENCY_EXTERN(dep_b);
+WF_DEPENDENCY(void *, dep_a) { return WF_DEPENDS(req, dep_b); }
+WF_DEPENDENCY(void *, dep_b) { return WF_DEPENDS(req, dep_a); }
+
+static void h_cycle(wf_req *req, wf_res *res) {
+    WF_DEPENDS(req, dep_a);
+    wf_reply_text(res, 200, "unreachable");
+}
+
+/* Authentication as a dependency: 401 without a token, the user otherwise. */
+WF_DEPENDENCY(const char *, current_user) {
+    static const char *const hdrs[] = {"WWW-Authenticate: Bearer", NULL};
+    wf_str auth = wf_req_header(req, "authorization");
+    wf_defer(req, close_db, "auth done");
+    if (!auth.ptr) wf_raise_json(req, 401, "\"Not authenticated\"", hdrs);
+    if (wf_str_eq(auth, "Bearer admin")) return "admin";
+    return "user";
+}
+
+static void h_delete_user(wf_req *req, wf_res *res) {
+    const char *who = WF_DEPENDS(req, current_user);
+    if (strcmp(who, "admin") != 0) wf_raise(req, 403, "Insufficient permissions");
+    long long id = wf_param_int(req, WF_IN_PATH, "user_id", "");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I}", "deleted", id);
+}
+
+static void h_admin_stats(wf_req *req, wf_res *res) {
+    wf_reply_json(res, 200, "{s:s}", "user", (const char *)WF_DEPENDS(req, current_user));
+}
+
+WF_DEPENDENCY(db *, fake_db) {
+    static db d = {"sqlite:///:memory:", true};
+    (void)req;
+    note("open fake");
+    wf_defer(req, close_db, "close fake");
+    return &d;
+}
+
+static int counter;
+WF_DEPENDENCY(int *, next_number) {
+    int *n = (int *)wf_req_alloc(req, sizeof *n);
+    *n = ++counter;
+    return n;
+}
+
+static void h_fresh(wf_req *req, wf_res *res) {
+    int a = *(int *)WF_DEPENDS(req, next_number), b = *(int *)WF_DEPENDS(req, next_number);
+    int c = *(int *)wf_depends_fresh(req, &next_number);
+    wf_reply_json(res, 200, "[i,i,i]", a, b, c);
+}
+
+static wf_app *deps_app(void) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/db-check", h_check);
+    wf_get(app, "/cycle", h_cycle);
+    wf_delete(app, "/users/{user_id}", h_delete_user);
+    wf_get(app, "/fresh", h_fresh);
+    wf_group *admin = wf_group_new(app, "/admin");
+    wf_group_depends(admin, &current_user);
+    wf_group_route(admin, "GET", "/stats", h_admin_stats);
+    return app;
+}
+
+static int request(wf_test_client *tc, const char *method, const char *path, const char *auth, char *body, size_t cap) {
+    const char *h[] = {auth, NULL};
+    wf_test_req rq = {.method = method, .path = path, .headers = auth ? h : NULL};
+    wf_test_res r;
+    if (wf_test_request(tc, &rq, &r) < 0) return -1;
+    snprintf(body, cap, "%s", r.body);
+    int st = r.status;
+    wf_test_res_free(&r);
+    return st;
+}
+
+WF_TEST(deps_cache_nesting_and_cleanup_order) {
+    wf_app *app = deps_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[256];
+    trail[0] = 0;
+    atomic_store(&calls_settings, 0);
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///./demo.db\",\"db_open\":true}");
+    WF_EXPECT_EQ_STR(trail, "settings,open db,repo,close repo,close db");   /* cleanups last in, first out */
+    WF_EXPECT_EQ_INT(atomic_load(&calls_settings), 1);                      /* once per request */
+    trail[0] = 0;
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(atomic_load(&calls_settings), 2);                      /* and again the next */
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/fresh", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "[1,1,2]");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+static char logged[512];
+static void on_log(void *user, int level, const char *msg) {
+    (void)user;
+    if (level == 0) snprintf(logged, sizeof logged, "%s", msg);
+}
+
+WF_TEST(deps_cycle_is_reported_not_hung) {
+    wf_app *app = deps_app();
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    char b[256];
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/cycle", NULL, b, sizeof b), 500);
+    WF_EXPECT_TRUE(strstr(logged, "dependency cycle: dep_a -> dep_b -> dep_a") != NULL);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(deps_failures_groups_and_validation_order) {
+    wf_app *app = deps_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[256];
+    trail[0] = 0;
+    /* FastAPI runs dependencies before validating the handler's own parameters */
+    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", NULL, b, sizeof b), 401);
+    WF_EXPECT_EQ_STR(b, "{\"detail\":\"Not authenticated\"}");
+    WF_EXPECT_EQ_STR(trail, "auth done");                  /* the cleanup ran though the dependency failed */
+    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", "Authorization: Bearer user", b, sizeof b), 403);
+    WF_EXPECT_EQ_STR(b, "{\"detail\":\"Insufficient permissions\"}");
+    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", "Authorization: Bearer admin", b, sizeof b), 422);
+    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/7", "Authorization: Bearer admin", b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"deleted\":7}");
+    /* a group's dependency guards every route in it, and its value is there for the handler */
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/admin/stats", NULL, b, sizeof b), 401);
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/admin/stats", "Authorization: Bearer admin", b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"user\":\"admin\"}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(deps_overrides_for_tests) {
+    wf_app *app = deps_app();
+    WF_ASSERT_EQ_INT(wf_override(app, &get_db, &fake_db), 0);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[256];
+    trail[0] = 0;
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///:memory:\",\"db_open\":true}");
+    WF_EXPECT_EQ_STR(trail, "open fake,settings,repo,close repo,close fake");   /* the fake's cleanup is honoured */
+    wf_override_clear(app);
+    trail[0] = 0;
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///./demo.db\",\"db_open\":true}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+/* Over a socket: the response reaches the client before the cleanup (which takes 400 ms) ends, and
+   a client that leaves mid-stream still gets its cleanups run. */
+static void slow_cleanup(void *arg) {
+    (void)arg;
+    usleep(400000);
+    atomic_fetch_add(&cleanups_run, 1);
+}
+
+static void h_slow_cleanup(wf_req *req, wf_res *res) {
+    wf_defer(req, slow_cleanup, NULL);
+    wf_reply_text(res, 200, "done");
+}
+
+static int endless(wf_res *res, void *user) {
+    (void)user;
+    static char chunk[65536];
+    return wf_res_write(res, chunk, sizeof chunk) < 0 ? -1 : 1;
+}
+
+static void h_endless(wf_req *req, wf_res *res) {
+    wf_defer(req, close_db, "stream over");
+    wf_res_stream(res, endless, NULL, NULL);
+}
+
+WF_TEST(deps_cleanups_after_the_response_and_on_disconnect) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/slow-cleanup", h_slow_cleanup);
+    wf_get(app, "/endless", h_endless);
+    int port = tu_serve(app, NULL);
+    tu_resp r;
+    atomic_store(&cleanups_run, 0);
+    long long t0 = tu_ms();
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /slow-cleanup HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    long long took = tu_ms() - t0;
+    tu_resp_free(&r);
+    wf_test_log("response after %lld ms, cleanup still running: %d", took, atomic_load(&cleanups_run) == 0);
+    WF_EXPECT_LT_INT(took, 300);
+    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 0);
+    usleep(600000);
+    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 1);
+    tu_conn c;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    trail[0] = 0;
+    tu_sends(&c, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buf[4096];
+    WF_ASSERT_GT_INT(recv(c.fd, buf, sizeof buf, 0), 0);
+    tu_close(&c);                                   /* leave mid-stream */
+    long long t1 = tu_ms();
+    while (atomic_load(&cleanups_run) < 2 && tu_ms() - t1 < 3000) usleep(10000);
+    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 2);
+    WF_EXPECT_EQ_STR(trail, "stream over");
+    tu_stop(app);
+}
