@@ -596,7 +596,8 @@ typedef struct wf_config {
     int body_timeout_ms;        /* end of head to end of body, default 30000 (-> 408) */
     int idle_timeout_ms;        /* keep-alive idle, default 30000 (close) */
     int write_timeout_ms;       /* no write progress, default 30000 (close) */
-    int shutdown_grace_ms;      /* in-flight requests after wf_stop, default 5000 */
+    int shutdown_grace_ms;      /* in-flight requests and queued tasks after wf_stop, default 5000 */
+    int workers;                /* background-task threads, default 4 */
     bool no_signals;            /* wf_run leaves SIGINT/SIGTERM alone */
     bool no_access_log;         /* no access-log line per request */
     wf_access_log_fn access_log; /* default: one line to stderr */
@@ -865,6 +866,20 @@ WF_API void wf_override_clear(wf_app *app);
 WF_API int wf_group_depends(wf_group *g, const wf_dep *dep);
 /* The group of the app's own routes (wf_get & co). */
 WF_API wf_group *wf_app_group(wf_app *app);
+
+/* ======================================================================
+ * >>tasks  Background tasks (FastAPI's BackgroundTasks)
+ * ====================================================================== */
+
+/* A background task: returns 0, or non-zero for a failure (logged with the task's name). */
+typedef int (*wf_task_fn)(void *arg);
+
+/* Run fn(arg) after this request's response has been completely written, on the worker pool
+   (wf_config.workers threads), after the tasks added before it in this request; free_arg(arg)
+   follows, whatever happened. The test client runs them before wf_test_request returns. At
+   shutdown, queued tasks run within shutdown_grace_ms; those it cannot start are logged by name
+   and freed. Returns 0 or WF_ENOMEM (then free_arg has been called). */
+WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
 
 /* ======================================================================
  * >>security  JWT (HS256)
@@ -3255,6 +3270,7 @@ struct wf__qpairs;
 struct wf__state;
 struct wf__depval;
 struct wf__cleanup;
+struct wf__task;
 
 struct wf_req {
     wf__loop *loop;
@@ -3274,6 +3290,7 @@ struct wf_req {
     struct wf__depval *deps;    /* dependency values of this request */
     struct wf__cleanup *cleanups; /* wf_defer, newest first */
     int dep_depth;
+    struct wf__task *tasks, *tasks_tail;
     int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
     char peer[64];
 };
@@ -3370,7 +3387,10 @@ struct wf__loop {
     wf__post *posts;
 };
 
+struct wf__pool;
+
 struct wf__server {
+    struct wf__pool *pool;      /* background tasks (NULL in the test client: tasks run inline) */
     wf_app *app;
     wf_config cfg;
     int port;
@@ -3441,6 +3461,7 @@ WF__PRIVATE void wf__config_defaults(wf_config *c) {
     c->idle_timeout_ms = wf__def(c->idle_timeout_ms, 30000);
     c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
     c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
+    c->workers = wf__def(c->workers, 4);
     c->log = wf__def(c->log, wf__log_stderr);
     if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
     if (c->no_access_log) c->access_log = NULL;
@@ -3628,6 +3649,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.deps = NULL;
     rs->req.cleanups = NULL;
     rs->req.dep_depth = 0;
+    rs->req.tasks = rs->req.tasks_tail = NULL;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3642,9 +3664,11 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
 }
 
 WF__PRIVATE void wf__run_cleanups(wf_req *req);
+WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req);
 
 WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
     wf__run_cleanups(&rs->req);
+    wf__submit_tasks(l->srv, &rs->req);         /* the response is out: its tasks may run */
     if (rs->res.file_fd >= 0) close(rs->res.file_fd);
     rs->res.file_fd = -1;
     if (rs->req.json) wf_json_free(rs->req.json);
@@ -3665,7 +3689,7 @@ WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
 /* A request is answered: release it now, or once its response is sent if it has cleanups (the
    code after a dependency's `yield` runs after the response, as FastAPI does). */
 WF__PRIVATE void wf__rs_finish(wf__loop *l, wf__conn *c, wf__rs *rs) {
-    if (!rs->req.cleanups) {
+    if (!rs->req.cleanups && !rs->req.tasks) {
         wf__rs_put(l, rs);
         return;
     }
@@ -4537,7 +4561,11 @@ WF__PRIVATE void wf__fd_limit(wf_config *cfg) {
 struct wf_app;
 WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app);
 
+WF__PRIVATE int wf__pool_start(wf__server *s);
+WF__PRIVATE void wf__pool_stop(wf__server *s);
+
 WF__PRIVATE void wf__server_free(wf__server *s) {
+    wf__pool_stop(s);                   /* after the loops: the last responses queue their tasks */
     for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
     WF_FREE(NULL, s->loops);
     WF_FREE(NULL, s);
@@ -4575,6 +4603,10 @@ WF_API int wf_start(wf_app *app, const wf_config *cfg) {
     int rc = wf__server_new(app, cfg, cfg && cfg->port == WF_PORT_ANY ? 0 : cfg ? wf__def(cfg->port, 8000) : 8000, &s);
     if (rc < 0) return rc;
     int port = s->port;
+    if ((rc = wf__pool_start(s)) < 0) {
+        wf__server_free(s);
+        return rc;
+    }
     if (rc == 0 && !atomic_compare_exchange_strong(wf__app_server_slot(app), &none, s)) rc = WF_EBUSY;
     for (int i = 0; i < s->nloops && rc == 0; i++)
         if (pthread_create(&s->loops[i].thread, NULL, wf__loop_main, &s->loops[i]) != 0) {
@@ -6150,6 +6182,158 @@ WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g) {
     if (!g) return;
     wf__group_deps(req, g->parent);
     for (int i = 0; i < g->ndeps; i++) wf_depends(req, g->deps[i]);
+}
+
+/* ======================================================================
+ * >>tasks  Background tasks (FastAPI's BackgroundTasks)
+ * ====================================================================== */
+
+/* One task; a request's tasks are chained in order and run as one job, so their order holds
+   whatever the number of workers. */
+typedef struct wf__task {
+    struct wf__task *next;      /* the next task of the same request */
+    struct wf__task *next_job;  /* the next request's tasks in the queue */
+    wf_task_fn fn;
+    void *arg;
+    void (*free_arg)(void *);
+    char name[64];
+} wf__task;
+
+struct wf__pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv, idle;
+    wf__task *head, *tail;
+    int running;                /* jobs being run */
+    bool stop;
+    int n;
+    pthread_t *threads;
+    wf__server *srv;
+};
+
+WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
+    wf__task *t = (wf__task *)WF_MALLOC(NULL, sizeof *t);
+    if (!t || !fn) {
+        WF_FREE(NULL, t);
+        if (free_arg) free_arg(arg);
+        return t ? WF_EINVAL : WF_ENOMEM;
+    }
+    memset(t, 0, sizeof *t);
+    t->fn = fn, t->arg = arg, t->free_arg = free_arg;
+    snprintf(t->name, sizeof t->name, "%s", name ? name : "task");
+    if (req->tasks_tail) req->tasks_tail->next = t;
+    else req->tasks = t;
+    req->tasks_tail = t;
+    return 0;
+}
+
+/* Run a request's tasks, in order. */
+WF__PRIVATE void wf__run_job(wf__server *s, wf__task *t) {
+    while (t) {
+        wf__task *n = t->next;
+        int rc = t->fn(t->arg);
+        if (rc != 0) wf__logf(s, 0, "background task %s failed (%d)", t->name, rc);
+        if (t->free_arg) t->free_arg(t->arg);
+        WF_FREE(NULL, t);
+        t = n;
+    }
+}
+
+/* Drop a job that will not run: log every task by name, free it. */
+WF__PRIVATE void wf__drop_job(wf__server *s, wf__task *t) {
+    while (t) {
+        wf__task *n = t->next;
+        wf__logf(s, 1, "background task %s dropped at shutdown", t->name);
+        if (t->free_arg) t->free_arg(t->arg);
+        WF_FREE(NULL, t);
+        t = n;
+    }
+}
+
+WF__PRIVATE void *wf__worker_main(void *arg) {
+    struct wf__pool *p = (struct wf__pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->head) break;
+        wf__task *job = p->head;
+        p->head = job->next_job;
+        if (!p->head) p->tail = NULL;
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
+        wf__run_job(p->srv, job);
+        pthread_mutex_lock(&p->mu);
+        p->running--;
+        if (!p->head && !p->running) pthread_cond_broadcast(&p->idle);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Hand a request's tasks over: to the pool, or run them here when there is none (test client). */
+WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
+    wf__task *job = req->tasks;
+    req->tasks = req->tasks_tail = NULL;
+    if (!job) return;
+    struct wf__pool *p = s->pool;
+    if (!p) {
+        wf__run_job(s, job);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    job->next_job = NULL;
+    if (p->tail) p->tail->next_job = job;
+    else p->head = job;
+    p->tail = job;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+WF__PRIVATE int wf__pool_start(wf__server *s) {
+    int n = s->cfg.workers;
+    struct wf__pool *p = (struct wf__pool *)WF_MALLOC(NULL, sizeof *p);
+    if (!p) return WF_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->threads = (pthread_t *)WF_MALLOC(NULL, (size_t)n * sizeof *p->threads);
+    if (!p->threads) return WF_FREE(NULL, p), WF_ENOMEM;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    p->srv = s;
+    for (; p->n < n; p->n++)
+        if (pthread_create(&p->threads[p->n], NULL, wf__worker_main, p) != 0) break;
+    s->pool = p;
+    return p->n ? 0 : WF_ESYS;
+}
+
+/* Shutdown: queued tasks may run until the grace period ends; what is left then is dropped (and
+   logged); the tasks running are waited for. */
+WF__PRIVATE void wf__pool_stop(wf__server *s) {
+    struct wf__pool *p = s->pool;
+    if (!p) return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = (int64_t)until.tv_nsec + (int64_t)s->cfg.shutdown_grace_ms * 1000000;
+    until.tv_sec += (time_t)(ns / 1000000000), until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&p->mu);
+    while ((p->head || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {
+    }
+    wf__task *left = p->head;
+    p->head = p->tail = NULL;
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    while (left) {
+        wf__task *n = left->next_job;
+        wf__drop_job(s, left);
+        left = n;
+    }
+    for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->idle);
+    WF_FREE(NULL, p->threads);
+    WF_FREE(NULL, p);
+    s->pool = NULL;
 }
 
 /* ======================================================================

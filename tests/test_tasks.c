@@ -1,0 +1,139 @@
+/* Background tasks: order, after the response, failures, the test client, and shutdown draining. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char tlog[1024];
+static atomic_int freed;
+
+static int append(void *arg) {
+    pthread_mutex_lock(&mu);
+    size_t n = strlen(tlog);
+    snprintf(tlog + n, sizeof tlog - n, "%s%s", n ? "," : "", (const char *)arg);
+    pthread_mutex_unlock(&mu);
+    return 0;
+}
+
+static int slow_append(void *arg) {
+    usleep(300000);
+    return append(arg);
+}
+
+static int failing(void *arg) {
+    (void)arg;
+    return 7;
+}
+
+static void count_free(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&freed, 1);
+}
+
+static void h_process(wf_req *req, wf_res *res) {
+    wf_add_task(req, "one", append, "task one", count_free);
+    wf_add_task(req, "broken", failing, NULL, count_free);
+    wf_add_task(req, "two", append, "task two", count_free);
+    wf_add_task(req, "three", append, "task three", count_free);
+    wf_reply_json(res, 200, "{s:s}", "status", "processing");
+}
+
+static void h_slow_task(wf_req *req, wf_res *res) {
+    wf_add_task(req, "slow", slow_append, "slow done", NULL);
+    wf_reply_text(res, 200, "queued");
+}
+
+static char logged[4096];
+static void on_log(void *user, int level, const char *msg) {
+    (void)user, (void)level;
+    pthread_mutex_lock(&mu);
+    size_t n = strlen(logged);
+    snprintf(logged + n, sizeof logged - n, "%s\n", msg);
+    pthread_mutex_unlock(&mu);
+}
+
+static wf_app *task_app(void) {
+    wf_app *app = wf_app_new();
+    wf_post(app, "/process/", h_process);
+    wf_get(app, "/slow-task", h_slow_task);
+    return app;
+}
+
+WF_TEST(tasks_run_in_order_in_the_test_client) {
+    wf_app *app = task_app();
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_req rq = {.method = "POST", .path = "/process/"};
+    wf_test_res r;
+    tlog[0] = logged[0] = 0;
+    atomic_store(&freed, 0);
+    WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "{\"status\":\"processing\"}");
+    wf_test_res_free(&r);
+    /* already done when the request returns, as Starlette's TestClient does */
+    WF_EXPECT_EQ_STR(tlog, "task one,task two,task three");
+    WF_EXPECT_TRUE(strstr(logged, "background task broken failed (7)") != NULL);
+    WF_EXPECT_EQ_INT(atomic_load(&freed), 4);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+WF_TEST(tasks_after_the_response_on_the_pool) {
+    wf_app *app = task_app();
+    int port = tu_serve(app, &(wf_config){.workers = 2, .log = on_log});
+    tu_resp r;
+    tlog[0] = 0;
+    long long t0 = tu_ms();
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /slow-task HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    long long took = tu_ms() - t0;
+    tu_resp_free(&r);
+    wf_test_log("response after %lld ms while the task takes 300", took);
+    WF_EXPECT_LT_INT(took, 200);
+    pthread_mutex_lock(&mu);
+    WF_EXPECT_EQ_STR(tlog, "");                 /* the task has not finished yet */
+    pthread_mutex_unlock(&mu);
+    /* several requests' tasks keep each request's own order */
+    for (int i = 0; i < 5; i++) {
+        WF_ASSERT_EQ_INT(tu_request(port, "POST /process/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r), 200);
+        tu_resp_free(&r);
+    }
+    long long t1 = tu_ms();
+    while (tu_ms() - t1 < 3000) {
+        pthread_mutex_lock(&mu);
+        bool done = strstr(tlog, "slow done") != NULL;
+        pthread_mutex_unlock(&mu);
+        if (done) break;
+        usleep(10000);
+    }
+    tu_stop(app);                               /* drains the queue */
+    WF_EXPECT_TRUE(strstr(tlog, "slow done") != NULL);
+    int ones = 0;
+    for (const char *p = tlog; (p = strstr(p, "task one,task two,task three")) != NULL; p++) ones++;
+    WF_EXPECT_EQ_INT(ones, 5);
+}
+
+WF_TEST(tasks_shutdown_drains_then_drops_by_name) {
+    wf_app *app = task_app();
+    int port = tu_serve(app, &(wf_config){.workers = 1, .shutdown_grace_ms = 500, .log = on_log});
+    tu_resp r;
+    tlog[0] = logged[0] = 0;
+    for (int i = 0; i < 5; i++) {               /* 5 x 300 ms on one worker: the grace covers 2 */
+        WF_ASSERT_EQ_INT(tu_request(port, "GET /slow-task HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+        tu_resp_free(&r);
+    }
+    long long t0 = tu_ms();
+    tu_stop(app);
+    long long took = tu_ms() - t0;
+    int done = 0, dropped = 0;
+    for (const char *p = tlog; (p = strstr(p, "slow done")) != NULL; p++) done++;
+    for (const char *p = logged; (p = strstr(p, "background task slow dropped at shutdown")) != NULL; p++) dropped++;
+    wf_test_log("shutdown took %lld ms: %d tasks ran, %d dropped and logged", took, done, dropped);
+    WF_EXPECT_EQ_INT(done + dropped, 5);        /* none lost silently */
+    WF_EXPECT_GE_INT(done, 1);
+    WF_EXPECT_GE_INT(dropped, 1);
+    WF_EXPECT_LT_INT(took, 1500);
+}
