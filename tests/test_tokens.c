@@ -11,7 +11,7 @@
 static int tokens(const char *input, const char *args, char *out, size_t cap) {
     char cmd[4096];
     if (access("build/tokens", X_OK) != 0) return -100;
-    snprintf(cmd, sizeof cmd, "printf '%%b' '%s' | build/tokens %s 2>/dev/null", input ? input : "", args);
+    snprintf(cmd, sizeof cmd, "printf '%%b' '%s' 2>/dev/null | build/tokens %s 2>/dev/null", input ? input : "", args);
     FILE *p = popen(cmd, "r");
     out[0] = 0;
     if (!p) return -1;
