@@ -598,6 +598,7 @@ typedef struct wf_config {
     int write_timeout_ms;       /* no write progress, default 30000 (close) */
     int shutdown_grace_ms;      /* in-flight requests and queued tasks after wf_stop, default 5000 */
     int workers;                /* background-task threads, default 4 */
+    int slow_handler_ms;        /* a handler holding its loop this long is logged, default 100 */
     bool no_signals;            /* wf_run leaves SIGINT/SIGTERM alone */
     bool no_access_log;         /* no access-log line per request */
     wf_access_log_fn access_log; /* default: one line to stderr */
@@ -833,16 +834,22 @@ typedef void *(*wf_dep_fn)(wf_req *req);
 typedef struct wf_dep {
     const char *name;
     wf_dep_fn fn;
+    int scope;                  /* 0: the request (default); 1: the app (WF_DEPENDENCY_APP) */
 } wf_dep;
 
 /* Define dependency `name` yielding `type` (a pointer type); the body follows, with `req` in scope:
        WF_DEPENDENCY(Database *, get_db) { ...; wf_defer(req, db_close, db); return db; }
    In other files, declare it with WF_DEPENDENCY_EXTERN(get_db). */
-#define WF_DEPENDENCY(type, name)                                                               \
+#define WF__DEPENDENCY(type, name, scope)                                                       \
     static type wf__dep_impl_##name(wf_req *req);                                               \
     static void *wf__dep_thunk_##name(wf_req *req) { return (void *)wf__dep_impl_##name(req); } \
-    const wf_dep name = {#name, wf__dep_thunk_##name};                                          \
+    const wf_dep name = {#name, wf__dep_thunk_##name, scope};                                   \
     static type wf__dep_impl_##name(wf_req *req)
+#define WF_DEPENDENCY(type, name) WF__DEPENDENCY(type, name, 0)
+/* An app-scoped dependency (settings, pools): built once, by the first request that needs it (the
+   others on any loop thread wait for it), shared by all requests after; its wf_defer cleanups run
+   when the server stops (and when a test client is freed). It must not keep request memory. */
+#define WF_DEPENDENCY_APP(type, name) WF__DEPENDENCY(type, name, 1)
 #define WF_DEPENDENCY_EXTERN(name) extern const wf_dep name
 /* The value of dependency `name` for this request: computed on first use, then the same value for
    every user in the request (FastAPI's cache). */
@@ -3271,6 +3278,7 @@ struct wf__state;
 struct wf__depval;
 struct wf__cleanup;
 struct wf__task;
+struct wf__appdep;
 
 struct wf_req {
     wf__loop *loop;
@@ -3289,8 +3297,9 @@ struct wf_req {
     wf_json_doc *json;          /* the parsed body */
     struct wf__depval *deps;    /* dependency values of this request */
     struct wf__cleanup *cleanups; /* wf_defer, newest first */
-    int dep_depth;
+    int dep_depth, app_building;
     struct wf__task *tasks, *tasks_tail;
+    const char *route;          /* the pattern of the matched route */
     int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
     char peer[64];
 };
@@ -3462,6 +3471,7 @@ WF__PRIVATE void wf__config_defaults(wf_config *c) {
     c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
     c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
     c->workers = wf__def(c->workers, 4);
+    c->slow_handler_ms = wf__def(c->slow_handler_ms, 100);
     c->log = wf__def(c->log, wf__log_stderr);
     if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
     if (c->no_access_log) c->access_log = NULL;
@@ -3648,8 +3658,9 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.json_state = 0;
     rs->req.deps = NULL;
     rs->req.cleanups = NULL;
-    rs->req.dep_depth = 0;
+    rs->req.dep_depth = rs->req.app_building = 0;
     rs->req.tasks = rs->req.tasks_tail = NULL;
+    rs->req.route = NULL;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3845,7 +3856,14 @@ WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *
     rs->req.buf = buf;
     rs->req.body.ptr = buf + rs->head_len;
     rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
+    int64_t t0 = wf__mono_us();
     wf__app_dispatch(l->srv->app, &rs->req, &rs->res);
+    int64_t took = (wf__mono_us() - t0) / 1000;
+    if (took >= l->srv->cfg.slow_handler_ms) {     /* it held the loop: every connection waited */
+        wf_str m = wf_req_method(&rs->req);
+        wf__logf(l->srv, 1, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
+                 rs->req.route ? rs->req.route : "(no route)", (long long)took);
+    }
     if (wf__finish_response(l, c, rs) < 0) {
         wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
         c->closing = true;
@@ -4563,6 +4581,7 @@ WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app);
 
 WF__PRIVATE int wf__pool_start(wf__server *s);
 WF__PRIVATE void wf__pool_stop(wf__server *s);
+WF__PRIVATE void wf__app_shutdown(wf_app *app);
 
 WF__PRIVATE void wf__server_free(wf__server *s) {
     wf__pool_stop(s);                   /* after the loops: the last responses queue their tasks */
@@ -4645,7 +4664,8 @@ WF_API int wf_wait(wf_app *app) {
     if (!s) return WF_EINVAL;
     for (int i = 0; i < s->nloops; i++) pthread_join(s->loops[i].thread, NULL);
     atomic_store(wf__app_server_slot(app), NULL);
-    wf__server_free(s);
+    wf__server_free(s);                 /* requests and tasks are over ... */
+    wf__app_shutdown(app);              /* ... then the app-scoped values go */
     return 0;
 }
 
@@ -4696,6 +4716,7 @@ enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
 
 typedef struct wf__route {
     char *method;
+    char *pattern;              /* the full pattern, for the log */
     wf_handler handler;
     wf_group *group;
 } wf__route;
@@ -4744,6 +4765,9 @@ struct wf_app {
     int nerrs;
     wf__override *overrides;
     int noverrides;
+    pthread_mutex_t mu;         /* app-scoped dependencies (recursive) */
+    struct wf__appdep *appdeps;
+    struct wf__cleanup *cleanups;
     _Atomic(wf__server *) server;
 };
 
@@ -5394,7 +5418,7 @@ WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
 WF__PRIVATE void wf__rnode_free(wf__rnode *n) {
     for (uint32_t i = 0; i < n->nlits; i++) wf__rnode_free(n->lits[i]), WF_FREE(NULL, n->lits[i]);
     for (uint32_t i = 0; i < n->nparams; i++) wf__rnode_free(n->params[i]), WF_FREE(NULL, n->params[i]);
-    for (uint32_t i = 0; i < n->nroutes; i++) WF_FREE(NULL, n->routes[i].method);
+    for (uint32_t i = 0; i < n->nroutes; i++) WF_FREE(NULL, n->routes[i].method), WF_FREE(NULL, n->routes[i].pattern);
     WF_FREE(NULL, n->lits);
     WF_FREE(NULL, n->params);
     WF_FREE(NULL, n->routes);
@@ -5412,11 +5436,18 @@ WF_API wf_app *wf_app_new(void) {
         return NULL;
     }
     atomic_init(&app->server, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&app->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     return app;
 }
 
 WF_API void wf_app_free(wf_app *app) {
     if (!app) return;
+    wf__app_shutdown(app);
+    pthread_mutex_destroy(&app->mu);
     wf__rnode_free(&app->root);
     while (app->groups) {
         wf_group *n = app->groups->next;
@@ -5549,15 +5580,18 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
     strcpy(full, g->prefix);
     strcat(full, pattern);
     wf__rnode *n = wf__rnode_walk(&g->app->root, full);
-    WF_FREE(NULL, full);
-    if (!n) return WF_EINVAL;
-    for (uint32_t i = 0; i < n->nroutes; i++)
-        if (strcmp(n->routes[i].method, method) == 0) return WF_EINVAL;
-    wf__route *r = (wf__route *)WF_REALLOC(NULL, n->routes, (n->nroutes + 1) * sizeof *r);
-    if (!r) return WF_ENOMEM;
+    int rc = n ? 0 : WF_EINVAL;
+    for (uint32_t i = 0; n && i < n->nroutes; i++)
+        if (strcmp(n->routes[i].method, method) == 0) rc = WF_EINVAL;
+    wf__route *r = rc ? NULL : (wf__route *)WF_REALLOC(NULL, n->routes, (n->nroutes + 1) * sizeof *r);
+    if (!r) {
+        WF_FREE(NULL, full);
+        return rc ? rc : WF_ENOMEM;
+    }
     n->routes = r;
     r = &n->routes[n->nroutes];
-    if (!(r->method = wf__strdup(method))) return WF_ENOMEM;
+    r->pattern = full;
+    if (!(r->method = wf__strdup(method))) return WF_FREE(NULL, full), WF_ENOMEM;
     r->handler = h;
     r->group = g;
     n->nroutes++;
@@ -5705,6 +5739,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         req->raise = &jb;
         if (setjmp(jb) == 0) {
             const wf__route *rt = wf__node_route(node, method);
+            req->route = rt->pattern;
             wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
             rt->handler(req, res);
             if (wf_invalid(req)) wf__answer_invalid(req, res);
@@ -6086,6 +6121,15 @@ typedef struct wf__cleanup {
 } wf__cleanup;
 
 WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
+    if (req->app_building) {            /* an app-scoped value's cleanup: at shutdown */
+        wf_app *app = req->loop->srv->app;
+        wf__cleanup *c = fn ? (wf__cleanup *)WF_MALLOC(NULL, sizeof *c) : NULL;
+        if (!c) return fn ? WF_ENOMEM : WF_EINVAL;
+        c->fn = fn, c->arg = arg;
+        c->next = app->cleanups;        /* the app's lock is held by the builder */
+        app->cleanups = c;
+        return 0;
+    }
     wf__cleanup *c = (wf__cleanup *)wf_req_alloc(req, sizeof *c);
     if (!c || !fn) return c ? WF_EINVAL : WF_ENOMEM;
     c->fn = fn;
@@ -6102,6 +6146,61 @@ WF__PRIVATE void wf__run_cleanups(wf_req *req) {
         req->cleanups = c->next;        /* taken off first: exactly once, even if it raises */
         c->fn(c->arg);
     }
+}
+
+/* App-scoped values and the cleanups registered while building them. */
+typedef struct wf__appdep {
+    struct wf__appdep *next;
+    const wf_dep *dep;
+    void *value;
+    bool done;
+} wf__appdep;
+
+WF__PRIVATE void *wf__dep_call(wf_req *req, const wf_dep *dep);
+WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) WF__NORETURN;
+
+/* Build (once) or get an app-scoped value. The app's lock is recursive, so app dependencies may use
+   each other; a raise while building releases it and leaves the value unbuilt. */
+WF__PRIVATE void *wf__app_dep(wf_req *req, const wf_dep *dep) {
+    wf_app *app = req->loop->srv->app;
+    wf__appdep *v;
+    pthread_mutex_lock(&app->mu);
+    for (v = app->appdeps; v && v->dep != dep; v = v->next) {
+    }
+    if (v && v->done) {
+        pthread_mutex_unlock(&app->mu);
+        return v->value;
+    }
+    if (v) {
+        pthread_mutex_unlock(&app->mu);
+        wf__dep_cycle(req, dep);
+    }
+    v = (wf__appdep *)WF_MALLOC(NULL, sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&app->mu);
+        wf_fail(req, "out of memory");
+    }
+    memset(v, 0, sizeof *v);
+    v->dep = dep;
+    v->next = app->appdeps;
+    app->appdeps = v;
+    jmp_buf jb, *outer = req->raise;
+    req->raise = &jb;
+    req->app_building++;
+    if (setjmp(jb) != 0) {              /* it raised: forget it, unlock, pass the raise on */
+        req->app_building--;
+        req->raise = outer;
+        app->appdeps = v->next;
+        WF_FREE(NULL, v);
+        pthread_mutex_unlock(&app->mu);
+        longjmp(*outer, 1);
+    }
+    v->value = wf__dep_call(req, dep);
+    v->done = true;
+    req->app_building--;
+    req->raise = outer;
+    pthread_mutex_unlock(&app->mu);
+    return v->value;
 }
 
 WF__PRIVATE const wf_dep *wf__override_of(const wf_app *app, const wf_dep *dep) {
@@ -6133,6 +6232,7 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
 }
 
 WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
+    if (dep->scope == 1) return wf__app_dep(req, dep);
     for (wf__depval *v = req->deps; v; v = v->next) {
         if (v->dep != dep) continue;
         if (!v->done) wf__dep_cycle(req, dep);
@@ -6150,6 +6250,23 @@ WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
 }
 
 WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) { return wf__dep_call(req, dep); }
+
+/* The app's shutdown: app-scoped cleanups in reverse order, values forgotten (a restart rebuilds). */
+WF__PRIVATE void wf__app_shutdown(wf_app *app) {
+    pthread_mutex_lock(&app->mu);
+    while (app->cleanups) {
+        wf__cleanup *c = app->cleanups;
+        app->cleanups = c->next;
+        c->fn(c->arg);
+        WF_FREE(NULL, c);
+    }
+    while (app->appdeps) {
+        wf__appdep *n = app->appdeps->next;
+        WF_FREE(NULL, app->appdeps);
+        app->appdeps = n;
+    }
+    pthread_mutex_unlock(&app->mu);
+}
 
 WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement) {
     if (!app || !dep || !replacement) return WF_EINVAL;
@@ -6740,7 +6857,9 @@ WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg) {
 
 WF_API void wf_test_client_free(wf_test_client *tc) {
     if (!tc) return;
+    wf_app *app = tc->srv->app;
     wf__server_free(tc->srv);
+    wf__app_shutdown(app);              /* as leaving `with TestClient(app)` runs the shutdown */
     WF_FREE(NULL, tc);
 }
 

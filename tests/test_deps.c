@@ -2,6 +2,7 @@
    and on disconnect), overrides, group dependencies, and dependencies before parameter validation. */
 #define _GNU_SOURCE
 #include "util.h"
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,4 +260,82 @@ WF_TEST(deps_cleanups_after_the_response_and_on_disconnect) {
     WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 2);
     WF_EXPECT_EQ_STR(trail, "stream over");
     tu_stop(app);
+}
+
+/* App scope: built once even when many requests on two loop threads need it at the same moment. */
+static atomic_int pool_builds, pool_closed;
+typedef struct pool { int id; } pool;
+
+static void close_pool(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&pool_closed, 1);
+}
+
+WF_DEPENDENCY_APP(pool *, get_pool) {
+    static pool p;
+    (void)req;
+    usleep(100000);                             /* slow to build: the others must wait, not rebuild */
+    p.id = atomic_fetch_add(&pool_builds, 1) + 1;
+    wf_defer(req, close_pool, &p);              /* at shutdown */
+    return &p;
+}
+
+static void h_pool(wf_req *req, wf_res *res) {
+    pool *p = WF_DEPENDS(req, get_pool);
+    wf_reply_json(res, 200, "{s:i}", "pool", p->id);
+}
+
+static void *hit(void *arg) {
+    tu_resp r;
+    int port = *(int *)arg, st = tu_request(port, "GET /pool HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    bool ok = st == 200 && strcmp(r.body, "{\"pool\":1}") == 0;
+    tu_resp_free(&r);
+    return ok ? (void *)1 : NULL;
+}
+
+WF_TEST(deps_app_scope_built_once_across_threads) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/pool", h_pool);
+    atomic_store(&pool_builds, 0), atomic_store(&pool_closed, 0);
+    int port = tu_serve(app, &(wf_config){.threads = 2, .no_access_log = true});
+    pthread_t t[16];
+    for (int i = 0; i < 16; i++) pthread_create(&t[i], NULL, hit, &port);
+    int ok = 0;
+    for (int i = 0; i < 16; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        ok += r != NULL;
+    }
+    WF_EXPECT_EQ_INT(ok, 16);
+    WF_EXPECT_EQ_INT(atomic_load(&pool_builds), 1);
+    WF_EXPECT_EQ_INT(atomic_load(&pool_closed), 0);
+    wf_stop(app);
+    wf_wait(app);
+    WF_EXPECT_EQ_INT(atomic_load(&pool_closed), 1);    /* its cleanup ran at shutdown, once */
+    wf_app_free(app);
+    WF_EXPECT_EQ_INT(atomic_load(&pool_closed), 1);
+}
+
+static atomic_int flaky_tries;
+WF_DEPENDENCY_APP(const char *, flaky_settings) {
+    if (atomic_fetch_add(&flaky_tries, 1) == 0) wf_raise(req, 503, "settings not ready");
+    return "ready";
+}
+
+static void h_flaky(wf_req *req, wf_res *res) {
+    wf_reply_json(res, 200, "{s:s}", "settings", (const char *)WF_DEPENDS(req, flaky_settings));
+}
+
+WF_TEST(deps_app_scope_failure_is_not_cached) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/flaky", h_flaky);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[128];
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 503);
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "{\"settings\":\"ready\"}");
+    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(atomic_load(&flaky_tries), 2);
+    wf_test_client_free(tc);
+    wf_app_free(app);
 }

@@ -137,3 +137,22 @@ WF_TEST(tasks_shutdown_drains_then_drops_by_name) {
     WF_EXPECT_GE_INT(dropped, 1);
     WF_EXPECT_LT_INT(took, 1500);
 }
+
+static void h_blocking_sleep(wf_req *req, wf_res *res) {
+    (void)req;
+    usleep(150000);                             /* holds the loop: reported */
+    wf_reply_text(res, 200, "slept");
+}
+
+WF_TEST(slow_inline_handler_is_reported_with_its_route) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/sleepy/{n}", h_blocking_sleep);
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_res r;
+    logged[0] = 0;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/sleepy/1", &r), 0);
+    wf_test_res_free(&r);
+    WF_EXPECT_TRUE(strstr(logged, "GET /sleepy/{n} held its loop thread for 1") != NULL);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
