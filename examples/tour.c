@@ -1,10 +1,15 @@
 /* tour.c - FastAPI's feature reference, ported to C route for route (the contract is TOUR.md).
-   `make run` starts it. PORT (default 8000) and HOST (default 127.0.0.1) set where it listens.
-   Routes arrive with the features they need; this version has the application layer's. */
+   `make run` starts it. PORT (default 8000), HOST (default 127.0.0.1), TASK_LOG (default ./log.txt).
+   Routes arrive with the features they need; this version has the application layer's and the
+   dependency and background-task routes. */
 #ifndef TOUR_NO_MAIN
 #define WEBFW_IMPLEMENTATION
 #endif
 #include "../webfw.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* GET / -> {"message":"Hello World"} */
 static void read_root(wf_req *req, wf_res *res) {
@@ -12,11 +17,212 @@ static void read_root(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:s}", "message", "Hello World");
 }
 
+/* ---- the task log: background tasks append lines to TASK_LOG ---- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int write_log(void *line) {
+    const char *path = getenv("TASK_LOG");
+    pthread_mutex_lock(&log_mu);
+    FILE *f = fopen(path ? path : "./log.txt", "a");
+    if (f) fprintf(f, "%s\n", (const char *)line), fclose(f);
+    pthread_mutex_unlock(&log_mu);
+    return f ? 0 : 1;
+}
+
+static char *line_of(const char *fmt, const char *arg) {
+    size_t n = strlen(fmt) + strlen(arg) + 1;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, fmt, arg);
+    return s;
+}
+
+/* ---- settings, the database and its sessions (the seed's get_db with yield) ---- */
+
+typedef struct settings { const char *db_url; } settings;
+typedef struct item { char name[128]; double price; int id; } item;
+typedef struct session { bool open; } session;
+
+static struct {
+    pthread_mutex_t mu;
+    item items[1024];
+    int n, opened, closed;
+} store = {PTHREAD_MUTEX_INITIALIZER, {{"", 0, 0}}, 0, 0, 0};
+
+WF_DEPENDENCY_APP(settings *, get_settings) {
+    static settings s = {"sqlite:///./demo.db"};
+    (void)req;
+    return &s;
+}
+
+static void close_session(void *arg) {
+    session *s = arg;
+    s->open = false;
+    pthread_mutex_lock(&store.mu);
+    store.closed++;
+    pthread_mutex_unlock(&store.mu);
+}
+
+WF_DEPENDENCY(session *, get_db) {
+    (void)WF_DEPENDS(req, get_settings);
+    session *s = wf_req_alloc(req, sizeof *s);
+    if (!s) wf_fail(req, "out of memory");
+    s->open = true;
+    pthread_mutex_lock(&store.mu);
+    store.opened++;
+    pthread_mutex_unlock(&store.mu);
+    wf_defer(req, close_session, s);            /* the code after `yield` */
+    return s;
+}
+
+typedef struct user_repo { const char *users[2]; session *db; } user_repo;
+
+WF_DEPENDENCY(user_repo *, get_user_repo) {
+    user_repo *r = wf_req_alloc(req, sizeof *r);
+    if (!r) wf_fail(req, "out of memory");
+    r->db = WF_DEPENDS(req, get_db);
+    r->users[0] = "admin", r->users[1] = "testuser";
+    return r;
+}
+
+/* GET /db-check: the chain get_settings -> get_db -> get_user_repo */
+static void db_check(wf_req *req, wf_res *res) {
+    settings *s = WF_DEPENDS(req, get_settings);
+    user_repo *repo = WF_DEPENDS(req, get_user_repo);
+    bool cached = WF_DEPENDS(req, get_settings) == s;
+    wf_reply_json(res, 200, "{s:[s,s,s], s:s, s:b, s:b, s:[s,s]}", "chain", "get_settings", "get_db", "get_user_repo",
+                  "db_url", s->db_url, "db_open", repo->db->open, "settings_cached", cached, "users", repo->users[0],
+                  repo->users[1]);
+}
+
+static void db_stats(wf_req *req, wf_res *res) {
+    (void)req;
+    pthread_mutex_lock(&store.mu);
+    int opened = store.opened, closed = store.closed;
+    pthread_mutex_unlock(&store.mu);
+    wf_reply_json(res, 200, "{s:i, s:i}", "opened", opened, "closed", closed);
+}
+
+/* ---- items: a class-style query dependency, a JSON body, a task added by a dependency ---- */
+
+typedef struct common_query { long long skip, limit; wf_str q; } common_query;
+
+WF_DEPENDENCY(common_query *, common_parameters) {
+    common_query *c = wf_req_alloc(req, sizeof *c);
+    if (!c) wf_fail(req, "out of memory");
+    c->skip = wf_param_int(req, WF_IN_QUERY, "skip", "default=0");
+    c->limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=100");
+    c->q = wf_param_str(req, WF_IN_QUERY, "q", "");
+    return c;
+}
+
+static void read_items(wf_req *req, wf_res *res) {
+    common_query *c = WF_DEPENDS(req, common_parameters);
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I, s:I, s:S}", "skip", c->skip, "limit", c->limit, "q", c->q);
+}
+
+/* The task log's line for a created item, added by this dependency once the item exists. */
+typedef struct audit { wf_req *req; } audit;
+WF_DEPENDENCY(audit *, get_audit) {
+    audit *a = wf_req_alloc(req, sizeof *a);
+    if (!a) wf_fail(req, "out of memory");
+    a->req = req;
+    return a;
+}
+
+static void create_item(wf_req *req, wf_res *res) {
+    session *db = WF_DEPENDS(req, get_db);
+    audit *a = WF_DEPENDS(req, get_audit);
+    wf_str name = wf_body_str(req, "name", "required");
+    double price = wf_body_float(req, "price", "required");
+    if (wf_invalid(req) || !db->open) return;
+    pthread_mutex_lock(&store.mu);
+    if (store.n == 1024) {
+        pthread_mutex_unlock(&store.mu);
+        wf_raise(req, 507, "Store is full");
+    }
+    item *it = &store.items[store.n++];
+    snprintf(it->name, sizeof it->name, "%.*s", (int)name.len, name.ptr);
+    it->price = price;
+    it->id = store.n;
+    item copy = *it;
+    pthread_mutex_unlock(&store.mu);
+    char id[24];
+    snprintf(id, sizeof id, "%d", copy.id);
+    wf_add_task(a->req, "log_creation", write_log, line_of("created %s", id), free);
+    wf_reply_json(res, 200, "{s:s, s:f, s:i}", "name", copy.name, "price", copy.price, "id", copy.id);
+}
+
+static void db_items(wf_req *req, wf_res *res) {
+    wf_buf b = {0};
+    wf_jw w = {.out = &b};
+    (void)WF_DEPENDS(req, get_db);
+    pthread_mutex_lock(&store.mu);
+    wf_jw_arr(&w);
+    for (int i = 0; i < store.n; i++) {
+        wf_jw_obj(&w);
+        wf_jw_key(&w, "id"), wf_jw_int(&w, store.items[i].id);
+        wf_jw_key(&w, "name"), wf_jw_str(&w, store.items[i].name);
+        wf_jw_key(&w, "price"), wf_jw_num(&w, store.items[i].price);
+        wf_jw_end(&w);
+    }
+    wf_jw_end(&w);
+    pthread_mutex_unlock(&store.mu);
+    wf_reply(res, 200, "application/json", b.ptr, b.len);
+    wf_buf_free(&b);
+}
+
+/* GET /async-endpoint: a second cleanup-style session */
+WF_DEPENDENCY(session *, get_async_session) {
+    session *s = wf_req_alloc(req, sizeof *s);
+    if (!s) wf_fail(req, "out of memory");
+    s->open = true;
+    wf_defer(req, close_session, s);
+    pthread_mutex_lock(&store.mu);
+    store.opened++;
+    pthread_mutex_unlock(&store.mu);
+    return s;
+}
+
+static void async_endpoint(wf_req *req, wf_res *res) {
+    session *s = WF_DEPENDS(req, get_async_session);
+    wf_reply_json(res, 200, "{s:b}", "session_active", s->open);
+}
+
+/* ---- background tasks ---- */
+
+static void send_notification(wf_req *req, wf_res *res) {
+    wf_str email = wf_param_str(req, WF_IN_QUERY, "email", "required");
+    if (wf_invalid(req)) return;
+    char *addr = wf_req_alloc(req, email.len + 1);
+    if (!addr) wf_fail(req, "out of memory");
+    memcpy(addr, email.ptr, email.len), addr[email.len] = 0;
+    wf_add_task(req, "send_notification", write_log, line_of("Notification sent to %s", addr), free);
+    wf_reply_json(res, 200, "{s:s}", "message", "Notification scheduled");
+}
+
+static void process(wf_req *req, wf_res *res) {
+    wf_add_task(req, "task_one", write_log, "task one", NULL);
+    wf_add_task(req, "task_two", write_log, "task two", NULL);
+    wf_add_task(req, "task_three", write_log, "task three", NULL);
+    wf_reply_json(res, 200, "{s:s}", "status", "processing");
+}
+
 /* The app: every route of the tour. Tests build it through the test client. */
 wf_app *tour_app(void);
 wf_app *tour_app(void) {
     wf_app *app = wf_app_new();
-    if (app) wf_get(app, "/", read_root);
+    if (!app) return NULL;
+    wf_get(app, "/", read_root);
+    wf_get(app, "/items/", read_items);
+    wf_post(app, "/items/", create_item);
+    wf_get(app, "/db-items/", db_items);
+    wf_get(app, "/db-check", db_check);
+    wf_get(app, "/db-stats", db_stats);
+    wf_get(app, "/async-endpoint", async_endpoint);
+    wf_post(app, "/send-notification/", send_notification);
+    wf_post(app, "/process/", process);
     return app;
 }
 

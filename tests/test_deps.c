@@ -26,7 +26,7 @@ static void close_db(void *arg) {
 typedef struct settings { const char *db_url; } settings;
 typedef struct db { const char *url; bool open; } db;
 
-WF_DEPENDENCY(settings *, get_settings) {
+WF_DEPENDENCY(settings *, t_get_settings) {
     static settings s = {"sqlite:///./demo.db"};
     (void)req;
     atomic_fetch_add(&calls_settings, 1);
@@ -34,8 +34,8 @@ WF_DEPENDENCY(settings *, get_settings) {
     return &s;
 }
 
-WF_DEPENDENCY(db *, get_db) {
-    settings *s = WF_DEPENDS(req, get_settings);
+WF_DEPENDENCY(db *, t_get_db) {
+    settings *s = WF_DEPENDS(req, t_get_settings);
     db *d = (db *)wf_req_alloc(req, sizeof *d);
     d->url = s->db_url;
     d->open = true;
@@ -44,17 +44,17 @@ WF_DEPENDENCY(db *, get_db) {
     return d;
 }
 
-WF_DEPENDENCY(const char *, get_repo) {
-    db *d = WF_DEPENDS(req, get_db);
-    settings *s = WF_DEPENDS(req, get_settings);      /* cached: not computed again */
+WF_DEPENDENCY(const char *, t_get_repo) {
+    db *d = WF_DEPENDS(req, t_get_db);
+    settings *s = WF_DEPENDS(req, t_get_settings);      /* cached: not computed again */
     note("repo");
     wf_defer(req, close_db, "close repo");
     return d->open && s ? "users" : NULL;
 }
 
 static void h_check(wf_req *req, wf_res *res) {
-    const char *repo = WF_DEPENDS(req, get_repo);
-    db *d = WF_DEPENDS(req, get_db);
+    const char *repo = WF_DEPENDS(req, t_get_repo);
+    db *d = WF_DEPENDS(req, t_get_db);
     wf_reply_json(res, 200, "{s:s, s:s, s:b}", "repo", repo, "db_url", d->url, "db_open", d->open);
 }
 
@@ -193,7 +193,7 @@ WF_TEST(deps_failures_groups_and_validation_order) {
 
 WF_TEST(deps_overrides_for_tests) {
     wf_app *app = deps_app();
-    WF_ASSERT_EQ_INT(wf_override(app, &get_db, &fake_db), 0);
+    WF_ASSERT_EQ_INT(wf_override(app, &t_get_db, &fake_db), 0);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char b[256];
     trail[0] = 0;
