@@ -1932,12 +1932,15 @@ WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, 
     else return false;
     if (!wf__pw_uint(&p, 100000000, iters) || *p++ != '$') return false;
     const char *d = strchr(p, '$');
-    if (!d || d == p || strchr(d + 1, '$')) return false;
+    if (!d || (d == p && *django) || strchr(d + 1, '$')) return false;   /* passlib allows an empty salt */
     *salt = p, *sn = (size_t)(d - p);
     size_t hn = strlen(d + 1);      /* 32 bytes: 44 characters of base64, 43 of passlib's (no padding) */
+    uint8_t scratch[48];            /* decode where any 44 characters fit, then insist on 32 bytes */
     if (hn != (*django ? 44u : 43u)) return false;
-    *sumn = *django ? wf_base64_decode(sum, d + 1, hn, false) : wf__ab64_decode(sum, d + 1, hn);
-    return *sumn == 32;
+    *sumn = *django ? wf_base64_decode(scratch, d + 1, hn, false) : wf__ab64_decode(scratch, d + 1, hn);
+    if (*sumn != 32) return false;
+    memcpy(sum, scratch, 32);
+    return true;
 }
 
 WF_API int wf_password_hash(char *out, size_t cap, const char *password, size_t n, const wf_pw_opts *opts) {
@@ -3821,6 +3824,7 @@ WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
         char *copy = (char *)wf__arena_alloc(&rs->arena, rs->head_len);
         if (copy) memcpy(copy, rs->req.buf, rs->head_len);
         rs->req.buf = copy;
+        rs->req.body.ptr = "", rs->req.body.len = 0;   /* the body is not kept: copy what a producer needs */
         rs->phase = WF__P_STREAM;
         return 0;
     }
@@ -4835,25 +4839,26 @@ WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     return seen;
 }
 
-/* The value of cookie `name` from the Cookie header(s). */
+/* The value of cookie `name` as Starlette reads it: from the (first) Cookie header, keys and values
+   stripped, surrounding quotes removed, the last of duplicate names winning. */
 WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
-    size_t nl = strlen(name);
-    wf_str none = {NULL, 0}, h;
-    for (int k = 0; (h = wf_req_header_nth(req, "cookie", k)).ptr; k++) {
-        for (size_t i = 0; i < h.len;) {
-            while (i < h.len && (h.ptr[i] == ' ' || h.ptr[i] == ';')) i++;
-            size_t e = i;
-            while (e < h.len && h.ptr[e] != ';') e++;
-            const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
-            if (eq && (size_t)(eq - h.ptr) - i == nl && memcmp(h.ptr + i, name, nl) == 0) {
-                wf_str v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
-                if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
-                return v;
-            }
-            i = e;
+    wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none;
+    for (size_t i = 0; h.ptr && i < h.len;) {
+        size_t e = i;
+        while (e < h.len && h.ptr[e] != ';') e++;
+        const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
+        if (eq) {
+            wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
+            while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
+            while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
+            while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
+            while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
+            if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
+            if (wf_str_eq(k, name)) found = v;
         }
+        i = e + 1;
     }
-    return none;
+    return found;
 }
 
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
@@ -4945,8 +4950,14 @@ WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
 WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     char buf[128], *end;
     size_t o = 0;
-    for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++)
-        if (s.ptr[i] != '_' || (i && i + 1 < s.len && s.ptr[i - 1] >= '0' && s.ptr[i + 1] >= '0')) buf[o++] = s.ptr[i];
+    for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++) {
+        char c = s.ptr[i];
+        bool digit_before = i && s.ptr[i - 1] >= '0' && s.ptr[i - 1] <= '9';
+        bool digit_after = i + 1 < s.len && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9';
+        if (c == '_' && digit_before && digit_after) continue;    /* Python: 1_0.5 is 10.5 */
+        if (c == '_' || c == 0) return false;
+        buf[o++] = c;
+    }
     buf[o] = 0;
     if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
     errno = 0;
@@ -5301,12 +5312,23 @@ WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *det
     wf_buf_free(&body);
 }
 
+/* A copy of b in the request's arena (NULL without memory); b is freed. Error paths hand arena
+   memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
+WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
+    char *c = (char *)wf_req_alloc(req, b->len + 1);
+    if (c) memcpy(c, b->ptr ? b->ptr : "", b->len), c[b->len] = 0;
+    *n = b->len;
+    wf_buf_free(b);
+    return c;
+}
+
 /* wf__error with a plain text detail. */
 WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail, const char *const *headers) {
     wf_buf d = {0};
+    size_t n;
     wf_json_pack(&d, "s", detail);
-    wf__error(req, res, status, d.ptr ? d.ptr : "null", d.ptr ? d.len : 4, headers);
-    wf_buf_free(&d);
+    char *j = wf__arena_take(req, &d, &n);
+    wf__error(req, res, status, j && n ? j : "null", j && n ? n : 4, headers);
 }
 
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
@@ -5346,11 +5368,12 @@ WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
 WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
     wf_buf *e = req->errors;
     wf_buf body = {0};
+    size_t n;
     wf_buf_append(&body, "[", 1);
     wf_buf_append(&body, e->ptr, e->len);
     wf_buf_append(&body, "]", 1);
-    wf__error(req, res, 422, body.ptr, body.len, NULL);
-    wf_buf_free(&body);
+    char *j = wf__arena_take(req, &body, &n);
+    wf__error(req, res, 422, j ? j : "[]", j ? n : 2, NULL);
 }
 
 /* ---- middleware and per-request state ---- */
@@ -5743,17 +5766,21 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
             wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
             rt->handler(req, res);
             if (wf_invalid(req)) wf__answer_invalid(req, res);
+        } else if (wf_invalid(req) && !req->in_error) {
+            /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
+            req->raise = outer;
+            wf__answer_invalid(req, res);
         }
         req->raise = outer;
         return;
     }
     if (pm.partial) {
         wf_buf allow = {0};
+        size_t an;
         wf_buf_append(&allow, "Allow: ", 7);
         wf__allow(pm.partial, &allow);
-        const char *hdrs[] = {allow.ptr, NULL};
-        wf__error_text(req, res, 405, "Method Not Allowed", hdrs);
-        wf_buf_free(&allow);
+        const char *hdrs[] = {wf__arena_take(req, &allow, &an), NULL};
+        wf__error_text(req, res, 405, "Method Not Allowed", hdrs[0] ? hdrs : NULL);
         return;
     }
     if (n > 1) {            /* the other form of the trailing slash, any method */
@@ -5773,7 +5800,10 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
     wf_app *app = req->loop->srv->app;
     if (req->mw < app->nmw) {
         wf__mw *m = &app->mws[req->mw++];
-        m->fn(req, res, m->user);
+        jmp_buf jb, *outer = req->raise;      /* a raise below returns here, so the middleware */
+        req->raise = &jb;                     /* that called wf_next still sees the response */
+        if (setjmp(jb) == 0) m->fn(req, res, m->user);
+        req->raise = outer;
     } else if (req->mw++ == app->nmw) {
         wf__route_request(req, res);
     }
@@ -5870,6 +5900,7 @@ WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
 }
 
 WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
+    if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;      /* a new body replaces a file */
     if (res->has_body && res->mode == WF_BODY_OWN) {
         if (res->body != body) WF_FREE(NULL, (void *)res->body);
         else if (mode != WF_BODY_COPY) mode = WF_BODY_OWN;   /* still ours to free */
@@ -5908,6 +5939,7 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
 
 /* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
 WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
+    if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;
     if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
     res->has_body = false;
     res->copy.len = 0;
@@ -5963,6 +5995,7 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
     else memset(&o, 0, sizeof o);
     int rc = wf_buf_printf(&b, "%s=%s", name, value);
     if (o.domain) rc |= wf_buf_printf(&b, "; Domain=%s", o.domain);
+    if (o.max_age > 400LL * 86400) o.max_age = 400LL * 86400;    /* browsers cap it at 400 days */
     if (o.max_age) {
         char date[30];
         wf_http_date(date, (int64_t)time(NULL) + (o.max_age < 0 ? 0 : o.max_age));
@@ -6029,8 +6062,9 @@ WF__PRIVATE bool wf__not_modified(wf_req *req, const char *etag, const char *las
     wf_str inm = wf_req_header(req, "if-none-match"), ims = wf_req_header(req, "if-modified-since");
     if (inm.ptr) {
         size_t el = strlen(etag);
+        if (inm.len == 1 && inm.ptr[0] == '*') return true;
         for (size_t i = 0; i + el <= inm.len; i++)
-            if (memcmp(inm.ptr + i, etag, el) == 0 || inm.ptr[i] == '*') return true;
+            if (memcmp(inm.ptr + i, etag, el) == 0) return true;
         return false;
     }
     return ims.ptr && ims.len == strlen(lastmod) && memcmp(ims.ptr, lastmod, ims.len) == 0;
@@ -6498,7 +6532,7 @@ WF__PRIVATE int wf__jwt_time(const wf_jval *claims, const char *name, long long 
 
 /* The registered claims: times, then aud and iss, then the required ones. */
 WF__PRIVATE int wf__jwt_claims(const wf_jval *c, const wf_jwt_opts *o) {
-    long long exp, nbf, iat, now = o->now ? o->now : (long long)time(NULL);
+    long long exp = 0, nbf = 0, iat = 0, now = o->now ? o->now : (long long)time(NULL);
     bool has_exp, has_nbf, has_iat;
     if (wf__jwt_time(c, "exp", &exp, &has_exp) || wf__jwt_time(c, "nbf", &nbf, &has_nbf) ||
         wf__jwt_time(c, "iat", &iat, &has_iat))
@@ -6507,24 +6541,29 @@ WF__PRIVATE int wf__jwt_claims(const wf_jval *c, const wf_jwt_opts *o) {
     if (has_nbf && nbf > now + o->leeway) return WF_ENOTYET;
     if (has_iat && iat > now + o->leeway) return WF_ENOTYET;
     const wf_jval *aud = wf_json_get(c, "aud");
-    if (aud && !o->audience) return WF_EAUDIENCE;
+    wf_str s;
+    /* as PyJWT: an empty aud ("", [], null) counts as none; a list must hold strings only */
+    bool no_aud = !aud || wf_json_typeof(aud) == WF_JSON_NULL || (wf_json_str(aud, &s) && !s.len) ||
+                  (wf_json_typeof(aud) == WF_JSON_ARRAY && !wf_json_len(aud));
+    if (!no_aud && !o->audience) return WF_EAUDIENCE;
     if (o->audience) {
         bool ok = false;
-        wf_str s;
+        if (no_aud) return WF_EMISSING;
         if (wf_json_str(aud, &s)) ok = wf_str_eq(s, o->audience);
-        for (const wf_jval *m = wf_json_typeof(aud) == WF_JSON_ARRAY ? wf_json_first(aud) : NULL; m; m = wf_json_next(m))
-            ok = ok || (wf_json_str(m, &s) && wf_str_eq(s, o->audience));
-        if (!aud) return WF_EMISSING;
+        else if (wf_json_typeof(aud) != WF_JSON_ARRAY) return WF_EAUDIENCE;
+        for (const wf_jval *m = wf_json_typeof(aud) == WF_JSON_ARRAY ? wf_json_first(aud) : NULL; m; m = wf_json_next(m)) {
+            if (!wf_json_str(m, &s)) return WF_EAUDIENCE;
+            ok = ok || wf_str_eq(s, o->audience);
+        }
         if (!ok) return WF_EAUDIENCE;
     }
     if (o->issuer) {
-        wf_str s;
         const wf_jval *iss = wf_json_get(c, "iss");
         if (!iss) return WF_EMISSING;
         if (!wf_json_str(iss, &s) || !wf_str_eq(s, o->issuer)) return WF_EISSUER;
     }
-    for (const char *const *r = o->required; r && *r; r++)
-        if (!wf_json_get(c, *r)) return WF_EMISSING;
+    for (const char *const *r = o->required; r && *r; r++)      /* null counts as missing, as in PyJWT */
+        if (wf_json_typeof(wf_json_get(c, *r)) <= WF_JSON_NULL) return WF_EMISSING;
     return 0;
 }
 
@@ -6544,6 +6583,8 @@ WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t kl
     wf_str alg;
     bool hs256 = wf_json_str(wf_json_get(hdr.root, "alg"), &alg) && wf_str_eq(alg, "HS256");
     bool crit = wf_json_get(hdr.root, "crit") != NULL;      /* extensions we would have to understand */
+    const wf_jval *kid = wf_json_get(hdr.root, "kid");
+    crit = crit || (kid && wf_json_typeof(kid) != WF_JSON_STRING);   /* PyJWT: kid must be a string */
     wf_json_free(&hdr);
     if (!hs256) return WF_EALG;
     if (crit) return WF_ETOKEN;

@@ -127,6 +127,27 @@ static void mw_inner(wf_req *req, wf_res *res, void *user) {
     wf_res_header(res, "X-Inner", "inner");
 }
 
+/* An inner middleware that raises: the outer one still sees the response. */
+static void mw_raiser(wf_req *req, wf_res *res, void *user) {
+    (void)user;
+    if (!wf_req_header(req, "authorization").ptr) wf_raise(req, 401, "Not authenticated");
+    wf_next(req, res);
+}
+
+WF_TEST(middleware_outer_sees_a_raise_from_an_inner_one) {
+    wf_app *app = error_app();
+    wf_use(app, mw_outer, NULL);
+    wf_use(app, mw_raiser, NULL);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/state", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 401);
+    WF_EXPECT_EQ_MEM(wf_test_header(&r, "x-outer").ptr, 9, "outer-401", 9);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
 WF_TEST(middleware_order_shortcircuit_and_errors) {
     wf_app *app = error_app();
     int count = 0;

@@ -94,6 +94,9 @@ WF_TEST(jwt_encode_and_attacks) {
         {"{\"alg\":\"HS256\"}", "not json", true, WF_ETOKEN},
         {"not json", "{\"sub\":\"a\"}", true, WF_ETOKEN},
         {"{\"alg\":\"HS256\"}", exp_claims, true, WF_EEXPIRED},
+        {"{\"alg\":\"HS256\",\"kid\":5}", "{\"sub\":\"a\"}", true, WF_ETOKEN},
+        {"{\"alg\":\"HS256\"}", "{\"sub\":\"a\",\"aud\":[]}", true, 0},          /* empty aud: none, as PyJWT */
+        {"{\"alg\":\"HS256\"}", "{\"sub\":\"a\",\"aud\":\"\"}", true, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = decode(forge(cases[i].hdr, cases[i].payload, cases[i].sign), NULL);
@@ -122,6 +125,11 @@ WF_TEST(jwt_encode_and_attacks) {
     WF_EXPECT_EQ_INT(decode(aud, &ao), WF_EISSUER);
     ao.issuer = NULL, ao.audience = "web";
     WF_EXPECT_EQ_INT(decode(aud, &ao), WF_EAUDIENCE);
+    ao.audience = "a";
+    WF_EXPECT_EQ_INT(decode(forge("{\"alg\":\"HS256\"}", "{\"aud\":[\"a\",5]}", true), &ao), WF_EAUDIENCE);
+    const char *sub[] = {"sub", NULL};
+    wf_jwt_opts so = {.required = sub};
+    WF_EXPECT_EQ_INT(decode(forge("{\"alg\":\"HS256\"}", "{\"sub\":null}", true), &so), WF_EMISSING);
     wf_buf_free(&b);
 }
 

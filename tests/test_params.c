@@ -94,8 +94,34 @@ WF_TEST(params_types_bounds_sources) {
            "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is less than or equal to 50\",\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":50}},"
            "{\"loc\":[\"query\",\"price\"],\"msg\":\"ensure this value is greater than 0\",\"type\":\"value_error.number.not_gt\",\"ctx\":{\"limit_value\":0}},"
            "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at most 5 characters\",\"type\":\"value_error.any_str.max_length\",\"ctx\":{\"limit_value\":5}}]}");
+    const char *dup[] = {"X-Token: t", "Cookie: session=first; session = last ;x=1", "Cookie: session=ignored", NULL};
+    expect(tc, "/typed/1?page=1", dup, 200,
+           "{\"page\":1,\"price\":1.5,\"flag\":false,\"name\":\"anon\",\"token\":\"t\",\"session\":\"last\",\"id\":1}");
     expect(tc, "/typed/1?h=1", h, 422,
            "{\"detail\":[{\"loc\":[\"query\",\"page\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+static void typed_then_raise(wf_req *req, wf_res *res) {
+    double x = wf_param_float(req, WF_IN_QUERY, "x", "required");
+    if (x > 100) wf_raise(req, 404, "too big");
+    wf_reply_json(res, 200, "{s:f}", "x", x);
+}
+
+WF_TEST(params_float_underscores_nul_and_422_over_raise) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/f", typed_then_raise);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    expect(tc, "/f?x=1_0.5", NULL, 200, "{\"x\":10.5}");
+    const char *bad = "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"value is not a valid float\",\"type\":\"type_error.float\"}]}";
+    expect(tc, "/f?x=_5", NULL, 422, bad);
+    expect(tc, "/f?x=5_", NULL, 422, bad);
+    expect(tc, "/f?x=1%00abc", NULL, 422, bad);
+    expect(tc, "/f?x=0x10", NULL, 422, bad);
+    expect(tc, "/f?x=500", NULL, 404, "{\"detail\":\"too big\"}");
+    /* a failed parameter wins over a raise that follows it, as FastAPI validates first */
+    expect(tc, "/f", NULL, 422, "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
 }

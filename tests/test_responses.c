@@ -30,6 +30,11 @@ static void h_file(wf_req *req, wf_res *res) {
     wf_reply_file(req, res, file_path, NULL);
 }
 
+static void h_file_then_text(wf_req *req, wf_res *res) {
+    wf_reply_file(req, res, file_path, NULL);
+    wf_reply_text(res, 200, "hi");                  /* the later body wins; the file is dropped */
+}
+
 static void h_missing(wf_req *req, wf_res *res) {
     wf_reply_file(req, res, "/nonexistent/file.txt", NULL);
 }
@@ -41,6 +46,7 @@ static wf_app *resp_app(void) {
     wf_get(app, "/cookie", h_cookie);
     wf_get(app, "/file", h_file);
     wf_get(app, "/missing", h_missing);
+    wf_get(app, "/file-then-text", h_file_then_text);
     return app;
 }
 
@@ -138,6 +144,12 @@ WF_TEST(responses_file_ranges_and_conditionals) {
     WF_EXPECT_EQ_INT(get(tc, "/file", NULL, "HEAD", &r), 200);
     WF_EXPECT_EQ_MEM(hdr(&r, "content-length").ptr, 4, "1000", 4);
     WF_EXPECT_EQ_INT(r.body_len, 0);
+    wf_test_res_free(&r);
+    const char *star[] = {"If-None-Match: *", NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", star, NULL, &r), 304);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_INT(get(tc, "/file-then-text", NULL, NULL, &r), 200);
+    WF_EXPECT_EQ_STR(r.body, "hi");
     wf_test_res_free(&r);
     WF_EXPECT_EQ_INT(get(tc, "/missing", NULL, NULL, &r), 404);
     wf_test_res_free(&r);
