@@ -404,8 +404,9 @@ typedef struct wf_jw {
     wf_buf *out;
     int err;                    /* the first error: WF_EINVAL (misuse, NaN), WF_ENOMEM; 0 if none */
     uint32_t depth;             /* open objects and arrays */
-    /* private: per depth, whether the level is an object and whether it already has a member */
-    uint64_t wf__obj, wf__more;
+    /* private: per depth (up to 128, the reader's limit), whether the level is an object and
+       whether it already has a member */
+    uint64_t wf__obj[2], wf__more[2];
     bool wf__key;               /* a key was written, its value is due */
     bool wf__top;               /* the top-level value has begun */
 } wf_jw;
@@ -706,7 +707,8 @@ WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const 
 #endif
 
 /* End the request now, from the handler or from anything it calls (FastAPI's HTTPException):
-   the response becomes status with {"detail": "<detail>"}, and control unwinds (longjmp) to the
+   the response becomes status (300-599; others are 500) with {"detail": "<detail>"}, and control
+   unwinds (longjmp) to the
    dispatcher; middleware still sees the response. Memory taken with malloc on the way is not
    freed: use wf_req_alloc. Only valid while a request is being handled. */
 WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
@@ -2021,8 +2023,9 @@ WF__PRIVATE bool wf__jw_pre(wf_jw *w, bool is_key) {
         w->wf__top = true;
         return !w->err;
     }
-    uint64_t bit = (uint64_t)1 << (w->depth - 1);
-    bool in_obj = (w->wf__obj & bit) != 0;
+    uint32_t lv = w->depth - 1;
+    uint64_t bit = (uint64_t)1 << (lv & 63);
+    bool in_obj = (w->wf__obj[lv >> 6] & bit) != 0;
     if (in_obj ? is_key == w->wf__key : is_key) {
         w->err = WF_EINVAL;
         return false;
@@ -2031,8 +2034,8 @@ WF__PRIVATE bool wf__jw_pre(wf_jw *w, bool is_key) {
         w->wf__key = false;
         return true;
     }
-    if ((w->wf__more & bit) && wf_buf_append(w->out, ",", 1) < 0) w->err = WF_ENOMEM;
-    w->wf__more |= bit;
+    if ((w->wf__more[lv >> 6] & bit) && wf_buf_append(w->out, ",", 1) < 0) w->err = WF_ENOMEM;
+    w->wf__more[lv >> 6] |= bit;
     return !w->err;
 }
 
@@ -2042,13 +2045,14 @@ WF__PRIVATE void wf__jw_put(wf_jw *w, const char *p, size_t n) {
 
 WF__PRIVATE void wf__jw_open(wf_jw *w, bool obj) {
     if (!wf__jw_pre(w, false)) return;
-    if (w->depth >= 64) {
+    if (w->depth >= 128) {
         w->err = WF_EINVAL;
         return;
     }
-    uint64_t bit = (uint64_t)1 << w->depth;
-    w->wf__obj = obj ? (w->wf__obj | bit) : (w->wf__obj & ~bit);
-    w->wf__more &= ~bit;
+    uint32_t lv = w->depth;
+    uint64_t bit = (uint64_t)1 << (lv & 63);
+    w->wf__obj[lv >> 6] = obj ? (w->wf__obj[lv >> 6] | bit) : (w->wf__obj[lv >> 6] & ~bit);
+    w->wf__more[lv >> 6] &= ~bit;
     w->depth++;
     wf__jw_put(w, obj ? "{" : "[", 1);
 }
@@ -2062,8 +2066,8 @@ WF_API void wf_jw_end(wf_jw *w) {
         w->err = WF_EINVAL;
         return;
     }
-    uint64_t bit = (uint64_t)1 << (w->depth - 1);
-    wf__jw_put(w, (w->wf__obj & bit) ? "}" : "]", 1);
+    uint32_t lv = w->depth - 1;
+    wf__jw_put(w, (w->wf__obj[lv >> 6] >> (lv & 63) & 1) ? "}" : "]", 1);
     w->depth--;
 }
 
@@ -2148,17 +2152,56 @@ WF_API void wf_jw_raw(wf_jw *w, const char *json, size_t n) {
     if (wf__jw_pre(w, false)) wf__jw_put(w, json, n);
 }
 
-/* Shortest digits: the fewest significant digits whose %e text reads back as v. */
+/* d[0..n) as a decimal mantissa with exponent e reads back as v? */
+WF__PRIVATE bool wf__digits_read_back(const char *d, int n, int e, double v) {
+    char t[48];
+    int o = 0;
+    t[o++] = d[0];
+    if (n > 1) t[o++] = '.', memcpy(t + o, d + 1, (size_t)(n - 1)), o += n - 1;
+    snprintf(t + o, sizeof t - (size_t)o, "e%d", e);
+    return strtod(t, NULL) == v;
+}
+
+/* Add delta (+1 or -1) to the p-digit mantissa d with exponent *e; false if it leaves p digits. */
+WF__PRIVATE bool wf__digits_step(char *d, int p, int *e, int delta) {
+    int i = p - 1;
+    while (i >= 0) {
+        int x = d[i] - '0' + delta;
+        if (x >= 0 && x <= 9) {
+            d[i] = (char)('0' + x);
+            break;
+        }
+        d[i--] = delta > 0 ? '0' : '9';
+    }
+    if (i < 0 && delta > 0) {           /* 999 + 1: one more digit, one more in the exponent */
+        memmove(d + 1, d, (size_t)p - 1);
+        d[0] = '1', (*e)++;
+        return true;
+    }
+    return i >= 0 && d[0] != '0';
+}
+
+/* Shortest digits: the fewest significant digits that read back as v. At each length the correctly
+   rounded candidate is tried first, then its neighbours, since at a power of two the nearest
+   decimal can miss while the next one up or down hits (as Python's repr finds). */
 WF__PRIVATE int wf__shortest(double v, char *digits, int *exp10) {
-    char t[40];
+    char t[40], d[24];
     for (int p = 1; p <= 17; p++) {
         snprintf(t, sizeof t, "%.*e", p - 1, v);
-        if (strtod(t, NULL) != v && p < 17) continue;
-        int n = 0;
+        int n = 0, e = atoi(strchr(t, 'e') + 1);
         for (const char *q = t; *q && *q != 'e'; q++)
-            if (*q >= '0' && *q <= '9') digits[n++] = *q;
-        while (n > 1 && digits[n - 1] == '0') n--;
-        *exp10 = atoi(strchr(t, 'e') + 1);
+            if (*q >= '0' && *q <= '9') d[n++] = *q;
+        bool ok = wf__digits_read_back(d, n, e, v);
+        for (int delta = -1; !ok && delta <= 1 && p < 17; delta += 2) {
+            char c[24];
+            int ce = e;
+            memcpy(c, d, (size_t)n);
+            if (wf__digits_step(c, n, &ce, delta) && wf__digits_read_back(c, n, ce, v)) memcpy(d, c, (size_t)n), e = ce, ok = true;
+        }
+        if (!ok && p < 17) continue;
+        while (n > 1 && d[n - 1] == '0') n--;
+        memcpy(digits, d, (size_t)n);
+        *exp10 = e;
         return n;
     }
     return 0;
@@ -2210,7 +2253,8 @@ WF_API void wf_jw_num(wf_jw *w, double v) {
 /* One value of a pack format at *f; advances *f. */
 WF__PRIVATE void wf__pack_one(wf_jw *w, const char **f, va_list *ap) {
     char c = *(*f)++;
-    bool key = w->depth && (w->wf__obj & ((uint64_t)1 << (w->depth - 1))) && !w->wf__key && c != '}';
+    uint32_t lv = w->depth ? w->depth - 1 : 0;
+    bool key = w->depth && (w->wf__obj[lv >> 6] >> (lv & 63) & 1) && !w->wf__key && c != '}';
     switch (c) {
     case '{': wf_jw_obj(w); break;
     case '[': wf_jw_arr(w); break;
@@ -4926,10 +4970,12 @@ WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, s
 }
 
 /* Python's int(): optional spaces, a sign, digits with single underscores between them. */
+WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
     size_t i = 0, n = s.len;
-    while (i < n && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
-    while (n > i && (s.ptr[n - 1] == ' ' || s.ptr[n - 1] == '\t')) n--;
+    while (i < n && wf__pyspace(s.ptr[i])) i++;
+    while (n > i && wf__pyspace(s.ptr[n - 1])) n--;
     bool neg = i < n && s.ptr[i] == '-';
     if (i < n && (s.ptr[i] == '-' || s.ptr[i] == '+')) i++;
     unsigned long long v = 0;
@@ -5078,16 +5124,17 @@ WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, c
     return v;
 }
 
+/* A default is the programmer's: converted, but not held to the bounds (FastAPI does not check it). */
 WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[64];
     wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, spec, v) : 0;
+    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
 }
 
 WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[64];
     wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, spec, v) : 0;
+    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
 }
 
 WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
@@ -5099,7 +5146,7 @@ WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *s
 WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[256];
     wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, spec, v, def) : none;
+    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v, def) : none;
 }
 
 /* ---- JSON bodies ---- */
@@ -5332,7 +5379,7 @@ WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char
 }
 
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
-    if (status < 400 || status > 599) status = 500;
+    if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
     wf__error(req, req->res, status, detail_json ? detail_json : "null", detail_json ? strlen(detail_json) : 4, headers);
     if (req->raise) longjmp(*req->raise, 1);
     abort();                            /* no request is being handled: a programming error */

@@ -114,7 +114,7 @@ WF_TEST(json_writer_streams_and_checks_structure) {
     wf_jw_int(&bad, 1);
     WF_EXPECT_EQ_INT(bad.err, WF_EINVAL);
     wf_jw deep = {.out = &b};
-    for (int i = 0; i < 65; i++) wf_jw_arr(&deep);
+    for (int i = 0; i < 129; i++) wf_jw_arr(&deep);   /* as deep as the reader goes, not deeper */
     WF_EXPECT_EQ_INT(deep.err, WF_EINVAL);
     wf_buf_free(&b);
 }
@@ -209,6 +209,12 @@ WF_TEST(json_reader_depth_and_size_limits) {
     wf_json_doc d;
     WF_EXPECT_EQ_INT(wf_json_parse(deep, 200000, 0, &d), WF_ETOOBIG);
     WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 128, 256, 0, &d), 0);    /* exactly 128 deep */
+    wf_buf back = {0};
+    wf_jw w = {.out = &back};
+    wf_jw_value(&w, d.root);                   /* and the writer goes as deep */
+    WF_EXPECT_EQ_INT(w.err, 0);
+    WF_EXPECT_EQ_MEM(back.ptr, back.len, deep + 100000 - 128, 256);
+    wf_buf_free(&back);
     wf_json_free(&d);
     WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 129, 258, 0, &d), WF_ETOOBIG);
     WF_EXPECT_EQ_INT(wf_json_parse(deep + 100000 - 10, 20, 5, &d), WF_ETOOBIG);
@@ -289,4 +295,24 @@ WF_TEST(json_large_array_streamed) {
     wf_test_res_free(&r);
     wf_test_client_free(tc);
     wf_app_free(app);
+}
+
+/* Every power of two and thousands of random doubles, against the text Python's repr gives. */
+WF_TEST(json_doubles_match_python_repr) {
+    FILE *f = fopen("tests/vectors/doubles-python.txt", "r");
+    char line[128], want[64], out[32];
+    unsigned long long bits;
+    int checked = 0, wrong = 0;
+    WF_ASSERT_TRUE(f != NULL);
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%llx %63s", &bits, want) != 2) continue;
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        wf_json_double(out, v);
+        if (strcmp(out, want) != 0 && wrong++ < 5) wf_test_log("%016llx: '%s', Python '%s'", bits, out, want);
+        checked++;
+    }
+    fclose(f);
+    WF_EXPECT_EQ_INT(wrong, 0);
+    WF_EXPECT_GT_INT(checked, 5000);
 }
