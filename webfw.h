@@ -4764,7 +4764,9 @@ enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
 
 typedef struct wf__route {
     char *method;
-    char *pattern;              /* the full pattern, for the log */
+    char *pattern;              /* the full pattern, for the log and for parameter names */
+    const char *names[WF__MAX_PARAMS];  /* parameter names, in order, pointing into names_buf */
+    char *names_buf;
     wf_handler handler;
     wf_group *group;
 } wf__route;
@@ -4824,7 +4826,8 @@ typedef struct wf__pmatch {
     int n;
     const char *name[WF__MAX_PARAMS];
     wf_str value[WF__MAX_PARAMS];
-    const wf__rnode *partial;   /* a node matching the path but not the method */
+    const wf__rnode *partial[8];  /* nodes matching the path but not the method (for Allow) */
+    int npartial;
 } wf__pmatch;
 
 WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
@@ -5488,7 +5491,8 @@ WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
 WF__PRIVATE void wf__rnode_free(wf__rnode *n) {
     for (uint32_t i = 0; i < n->nlits; i++) wf__rnode_free(n->lits[i]), WF_FREE(NULL, n->lits[i]);
     for (uint32_t i = 0; i < n->nparams; i++) wf__rnode_free(n->params[i]), WF_FREE(NULL, n->params[i]);
-    for (uint32_t i = 0; i < n->nroutes; i++) WF_FREE(NULL, n->routes[i].method), WF_FREE(NULL, n->routes[i].pattern);
+    for (uint32_t i = 0; i < n->nroutes; i++)
+        WF_FREE(NULL, n->routes[i].method), WF_FREE(NULL, n->routes[i].pattern), WF_FREE(NULL, n->routes[i].names_buf);
     WF_FREE(NULL, n->lits);
     WF_FREE(NULL, n->params);
     WF_FREE(NULL, n->routes);
@@ -5596,9 +5600,7 @@ WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, 
     } else {
         for (at = 0; at < n->nparams && n->params[at]->kind <= kind; at++) {
             wf__rnode *k = n->params[at];
-            if (k->kind == kind) {   /* one parameter of a kind per position; names must agree */
-                return (k->seg_len == len && memcmp(k->seg, seg, len) == 0) ? k : NULL;
-            }
+            if (k->kind == kind) return k;   /* names belong to routes: /a/{id} and /a/{aid}/b share it */
         }
     }
     wf__rnode *k = (wf__rnode *)WF_MALLOC(NULL, sizeof *k);
@@ -5636,6 +5638,19 @@ WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
     }
 }
 
+/* The parameter names of r's pattern, in order ("{id:int}" gives "id"). */
+WF__PRIVATE int wf__route_names(wf__route *r) {
+    int k = 0;
+    if (!(r->names_buf = wf__strdup(r->pattern))) return WF_ENOMEM;
+    for (char *p = r->names_buf; (p = strchr(p, '{')) != NULL && k < WF__MAX_PARAMS;) {
+        char *end = strchr(p, '}'), *colon = (char *)memchr(p, ':', (size_t)(end - p));
+        *(colon ? colon : end) = 0;
+        r->names[k++] = p + 1;
+        p = end + 1;
+    }
+    return 0;
+}
+
 WF__PRIVATE bool wf__method_ok(const char *m) {
     if (!*m) return false;
     for (; *m; m++)
@@ -5660,8 +5675,10 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
     }
     n->routes = r;
     r = &n->routes[n->nroutes];
+    memset(r, 0, sizeof *r);
     r->pattern = full;
-    if (!(r->method = wf__strdup(method))) return WF_FREE(NULL, full), WF_ENOMEM;
+    if (!(r->method = wf__strdup(method)) || wf__route_names(r) < 0)
+        return WF_FREE(NULL, r->method), WF_FREE(NULL, full), WF_ENOMEM;
     r->handler = h;
     r->group = g;
     n->nroutes++;
@@ -5739,7 +5756,9 @@ WF__PRIVATE const wf__rnode *wf__rmatch_kid(const wf__rnode *k, const char *slas
     if (slash) return wf__rmatch(k, slash + 1, end, method, pm);
     if (!k->nroutes) return NULL;
     if (wf__node_route(k, method)) return k;
-    if (!pm->partial) pm->partial = k;
+    bool seen = false;
+    for (int i = 0; i < pm->npartial; i++) seen = seen || pm->partial[i] == k;
+    if (!seen && pm->npartial < 8) pm->partial[pm->npartial++] = k;
     return NULL;
 }
 
@@ -5753,7 +5772,6 @@ WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const
         k = n->params[i];
         bool whole = k->kind == WF__SEG_PATH;
         if (!whole && !wf__seg_fits(k->kind, p, len)) continue;
-        pm->name[pm->n] = k->seg;
         pm->value[pm->n].ptr = p;
         pm->value[pm->n].len = whole ? (size_t)(end - p) : len;
         pm->n++;
@@ -5764,24 +5782,36 @@ WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const
 }
 
 /* Allow for a 405: every method of the node, GET implying HEAD. */
-WF__PRIVATE void wf__allow(const wf__rnode *n, wf_buf *allow) {
-    for (uint32_t i = 0; i < n->nroutes; i++) {
-        if (i) wf_buf_append(allow, ", ", 2);
-        wf_buf_append(allow, n->routes[i].method, strlen(n->routes[i].method));
-        bool head = false;
-        for (uint32_t k = 0; k < n->nroutes; k++) head = head || strcmp(n->routes[k].method, "HEAD") == 0;
-        if (strcmp(n->routes[i].method, "GET") == 0 && !head) wf_buf_append(allow, ", HEAD", 6);
-    }
+/* Allow for a 405: every method of every node the path matched, GET implying HEAD, no repeats. */
+WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow) {
+    const char *listed[64];
+    int nl = 0;
+    for (int j = 0; j < nn; j++)
+        for (uint32_t i = 0; i < nodes[j]->nroutes; i++) {
+            const char *m[2] = {nodes[j]->routes[i].method, strcmp(nodes[j]->routes[i].method, "GET") ? NULL : "HEAD"};
+            for (int t = 0; t < 2 && m[t]; t++) {
+                bool dup = false;
+                for (int k = 0; k < nl; k++) dup = dup || strcmp(listed[k], m[t]) == 0;
+                if (dup || nl == 64) continue;
+                if (nl) wf_buf_append(allow, ", ", 2);
+                wf_buf_append(allow, m[t], strlen(m[t]));
+                listed[nl++] = m[t];
+            }
+        }
     wf_buf_append(allow, "", 1);
 }
 
 /* 307 to the same URL with the trailing slash toggled, absolute from Host, query kept. */
+/* 307 to path (decoded, as Starlette builds it; bytes a header cannot carry are percent-encoded). */
 WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
     wf_str host = wf_req_header(req, "Host"), q = wf_req_query(req);
     wf_buf loc = {0};
-    bool strip = path.len > 1 && path.ptr[path.len - 1] == '/';
-    wf_buf_printf(&loc, "http://%.*s%.*s%s", (int)host.len, host.ptr ? host.ptr : "", (int)(path.len - strip),
-                  path.ptr, strip ? "" : "/");
+    wf_buf_printf(&loc, "http://%.*s", (int)host.len, host.ptr ? host.ptr : "");
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char c = (unsigned char)path.ptr[i];
+        if (c > 0x20 && c < 0x7f) wf_buf_append(&loc, &path.ptr[i], 1);
+        else wf_buf_printf(&loc, "%%%02X", c);
+    }
     if (q.len) wf_buf_printf(&loc, "?%.*s", (int)q.len, q.ptr);
     wf_buf_append(&loc, "", 1);
     wf_res_status(res, 307);
@@ -5799,7 +5829,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     char *dec = (char *)wf_req_alloc(req, raw.len + 2);
     wf__pmatch pm;
     if (!dec) wf_fail(req, "out of memory");
-    pm.n = 0, pm.partial = NULL;
+    pm.n = 0, pm.npartial = 0;
     size_t n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
     const wf__rnode *node = n ? wf__rmatch(&app->root, dec + 1, dec + n, method, &pm) : NULL;
     if (node) {
@@ -5807,8 +5837,9 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         jmp_buf jb, *outer = req->raise;
         if (keep) *keep = pm, req->params = keep;
         req->raise = &jb;
+        const wf__route *rt = wf__node_route(node, method);
+        for (int i = 0; keep && i < keep->n; i++) keep->name[i] = rt->names[i];
         if (setjmp(jb) == 0) {
-            const wf__route *rt = wf__node_route(node, method);
             req->route = rt->pattern;
             wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
             rt->handler(req, res);
@@ -5821,22 +5852,25 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         req->raise = outer;
         return;
     }
-    if (pm.partial) {
+    if (pm.npartial) {
         wf_buf allow = {0};
         size_t an;
         wf_buf_append(&allow, "Allow: ", 7);
-        wf__allow(pm.partial, &allow);
+        wf__allow(pm.partial, pm.npartial, &allow);
         const char *hdrs[] = {wf__arena_take(req, &allow, &an), NULL};
         wf__error_text(req, res, 405, "Method Not Allowed", hdrs[0] ? hdrs : NULL);
         return;
     }
-    if (n > 1) {            /* the other form of the trailing slash, any method */
+    if (n > 1) {            /* the other form of the trailing slash (Starlette: rstrip("/") or + "/") */
         bool strip = dec[n - 1] == '/';
-        if (!strip) dec[n] = '/';
-        wf__pmatch other = {0};
-        size_t m = strip ? n - 1 : n + 1;
-        if (wf__rmatch(&app->root, dec + 1, dec + m, method, &other) || other.partial) {
-            wf__redirect_slash(req, res, raw);
+        size_t m = n;
+        if (strip) while (m > 1 && dec[m - 1] == '/') m--;
+        else dec[m++] = '/';
+        wf__pmatch other;
+        other.n = 0, other.npartial = 0;
+        if (wf__rmatch(&app->root, dec + 1, dec + m, method, &other) || other.npartial) {
+            wf_str to = {dec, m};
+            wf__redirect_slash(req, res, to);
             return;
         }
     }

@@ -136,7 +136,7 @@ WF_TEST(router_405_allow_head) {
     WF_EXPECT_EQ_INT(get(port, "POST", "/items/5", b, sizeof b, allow), 405);
     WF_EXPECT_EQ_STR(allow, "GET, HEAD");
     WF_EXPECT_EQ_INT(get(port, "PATCH", "/m/lit", b, sizeof b, allow), 405);
-    WF_EXPECT_EQ_STR(allow, "POST");
+    WF_EXPECT_EQ_STR(allow, "POST, GET, HEAD");      /* every route the path matches: /m/lit and /m/{x} */
     WF_EXPECT_EQ_INT(get(port, "BREW", "/users", b, sizeof b, allow), 405);
     tu_resp r;
     char len[32];
@@ -161,6 +161,10 @@ WF_TEST(router_trailing_slash_307) {
     WF_EXPECT_EQ_STR(loc, "http://testserver/items/5");
     WF_EXPECT_EQ_INT(get(port, "GET", "/files", b, sizeof b, loc), 307);     /* "/files/" matches {p:path} */
     WF_EXPECT_EQ_STR(loc, "http://testserver/files/");
+    WF_EXPECT_EQ_INT(get(port, "GET", "/users//", b, sizeof b, loc), 307);    /* every trailing slash goes */
+    WF_EXPECT_EQ_STR(loc, "http://testserver/users");
+    WF_EXPECT_EQ_INT(get(port, "GET", "/users%2F", b, sizeof b, loc), 307);   /* decided and built decoded */
+    WF_EXPECT_EQ_STR(loc, "http://testserver/users");
     WF_EXPECT_EQ_INT(get(port, "GET", "/nope/", b, sizeof b, loc), 404);
     tu_stop(app);
 }
@@ -176,10 +180,29 @@ WF_TEST(router_refuses_bad_patterns) {
     }
     WF_EXPECT_EQ_INT(wf_get(app, "/dup/{x}", items_id), 0);
     WF_EXPECT_EQ_INT(wf_get(app, "/dup/{x}", items_id), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_get(app, "/dup/{y}", items_id), WF_EINVAL);   /* same position, other name */
+    WF_EXPECT_EQ_INT(wf_get(app, "/dup/{y}", items_id), WF_EINVAL);   /* the same route under another name */
     WF_EXPECT_EQ_INT(wf_post(app, "/dup/{x}", items_id), 0);
     WF_EXPECT_EQ_INT(wf_route(app, "BAD METHOD", "/z", items_id), WF_EINVAL);
     WF_EXPECT_TRUE(wf_group_new(app, "noslash") == NULL);
+    wf_app_free(app);
+}
+
+ROUTE(user_by_id, "id")
+ROUTE(user_posts, "user_id")
+
+WF_TEST(router_parameter_names_belong_to_routes) {
+    wf_app *app = wf_app_new();
+    WF_ASSERT_EQ_INT(wf_get(app, "/users/{id}", user_by_id), 0);
+    WF_ASSERT_EQ_INT(wf_get(app, "/users/{user_id}/posts", user_posts), 0);   /* FastAPI allows it */
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/users/7", &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "user_by_id id=7");
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/users/9/posts", &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "user_posts user_id=9");
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
     wf_app_free(app);
 }
 
