@@ -21,6 +21,7 @@
 #   RETRIES=2         repeats of a run during which other processes competed
 #                     for the CPUs (Linux PSI /proc/pressure/cpu), 0 = never
 #   BENCH_OUT=<repo>/build/bench   where the raw log goes
+#   ONLY=text         run only the scenarios whose name contains text (and skip the idle test)
 #
 # For every run it records req/s and p99 latency (wrk --latency) and the
 # server's CPU time per request (utime+stime of the server process from
@@ -485,9 +486,10 @@ run_round() {
     fi
     # idle test first, on fresh processes: memory freed by earlier load
     # tests and kept by the allocator would hide the growth
-    for server in "${SERVERS[@]}"; do run_idle "$round" "$server"; done
+    [[ -n ${ONLY:-} ]] || for server in "${SERVERS[@]}"; do run_idle "$round" "$server"; done
     warm_up
     for spec in "${SCENARIOS[@]}"; do
+        [[ -z ${ONLY:-} || ${spec%%|*} == *"$ONLY"* ]] || continue
         for server in "${SERVERS[@]}"; do run_wrk "$round" "$server" "$spec"; done
     done
     stop_servers
@@ -529,9 +531,10 @@ print_table() {
     log "$(printf '%.0s-' {1..102})"
     for spec in "${SCENARIOS[@]}"; do
         name=${spec%%|*}
+        [[ -z ${ONLY:-} || $name == *"$ONLY"* ]] || continue
         print_rows "$name" "${METRICS[@]}"
     done
-    print_rows "$IDLE_SCENARIO" "${IDLE_METRICS[@]}"
+    [[ -n ${ONLY:-} ]] || print_rows "$IDLE_SCENARIO" "${IDLE_METRICS[@]}"
     if ((${#WARNINGS[@]})); then
         log ""
         log "warnings (${#WARNINGS[@]}):"
