@@ -35,6 +35,29 @@ static void user_post(wf_req *req, wf_res *res) {
                   "sort", sort);
 }
 
+/* The same reply with no dependency, and behind a three-deep chain whose first link has a cleanup. */
+static void bare(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_json(res, 200, "{s:s}", "message", "Hello, World!");
+}
+
+static int opened;
+static void close_conn(void *arg) { (*(int *)arg)--; }
+
+WF_DEPENDENCY(int *, get_conn) {
+    opened++;
+    wf_defer(req, close_conn, &opened);
+    return &opened;
+}
+
+WF_DEPENDENCY(int *, get_repo) { return WF_DEPENDS(req, get_conn); }
+WF_DEPENDENCY(int *, get_service) { return WF_DEPENDS(req, get_repo); }
+
+static void with_deps(wf_req *req, wf_res *res) {
+    (void)WF_DEPENDS(req, get_service);
+    wf_reply_json(res, 200, "{s:s}", "message", "Hello, World!");
+}
+
 static void other(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:S}", "path", wf_req_path(req));
 }
@@ -64,6 +87,8 @@ int main(void) {
     wf_post(app, "/", post_root);
     wf_post(app, "/echo", echo);
     wf_get(app, "/users/{uid:int}/posts/{pid:int}", user_post);
+    wf_get(app, "/bare", bare);
+    wf_get(app, "/deps", with_deps);
     int rc = wf_run(app, &(wf_config){
         .port = port ? atoi(port) : 8000,
         .threads = threads ? atoi(threads) : 0,

@@ -63,7 +63,9 @@ SCENARIOS=(
     "plaintext close c64|/|64|close"
     "json close c64|/json|64|close"
     "plaintext pipeline16 c256|/|256|pipeline"
-    "params route c64 (nginx: /)|/users/42/posts/7?limit=10&offset=20&sort=desc|64|keepalive|/"
+    "route: params c64|/users/42/posts/7?limit=10&offset=20&sort=desc|64|keepalive|/"
+    "route: bare json c64|/bare|64|keepalive|/json"
+    "route: deps chain c64|/deps|64|keepalive|/json"
 )
 IDLE_SCENARIO="idle keep-alive x$IDLE_CONNS"
 SERVERS=(ours nginx)
