@@ -123,16 +123,6 @@ static wf_app *deps_app(void) {
     return app;
 }
 
-static int request(wf_test_client *tc, const char *method, const char *path, const char *auth, char *body, size_t cap) {
-    const char *h[] = {auth, NULL};
-    wf_test_req rq = {.method = method, .path = path, .headers = auth ? h : NULL};
-    wf_test_res r;
-    if (wf_test_request(tc, &rq, &r) < 0) return -1;
-    snprintf(body, cap, "%s", r.body);
-    int st = r.status;
-    wf_test_res_free(&r);
-    return st;
-}
 
 WF_TEST(deps_cache_nesting_and_cleanup_order) {
     wf_app *app = deps_app();
@@ -140,14 +130,14 @@ WF_TEST(deps_cache_nesting_and_cleanup_order) {
     char b[256];
     trail[0] = 0;
     atomic_store(&calls_settings, 0);
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///./demo.db\",\"db_open\":true}");
     WF_EXPECT_EQ_STR(trail, "settings,open db,repo,close repo,close db");   /* cleanups last in, first out */
     WF_EXPECT_EQ_INT(atomic_load(&calls_settings), 1);                      /* once per request */
     trail[0] = 0;
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_INT(atomic_load(&calls_settings), 2);                      /* and again the next */
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/fresh", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/fresh", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "[1,1,2]");
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -163,7 +153,7 @@ WF_TEST(deps_cycle_is_reported_not_hung) {
     wf_app *app = deps_app();
     wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
     char b[256];
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/cycle", NULL, b, sizeof b), 500);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/cycle", NULL, NULL, b, sizeof b), 500);
     WF_EXPECT_TRUE(strstr(logged, "dependency cycle: dep_a -> dep_b -> dep_a") != NULL);
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -175,17 +165,17 @@ WF_TEST(deps_failures_groups_and_validation_order) {
     char b[256];
     trail[0] = 0;
     /* FastAPI runs dependencies before validating the handler's own parameters */
-    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", NULL, b, sizeof b), 401);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", NULL, NULL, b, sizeof b), 401);
     WF_EXPECT_EQ_STR(b, "{\"detail\":\"Not authenticated\"}");
     WF_EXPECT_EQ_STR(trail, "auth done");                  /* the cleanup ran though the dependency failed */
-    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", "Authorization: Bearer user", b, sizeof b), 403);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer user", NULL, b, sizeof b), 403);
     WF_EXPECT_EQ_STR(b, "{\"detail\":\"Insufficient permissions\"}");
-    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/abc", "Authorization: Bearer admin", b, sizeof b), 422);
-    WF_EXPECT_EQ_INT(request(tc, "DELETE", "/users/7", "Authorization: Bearer admin", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer admin", NULL, b, sizeof b), 422);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/7", "Authorization: Bearer admin", NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"deleted\":7}");
     /* a group's dependency guards every route in it, and its value is there for the handler */
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/admin/stats", NULL, b, sizeof b), 401);
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/admin/stats", "Authorization: Bearer admin", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/admin/stats", NULL, NULL, b, sizeof b), 401);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/admin/stats", "Authorization: Bearer admin", NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"user\":\"admin\"}");
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -197,12 +187,12 @@ WF_TEST(deps_overrides_for_tests) {
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char b[256];
     trail[0] = 0;
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///:memory:\",\"db_open\":true}");
     WF_EXPECT_EQ_STR(trail, "open fake,settings,repo,close repo,close fake");   /* the fake's cleanup is honoured */
     wf_override_clear(app);
     trail[0] = 0;
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///./demo.db\",\"db_open\":true}");
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -331,10 +321,10 @@ WF_TEST(deps_app_scope_failure_is_not_cached) {
     wf_get(app, "/flaky", h_flaky);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char b[128];
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 503);
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/flaky", NULL, NULL, b, sizeof b), 503);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/flaky", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"settings\":\"ready\"}");
-    WF_EXPECT_EQ_INT(request(tc, "GET", "/flaky", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/flaky", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_INT(atomic_load(&flaky_tries), 2);
     wf_test_client_free(tc);
     wf_app_free(app);

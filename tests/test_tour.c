@@ -49,15 +49,6 @@ static void read_file(const char *path, char *out, size_t cap) {
     if (f) fclose(f);
 }
 
-static int call(wf_test_client *tc, const char *method, const char *path, const char *json, char *body, size_t cap) {
-    wf_test_req rq = {.method = method, .path = path, .json = json};
-    wf_test_res r;
-    if (wf_test_request(tc, &rq, &r) < 0) return -1;
-    snprintf(body, cap, "%s", r.body);
-    int st = r.status;
-    wf_test_res_free(&r);
-    return st;
-}
 
 WF_TEST(tour_dependencies_and_background_tasks) {
     char logpath[64], b[512], logged[1024];
@@ -66,33 +57,33 @@ WF_TEST(tour_dependencies_and_background_tasks) {
     setenv("TASK_LOG", logpath, 1);
     wf_app *app = tour_app();
     wf_test_client *tc = wf_test_client_new(app, NULL);
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/items/", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items/", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"skip\":0,\"limit\":100,\"q\":null}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/items/?skip=5&limit=2&q=x", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items/?skip=5&limit=2&q=x", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"skip\":5,\"limit\":2,\"q\":\"x\"}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/items/?skip=abc", NULL, b, sizeof b), 422);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items/?skip=abc", NULL, NULL, b, sizeof b), 422);
     WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/items?skip=1", NULL, b, sizeof b), 307);
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/items/", "{\"name\":\"Foo\",\"price\":10.5}", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items?skip=1", NULL, NULL, b, sizeof b), 307);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Foo\",\"price\":10.5}", b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"name\":\"Foo\",\"price\":10.5,\"id\":1}");
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/items/", "{\"name\":\"Bar\",\"price\":3}", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Bar\",\"price\":3}", b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"name\":\"Bar\",\"price\":3.0,\"id\":2}");
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/items/", "{\"name\":\"NoPrice\"}", b, sizeof b), 422);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"NoPrice\"}", b, sizeof b), 422);
     WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"body\",\"price\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/db-items/", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-items/", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "[{\"id\":1,\"name\":\"Foo\",\"price\":10.5},{\"id\":2,\"name\":\"Bar\",\"price\":3.0}]");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"chain\":[\"get_settings\",\"get_db\",\"get_user_repo\"],\"db_url\":\"sqlite:///./demo.db\","
                         "\"db_open\":true,\"settings_cached\":true,\"users\":[\"admin\",\"testuser\"]}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/async-endpoint", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/async-endpoint", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"session_active\":true}");
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/db-stats", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-stats", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"opened\":6,\"closed\":6}");        /* every session opened was closed */
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/send-notification/?email=a%40b.c", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/send-notification/?email=a%40b.c", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"message\":\"Notification scheduled\"}");
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/send-notification/", NULL, b, sizeof b), 422);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/send-notification/", NULL, NULL, b, sizeof b), 422);
     WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"query\",\"email\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
-    WF_EXPECT_EQ_INT(call(tc, "POST", "/process/", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/process/", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"status\":\"processing\"}");
     read_file(logpath, logged, sizeof logged);
     WF_EXPECT_EQ_STR(logged, "created 1\ncreated 2\nNotification sent to a@b.c\ntask one\ntask two\ntask three\n");
@@ -121,7 +112,7 @@ WF_TEST(tour_dependency_override) {
     WF_ASSERT_EQ_INT(wf_override(app, &get_db, &override_get_db), 0);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char b[256];
-    WF_EXPECT_EQ_INT(call(tc, "GET", "/db-check", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_TRUE(strstr(b, "\"db_open\":true") != NULL);
     WF_EXPECT_EQ_INT(overridden_sessions, 0);           /* opened by the override, and closed */
     wf_override_clear(app);

@@ -21,6 +21,18 @@ long long tu_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int tu_call(wf_test_client *tc, const char *method, const char *path, const char *header, const char *json,
+            char *body, size_t cap) {
+    const char *h[] = {header, NULL};
+    wf_test_req rq = {.method = method, .path = path, .headers = header ? h : NULL, .json = json};
+    wf_test_res r;
+    if (wf_test_request(tc, &rq, &r) < 0) return -1;
+    snprintf(body, cap, "%s", r.body);
+    int st = r.status;
+    wf_test_res_free(&r);
+    return st;
+}
+
 double tu_cpu_seconds(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

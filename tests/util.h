@@ -41,6 +41,10 @@ int tu_request(int port, const char *raw, tu_resp *r);
 /* A copy of p[0..n) placed right before an inaccessible page; free with tu_guard_free. */
 char *tu_guard(const void *p, size_t n);
 void tu_guard_free(char *g, size_t n);
+/* One request through a test client: method, path, one optional header line, an optional JSON body.
+   The body of the answer is copied to body[cap]; returns the status, or -1. */
+int tu_call(wf_test_client *tc, const char *method, const char *path, const char *header, const char *json,
+            char *body, size_t cap);
 /* Monotonic milliseconds. */
 long long tu_ms(void);
 /* CPU time (user + system) this process has used, in seconds. */
