@@ -32,10 +32,12 @@
      >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
      >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
      >>app       the app, routes, the request and response objects
+     >>deps      dependencies: the per-request cache, cleanups, app scope, overrides, groups
+     >>tasks     background tasks and the worker pool
      >>security  JWT (HS256)
      >>testing   the forked test harness and the test client
-   Later versions add, in this order: dependencies, background tasks, WebSocket, forms, CORS,
-   security (JWT, passwords), TLS. The section order is the same in the declarations and in the implementation.
+   Later versions add, in this order: WebSocket, forms, CORS, more of security (OAuth2, API keys,
+   roles), TLS. The section order is the same in the declarations and in the implementation.
 
    CONFIGURATION (compile-time; set globally, before every #include, unless marked impl-only)
    =============
@@ -167,6 +169,31 @@
    error, the framework's own (404, 405, 422) included. Middleware (wf_use) runs around routing,
    first added outermost; it calls wf_next() and sees every response, errors included; it may
    answer without calling it. wf_state_set/get carry per-request values between them.
+
+   ON DEPENDENCIES (SCOPES) AND BACKGROUND TASKS
+   ============================================
+       WF_DEPENDENCY(Database *, get_db) {           // resolved at most once per request
+           Settings *s = WF_DEPENDS(req, get_settings);
+           Database *db = db_open(s->db_url);
+           wf_defer(req, db_close, db);              // the code after `yield`
+           return db;
+       }
+   A dependency is a function of the request returning a pointer; WF_DEPENDS gives every user in the
+   request the same value (wf_depends_fresh a new one). A dependency met again while it is being
+   computed is a cycle: 500, and the log names the chain. Failing is wf_raise, as in handlers (the
+   unwinding shape was chosen over early returns so that a failure three dependencies deep is one
+   line); the cleanups registered so far still run. Cleanups run in reverse order once the
+   response has been written (after a stream's last chunk), or when the request fails, the client
+   goes away or the server stops: exactly once. WF_DEPENDENCY_APP values are built once for the
+   app (the first request builds, the others wait) and cleaned when the server stops or the test
+   client is freed. wf_group_depends runs dependencies before every handler of a group, before the
+   handler validates its own parameters (so DELETE /users/abc without a token is 401, not 422).
+   wf_override swaps a dependency for tests. wf_add_task queues work for after the response on the
+   worker pool (wf_config.workers); a request's tasks run in order; a failing task is logged with
+   its name; at shutdown queued tasks get shutdown_grace_ms and the rest are logged and freed.
+   Cleanups run on the loop thread as soon as the response is out, tasks later on the pool: a task
+   must own what it uses (its arg and free_arg), not borrow a dependency's value. A handler that
+   holds its loop thread longer than slow_handler_ms (100) is logged with its route.
 
    ON CRYPTO AND TOKENS
    ====================
