@@ -4983,18 +4983,22 @@ WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const 
     wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
 }
 
-/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf. */
+/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf (truncated to
+   fit). Called for every rule of every parameter, so it is a plain scan: no printf. */
 WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
     size_t kl = strlen(key);
     for (const char *p = spec; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        size_t n = (size_t)(e - p);
         if (n >= kl && memcmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
             size_t vl = n > kl ? n - kl - 1 : 0;
-            snprintf(buf, cap, "%.*s", (int)vl, n > kl ? p + kl + 1 : "");
+            if (vl >= cap) vl = cap - 1;
+            memcpy(buf, p + kl + (n > kl), vl);
+            buf[vl] = 0;
             return buf;
         }
-        p = e ? e + 1 : NULL;
+        p = *e ? e + 1 : NULL;
     }
     return NULL;
 }
