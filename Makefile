@@ -2,7 +2,7 @@
 #   make          examples and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
-#                 SHA-256 in C), and with ASan+UBSan
+#                 SHA-256 in C), with ASan+UBSan and with TSan
 #   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
 #   make bench    wrk against examples/hello.c and nginx, side by side; crypto against openssl
 
@@ -19,7 +19,7 @@ TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
 TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c
 EXAMPLES := hello
 
-.PHONY: all run test test-gcc test-clang test-poll test-asan compile-checks deps fuzz bench clean
+.PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan compile-checks deps fuzz bench clean
 all: $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples: the tour (make run) and hello (the benchmark's app) ----
@@ -60,6 +60,13 @@ $(B)/asan/harness_helper: tests/harness_helper.c webfw.h
 	@mkdir -p $(@D)
 	gcc $(WARN) $(SAN) -O1 -g -o $@ $< $(LIBS)
 
+# ThreadSanitizer: the hand-offs between loop threads, workers and the test's own threads
+$(B)/tsan/tests: $(TEST_DEPS) $(B)/tsan/harness_helper
+	gcc $(WARN) -fsanitize=thread -O1 -g -o $@ $(TEST_SRC) $(LIBS)
+$(B)/tsan/harness_helper: tests/harness_helper.c webfw.h
+	@mkdir -p $(@D)
+	gcc $(WARN) -fsanitize=thread -O1 -g -o $@ $< $(LIBS)
+
 # the library as static functions, without the harness, and its declarations under C++
 compile-checks: tests/compile_static.c tests/compile_minimal.c tests/compile_cpp.cpp webfw.h
 	@mkdir -p $(B)/compile
@@ -81,12 +88,17 @@ test-poll: $(B)/poll/tests
 test-asan: $(B)/asan/tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/asan/tests -j $(JOBS)
 
+# without address-space randomisation: TSan's shadow memory cannot map around high-entropy layouts
+test-tsan: $(B)/tsan/tests
+	TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(B)/tsan/tests -j $(JOBS) --timeout=60000
+
 test: deps
 	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
 FUZZ_TARGETS := http route json tokens

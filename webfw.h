@@ -195,6 +195,26 @@
    must own what it uses (its arg and free_arg), not borrow a dependency's value. A handler that
    holds its loop thread longer than slow_handler_ms (100) is logged with its route.
 
+   The order for one request, streams included:
+     1. group dependencies, then the handler (its own dependencies and parameters);
+     2. the response is written: all of it, for a stream its last chunk (the producer returned 0)
+        and the terminating chunk, flushed to the socket;
+     3. the cleanups, newest first, on the loop thread;
+     4. the tasks, in the order added, one after another on one worker (the tasks of different
+        requests may run side by side).
+   A client that goes away skips step 2, not 3 or 4. A stream's producer runs on the loop thread
+   between chunks and must not block; a slow source belongs in a task or a blocking route.
+
+   Blocking routes (wf_route_blocking) are FastAPI's plain `def` endpoints: their middleware,
+   dependencies and handler run on a worker, so a handler may sleep or wait on a database driver
+   while the loop serves everyone else. The loop copies the request off the connection, reads
+   nothing more from it until the response is back (pipelined requests wait, in order), sends the
+   response and runs the cleanups (keep them short: they are on the loop thread). A client that
+   leaves meanwhile does not stop the handler; its cleanups run when it returns. Tasks and blocking
+   requests share the pool and one bound, wf_config.max_jobs (default 10000) queued or running:
+   past it a blocking route answers 503 with Retry-After: 1 and wf_add_task returns WF_EFULL, so a
+   burst of slow tasks costs bounded memory. The test client runs blocking routes inline.
+
    ON CRYPTO AND TOKENS
    ====================
    SHA-1 (for the WebSocket handshake), SHA-256 (with the x86 SHA extensions when the CPU has them,
@@ -290,7 +310,8 @@ extern "C" {
     X(WF_ENOTYET,   -14, "token not yet valid")                            \
     X(WF_EMISSING,  -15, "a required claim is missing")                    \
     X(WF_EAUDIENCE, -16, "token audience not accepted")                    \
-    X(WF_EISSUER,   -17, "token issuer not accepted")
+    X(WF_EISSUER,   -17, "token issuer not accepted")                      \
+    X(WF_EFULL,     -18, "the worker queue is full; try again later")
 
 typedef enum wf_err {
 #define WF__ERR_ENUM(name, val, msg) name = val,
@@ -625,7 +646,10 @@ typedef struct wf_config {
     int idle_timeout_ms;        /* keep-alive idle, default 30000 (close) */
     int write_timeout_ms;       /* no write progress, default 30000 (close) */
     int shutdown_grace_ms;      /* in-flight requests and queued tasks after wf_stop, default 5000 */
-    int workers;                /* background-task threads, default 4 */
+    int workers;                /* worker threads (background tasks, blocking routes), default 16 */
+    int max_jobs;               /* tasks and blocking requests queued or running on the workers,
+                                   default 10000; past it wf_add_task gives WF_EFULL and a blocking
+                                   route answers 503 */
     int slow_handler_ms;        /* a handler holding its loop this long is logged, default 100 */
     bool no_signals;            /* wf_run leaves SIGINT/SIGTERM alone */
     bool no_access_log;         /* no access-log line per request */
@@ -684,6 +708,12 @@ WF_API wf_group *wf_group_new(wf_app *app, const char *prefix);
 WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix);
 /* wf_route for a group: the pattern is relative to the group's prefix. */
 WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h);
+/* A route whose middleware, dependencies and handler run on the worker pool, not on a loop thread
+   (FastAPI's plain `def` endpoint): for handlers that block on a database, a disk or a sleep. Its
+   response goes back to the loop; the request's cleanups run there. 503 when the pool is full. */
+WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h);
+/* wf_route_blocking for a group. */
+WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *pattern, wf_handler h);
 /* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
 WF_API wf_str wf_path_param(const wf_req *req, const char *name);
 
@@ -914,7 +944,9 @@ typedef int (*wf_task_fn)(void *arg);
    (wf_config.workers threads), after the tasks added before it in this request; free_arg(arg)
    follows, whatever happened. The test client runs them before wf_test_request returns. At
    shutdown, queued tasks run within shutdown_grace_ms; those it cannot start are logged by name
-   and freed. Returns 0 or WF_ENOMEM (then free_arg has been called). */
+   and freed. Returns 0, WF_ENOMEM, or WF_EFULL when wf_config.max_jobs tasks and blocking requests
+   are already waiting (the handler decides: answer 503, or do the work inline); on an error
+   free_arg has been called. */
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
 
 /* ======================================================================
@@ -3339,7 +3371,17 @@ typedef struct wf__outq {
 } wf__outq;
 
 enum { WF__T_NONE, WF__T_HEAD, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_LINGER, WF__T_RETRY };
-enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM };
+/* A request's phase: arriving (head, body), then answered by a stream or, on a blocking route,
+   running on a worker (the connection waits, reading nothing). */
+enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM, WF__P_WORK };
+
+/* Work queued for a loop's thread (wf__loop_post). */
+typedef struct wf__post {
+    struct wf__post *next;
+    void (*fn)(void *);
+    void *arg;
+    bool heap;                  /* allocated by wf__loop_post (else embedded in its owner) */
+} wf__post;
 
 typedef struct wf__loop wf__loop;
 typedef struct wf__conn wf__conn;
@@ -3375,6 +3417,8 @@ struct wf_req {
     struct wf__task *tasks, *tasks_tail;
     const char *route;          /* the pattern of the matched route */
     int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
+    bool refused;               /* a blocking route found the worker pool full: 503 */
+    bool blocking;              /* the route is blocking (in the test client it runs inline) */
     char peer[64];
 };
 
@@ -3405,6 +3449,9 @@ struct wf__rs {
     size_t head_len, body_len;  /* a chunked body is decoded in place, right after the head */
     int phase;
     int64_t t_first_us, t_head_ms;
+    bool worked;                /* WF__P_WORK: the worker ran the handler (else it was dropped) */
+    bool orphan;                /* WF__P_WORK: the connection closed; free it once the worker is done */
+    wf__post back;              /* the worker's hand-back to the loop */
     wf_req req;
     wf_res res;
     wf__arena arena;
@@ -3437,12 +3484,6 @@ struct wf__conn {
     uint8_t family;
     uint8_t addr[16];
 };
-
-typedef struct wf__post {
-    struct wf__post *next;
-    void (*fn)(void *);
-    void *arg;
-} wf__post;
 
 struct wf__loop {
     wf__server *srv;
@@ -3482,6 +3523,8 @@ struct wf__server {
     atomic_int stop;
     atomic_int nconns;
     atomic_int post_turn;
+    atomic_int jobs;            /* tasks and blocking requests queued or running (max_jobs) */
+    bool tasks_closed;          /* the pool has stopped: tasks still handed over are dropped */
 };
 
 /* ---- defaults ---- */
@@ -3544,7 +3587,8 @@ WF__PRIVATE void wf__config_defaults(wf_config *c) {
     c->idle_timeout_ms = wf__def(c->idle_timeout_ms, 30000);
     c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
     c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
-    c->workers = wf__def(c->workers, 4);
+    c->workers = wf__def(c->workers, 16);
+    c->max_jobs = wf__def(c->max_jobs, 10000);
     c->slow_handler_ms = wf__def(c->slow_handler_ms, 100);
     c->log = wf__def(c->log, wf__log_stderr);
     if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
@@ -3716,6 +3760,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->phase = WF__P_HEAD;
     rs->t_first_us = l->now_us;
     rs->t_head_ms = 0;
+    rs->worked = rs->orphan = false;
     rs->req.loop = rs->res.loop = l;
     rs->req.conn = rs->res.conn = c;
     rs->req.rs = rs;
@@ -3735,6 +3780,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.dep_depth = rs->req.app_building = 0;
     rs->req.tasks = rs->req.tasks_tail = NULL;
     rs->req.route = NULL;
+    rs->req.refused = rs->req.blocking = false;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3925,16 +3971,23 @@ WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status
 /* ---- requests: from bytes to a handler call ---- */
 
 WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res);
+WF__PRIVATE bool wf__app_blocks(wf_req *req);
+WF__PRIVATE int wf__work_submit(wf__loop *l, wf__rs *rs, size_t total);
 
-/* Run the handler for the complete request in rs and queue its response. */
-WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *buf) {
+/* Run the handler for the complete request in rs (total bytes at buf) and queue its response, or
+   hand it to the worker pool (phase WF__P_WORK) if its route is blocking. */
+WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *buf, size_t total) {
     rs->req.buf = buf;
     rs->req.body.ptr = buf + rs->head_len;
     rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
+    if (l->srv->pool && wf__app_blocks(&rs->req)) {
+        if (wf__work_submit(l, rs, total) == 0) return;
+        rs->req.refused = true;
+    }
     int64_t t0 = wf__mono_us();
     wf__app_dispatch(l->srv->app, &rs->req, &rs->res);
     int64_t took = (wf__mono_us() - t0) / 1000;
-    if (took >= l->srv->cfg.slow_handler_ms) {     /* it held the loop: every connection waited */
+    if (took >= l->srv->cfg.slow_handler_ms && !rs->req.blocking) {     /* it held the loop: every connection waited */
         wf_str m = wf_req_method(&rs->req);
         wf__logf(l->srv, 1, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
                  rs->req.route ? rs->req.route : "(no route)", (long long)took);
@@ -3991,7 +4044,7 @@ WF__PRIVATE bool wf__process_input(wf__loop *l, wf__conn *c) {
     wf_buf *in = l->in;
     bool more = false;
     /* closing: finish the request in flight (graceful shutdown), start no new one */
-    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase != WF__P_STREAM)) {
+    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase <= WF__P_BODY)) {
         if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) {
             more = in->len > c->in_start;
             break;
@@ -4019,9 +4072,9 @@ WF__PRIVATE bool wf__process_input(wf__loop *l, wf__conn *c) {
         }
         long total = wf__body_progress(l, c, rs, in);
         if (total <= 0) break;
-        wf__dispatch(l, c, rs, buf);
+        wf__dispatch(l, c, rs, buf, (size_t)total);
         c->in_start += (size_t)total;
-        if (rs->phase == WF__P_STREAM) break;
+        if (rs->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
         wf__rs_finish(l, c, rs);
         c->rs = NULL;
         c->timer = WF__T_NONE;      /* the next request, or the idle wait, starts its own clock */
@@ -4122,7 +4175,8 @@ WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     c->fd = -1;
     if (c->lingering) l->lingering--;
     wf__release_done(l, c);                 /* cleanups run when the client goes away too */
-    if (c->rs) wf__rs_put(l, c->rs);
+    if (c->rs && c->rs->phase == WF__P_WORK) c->rs->orphan = true;     /* its worker will free it */
+    else if (c->rs) wf__rs_put(l, c->rs);
     if (c->q) {
         wf__q_free(c->q);
         WF_FREE(NULL, c->q);
@@ -4155,7 +4209,7 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         if (left && wf_buf_append(&c->in, in->ptr + c->in_start, left) < 0) return -1;
         c->in_start = 0;
         l->rbuf.len = 0;
-        if (c->rs && c->rs->phase != WF__P_STREAM) c->rs->req.buf = c->in.ptr;   /* the request moved */
+        if (c->rs && c->rs->phase <= WF__P_BODY) c->rs->req.buf = c->in.ptr;   /* the request moved */
     } else if (!left) {
         wf_buf_free(&c->in);
         c->in_start = 0;
@@ -4164,7 +4218,7 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         c->in.len = left;
         c->in_start = 0;
     }
-    if (c->rs && c->rs->phase != WF__P_STREAM && c->in.ptr) c->rs->req.buf = c->in.ptr;
+    if (c->rs && c->rs->phase <= WF__P_BODY && c->in.ptr) c->rs->req.buf = c->in.ptr;
     if (!c->q && l->scratch.pending) {
         c->q = (wf__outq *)WF_MALLOC(NULL, sizeof *c->q);
         if (!c->q) return -1;
@@ -4182,13 +4236,15 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
 WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
     const wf_config *cfg = &l->srv->cfg;
     bool streaming = c->rs && c->rs->phase == WF__P_STREAM;
+    bool working = c->rs && c->rs->phase == WF__P_WORK;
     bool out = (c->q && c->q->pending) || (streaming && !c->stream_idle);
-    bool partial = c->rs && !streaming;     /* a request still arriving */
+    bool partial = c->rs && c->rs->phase <= WF__P_BODY;     /* a request still arriving */
     uint8_t t;
     int64_t d;
     if (c->lingering) return;
     if (out) t = WF__T_WRITE, d = l->now_ms + cfg->write_timeout_ms;
     else if (streaming) t = WF__T_RETRY, d = l->now_ms + WF__STREAM_RETRY_MS;
+    else if (working) t = WF__T_NONE, d = INT64_MAX;    /* no clock on a handler: it answers or it hangs */
     else if (c->rs && c->rs->phase == WF__P_HEAD) t = WF__T_HEAD, d = c->rs->t_first_us / 1000 + cfg->header_timeout_ms;
     else if (c->rs) t = WF__T_BODY, d = c->rs->t_head_ms + cfg->body_timeout_ms;
     else t = WF__T_IDLE, d = l->now_ms + (c->fresh ? cfg->header_timeout_ms : cfg->idle_timeout_ms);
@@ -4200,7 +4256,7 @@ WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
     }
     c->wrote = false;
     bool reading = (!out || (c->rs == NULL && c->in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done &&
-                   (!c->closing || partial);   /* at shutdown the request in flight is still read */
+                   !working && (!c->closing || partial);   /* at shutdown the request in flight is still read */
     wf__ps_events(l, c, (short)((reading ? POLLIN : 0) | (out ? POLLOUT : 0)));
 }
 
@@ -4254,7 +4310,7 @@ WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
     if (!c->in.len) c->in_start = 0;
     if (rev & (POLLIN | POLLHUP | POLLERR)) {
         long r = wf__conn_read(l, c);
-        bool partial = c->rs && c->rs->phase != WF__P_STREAM;
+        bool partial = c->rs && c->rs->phase <= WF__P_BODY;
         bool unread = l->in->len > c->in_start;
         bool sending = (c->q && c->q->pending) || c->rs || unread;
         if (r == -3 && partial) {
@@ -4276,7 +4332,7 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
         if (c->rs && c->rs->phase == WF__P_STREAM) {
             if (wf__stream_pump(l, c) < 0) goto dead;
         }
-        if (!c->rs || c->rs->phase != WF__P_STREAM) more = wf__process_input(l, c);
+        if (!c->rs || c->rs->phase <= WF__P_BODY) more = wf__process_input(l, c);
         if (!c->nodelay && (!c->closing || c->rs)) {
             /* as nginx does: skip it for a lone response before a close, where Nagle cannot delay */
             int one = 1;
@@ -4296,7 +4352,7 @@ WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
         }
         if (more) continue;                 /* pipelined requests waited for the output to drain */
         if (c->peer_done) {
-            if (c->rs) goto dead;           /* a request the peer can no longer finish */
+            if (c->rs && c->rs->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
             c->closing = true;
         }
         if (c->closing && !c->rs) {
@@ -4453,12 +4509,8 @@ WF__PRIVATE void wf__accept(wf__loop *l) {
 
 /* ---- the loop ---- */
 
-/* Queue fn(arg) to run on loop l's thread and wake it. Safe from any thread. */
-WF__PRIVATE int wf__loop_post(wf__loop *l, void (*fn)(void *), void *arg) {
-    wf__post *p = (wf__post *)WF_MALLOC(NULL, sizeof *p);
-    if (!p) return WF_ENOMEM;
-    p->fn = fn;
-    p->arg = arg;
+/* Queue p (its fn and arg set) to run on loop l's thread and wake it. Safe from any thread. */
+WF__PRIVATE void wf__loop_post_node(wf__loop *l, wf__post *p) {
     pthread_mutex_lock(&l->post_mu);
     p->next = l->posts;
     l->posts = p;
@@ -4466,6 +4518,16 @@ WF__PRIVATE int wf__loop_post(wf__loop *l, void (*fn)(void *), void *arg) {
     uint64_t one = 1;
     ssize_t w = write(l->wake_wr, &one, sizeof one);
     (void)w;
+}
+
+/* Queue fn(arg) to run on loop l's thread. Safe from any thread. */
+WF__PRIVATE int wf__loop_post(wf__loop *l, void (*fn)(void *), void *arg) {
+    wf__post *p = (wf__post *)WF_MALLOC(NULL, sizeof *p);
+    if (!p) return WF_ENOMEM;
+    p->fn = fn;
+    p->arg = arg;
+    p->heap = true;
+    wf__loop_post_node(l, p);
     return 0;
 }
 
@@ -4485,8 +4547,9 @@ WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
     }
     while (rev) {
         wf__post *n = rev->next;
+        bool heap = rev->heap;
         rev->fn(rev->arg);
-        WF_FREE(NULL, rev);
+        if (heap) WF_FREE(NULL, rev);
         rev = n;
     }
 }
@@ -4618,15 +4681,16 @@ WF__PRIVATE void wf__loop_free(wf__loop *l) {
     if (l->wake_rd >= 0) close(l->wake_rd);
     if (l->wake_wr >= 0 && l->wake_wr != l->wake_rd) close(l->wake_wr);
     if (l->reserve_fd >= 0) close(l->reserve_fd);
+    while (l->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents, */
+        wf__post *n = l->posts->next;   /* but a worker's hand-back still frees its request */
+        if (l->posts->heap) WF_FREE(NULL, l->posts);
+        else l->posts->fn(l->posts->arg);
+        l->posts = n;
+    }
     while (l->free_rs) {
         wf__rs *n = l->free_rs->next_free;
         wf__rs_destroy(l->free_rs);
         l->free_rs = n;
-    }
-    while (l->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents */
-        wf__post *n = l->posts->next;
-        WF_FREE(NULL, l->posts);
-        l->posts = n;
     }
     wf__q_free(&l->scratch);
     wf_buf_free(&l->rbuf);
@@ -4796,6 +4860,7 @@ typedef struct wf__route {
     char *names_buf;
     wf_handler handler;
     wf_group *group;
+    bool blocking;              /* run on the worker pool */
 } wf__route;
 
 typedef struct wf__rnode wf__rnode;
@@ -4846,6 +4911,7 @@ struct wf_app {
     struct wf__appdep *appdeps;
     struct wf__cleanup *cleanups;
     _Atomic(wf__server *) server;
+    int nblocking;              /* blocking routes: requests are matched before dispatch only if any */
 };
 
 /* The parameters a match collected. */
@@ -5689,7 +5755,7 @@ WF__PRIVATE bool wf__method_ok(const char *m) {
     return true;
 }
 
-WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h) {
+WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h, bool blocking) {
     if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
     char *full = (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
     if (!full) return WF_ENOMEM;
@@ -5712,8 +5778,22 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
         return WF_FREE(NULL, r->method), WF_FREE(NULL, full), WF_ENOMEM;
     r->handler = h;
     r->group = g;
+    r->blocking = blocking;
+    g->app->nblocking += blocking;
     n->nroutes++;
     return 0;
+}
+
+WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h) {
+    return wf__group_route(g, method, pattern, h, false);
+}
+
+WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *pattern, wf_handler h) {
+    return wf__group_route(g, method, pattern, h, true);
+}
+
+WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h) {
+    return app ? wf__group_route(&app->rootgroup, method, pattern, h, true) : WF_EINVAL;
 }
 
 WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h) {
@@ -5854,15 +5934,38 @@ WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
 WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g);
 
 /* Route the request and run its handler; errors raised by the handler unwind to here. */
+/* Decode the request's path into *dec (NULL without memory) and match it: the route's node, or
+   NULL, pm then holding the nodes that match the path with another method. */
+WF__PRIVATE const wf__rnode *wf__route_find(wf_req *req, wf__pmatch *pm, char **dec, size_t *n) {
+    wf_str raw = wf_req_path(req);
+    *dec = (char *)wf_req_alloc(req, raw.len + 2);
+    pm->n = 0, pm->npartial = 0;
+    *n = *dec && raw.ptr[0] == '/' ? wf_percent_decode(*dec, raw.ptr, raw.len, false) : 0;
+    return *n ? wf__rmatch(&req->loop->srv->app->root, *dec + 1, *dec + *n, wf_req_method(req), pm) : NULL;
+}
+
+/* The request goes to a blocking route (matched once more by the worker). */
+WF__PRIVATE bool wf__route_blocks(wf_req *req) {
+    wf__pmatch pm;
+    char *dec;
+    size_t n;
+    const wf__rnode *node = wf__route_find(req, &pm, &dec, &n);
+    return node && wf__node_route(node, wf_req_method(req))->blocking;
+}
+
 WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf_app *app = req->loop->srv->app;
-    wf_str raw = wf_req_path(req), method = wf_req_method(req);
-    char *dec = (char *)wf_req_alloc(req, raw.len + 2);
+    wf_str method = wf_req_method(req);
+    char *dec;
+    size_t n;
     wf__pmatch pm;
+    const wf__rnode *node = wf__route_find(req, &pm, &dec, &n);
     if (!dec) wf_fail(req, "out of memory");
-    pm.n = 0, pm.npartial = 0;
-    size_t n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
-    const wf__rnode *node = n ? wf__rmatch(&app->root, dec + 1, dec + n, method, &pm) : NULL;
+    if (node && req->refused) {             /* a blocking route, and the worker pool is full */
+        static const char *const retry[] = {"Retry-After: 1", NULL};
+        wf__error_text(req, res, 503, "Service Unavailable", retry);
+        return;
+    }
     if (node) {
         wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
         jmp_buf jb, *outer = req->raise;
@@ -5872,6 +5975,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         for (int i = 0; keep && i < keep->n; i++) keep->name[i] = rt->names[i];
         if (setjmp(jb) == 0) {
             req->route = rt->pattern;
+            req->blocking = rt->blocking;
             wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
             rt->handler(req, res);
             if (wf_invalid(req)) wf__answer_invalid(req, res);
@@ -5920,6 +6024,9 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
         wf__route_request(req, res);
     }
 }
+
+/* The request goes to a blocking route: hand it to the worker pool. */
+WF__PRIVATE bool wf__app_blocks(wf_req *req) { return req->loop->srv->app->nblocking && wf__route_blocks(req); }
 
 /* The middleware chain around the router; a raise outside any handler unwinds to here. */
 WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
@@ -6459,6 +6566,7 @@ typedef struct wf__task {
     wf_task_fn fn;
     void *arg;
     void (*free_arg)(void *);
+    bool counted;               /* counts against max_jobs */
     char name[64];
 } wf__task;
 
@@ -6473,16 +6581,36 @@ struct wf__pool {
     wf__server *srv;
 };
 
-WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
-    wf__task *t = (wf__task *)WF_MALLOC(NULL, sizeof *t);
-    if (!t || !fn) {
-        WF_FREE(NULL, t);
+/* A new task; with a pool, one more against max_jobs, or NULL with WF_EFULL. NULL: free_arg called. */
+WF__PRIVATE wf__task *wf__task_new(wf__server *s, const char *name, wf_task_fn fn, void *arg,
+                                   void (*free_arg)(void *), int *err) {
+    bool count = s->pool != NULL;
+    wf__task *t = NULL;
+    *err = !fn ? WF_EINVAL : WF_ENOMEM;
+    if (fn && count && atomic_fetch_add(&s->jobs, 1) >= s->cfg.max_jobs) *err = WF_EFULL;
+    else if (fn) t = (wf__task *)WF_MALLOC(NULL, sizeof *t);
+    if (!t) {
+        if (fn && count) atomic_fetch_sub(&s->jobs, 1);
         if (free_arg) free_arg(arg);
-        return t ? WF_EINVAL : WF_ENOMEM;
+        return NULL;
     }
     memset(t, 0, sizeof *t);
-    t->fn = fn, t->arg = arg, t->free_arg = free_arg;
+    t->fn = fn, t->arg = arg, t->free_arg = free_arg, t->counted = count;
     snprintf(t->name, sizeof t->name, "%s", name ? name : "task");
+    return t;
+}
+
+/* A task is over (run or dropped): its argument and its place against max_jobs go. */
+WF__PRIVATE void wf__task_free(wf__server *s, wf__task *t) {
+    if (t->free_arg) t->free_arg(t->arg);
+    if (t->counted) atomic_fetch_sub(&s->jobs, 1);
+    WF_FREE(NULL, t);
+}
+
+WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
+    int err;
+    wf__task *t = wf__task_new(req->loop->srv, name, fn, arg, free_arg, &err);
+    if (!t) return err;
     if (req->tasks_tail) req->tasks_tail->next = t;
     else req->tasks = t;
     req->tasks_tail = t;
@@ -6495,19 +6623,20 @@ WF__PRIVATE void wf__run_job(wf__server *s, wf__task *t) {
         wf__task *n = t->next;
         int rc = t->fn(t->arg);
         if (rc != 0) wf__logf(s, 0, "background task %s failed (%d)", t->name, rc);
-        if (t->free_arg) t->free_arg(t->arg);
-        WF_FREE(NULL, t);
+        wf__task_free(s, t);
         t = n;
     }
 }
+
+WF__PRIVATE int wf__work_run(void *arg);
 
 /* Drop a job that will not run: log every task by name, free it. */
 WF__PRIVATE void wf__drop_job(wf__server *s, wf__task *t) {
     while (t) {
         wf__task *n = t->next;
-        wf__logf(s, 1, "background task %s dropped at shutdown", t->name);
-        if (t->free_arg) t->free_arg(t->arg);
-        WF_FREE(NULL, t);
+        wf__logf(s, 1, "%s %s dropped at shutdown", t->fn == wf__work_run ? "blocking request" : "background task",
+                 t->name);
+        wf__task_free(s, t);
         t = n;
     }
 }
@@ -6532,16 +6661,7 @@ WF__PRIVATE void *wf__worker_main(void *arg) {
     return NULL;
 }
 
-/* Hand a request's tasks over: to the pool, or run them here when there is none (test client). */
-WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
-    wf__task *job = req->tasks;
-    req->tasks = req->tasks_tail = NULL;
-    if (!job) return;
-    struct wf__pool *p = s->pool;
-    if (!p) {
-        wf__run_job(s, job);
-        return;
-    }
+WF__PRIVATE void wf__pool_push(struct wf__pool *p, wf__task *job) {
     pthread_mutex_lock(&p->mu);
     job->next_job = NULL;
     if (p->tail) p->tail->next_job = job;
@@ -6549,6 +6669,87 @@ WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
     p->tail = job;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* Hand a request's tasks over: to the pool, or run them here when there is none (test client),
+   or drop them (logged) once the pool has stopped. */
+WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
+    wf__task *job = req->tasks;
+    req->tasks = req->tasks_tail = NULL;
+    if (!job) return;
+    if (s->pool) wf__pool_push(s->pool, job);
+    else if (s->tasks_closed) wf__drop_job(s, job);
+    else wf__run_job(s, job);
+}
+
+/* ---- blocking routes: a request on a worker ---- */
+
+/* On a worker: middleware, dependencies and handler; the response waits in rs for its loop. */
+WF__PRIVATE int wf__work_run(void *arg) {
+    wf__rs *rs = (wf__rs *)arg;
+    wf__app_dispatch(rs->req.loop->srv->app, &rs->req, &rs->res);
+    rs->worked = true;
+    return 0;
+}
+
+WF__PRIVATE void wf__work_back(void *arg);
+
+/* The job is over, run or dropped: hand rs back to its loop (no allocation: this cannot fail). */
+WF__PRIVATE void wf__work_post(void *arg) {
+    wf__rs *rs = (wf__rs *)arg;
+    rs->back.fn = wf__work_back, rs->back.arg = rs, rs->back.heap = false;
+    wf__loop_post_node(rs->req.loop, &rs->back);
+}
+
+/* On the loop: send what the worker made, then go on with the connection's next requests. */
+WF__PRIVATE void wf__work_back(void *arg) {
+    wf__rs *rs = (wf__rs *)arg;
+    wf__loop *l = rs->req.loop;
+    wf__conn *c = rs->req.conn;
+    if (rs->orphan) {               /* the connection has gone: only the cleanups are left */
+        wf__rs_put(l, rs);
+        return;
+    }
+    if (!rs->worked) {              /* dropped: only at shutdown, when no connection is left */
+        c->rs = NULL;
+        wf__rs_put(l, rs);
+        wf__conn_close(l, c);
+        return;
+    }
+    l->in = c->in.len ? &c->in : &l->rbuf;
+    if (!c->in.len) c->in_start = 0;
+    rs->phase = WF__P_BODY;
+    if (wf__finish_response(l, c, rs) < 0) {
+        wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
+        c->closing = true;
+    }
+    if (rs->phase != WF__P_STREAM) {
+        wf__rs_finish(l, c, rs);
+        c->rs = NULL;
+        c->timer = WF__T_NONE;
+    }
+    wf__conn_drive(l, c);
+}
+
+/* Hand rs, a complete request of total bytes, to the pool: its bytes are copied off the connection's
+   input, which goes on to the next request. WF_EFULL past max_jobs. */
+WF__PRIVATE int wf__work_submit(wf__loop *l, wf__rs *rs, size_t total) {
+    char *copy = (char *)wf__arena_alloc(&rs->arena, total + 1);
+    if (!copy) return WF_ENOMEM;
+    memcpy(copy, rs->req.buf, total);
+    rs->req.body.ptr = copy + (rs->req.body.ptr - rs->req.buf);
+    rs->req.buf = copy;
+    wf_req_peer(&rs->req);          /* formatted now: a worker never reads the connection */
+    wf_str m = wf_req_method(&rs->req), path = wf_req_path(&rs->req);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s %.*s", (int)WF__MIN(m.len, 16), m.ptr, (int)WF__MIN(path.len, 40), path.ptr);
+    int err;
+    wf__task *t = wf__task_new(l->srv, name, wf__work_run, rs, NULL, &err);
+    if (!t) return err;
+    t->free_arg = wf__work_post;    /* from here on, the loop gets rs back whatever happens */
+    rs->phase = WF__P_WORK;
+    wf__pool_push(l->srv->pool, t);
+    return 0;
 }
 
 WF__PRIVATE int wf__pool_start(wf__server *s) {
@@ -6597,6 +6798,7 @@ WF__PRIVATE void wf__pool_stop(wf__server *s) {
     WF_FREE(NULL, p->threads);
     WF_FREE(NULL, p);
     s->pool = NULL;
+    s->tasks_closed = true;
 }
 
 /* ======================================================================

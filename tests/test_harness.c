@@ -16,8 +16,9 @@ static int run_helper(const char *args, char *out, size_t cap) {
     self[n] = 0;
     char *slash = strrchr(self, '/');
     *slash = 0;
-    /* under ASan, let the crash be the plain SIGSEGV the helper raises */
-    snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=handle_segv=0:detect_leaks=0 %s/harness_helper %s 2>&1", self, args);
+    /* under ASan or TSan, let the crash be the plain SIGSEGV the helper raises */
+    snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=handle_segv=0:detect_leaks=0 TSAN_OPTIONS=handle_segv=0 %s/harness_helper %s 2>&1",
+             self, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t got = fread(out, 1, cap - 1, p);

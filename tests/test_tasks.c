@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -155,4 +157,77 @@ WF_TEST(slow_inline_handler_is_reported_with_its_route) {
     WF_EXPECT_TRUE(strstr(logged, "GET /sleepy/{n} held its loop thread for 1") != NULL);
     wf_test_client_free(tc);
     wf_app_free(app);
+}
+
+/* A stream's cleanups and tasks wait for its last chunk: the producer holds the stream open until
+   the test releases it, and nothing runs before. */
+static atomic_int release_stream, stream_step;
+
+static void note_cleanup(void *arg) { append(arg); }
+
+static int held_stream(wf_res *res, void *user) {
+    (void)user;
+    int step = atomic_load(&stream_step);
+    if (step == 0) {
+        atomic_store(&stream_step, 1);
+        return wf_res_write(res, "first\n", 6) < 0 ? -1 : 1;
+    }
+    if (!atomic_load(&release_stream)) return 1;    /* nothing yet: called again a little later */
+    if (step == 1) {
+        atomic_store(&stream_step, 2);
+        return wf_res_write(res, "last\n", 5) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+static void h_held_stream(wf_req *req, wf_res *res) {
+    wf_defer(req, note_cleanup, "cleanup");
+    wf_add_task(req, "after-stream", append, "task", NULL);
+    wf_res_stream(res, held_stream, NULL, NULL);
+}
+
+/* Read from c until want appears in what has arrived (true), or timeout. */
+static bool read_until(tu_conn *c, char *got, size_t cap, const char *want, int timeout_ms) {
+    size_t n = strlen(got);
+    long long t0 = tu_ms();
+    while (!strstr(got, want) && tu_ms() - t0 < timeout_ms && n + 1 < cap) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t r = recv(c->fd, got + n, cap - 1 - n, 0);
+        if (r <= 0) break;
+        n += (size_t)r;
+        got[n] = 0;
+    }
+    return strstr(got, want) != NULL;
+}
+
+WF_TEST(tasks_and_cleanups_wait_for_a_streams_last_chunk) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/held", h_held_stream);
+    int port = tu_serve(app, &(wf_config){.workers = 2, .log = on_log});
+    tu_conn c;
+    char got[4096] = "";
+    tlog[0] = 0;
+    atomic_store(&release_stream, 0);
+    atomic_store(&stream_step, 0);
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_ASSERT_TRUE(read_until(&c, got, sizeof got, "first\n", 2000));
+    usleep(200000);                             /* the stream is open: nothing may have run */
+    pthread_mutex_lock(&mu);
+    WF_EXPECT_EQ_STR(tlog, "");
+    pthread_mutex_unlock(&mu);
+    atomic_store(&release_stream, 1);
+    WF_ASSERT_TRUE(read_until(&c, got, sizeof got, "last\n\r\n0\r\n\r\n", 2000));
+    long long t0 = tu_ms();
+    while (tu_ms() - t0 < 2000) {
+        pthread_mutex_lock(&mu);
+        bool done = strstr(tlog, "task") != NULL;
+        pthread_mutex_unlock(&mu);
+        if (done) break;
+        usleep(5000);
+    }
+    WF_EXPECT_EQ_STR(tlog, "cleanup,task");     /* cleanups first, then the tasks */
+    tu_close(&c);
+    tu_stop(app);
 }

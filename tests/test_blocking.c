@@ -1,0 +1,314 @@
+/* Blocking routes: handlers on the worker pool, their responses back on the loop; the loop stays free,
+   pipelined order holds, a full pool answers 503, and a vanished client or a shutdown still runs every
+   cleanup exactly once. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static atomic_int opened, closed_;
+static atomic_int on_loop_thread;       /* a blocking handler ran on a thread that was not a worker */
+static atomic_ulong loop_thread;       /* pthread_t, as Linux has it */
+
+static void session_close(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&closed_, 1);
+}
+
+WF_DEPENDENCY(int *, b_session) {
+    static int token = 1;
+    atomic_fetch_add(&opened, 1);
+    wf_defer(req, session_close, NULL);
+    return &token;
+}
+
+static void h_sleep(wf_req *req, wf_res *res) {
+    WF_DEPENDS(req, b_session);
+    long long ms = wf_param_int(req, WF_IN_QUERY, "ms", "default=2000,ge=0,le=5000");
+    if ((unsigned long)pthread_self() == atomic_load(&loop_thread)) atomic_fetch_add(&on_loop_thread, 1);
+    usleep((useconds_t)ms * 1000);
+    wf_reply_json(res, 200, "{s:I,s:s}", "slept_ms", ms, "peer", wf_req_peer(req));
+}
+
+static void h_fast(wf_req *req, wf_res *res) {
+    (void)req;
+    atomic_store(&loop_thread, (unsigned long)pthread_self());
+    wf_reply_text(res, 200, "fast");
+}
+
+static void h_echo(wf_req *req, wf_res *res) {
+    wf_str b = wf_req_body(req);
+    usleep(50000);
+    wf_reply(res, 200, "text/plain", b.ptr, b.len);
+}
+
+static void h_fail(wf_req *req, wf_res *res) {
+    (void)res;
+    WF_DEPENDS(req, b_session);
+    wf_raise(req, 409, "conflict on a worker");
+}
+
+static int count_stream;
+static int produce(wf_res *res, void *user) {
+    int *left = (int *)user;
+    if (*left == 0) return 0;
+    char line[32];
+    int n = snprintf(line, sizeof line, "line %d\n", (*left)--);
+    return wf_res_write(res, line, (size_t)n) < 0 ? -1 : 1;
+}
+
+static void h_stream(wf_req *req, wf_res *res) {
+    (void)req;
+    usleep(20000);
+    count_stream = 3;
+    wf_res_stream(res, produce, &count_stream, NULL);
+}
+
+static int noop_task(void *arg) {
+    usleep(300000);
+    (void)arg;
+    return 0;
+}
+
+static void h_add_task(wf_req *req, wf_res *res) {
+    int rc = wf_add_task(req, "noop", noop_task, NULL, NULL);
+    wf_reply_json(res, 200, "{s:i}", "rc", rc);
+}
+
+static char logged[8192];
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static void on_log(void *user, int level, const char *msg) {
+    (void)user, (void)level;
+    pthread_mutex_lock(&log_mu);
+    size_t n = strlen(logged);
+    snprintf(logged + n, sizeof logged - n, "%s\n", msg);
+    pthread_mutex_unlock(&log_mu);
+}
+
+static wf_app *blocking_app(void) {
+    wf_app *app = wf_app_new();
+    wf_route_blocking(app, "GET", "/sleep", h_sleep);
+    wf_route_blocking(app, "POST", "/echo", h_echo);
+    wf_route_blocking(app, "GET", "/fail", h_fail);
+    wf_route_blocking(app, "GET", "/stream", h_stream);
+    wf_get(app, "/fast", h_fast);
+    wf_get(app, "/task", h_add_task);
+    atomic_store(&opened, 0);
+    atomic_store(&closed_, 0);
+    atomic_store(&on_loop_thread, 0);
+    logged[0] = 0;
+    return app;
+}
+
+static bool wait_closed(int want, int ms) {
+    long long t0 = tu_ms();
+    while (atomic_load(&closed_) < want && tu_ms() - t0 < ms) usleep(5000);
+    return atomic_load(&closed_) == want;
+}
+
+/* The point of issue #5's item 6: a 2-second blocking handler does not hold up anyone else. */
+WF_TEST(blocking_route_leaves_the_loop_free) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log});
+    tu_conn a, b;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);   /* learn the loop thread */
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_connect(&a, port), 0);
+    WF_ASSERT_EQ_INT(tu_connect(&b, port), 0);
+    long long t0 = tu_ms();
+    tu_sends(&a, "GET /sleep?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(50000);                              /* the worker is asleep now */
+    long long worst = 0;
+    for (int i = 0; i < 20; i++) {
+        long long t1 = tu_ms();
+        tu_sends(&b, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+        WF_ASSERT_EQ_INT(tu_read(&b, &r, false, 3000), 200);
+        WF_EXPECT_EQ_STR(r.body, "fast");
+        tu_resp_free(&r);
+        if (tu_ms() - t1 > worst) worst = tu_ms() - t1;
+    }
+    long long fast_done = tu_ms() - t0;
+    WF_ASSERT_EQ_INT(tu_read(&a, &r, false, 5000), 200);
+    long long slow_done = tu_ms() - t0;
+    WF_EXPECT_TRUE(strstr(r.body, "\"slept_ms\":2000") != NULL);
+    WF_EXPECT_TRUE(strstr(r.body, "\"peer\":\"127.0.0.1:") != NULL);
+    tu_resp_free(&r);
+    wf_test_log("20 fast requests done after %lld ms (slowest %lld ms); the blocking one after %lld ms",
+                fast_done, worst, slow_done);
+    WF_EXPECT_LT_INT(fast_done, 1000);          /* inline, they would all wait the 2 s out */
+    WF_EXPECT_GE_INT(slow_done, 2000);
+    WF_EXPECT_EQ_INT(atomic_load(&on_loop_thread), 0);
+    WF_EXPECT_TRUE(wait_closed(1, 2000));       /* the cleanup ran, on the loop, once */
+    /* the connection goes on after a blocking request */
+    tu_sends(&a, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_EXPECT_EQ_INT(tu_read(&a, &r, false, 3000), 200);
+    tu_resp_free(&r);
+    tu_close(&a);
+    tu_close(&b);
+    tu_stop(app);
+    WF_EXPECT_TRUE(strstr(logged, "held its loop") == NULL);
+    WF_EXPECT_EQ_INT(atomic_load(&opened), 1);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
+}
+
+/* Pipelined requests behind a blocking one wait for it: responses keep the requests' order. Bodies,
+   plain and chunked, survive the hand-over (the connection's input buffer moves on meanwhile). */
+WF_TEST(blocking_route_keeps_pipelined_order_and_bodies) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 4, .log = on_log});
+    tu_conn c;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    tu_sends(&c, "GET /sleep?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello there"
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n3\r\ned!\r\n0\r\n\r\n"
+                 "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_TRUE(strstr(r.body, "\"slept_ms\":200") != NULL);
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "fast");
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "hello there");
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "chunked!");
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_TRUE(r.chunked);
+    WF_EXPECT_EQ_STR(r.body, "line 3\nline 2\nline 1\n");
+    tu_resp_free(&r);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    WF_EXPECT_EQ_STR(r.body, "fast");
+    tu_resp_free(&r);
+    /* a failure on a worker is answered like one on the loop, cleanups included */
+    tu_sends(&c, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 409);
+    WF_EXPECT_EQ_STR(r.body, "{\"detail\":\"conflict on a worker\"}");
+    tu_resp_free(&r);
+    tu_close(&c);
+    WF_EXPECT_TRUE(wait_closed(2, 2000));
+    tu_stop(app);
+    WF_EXPECT_EQ_INT(atomic_load(&opened), 2);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
+}
+
+/* The client leaves while its handler runs, by a reset (the loop sees it and orphans the request)
+   or a plain close: the handler finishes, the cleanup runs once, the server serves on. */
+WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log});
+    for (int rst = 0; rst < 2; rst++) {
+        tu_conn c;
+        WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+        tu_sends(&c, "GET /sleep?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n");
+        usleep(50000);
+        if (rst) {
+            struct linger lg = {1, 0};
+            setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        tu_close(&c);
+        WF_EXPECT_TRUE(wait_closed(rst + 1, 3000));
+        usleep(50000);
+        WF_EXPECT_EQ_INT(atomic_load(&closed_), rst + 1);
+        tu_resp r;
+        WF_EXPECT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+        tu_resp_free(&r);
+    }
+    tu_stop(app);
+    WF_EXPECT_EQ_INT(atomic_load(&opened), 2);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
+}
+
+/* max_jobs bounds what waits for the workers: blocking requests past it get 503 with Retry-After,
+   wf_add_task gets WF_EFULL. */
+WF_TEST(blocking_route_full_pool_answers_503) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .max_jobs = 2, .log = on_log});
+    tu_conn c[4];
+    tu_resp r;
+    for (int i = 0; i < 4; i++) {
+        WF_ASSERT_EQ_INT(tu_connect(&c[i], port), 0);
+        tu_sends(&c[i], "GET /sleep?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n");
+        usleep(20000);                          /* in this order: one runs, one waits, two are refused */
+    }
+    int ok = 0, busy = 0;
+    for (int i = 0; i < 4; i++) {
+        int st = tu_read(&c[i], &r, false, 3000);
+        char retry[16] = "";
+        if (st == 200) ok++;
+        if (st == 503 && tu_header(&r, "retry-after", retry, sizeof retry) && strcmp(retry, "1") == 0 &&
+            strcmp(r.body, "{\"detail\":\"Service Unavailable\"}") == 0)
+            busy++;
+        wf_test_log("request %d: %d %s", i, st, r.body ? r.body : "");
+        if (st > 0) tu_resp_free(&r);
+    }
+    WF_EXPECT_EQ_INT(ok, 2);
+    WF_EXPECT_EQ_INT(busy, 2);
+    /* tasks count against the same bound; a refused one says so */
+    char want[32];
+    for (int i = 0; i < 3; i++) {
+        tu_sends(&c[0], "GET /task HTTP/1.1\r\nHost: x\r\n\r\n");
+        WF_ASSERT_EQ_INT(tu_read(&c[0], &r, false, 3000), 200);
+        snprintf(want, sizeof want, "{\"rc\":%d}", i < 2 ? 0 : WF_EFULL);
+        WF_EXPECT_EQ_STR(r.body, want);
+        tu_resp_free(&r);
+    }
+    for (int i = 0; i < 4; i++) tu_close(&c[i]);
+    tu_stop(app);
+    WF_EXPECT_EQ_INT(atomic_load(&opened), 2);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
+}
+
+/* Shutdown: a blocking request in flight is answered within the grace period; one that outlasts it
+   loses its connection, but its handler finishes and its cleanup runs before wf_wait returns. */
+WF_TEST(blocking_route_shutdown) {
+    for (int outlast = 0; outlast < 2; outlast++) {
+        wf_app *app = blocking_app();
+        int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log,
+                                              .shutdown_grace_ms = outlast ? 200 : 3000});
+        tu_conn c;
+        tu_resp r;
+        WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+        tu_sends(&c, "GET /sleep?ms=600 HTTP/1.1\r\nHost: x\r\n\r\n");
+        usleep(100000);
+        long long t0 = tu_ms();
+        tu_stop(app);
+        long long took = tu_ms() - t0;
+        wf_test_log("grace %d ms: shutdown took %lld ms", outlast ? 200 : 3000, took);
+        WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
+        if (!outlast) {
+            WF_EXPECT_EQ_INT(tu_read(&c, &r, false, 2000), 200);
+            char conn[16] = "";
+            WF_EXPECT_TRUE(tu_header(&r, "connection", conn, sizeof conn) && strcmp(conn, "close") == 0);
+            tu_resp_free(&r);
+        } else {
+            WF_EXPECT_TRUE(tu_closed(&c, 2000));
+        }
+        tu_close(&c);
+    }
+}
+
+/* The test client runs a blocking route inline (as Starlette's TestClient waits for its threadpool),
+   without calling it slow. */
+WF_TEST(blocking_route_in_the_test_client) {
+    wf_app *app = blocking_app();
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    char body[256];
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/sleep?ms=150", NULL, NULL, body, sizeof body), 200);
+    WF_EXPECT_TRUE(strstr(body, "\"peer\":\"testclient:50000\"") != NULL);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/sleep?ms=abc", NULL, NULL, body, sizeof body), 422);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
+    WF_EXPECT_TRUE(strstr(logged, "held its loop") == NULL);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
