@@ -1,4 +1,4 @@
-/* Crypto primitives against published vectors (FIPS 180 examples, RFC 4231, RFC 4648) and against
+/* Crypto primitives against published vectors (FIPS 180 examples, NIST CAVP, RFC 4231, RFC 4648) and against
    OpenSSL, an independent implementation, on random inputs split at random points. */
 #define _GNU_SOURCE
 #include "util.h"
@@ -46,6 +46,84 @@ WF_TEST(sha_fips_examples_and_million_a) {
     WF_EXPECT_EQ_STR(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     wf_sha1(a, sizeof a, d), hex(d, 20, h);
     WF_EXPECT_EQ_STR(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+}
+
+/* NIST CAVP byte-oriented vectors (SHAVS): the ShortMsg and LongMsg files as Debian's
+   python3-cryptography-vectors ships them (tests/deps.sh installs it). */
+#define CAVP_DIR "/usr/lib/python3/dist-packages/cryptography_vectors/hashes/"
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    for (; s[0] && s[1] && s[0] != '\n' && s[0] != '\r' && n < cap; s += 2) {
+        unsigned v;
+        if (sscanf(s, "%2x", &v) != 1) break;
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* Digest msg with the one-shot function, byte by byte, and in random pieces; every way must agree. */
+static void cavp_digest(bool sha1, const uint8_t *msg, size_t n, unsigned seed, char *h, bool *agree) {
+    uint8_t one[32], d[32];
+    size_t dl = sha1 ? 20 : 32;
+    if (sha1) wf_sha1(msg, n, one);
+    else wf_sha256(msg, n, one);
+    *agree = true;
+    for (int way = 0; way < 2; way++) {
+        wf_sha1_ctx c1;
+        wf_sha256_ctx c2;
+        if (sha1) wf_sha1_init(&c1);
+        else wf_sha256_init(&c2);
+        for (size_t i = 0, k; i < n; i += k) {
+            k = way == 0 ? 1 : (size_t)(rand_r(&seed) % 200);
+            if (k > n - i) k = n - i;
+            if (sha1) wf_sha1_update(&c1, msg + i, k);
+            else wf_sha256_update(&c2, msg + i, k);
+        }
+        if (sha1) wf_sha1_final(&c1, d);
+        else wf_sha256_final(&c2, d);
+        if (memcmp(d, one, dl) != 0) *agree = false;
+    }
+    hex(one, dl, h);
+}
+
+/* Check every vector of one .rsp file; returns how many it checked, or -1 if it cannot be read. */
+static int cavp_file(const char *name, bool sha1) {
+    char path[256], line[65536], want[80] = "", h[65];
+    static uint8_t msg[32768];
+    snprintf(path, sizeof path, CAVP_DIR "%s", name);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long bits = -1;
+    size_t n = 0;
+    int checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "Len = %ld", &bits) == 1) continue;
+        if (strncmp(line, "Msg = ", 6) == 0) n = unhex(line + 6, msg, sizeof msg);
+        if (sscanf(line, "MD = %79s", want) != 1 || bits < 0) continue;
+        bool agree;
+        WF_EXPECT_EQ_INT((long)n * 8, bits == 0 ? 8 : bits);
+        cavp_digest(sha1, msg, (size_t)bits / 8, (unsigned)checked, h, &agree);
+        WF_EXPECT_EQ_STR(h, want);
+        WF_EXPECT_TRUE(agree);
+        if (strcmp(h, want) != 0 || !agree) wf_test_log("%s: Len = %ld", name, bits);
+        checked++;
+        bits = -1;
+    }
+    fclose(f);
+    return checked;
+}
+
+WF_TEST(sha_nist_cavp_short_and_long_messages) {
+    static const struct { const char *file; bool sha1; int count; } files[] = {
+        {"SHA1/SHA1ShortMsg.rsp", true, 65}, {"SHA1/SHA1LongMsg.rsp", true, 64},
+        {"SHA2/SHA256ShortMsg.rsp", false, 65}, {"SHA2/SHA256LongMsg.rsp", false, 64},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        int n = cavp_file(files[i].file, files[i].sha1);
+        if (n < 0) wf_test_log("cannot read " CAVP_DIR "%s: install python3-cryptography-vectors", files[i].file);
+        WF_EXPECT_EQ_INT(n, files[i].count);
+    }
 }
 
 /* Digest of a file by the openssl command line. */
