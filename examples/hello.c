@@ -1,5 +1,6 @@
 /* hello.c - the benchmark app: plaintext, JSON and echo, among a realistic table of routes.
-   PORT sets the port (default 8000), THREADS the loop threads, ACCESS_LOG=0 silences the log. */
+   PORT sets the port (default 8000), THREADS the loop threads, ACCESS_LOG=0 silences the log,
+   TASK_MS how long the background task of GET /task sleeps (default 20). */
 #define WEBFW_IMPLEMENTATION
 #include "../webfw.h"
 
@@ -58,6 +59,21 @@ static void with_deps(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:s}", "message", "Hello, World!");
 }
 
+/* The bare reply plus one background task that takes task_ms on the worker pool. */
+static int task_ms = 20;
+
+static int slow_task(void *arg) {
+    (void)arg;
+    struct timespec ts = {task_ms / 1000, (long)(task_ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void with_task(wf_req *req, wf_res *res) {
+    if (wf_add_task(req, "slow", slow_task, NULL, NULL) == WF_EFULL) wf_raise(req, 503, "Too many queued tasks");
+    wf_reply_json(res, 200, "{s:s}", "message", "Hello, World!");
+}
+
 static void other(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:S}", "path", wf_req_path(req));
 }
@@ -79,6 +95,8 @@ static void add_table(wf_app *app) {
 
 int main(void) {
     const char *port = getenv("PORT"), *threads = getenv("THREADS"), *log = getenv("ACCESS_LOG");
+    const char *tms = getenv("TASK_MS");
+    if (tms) task_ms = atoi(tms);
     wf_app *app = wf_app_new();
     if (!app) return 1;
     add_table(app);
@@ -89,6 +107,7 @@ int main(void) {
     wf_get(app, "/users/{uid:int}/posts/{pid:int}", user_post);
     wf_get(app, "/bare", bare);
     wf_get(app, "/deps", with_deps);
+    wf_get(app, "/task", with_task);
     int rc = wf_run(app, &(wf_config){
         .port = port ? atoi(port) : 8000,
         .threads = threads ? atoi(threads) : 0,

@@ -22,6 +22,8 @@
 #                     for the CPUs (Linux PSI /proc/pressure/cpu), 0 = never
 #   BENCH_OUT=<repo>/build/bench   where the raw log goes
 #   ONLY=text         run only the scenarios whose name contains text (and skip the idle test)
+#   PACED_RATE=500    request rate of the paced scenarios (tests/bench/paced.c)
+#   TASK_MS=20        how long the background task of GET /task sleeps (passed to the server)
 #
 # For every run it records req/s and p99 latency (wrk --latency) and the
 # server's CPU time per request (utime+stime of the server process from
@@ -50,9 +52,14 @@ NOFILE_WANTED=65536
 NGINX_WORKER_CONNECTIONS=12000   # must be >= IDLE_CONNS + a margin
 PIPELINE_DEPTH=16
 RETRIES=${RETRIES:-2}            # repeats of a run disturbed by other load
+PACED_RATE=${PACED_RATE:-500}    # requests/s of the paced scenarios
+TASK_MS=${TASK_MS:-20}           # duration of the task route's background task
 CONTENTION_MAX=10                # % of a run other tasks may wait for a CPU
 
-# Scenarios: id|path|connections|mode[|nginx path]   (mode: keepalive, close, pipeline)
+# Scenarios: id|path|connections|mode[|nginx path]   (mode: keepalive, close, pipeline, paced)
+# paced: PACED_RATE requests/s (paced.c, open loop) instead of wrk's as-fast-as-possible, for latency
+# at a load the server sustains: the task route's tasks (TASK_MS each, on the worker pool) must not
+# show in its p99, which the table compares with the bare route's at the same rate.
 # The last field, when present, is the path nginx serves instead (it has no routes with parameters:
 # our routed request is compared with nginx's static plaintext, as the application-layer issue asks).
 SCENARIOS=(
@@ -66,6 +73,8 @@ SCENARIOS=(
     "route: params c64|/users/42/posts/7?limit=10&offset=20&sort=desc|64|keepalive|/"
     "route: bare json c64|/bare|64|keepalive|/json"
     "route: deps chain c64|/deps|64|keepalive|/json"
+    "paced: bare json c32|/bare|32|paced|/json"
+    "paced: task route c32|/task|32|paced|/json"
 )
 IDLE_SCENARIO="idle keep-alive x$IDLE_CONNS"
 SERVERS=(ours nginx)
@@ -231,6 +240,9 @@ build_holder() {
     HOLDER=$RUN_DIR/idle_conns
     cc -O2 -Wall -o "$HOLDER" "$BENCH_DIR/idle_conns.c" >>"$LOG" 2>&1 ||
         die "could not compile $BENCH_DIR/idle_conns.c (see $LOG)"
+    PACER=$RUN_DIR/paced
+    cc -O2 -Wall -o "$PACER" "$BENCH_DIR/paced.c" >>"$LOG" 2>&1 ||
+        die "could not compile $BENCH_DIR/paced.c (see $LOG)"
 }
 
 # --------------------------------------------------------------- servers
@@ -248,7 +260,7 @@ wait_listening() {
 
 start_ours() {
     local port=${PORT_OF[ours]}
-    PORT=$port THREADS=1 ACCESS_LOG=0 \
+    PORT=$port THREADS=1 ACCESS_LOG=0 TASK_MS=$TASK_MS \
         taskset -c "$SERVER_CPU" "$SERVER_BIN" >"$RUN_DIR/ours.out" 2>&1 </dev/null &
     PID_OF[ours]=$!          # taskset execs the server: this is its pid
     wait_listening ours "${PID_OF[ours]}" "$port"
@@ -352,6 +364,10 @@ to_ms() {
 wrk_cmd() { # wrk_cmd PORT PATH CONNS MODE DURATION
     local port=$1 path=$2 conns=$3 mode=$4 dur=$5
     WRK_CMD=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$dur" --latency)
+    if [[ $mode == paced ]]; then
+        WRK_CMD=(taskset -c "$CLIENT_CPU" "$PACER" "$port" "$path" "$conns" "$PACED_RATE" "$(duration_secs "$dur")")
+        return 0
+    fi
     case $mode in
         keepalive) ;;
         close)     WRK_CMD+=(-H 'Connection: close') ;;
@@ -413,7 +429,7 @@ run_wrk() {
     # pipelined: wrk's own percentiles are broken, pipeline.lua prints a
     # per-batch p99 (see the comment in pipeline.lua)
     [[ $mode == pipeline ]] && p99=$(awk '$1 == "pipeline_p99_us" { print $2 "us"; exit }' "$out")
-    errors=$(awk -F'[ ,]+' '/Socket errors:/{ print $4 + $6 + $8 + $10; exit }' "$out")
+    errors=$(awk -F'[ ,]+' '/Socket errors:/{ print $5 + $7 + $9 + $11; exit }' "$out")   # $1 is the indent
     non2xx=$(awk '/Non-2xx or 3xx responses:/{ print $NF; exit }' "$out")
     [[ -n $requests && -n $rps ]] ||
         { warn "round $round $server '$name': could not parse wrk output (see $LOG)"; return 0; }
@@ -522,6 +538,18 @@ print_rows() { # print_rows SCENARIO METRIC-SPECS...
     done
 }
 
+# The background-task target: the task route's p99 against the bare route's, ours, same paced load.
+print_task_ratio() {
+    local t b
+    # shellcheck disable=SC2086  # space-separated value lists
+    t=$(median ${VALUES["paced: task route c32|ours|p99_ms"]:-}) b=$(median ${VALUES["paced: bare json c32|ours|p99_ms"]:-})
+    [[ -n $t && -n $b ]] || return 0
+    log ""
+    log "$(printf 'task route p99 / bare route p99 (ours, %s req/s, each task sleeping %s ms on the pool): %.3f / %.3f ms = %.2f' \
+        "$PACED_RATE" "$TASK_MS" "$t" "$b" "$(awk -v a="$t" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')")"
+    log "   (paced runs: CPU/request is coarse there, a few clock ticks over the run)"
+}
+
 print_table() {
     local spec name
     log ""
@@ -537,6 +565,7 @@ print_table() {
         print_rows "$name" "${METRICS[@]}"
     done
     [[ -n ${ONLY:-} ]] || print_rows "$IDLE_SCENARIO" "${IDLE_METRICS[@]}"
+    print_task_ratio
     if ((${#WARNINGS[@]})); then
         log ""
         log "warnings (${#WARNINGS[@]}):"
