@@ -717,11 +717,13 @@ WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *
 /* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
 WF_API wf_str wf_path_param(const wf_req *req, const char *name);
 
-/* Where a parameter comes from: the first element of its "loc" in a 422. */
-typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE } wf_in;
+/* Where a parameter comes from: the first element of its "loc" in a 422 ("body" for a form field). */
+typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE, WF_IN_FORM } wf_in;
 
 /* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
-   headers: the first; cookies: from the Cookie header). ptr is NULL when absent. */
+   headers: the first; cookies: from the Cookie header; form: a field of an
+   application/x-www-form-urlencoded body, FastAPI's Form(), decoded as the query is; absent with
+   any other body). ptr is NULL when absent. */
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
 /* Every value of a repeated query parameter, in order, into out[max]; returns how many there are. */
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max);
@@ -3405,6 +3407,7 @@ struct wf_req {
     struct wf__pmatch *params;  /* path parameters of the matched route */
     wf_buf *errors;             /* 422 entries as JSON objects, comma-separated */
     struct wf__qpairs *query;   /* the query string, decoded on first use */
+    struct wf__qpairs *form;    /* an urlencoded body, decoded on first use */
     wf_res *res;
     jmp_buf *raise;             /* where wf_raise unwinds to */
     int mw;                     /* the next middleware to run */
@@ -3767,7 +3770,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.peer[0] = 0;
     rs->req.params = NULL;
     rs->req.errors = NULL;
-    rs->req.query = NULL;
+    rs->req.query = rs->req.form = NULL;
     rs->req.res = &rs->res;
     rs->req.raise = NULL;
     rs->req.mw = 0;
@@ -4927,7 +4930,7 @@ WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &ap
 
 /* ---- parameters and validation ---- */
 
-static const char *const wf__in_names[] = {"path", "query", "header", "cookie"};
+static const char *const wf__in_names[] = {"path", "query", "header", "cookie", "body"};
 
 /* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
 typedef struct wf__qpairs {
@@ -4935,9 +4938,8 @@ typedef struct wf__qpairs {
     wf_str kv[];
 } wf__qpairs;
 
-WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
-    if (req->query) return req->query;
-    wf_str q = wf_req_query(req);
+/* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
+WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
     int cap = 1;
     for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
     wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
@@ -4958,18 +4960,34 @@ WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
         i = e + 1;
     }
     memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
-    req->query = p;
     return p;
 }
 
-/* The last value of `name`, or NULL. */
-WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
-    wf__qpairs *p = wf__query_pairs(req);
+WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
+    return req->query ? req->query : (req->query = wf__pairs(req, wf_req_query(req)));
+}
+
+/* The fields of an application/x-www-form-urlencoded body (none for any other content type). */
+WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
+    if (req->form) return req->form;
+    wf_str ct = wf_req_header(req, "content-type"), none = {"", 0};
+    static const char urlenc[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof urlenc - 1;
+    bool form = ct.ptr && ct.len >= n && strncasecmp(ct.ptr, urlenc, n) == 0 &&
+                (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
+    return req->form = wf__pairs(req, form ? req->body : none);
+}
+
+/* The last value of `name` among pairs p, or NULL. */
+WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
     wf_str out = {NULL, 0};
     for (int i = 0; p && i < p->n; i++)
         if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
     return out;
 }
+
+/* The last value of `name`, or NULL. */
+WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) { return wf__pairs_value(wf__query_pairs(req), name); }
 
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     wf__qpairs *p = wf__query_pairs(req);
@@ -5006,6 +5024,7 @@ WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
     case WF_IN_PATH: return wf_path_param(req, name);
     case WF_IN_QUERY: return wf__query_value(req, name);
     case WF_IN_HEADER: return wf_req_header(req, name);
+    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
     default: return wf__cookie(req, name);
     }
 }

@@ -116,9 +116,10 @@ int main(int argc, char **argv) {
         int np = 0;
         for (int i = 0; i < n; i++)
             if (cs[i].fd >= 0 && cs[i].waiting) pf[np].fd = cs[i].fd, pf[np].events = POLLIN, pf[np++].revents = 0;
-        int wait_ms = next > stop ? 100 : (int)((next - t) * 1000);
-        if (wait_ms < 0) wait_ms = 0;
-        if (poll(pf, (nfds_t)np, wait_ms) < 0 && errno != EINTR) return 1;
+        double wait = next > stop ? 0.1 : next - t;     /* to the microsecond: no spinning, no lateness */
+        if (wait < 0) wait = 0;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        if (ppoll(pf, (nfds_t)np, &ts, NULL) < 0 && errno != EINTR) return 1;
         t = now_s();
         for (int i = 0; i < n; i++) {
             conn *c = &cs[i];
