@@ -80,16 +80,6 @@ static void h_add_task(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:i}", "rc", rc);
 }
 
-static char logged[8192];
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static void on_log(void *user, int level, const char *msg) {
-    (void)user, (void)level;
-    pthread_mutex_lock(&log_mu);
-    size_t n = strlen(logged);
-    snprintf(logged + n, sizeof logged - n, "%s\n", msg);
-    pthread_mutex_unlock(&log_mu);
-}
-
 static wf_app *blocking_app(void) {
     wf_app *app = wf_app_new();
     wf_route_blocking(app, "GET", "/sleep", h_sleep);
@@ -101,7 +91,7 @@ static wf_app *blocking_app(void) {
     atomic_store(&opened, 0);
     atomic_store(&closed_, 0);
     atomic_store(&on_loop_thread, 0);
-    logged[0] = 0;
+    tu_log_clear();
     return app;
 }
 
@@ -114,7 +104,7 @@ static bool wait_closed(int want, int ms) {
 /* The point of issue #5's item 6: a 2-second blocking handler does not hold up anyone else. */
 WF_TEST(blocking_route_leaves_the_loop_free) {
     wf_app *app = blocking_app();
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
     tu_conn a, b;
     tu_resp r;
     WF_ASSERT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);   /* learn the loop thread */
@@ -152,7 +142,7 @@ WF_TEST(blocking_route_leaves_the_loop_free) {
     tu_close(&a);
     tu_close(&b);
     tu_stop(app);
-    WF_EXPECT_TRUE(strstr(logged, "held its loop") == NULL);
+    WF_EXPECT_TRUE(tu_log_count("held its loop") == 0);
     WF_EXPECT_EQ_INT(atomic_load(&opened), 1);
     WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
 }
@@ -161,7 +151,7 @@ WF_TEST(blocking_route_leaves_the_loop_free) {
    plain and chunked, survive the hand-over (the connection's input buffer moves on meanwhile). */
 WF_TEST(blocking_route_keeps_pipelined_order_and_bodies) {
     wf_app *app = blocking_app();
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 4, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 4, .log = tu_log});
     tu_conn c;
     tu_resp r;
     WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
@@ -206,7 +196,7 @@ WF_TEST(blocking_route_keeps_pipelined_order_and_bodies) {
    or a plain close: the handler finishes, the cleanup runs once, the server serves on. */
 WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
     wf_app *app = blocking_app();
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
     for (int rst = 0; rst < 2; rst++) {
         tu_conn c;
         WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
@@ -233,7 +223,7 @@ WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
    wf_add_task gets WF_EFULL. */
 WF_TEST(blocking_route_full_pool_answers_503) {
     wf_app *app = blocking_app();
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .max_jobs = 2, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .max_jobs = 2, .log = tu_log});
     tu_conn c[4];
     tu_resp r;
     for (int i = 0; i < 4; i++) {
@@ -274,7 +264,7 @@ WF_TEST(blocking_route_full_pool_answers_503) {
 WF_TEST(blocking_route_shutdown) {
     for (int outlast = 0; outlast < 2; outlast++) {
         wf_app *app = blocking_app();
-        int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = on_log,
+        int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log,
                                               .shutdown_grace_ms = outlast ? 200 : 3000});
         tu_conn c;
         tu_resp r;
@@ -302,13 +292,13 @@ WF_TEST(blocking_route_shutdown) {
    without calling it slow. */
 WF_TEST(blocking_route_in_the_test_client) {
     wf_app *app = blocking_app();
-    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = tu_log});
     char body[256];
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/sleep?ms=150", NULL, NULL, body, sizeof body), 200);
     WF_EXPECT_TRUE(strstr(body, "\"peer\":\"testclient:50000\"") != NULL);
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/sleep?ms=abc", NULL, NULL, body, sizeof body), 422);
     WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
-    WF_EXPECT_TRUE(strstr(logged, "held its loop") == NULL);
+    WF_EXPECT_TRUE(tu_log_count("held its loop") == 0);
     wf_test_client_free(tc);
     wf_app_free(app);
 }

@@ -143,18 +143,12 @@ WF_TEST(deps_cache_nesting_and_cleanup_order) {
     wf_app_free(app);
 }
 
-static char logged[512];
-static void on_log(void *user, int level, const char *msg) {
-    (void)user;
-    if (level == 0) snprintf(logged, sizeof logged, "%s", msg);
-}
-
 WF_TEST(deps_cycle_is_reported_not_hung) {
     wf_app *app = deps_app();
-    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = tu_log});
     char b[256];
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/cycle", NULL, NULL, b, sizeof b), 500);
-    WF_EXPECT_TRUE(strstr(logged, "dependency cycle: dep_a -> dep_b -> dep_a") != NULL);
+    WF_EXPECT_TRUE(tu_log_count("dependency cycle: dep_a -> dep_b -> dep_a") == 1);
     wf_test_client_free(tc);
     wf_app_free(app);
 }

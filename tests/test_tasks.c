@@ -50,15 +50,6 @@ static void h_slow_task(wf_req *req, wf_res *res) {
     wf_reply_text(res, 200, "queued");
 }
 
-static char logged[4096];
-static void on_log(void *user, int level, const char *msg) {
-    (void)user, (void)level;
-    pthread_mutex_lock(&mu);
-    size_t n = strlen(logged);
-    snprintf(logged + n, sizeof logged - n, "%s\n", msg);
-    pthread_mutex_unlock(&mu);
-}
-
 static wf_app *task_app(void) {
     wf_app *app = wf_app_new();
     wf_post(app, "/process/", h_process);
@@ -68,17 +59,17 @@ static wf_app *task_app(void) {
 
 WF_TEST(tasks_run_in_order_in_the_test_client) {
     wf_app *app = task_app();
-    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = tu_log});
     wf_test_req rq = {.method = "POST", .path = "/process/"};
     wf_test_res r;
-    tlog[0] = logged[0] = 0;
+    tlog[0] = 0, tu_log_clear();
     atomic_store(&freed, 0);
     WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
     WF_EXPECT_EQ_STR(r.body, "{\"status\":\"processing\"}");
     wf_test_res_free(&r);
     /* already done when the request returns, as Starlette's TestClient does */
     WF_EXPECT_EQ_STR(tlog, "task one,task two,task three");
-    WF_EXPECT_TRUE(strstr(logged, "background task broken failed (7)") != NULL);
+    WF_EXPECT_TRUE(tu_log_count("background task broken failed (7)") == 1);
     WF_EXPECT_EQ_INT(atomic_load(&freed), 4);
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -86,7 +77,7 @@ WF_TEST(tasks_run_in_order_in_the_test_client) {
 
 WF_TEST(tasks_after_the_response_on_the_pool) {
     wf_app *app = task_app();
-    int port = tu_serve(app, &(wf_config){.workers = 2, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.workers = 2, .log = tu_log});
     tu_resp r;
     tlog[0] = 0;
     long long t0 = tu_ms();
@@ -120,9 +111,9 @@ WF_TEST(tasks_after_the_response_on_the_pool) {
 
 WF_TEST(tasks_shutdown_drains_then_drops_by_name) {
     wf_app *app = task_app();
-    int port = tu_serve(app, &(wf_config){.workers = 1, .shutdown_grace_ms = 500, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.workers = 1, .shutdown_grace_ms = 500, .log = tu_log});
     tu_resp r;
-    tlog[0] = logged[0] = 0;
+    tlog[0] = 0, tu_log_clear();
     for (int i = 0; i < 5; i++) {               /* 5 x 300 ms on one worker: the grace covers 2 */
         WF_ASSERT_EQ_INT(tu_request(port, "GET /slow-task HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
         tu_resp_free(&r);
@@ -130,9 +121,8 @@ WF_TEST(tasks_shutdown_drains_then_drops_by_name) {
     long long t0 = tu_ms();
     tu_stop(app);
     long long took = tu_ms() - t0;
-    int done = 0, dropped = 0;
+    int done = 0, dropped = tu_log_count("background task slow dropped at shutdown");
     for (const char *p = tlog; (p = strstr(p, "slow done")) != NULL; p++) done++;
-    for (const char *p = logged; (p = strstr(p, "background task slow dropped at shutdown")) != NULL; p++) dropped++;
     wf_test_log("shutdown took %lld ms: %d tasks ran, %d dropped and logged", took, done, dropped);
     WF_EXPECT_EQ_INT(done + dropped, 5);        /* none lost silently */
     WF_EXPECT_GE_INT(done, 1);
@@ -149,12 +139,12 @@ static void h_blocking_sleep(wf_req *req, wf_res *res) {
 WF_TEST(slow_inline_handler_is_reported_with_its_route) {
     wf_app *app = wf_app_new();
     wf_get(app, "/sleepy/{n}", h_blocking_sleep);
-    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = on_log});
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = tu_log});
     wf_test_res r;
-    logged[0] = 0;
+    tu_log_clear();
     WF_ASSERT_EQ_INT(wf_test_get(tc, "/sleepy/1", &r), 0);
     wf_test_res_free(&r);
-    WF_EXPECT_TRUE(strstr(logged, "GET /sleepy/{n} held its loop thread for 1") != NULL);
+    WF_EXPECT_TRUE(tu_log_count("GET /sleepy/{n} held its loop thread for 1") == 1);
     wf_test_client_free(tc);
     wf_app_free(app);
 }
@@ -204,7 +194,7 @@ static bool read_until(tu_conn *c, char *got, size_t cap, const char *want, int 
 WF_TEST(tasks_and_cleanups_wait_for_a_streams_last_chunk) {
     wf_app *app = wf_app_new();
     wf_get(app, "/held", h_held_stream);
-    int port = tu_serve(app, &(wf_config){.workers = 2, .log = on_log});
+    int port = tu_serve(app, &(wf_config){.workers = 2, .log = tu_log});
     tu_conn c;
     char got[4096] = "";
     tlog[0] = 0;

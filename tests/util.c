@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +262,29 @@ char *tu_guard(const void *p, size_t n) {
 void tu_guard_free(char *g, size_t n) {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (n + pg - 1) / pg * pg + pg;
     munmap(g + n + pg - span, span);
+}
+
+static pthread_mutex_t tu_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char tu_log_buf[16384];
+
+void tu_log(void *user, int level, const char *msg) {
+    (void)user, (void)level;
+    pthread_mutex_lock(&tu_log_mu);
+    size_t n = strlen(tu_log_buf);
+    snprintf(tu_log_buf + n, sizeof tu_log_buf - n, "%s\n", msg);
+    pthread_mutex_unlock(&tu_log_mu);
+}
+
+int tu_log_count(const char *needle) {
+    int n = 0;
+    pthread_mutex_lock(&tu_log_mu);
+    for (const char *p = tu_log_buf; (p = strstr(p, needle)) != NULL; p++) n++;
+    pthread_mutex_unlock(&tu_log_mu);
+    return n;
+}
+
+void tu_log_clear(void) {
+    pthread_mutex_lock(&tu_log_mu);
+    tu_log_buf[0] = 0;
+    pthread_mutex_unlock(&tu_log_mu);
 }

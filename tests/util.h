@@ -45,6 +45,11 @@ void tu_guard_free(char *g, size_t n);
    The body of the answer is copied to body[cap]; returns the status, or -1. */
 int tu_call(wf_test_client *tc, const char *method, const char *path, const char *header, const char *json,
             char *body, size_t cap);
+/* A wf_config.log that keeps every line it is given (any thread). tu_log_count says how many kept
+   lines contain needle; tu_log_clear forgets them. */
+void tu_log(void *user, int level, const char *msg);
+int tu_log_count(const char *needle);
+void tu_log_clear(void);
 /* Monotonic milliseconds. */
 long long tu_ms(void);
 /* CPU time (user + system) this process has used, in seconds. */
