@@ -209,7 +209,10 @@
    dependencies and handler run on a worker, so a handler may sleep or wait on a database driver
    while the loop serves everyone else. The loop copies the request off the connection, reads
    nothing more from it until the response is back (pipelined requests wait, in order), sends the
-   response and runs the cleanups (keep them short: they are on the loop thread). A client that
+   response and runs the cleanups (keep them short: they are on the loop thread). Middleware runs
+   where the request runs, so with blocking routes it runs on several threads even when threads is
+   1: its state must be thread-safe. A blocking handler cannot stream by itself (wf_res_write is
+   refused there); it sets a producer with wf_res_stream, which then runs on the loop. A client that
    leaves meanwhile does not stop the handler; its cleanups run when it returns. Tasks and blocking
    requests share the pool and one bound, wf_config.max_jobs (default 10000) queued or running:
    past it a blocking route answers 503 with Retry-After: 1 and wf_add_task returns WF_EFULL, so a
@@ -3420,7 +3423,7 @@ struct wf_req {
     struct wf__task *tasks, *tasks_tail;
     const char *route;          /* the pattern of the matched route */
     int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
-    bool refused;               /* a blocking route found the worker pool full: 503 */
+    int refused;                /* a blocking route could not be handed over: 503 (pool full), 500 */
     bool blocking;              /* the route is blocking (in the test client it runs inline) */
     char peer[64];
 };
@@ -3440,6 +3443,7 @@ struct wf_res {
     void *stream_user;
     void (*stream_free)(void *);
     uint64_t bytes;             /* bytes queued so far, for the access log */
+    bool on_worker;             /* a blocking route's handler has it: the connection is off limits */
     int file_fd;                /* a file body (body_len bytes from file_off), or -1 */
     uint64_t file_off;
 };
@@ -3524,6 +3528,7 @@ struct wf__server {
     int nloops;
     wf__loop *loops;
     atomic_int stop;
+    atomic_llong stop_at_ms;    /* when wf_stop was first called (monotonic): the grace runs from it */
     atomic_int nconns;
     atomic_int post_turn;
     atomic_int jobs;            /* tasks and blocking requests queued or running (max_jobs) */
@@ -3783,7 +3788,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.dep_depth = rs->req.app_building = 0;
     rs->req.tasks = rs->req.tasks_tail = NULL;
     rs->req.route = NULL;
-    rs->req.refused = rs->req.blocking = false;
+    rs->req.refused = 0;
+    rs->req.blocking = false;
     rs->res.status = 0;
     rs->res.close = rs->res.has_body = false;
     rs->res.body = NULL;
@@ -3793,6 +3799,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->res.stream_user = NULL;
     rs->res.stream_free = NULL;
     rs->res.bytes = 0;
+    rs->res.on_worker = false;
     rs->res.file_fd = -1;
     return rs;
 }
@@ -3984,8 +3991,9 @@ WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *
     rs->req.body.ptr = buf + rs->head_len;
     rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
     if (l->srv->pool && wf__app_blocks(&rs->req)) {
-        if (wf__work_submit(l, rs, total) == 0) return;
-        rs->req.refused = true;
+        int rc = wf__work_submit(l, rs, total);
+        if (rc == 0) return;
+        rs->req.refused = rc == WF_EFULL ? 503 : 500;
     }
     int64_t t0 = wf__mono_us();
     wf__app_dispatch(l->srv->app, &rs->req, &rs->res);
@@ -4318,8 +4326,10 @@ WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
         bool sending = (c->q && c->q->pending) || c->rs || unread;
         if (r == -3 && partial) {
             wf__http_error(l, c, c->rs, 413, "Request too large");
-        } else if (r == -1 || r == -3 || (r == 0 && (partial || !sending))) {
-            wf__conn_close(l, c);           /* an error, or the peer left mid-request or idle */
+        } else if (r == -1 || r == -3 || (r == 0 && (partial || !sending || (rev & (POLLHUP | POLLERR))))) {
+            /* an error, the peer left mid-request or idle, or it is gone both ways (a reset after
+               its FIN reads as end of stream, and the hang-up would be reported again and again) */
+            wf__conn_close(l, c);
             return;
         } else if (r == 0) {
             c->peer_done = true;            /* answer the complete requests it sent, then close */
@@ -4559,8 +4569,9 @@ WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
 
 /* Stop accepting, close idle connections, let the others finish within the grace period. */
 WF__PRIVATE void wf__loop_begin_stop(wf__loop *l) {
+    long long at = atomic_load(&l->srv->stop_at_ms);
     l->stopping = true;
-    l->stop_deadline = l->now_ms + l->srv->cfg.shutdown_grace_ms;
+    l->stop_deadline = (at ? at : l->now_ms) + l->srv->cfg.shutdown_grace_ms;
     if (l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
     if (l->listen_fd >= 0) close(l->listen_fd);
     l->listen_fd = -1;
@@ -4786,6 +4797,8 @@ WF_API int wf_start(wf_app *app, const wf_config *cfg) {
 WF_API void wf_stop(wf_app *app) {
     wf__server *s = atomic_load(wf__app_server_slot(app));
     if (!s) return;
+    long long none = 0;
+    atomic_compare_exchange_strong(&s->stop_at_ms, &none, (long long)(wf__mono_us() / 1000));
     atomic_store(&s->stop, 1);
     for (int i = 0; i < s->nloops; i++) {
         uint64_t one = 1;
@@ -5139,7 +5152,8 @@ WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap);
    to convert (the value or the default), ptr NULL when there is none. */
 WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
     wf_str v = wf_param(req, in, name);
-    if (v.ptr) return v;
+    if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
+    v.ptr = NULL;
     if (in == WF_IN_PATH || wf__spec(spec, "required", def, cap)) {
         wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
         return v;
@@ -5980,11 +5994,12 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf__pmatch pm;
     const wf__rnode *node = wf__route_find(req, &pm, &dec, &n);
     if (!dec) wf_fail(req, "out of memory");
-    if (node && req->refused) {             /* a blocking route, and the worker pool is full */
+    if (node && req->refused == 503) {      /* a blocking route, and the worker pool is full */
         static const char *const retry[] = {"Retry-After: 1", NULL};
         wf__error_text(req, res, 503, "Service Unavailable", retry);
         return;
     }
+    if (node && req->refused) wf_fail(req, "out of memory handing the request to a worker");
     if (node) {
         wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
         jmp_buf jb, *outer = req->raise;
@@ -6356,8 +6371,9 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 }
 
 WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
+    /* only from the running producer, on the loop (a blocking handler must not touch the connection) */
+    if (res->on_worker || res->loop->pumping != res->conn) return WF_EINVAL;
     wf__outq *q = wf__q(res->loop, res->conn);
-    if (res->loop->pumping != res->conn) return WF_EINVAL;     /* only from the running producer */
     if (!n) return 0;
     if (res->conn->rs && res->conn->rs->head.minor == 0) {
         res->bytes += n;
@@ -6738,6 +6754,7 @@ WF__PRIVATE void wf__work_back(void *arg) {
     l->in = c->in.len ? &c->in : &l->rbuf;
     if (!c->in.len) c->in_start = 0;
     rs->phase = WF__P_BODY;
+    rs->res.on_worker = false;
     if (wf__finish_response(l, c, rs) < 0) {
         wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
         c->closing = true;
@@ -6767,6 +6784,7 @@ WF__PRIVATE int wf__work_submit(wf__loop *l, wf__rs *rs, size_t total) {
     if (!t) return err;
     t->free_arg = wf__work_post;    /* from here on, the loop gets rs back whatever happens */
     rs->phase = WF__P_WORK;
+    rs->res.on_worker = true;
     wf__pool_push(l->srv->pool, t);
     return 0;
 }
@@ -6788,14 +6806,17 @@ WF__PRIVATE int wf__pool_start(wf__server *s) {
     return p->n ? 0 : WF_ESYS;
 }
 
-/* Shutdown: queued tasks may run until the grace period ends; what is left then is dropped (and
-   logged); the tasks running are waited for. */
+/* Shutdown: queued tasks may run until the grace period (counted from wf_stop, shared with the
+   loops' requests) ends; what is left then is dropped (and logged); the tasks running are waited
+   for. */
 WF__PRIVATE void wf__pool_stop(wf__server *s) {
     struct wf__pool *p = s->pool;
     if (!p) return;
+    long long at = atomic_load(&s->stop_at_ms), now = (long long)(wf__mono_us() / 1000);
+    long long wait_ms = (at ? at : now) + s->cfg.shutdown_grace_ms - now;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = (int64_t)until.tv_nsec + (int64_t)s->cfg.shutdown_grace_ms * 1000000;
+    int64_t ns = (int64_t)until.tv_nsec + (int64_t)WF__MAX(wait_ms, 0) * 1000000;
     until.tv_sec += (time_t)(ns / 1000000000), until.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&p->mu);
     while ((p->head || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {

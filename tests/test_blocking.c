@@ -80,12 +80,30 @@ static void h_add_task(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:i}", "rc", rc);
 }
 
+static void h_write_directly(wf_req *req, wf_res *res) {
+    (void)req;
+    int rc = wf_res_write(res, "x", 1);        /* the connection is the loop's, not this worker's */
+    wf_reply_json(res, 200, "{s:i}", "rc", rc);
+}
+
+static int idle_producer(wf_res *res, void *user) {
+    (void)res, (void)user;
+    return 1;                                   /* never anything to send */
+}
+
+static void h_idle_stream(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_res_stream(res, idle_producer, NULL, NULL);
+}
+
 static wf_app *blocking_app(void) {
     wf_app *app = wf_app_new();
     wf_route_blocking(app, "GET", "/sleep", h_sleep);
     wf_route_blocking(app, "POST", "/echo", h_echo);
     wf_route_blocking(app, "GET", "/fail", h_fail);
     wf_route_blocking(app, "GET", "/stream", h_stream);
+    wf_route_blocking(app, "GET", "/write", h_write_directly);
+    wf_get(app, "/idle-stream", h_idle_stream);
     wf_get(app, "/fast", h_fast);
     wf_get(app, "/task", h_add_task);
     atomic_store(&opened, 0);
@@ -301,4 +319,49 @@ WF_TEST(blocking_route_in_the_test_client) {
     WF_EXPECT_TRUE(tu_log_count("held its loop") == 0);
     wf_test_client_free(tc);
     wf_app_free(app);
+}
+
+/* A peer that half-closes and then resets leaves a socket that reads as end of stream and reports a
+   hang-up forever: the server must close it, not poll it in a loop, while a worker holds the
+   request (and also under an idle stream). The request's cleanup still runs once. */
+WF_TEST(blocking_route_reset_after_fin_does_not_spin) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
+    const char *const reqs[] = {"GET /sleep?ms=800 HTTP/1.1\r\nHost: x\r\n\r\n",
+                                "GET /idle-stream HTTP/1.1\r\nHost: x\r\n\r\n"};
+    for (int i = 0; i < 2; i++) {
+        tu_conn c;
+        WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+        tu_sends(&c, reqs[i]);
+        usleep(100000);
+        shutdown(c.fd, SHUT_WR);
+        usleep(50000);
+        struct linger lg = {1, 0};
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        tu_close(&c);                           /* a reset, after the FIN */
+        double cpu0 = tu_cpu_seconds();
+        usleep(500000);
+        double used = tu_cpu_seconds() - cpu0;
+        wf_test_log("%s: %.3f s of CPU in the 0.5 s after the reset", i ? "idle stream" : "blocking request", used);
+        WF_EXPECT_TRUE(used < 0.25);
+        tu_resp r;
+        WF_EXPECT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+        tu_resp_free(&r);
+    }
+    WF_EXPECT_TRUE(wait_closed(1, 2000));
+    tu_stop(app);
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
+}
+
+/* A blocking handler cannot write to the connection itself (a stream's producer runs on the loop). */
+WF_TEST(blocking_route_cannot_write_the_connection) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
+    tu_resp r;
+    char want[32];
+    snprintf(want, sizeof want, "{\"rc\":%d}", WF_EINVAL);
+    WF_EXPECT_EQ_INT(tu_request(port, "GET /write HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    WF_EXPECT_EQ_STR(r.body, want);
+    tu_resp_free(&r);
+    tu_stop(app);
 }
