@@ -213,10 +213,13 @@
    where the request runs, so with blocking routes it runs on several threads even when threads is
    1: its state must be thread-safe. A blocking handler cannot stream by itself (wf_res_write is
    refused there); it sets a producer with wf_res_stream, which then runs on the loop. A client that
-   leaves meanwhile does not stop the handler; its cleanups run when it returns. Tasks and blocking
-   requests share the pool and one bound, wf_config.max_jobs (default 10000) queued or running:
-   past it a blocking route answers 503 with Retry-After: 1 and wf_add_task returns WF_EFULL, so a
-   burst of slow tasks costs bounded memory. The test client runs blocking routes inline.
+   leaves (a reset the loop sees) while its request waits for a worker is never run; once running,
+   the handler is not stopped, and its cleanups run when it returns. Tasks and blocking requests
+   share the pool, blocking requests taken first (a client waits for them), and one bound,
+   wf_config.max_jobs (default 10000) queued or running: past it a blocking route answers 503 with
+   Retry-After: 1 and wf_add_task returns WF_EFULL, so a burst of slow tasks costs bounded memory.
+   A task counts from wf_add_task until it has run. The test client runs blocking routes and tasks
+   inline, without the bound. Shutdown gives requests and tasks one grace period, from wf_stop.
 
    ON CRYPTO AND TOKENS
    ====================
@@ -3457,7 +3460,7 @@ struct wf__rs {
     int phase;
     int64_t t_first_us, t_head_ms;
     bool worked;                /* WF__P_WORK: the worker ran the handler (else it was dropped) */
-    bool orphan;                /* WF__P_WORK: the connection closed; free it once the worker is done */
+    atomic_bool orphan;         /* WF__P_WORK: the connection closed; free it once the worker is done */
     wf__post back;              /* the worker's hand-back to the loop */
     wf_req req;
     wf_res res;
@@ -3768,7 +3771,8 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->phase = WF__P_HEAD;
     rs->t_first_us = l->now_us;
     rs->t_head_ms = 0;
-    rs->worked = rs->orphan = false;
+    rs->worked = false;
+    atomic_store(&rs->orphan, false);
     rs->req.loop = rs->res.loop = l;
     rs->req.conn = rs->res.conn = c;
     rs->req.rs = rs;
@@ -4186,7 +4190,7 @@ WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     c->fd = -1;
     if (c->lingering) l->lingering--;
     wf__release_done(l, c);                 /* cleanups run when the client goes away too */
-    if (c->rs && c->rs->phase == WF__P_WORK) c->rs->orphan = true;     /* its worker will free it */
+    if (c->rs && c->rs->phase == WF__P_WORK) atomic_store(&c->rs->orphan, true);   /* its worker frees it */
     else if (c->rs) wf__rs_put(l, c->rs);
     if (c->q) {
         wf__q_free(c->q);
@@ -6605,10 +6609,15 @@ typedef struct wf__task {
     char name[64];
 } wf__task;
 
+/* A queue of jobs: a request's chained tasks, or one blocking request. */
+typedef struct wf__jobq {
+    wf__task *head, *tail;
+} wf__jobq;
+
 struct wf__pool {
     pthread_mutex_t mu;
     pthread_cond_t cv, idle;
-    wf__task *head, *tail;
+    wf__jobq reqs, tasks;       /* blocking requests first: a client waits for those */
     int running;                /* jobs being run */
     bool stop;
     int n;
@@ -6676,21 +6685,32 @@ WF__PRIVATE void wf__drop_job(wf__server *s, wf__task *t) {
     }
 }
 
+WF__PRIVATE void wf__jobq_push(wf__jobq *q, wf__task *job) {
+    job->next_job = NULL;
+    if (q->tail) q->tail->next_job = job;
+    else q->head = job;
+    q->tail = job;
+}
+
+WF__PRIVATE wf__task *wf__jobq_pop(wf__jobq *q) {
+    wf__task *job = q->head;
+    if (job && !(q->head = job->next_job)) q->tail = NULL;
+    return job;
+}
+
 WF__PRIVATE void *wf__worker_main(void *arg) {
     struct wf__pool *p = (struct wf__pool *)arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-        if (!p->head) break;
-        wf__task *job = p->head;
-        p->head = job->next_job;
-        if (!p->head) p->tail = NULL;
+        while (!p->reqs.head && !p->tasks.head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        wf__task *job = wf__jobq_pop(&p->reqs);
+        if (!job && !(job = wf__jobq_pop(&p->tasks))) break;
         p->running++;
         pthread_mutex_unlock(&p->mu);
         wf__run_job(p->srv, job);
         pthread_mutex_lock(&p->mu);
         p->running--;
-        if (!p->head && !p->running) pthread_cond_broadcast(&p->idle);
+        if (!p->reqs.head && !p->tasks.head && !p->running) pthread_cond_broadcast(&p->idle);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -6698,10 +6718,7 @@ WF__PRIVATE void *wf__worker_main(void *arg) {
 
 WF__PRIVATE void wf__pool_push(struct wf__pool *p, wf__task *job) {
     pthread_mutex_lock(&p->mu);
-    job->next_job = NULL;
-    if (p->tail) p->tail->next_job = job;
-    else p->head = job;
-    p->tail = job;
+    wf__jobq_push(job->fn == wf__work_run ? &p->reqs : &p->tasks, job);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -6722,6 +6739,7 @@ WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
 /* On a worker: middleware, dependencies and handler; the response waits in rs for its loop. */
 WF__PRIVATE int wf__work_run(void *arg) {
     wf__rs *rs = (wf__rs *)arg;
+    if (atomic_load(&rs->orphan)) return 0;     /* its client left while it waited: nothing to run */
     wf__app_dispatch(rs->req.loop->srv->app, &rs->req, &rs->res);
     rs->worked = true;
     return 0;
@@ -6741,7 +6759,7 @@ WF__PRIVATE void wf__work_back(void *arg) {
     wf__rs *rs = (wf__rs *)arg;
     wf__loop *l = rs->req.loop;
     wf__conn *c = rs->req.conn;
-    if (rs->orphan) {               /* the connection has gone: only the cleanups are left */
+    if (atomic_load(&rs->orphan)) {  /* the connection has gone: only the cleanups are left */
         wf__rs_put(l, rs);
         return;
     }
@@ -6819,10 +6837,12 @@ WF__PRIVATE void wf__pool_stop(wf__server *s) {
     int64_t ns = (int64_t)until.tv_nsec + (int64_t)WF__MAX(wait_ms, 0) * 1000000;
     until.tv_sec += (time_t)(ns / 1000000000), until.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&p->mu);
-    while ((p->head || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {
+    while ((p->reqs.head || p->tasks.head || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {
     }
-    wf__task *left = p->head;
-    p->head = p->tail = NULL;
+    wf__task *left = p->reqs.head;
+    if (left) p->reqs.tail->next_job = p->tasks.head;
+    else left = p->tasks.head;
+    p->reqs.head = p->reqs.tail = p->tasks.head = p->tasks.tail = NULL;
     p->stop = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);

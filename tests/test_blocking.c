@@ -365,3 +365,36 @@ WF_TEST(blocking_route_cannot_write_the_connection) {
     tu_resp_free(&r);
     tu_stop(app);
 }
+
+/* One worker busy with a 300 ms task: a blocking request queued behind a second task goes first
+   (a client waits for it; tasks can wait), and one whose client has reset meanwhile is not run. */
+WF_TEST(blocking_route_before_tasks_and_skipped_when_its_client_left) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .log = tu_log});
+    tu_conn c, gone;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    WF_ASSERT_EQ_INT(tu_connect(&gone, port), 0);
+    for (int i = 0; i < 2; i++) {               /* two tasks of 300 ms: one runs, one waits */
+        tu_sends(&c, "GET /task HTTP/1.1\r\nHost: x\r\n\r\n");
+        WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 2000), 200);
+        tu_resp_free(&r);
+    }
+    tu_sends(&gone, "GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(20000);
+    struct linger lg = {1, 0};
+    setsockopt(gone.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    tu_close(&gone);                            /* reset while its request waits for the worker */
+    usleep(20000);
+    long long t0 = tu_ms();
+    tu_sends(&c, "GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
+    long long took = tu_ms() - t0;
+    tu_resp_free(&r);
+    wf_test_log("blocking request answered after %lld ms behind a running and a queued 300 ms task", took);
+    WF_EXPECT_LT_INT(took, 450);                /* after the running task only, not the queued one */
+    tu_close(&c);
+    tu_stop(app);
+    WF_EXPECT_EQ_INT(atomic_load(&opened), 1); /* the reset one never ran its dependency */
+    WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
+}
