@@ -3397,6 +3397,7 @@ typedef struct wf__rs wf__rs;
 typedef struct wf__server wf__server;
 
 struct wf__pmatch;
+struct wf__match;
 struct wf__qpairs;
 struct wf__state;
 struct wf__depval;
@@ -3411,6 +3412,7 @@ struct wf_req {
     const char *buf;            /* the request's bytes: head, then the decoded body */
     wf_str body;
     struct wf__pmatch *params;  /* path parameters of the matched route */
+    struct wf__match *match;    /* the route lookup, done once */
     wf_buf *errors;             /* 422 entries as JSON objects, comma-separated */
     struct wf__qpairs *query;   /* the query string, decoded on first use */
     struct wf__qpairs *form;    /* an urlencoded body, decoded on first use */
@@ -3778,6 +3780,7 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->req.rs = rs;
     rs->req.peer[0] = 0;
     rs->req.params = NULL;
+    rs->req.match = NULL;
     rs->req.errors = NULL;
     rs->req.query = rs->req.form = NULL;
     rs->req.res = &rs->res;
@@ -5971,33 +5974,44 @@ WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
 WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g);
 
 /* Route the request and run its handler; errors raised by the handler unwind to here. */
-/* Decode the request's path into *dec (NULL without memory) and match it: the route's node, or
-   NULL, pm then holding the nodes that match the path with another method. */
-WF__PRIVATE const wf__rnode *wf__route_find(wf_req *req, wf__pmatch *pm, char **dec, size_t *n) {
+/* The request's path decoded and matched, once per request (the loop matches a request first when
+   the app has blocking routes; the router then uses the same match). */
+typedef struct wf__match {
+    const wf__rnode *node;      /* the route's node, or NULL (pm then holds the nodes matching the
+                                   path with another method) */
+    char *dec;                  /* the decoded path, with room for one more byte */
+    size_t n;
+    wf__pmatch pm;
+} wf__match;
+
+/* The request's match (NULL without memory). */
+WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
+    if (req->match) return req->match;
     wf_str raw = wf_req_path(req);
-    *dec = (char *)wf_req_alloc(req, raw.len + 2);
-    pm->n = 0, pm->npartial = 0;
-    *n = *dec && raw.ptr[0] == '/' ? wf_percent_decode(*dec, raw.ptr, raw.len, false) : 0;
-    return *n ? wf__rmatch(&req->loop->srv->app->root, *dec + 1, *dec + *n, wf_req_method(req), pm) : NULL;
+    wf__match *m = (wf__match *)wf_req_alloc(req, sizeof *m);
+    char *dec = m ? (char *)wf_req_alloc(req, raw.len + 2) : NULL;
+    if (!dec) return NULL;
+    m->dec = dec;
+    m->pm.n = 0, m->pm.npartial = 0;
+    m->n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
+    m->node = m->n ? wf__rmatch(&req->loop->srv->app->root, dec + 1, dec + m->n, wf_req_method(req), &m->pm) : NULL;
+    return req->match = m;
 }
 
-/* The request goes to a blocking route (matched once more by the worker). */
+/* The request goes to a blocking route. */
 WF__PRIVATE bool wf__route_blocks(wf_req *req) {
-    wf__pmatch pm;
-    char *dec;
-    size_t n;
-    const wf__rnode *node = wf__route_find(req, &pm, &dec, &n);
-    return node && wf__node_route(node, wf_req_method(req))->blocking;
+    wf__match *m = wf__route_find(req);
+    return m && m->node && wf__node_route(m->node, wf_req_method(req))->blocking;
 }
 
 WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf_app *app = req->loop->srv->app;
     wf_str method = wf_req_method(req);
-    char *dec;
-    size_t n;
-    wf__pmatch pm;
-    const wf__rnode *node = wf__route_find(req, &pm, &dec, &n);
-    if (!dec) wf_fail(req, "out of memory");
+    wf__match *m = wf__route_find(req);
+    if (!m) wf_fail(req, "out of memory");
+    const wf__rnode *node = m->node;
+    char *dec = m->dec;
+    size_t n = m->n;
     if (node && req->refused == 503) {      /* a blocking route, and the worker pool is full */
         static const char *const retry[] = {"Retry-After: 1", NULL};
         wf__error_text(req, res, 503, "Service Unavailable", retry);
@@ -6005,12 +6019,11 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     }
     if (node && req->refused) wf_fail(req, "out of memory handing the request to a worker");
     if (node) {
-        wf__pmatch *keep = (wf__pmatch *)wf_req_alloc(req, sizeof pm);
         jmp_buf jb, *outer = req->raise;
-        if (keep) *keep = pm, req->params = keep;
+        req->params = &m->pm;
         req->raise = &jb;
         const wf__route *rt = wf__node_route(node, method);
-        for (int i = 0; keep && i < keep->n; i++) keep->name[i] = rt->names[i];
+        for (int i = 0; i < m->pm.n; i++) m->pm.name[i] = rt->names[i];
         if (setjmp(jb) == 0) {
             req->route = rt->pattern;
             req->blocking = rt->blocking;
@@ -6025,24 +6038,24 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         req->raise = outer;
         return;
     }
-    if (pm.npartial) {
+    if (m->pm.npartial) {
         wf_buf allow = {0};
         size_t an;
         wf_buf_append(&allow, "Allow: ", 7);
-        wf__allow(pm.partial, pm.npartial, &allow);
+        wf__allow(m->pm.partial, m->pm.npartial, &allow);
         const char *hdrs[] = {wf__arena_take(req, &allow, &an), NULL};
         wf__error_text(req, res, 405, "Method Not Allowed", hdrs[0] ? hdrs : NULL);
         return;
     }
     if (n > 1) {            /* the other form of the trailing slash (Starlette: rstrip("/") or + "/") */
         bool strip = dec[n - 1] == '/';
-        size_t m = n;
-        if (strip) while (m > 1 && dec[m - 1] == '/') m--;
-        else dec[m++] = '/';
+        size_t k = n;
+        if (strip) while (k > 1 && dec[k - 1] == '/') k--;
+        else dec[k++] = '/';
         wf__pmatch other;
         other.n = 0, other.npartial = 0;
-        if (wf__rmatch(&app->root, dec + 1, dec + m, method, &other) || other.npartial) {
-            wf_str to = {dec, m};
+        if (wf__rmatch(&app->root, dec + 1, dec + k, method, &other) || other.npartial) {
+            wf_str to = {dec, k};
             wf__redirect_slash(req, res, to);
             return;
         }
