@@ -3,7 +3,8 @@
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
 #                 SHA-256 in C), with ASan+UBSan and with TSan
-#   make fuzz     libFuzzer on the request parser for FUZZ_SECONDS (default 60)
+#   make fuzz     libFuzzer on each parser (FUZZ_TARGETS: http route json tokens app) for FUZZ_SECONDS
+#                 (default 60) each
 #   make bench    wrk against examples/hello.c and nginx, side by side; crypto against openssl
 
 PORT ?= 8000
@@ -101,7 +102,7 @@ test: deps
 	$(MAKE) --no-print-directory test-tsan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route json tokens
+FUZZ_TARGETS := http route json tokens app
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -129,6 +130,15 @@ $(B)/fuzz/corpus_tokens/.seeded:
 	printf '\002eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIn0.x' > $(@D)/c
 	printf '\003$$2b$$04$$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW' > $(@D)/d
 	printf '\003$$pbkdf2-sha256$$1000$$c2FsdA$$AAAA' > $(@D)/e
+	@touch $@
+
+$(B)/fuzz/corpus_app/.seeded:
+	@mkdir -p $(@D)
+	printf '\000/items/5?limit=3&q=x&tag=a&tag=b\nX-Token: t\nCookie: session=ab\n\n' > $(@D)/a
+	printf '\001/form\nContent-Type: application/x-www-form-urlencoded\n\nusername=a+b&password=%%41&n=3' > $(@D)/b
+	printf '\001/json\nContent-Type: application/json\n\n{"name":"x","price":"1.5","qty":2}' > $(@D)/c
+	printf '\010/stream?n=5\n\n' > $(@D)/d; printf '\003/api/items/7/?fail=1\n\n' > $(@D)/e
+	printf '\002/echo\n\nhello' > $(@D)/f; printf '\000/blocking/5?limit=3\n\n' > $(@D)/g
 	@touch $@
 
 fuzz:
