@@ -2381,6 +2381,7 @@ WF_API int wf_json_pack(wf_buf *b, const char *fmt, ...) {
 struct wf_jval {
     uint8_t type;
     bool is_int, bval;
+    bool int_lit;               /* a number written without fraction or exponent (str: its text) */
     uint32_t count;             /* members or elements */
     uint32_t next, first;       /* node indices, 0 for none (node 0 is never a child) */
     wf_str key, str;            /* key: for members; str: decoded string */
@@ -2509,6 +2510,8 @@ WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
     memcpy(copy, s, (size_t)(p - s));
     copy[p - s] = 0;
     v->num = strtod(copy, NULL);
+    v->int_lit = !frac;
+    v->str.ptr = s, v->str.len = (size_t)(p - s);   /* the literal, in the caller's text */
     if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
         unsigned long long u = 0;
         bool neg = copy[0] == '-', fits = true;
@@ -5329,6 +5332,7 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
     if (req->json_state) return req->json_state > 0 ? req->json->root : NULL;
     wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
     req->json_state = -1;
+    if (ct.ptr && !ct.len) ct.ptr = NULL;       /* an empty Content-Type is none (Starlette) */
     if (!body.len) {
         wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
         return NULL;
@@ -5352,17 +5356,74 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
 
 /* The member `name` of the object body; records what pydantic would when it is missing or null.
    For an optional field that is absent (or null), *def gets its default (ptr NULL if none). */
+/* Bytes of the first UTF-8 character of s (1 for a stray byte). */
+WF__PRIVATE size_t wf__utf8_first(wf_str s) {
+    unsigned char c = s.len ? (unsigned char)s.ptr[0] : 0;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return n <= s.len ? n : s.len;
+}
+
+/* A string node for text inside the document (the arena holds it). */
+WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
+    wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
+    if (!v) wf_fail(req, "out of memory");
+    memset(v, 0, sizeof *v);
+    v->type = WF_JSON_STRING;
+    v->str.ptr = p, v->str.len = n;
+    return v;
+}
+
+/* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
+   (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
+   key winning; anything else is not a valid dict. Sets *ok; returns the value of name or NULL. */
+WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok) {
+    const wf_jval *found = NULL;
+    wf_str t;
+    *ok = wf_json_typeof(arr) == WF_JSON_ARRAY || (wf_json_str(arr, &t) && !t.len);   /* dict("") is {} */
+    for (const wf_jval *e = wf_json_first(arr); e && *ok; e = wf_json_next(e)) {
+        wf_str k = {NULL, 0};
+        const wf_jval *val = NULL;
+        int kt = -1;
+        if (wf_json_typeof(e) == WF_JSON_ARRAY && wf_json_len(e) == 2) {
+            const wf_jval *key = wf_json_at(e, 0);
+            kt = wf_json_typeof(key);
+            wf_json_str(key, &k);
+            val = wf_json_at(e, 1);
+        } else if (wf_json_typeof(e) == WF_JSON_STRING && wf_json_str(e, &t) && t.len) {
+            size_t a = wf__utf8_first(t), b = wf__utf8_first((wf_str){t.ptr + a, t.len - a});
+            if (a + b != t.len || !b) *ok = false;
+            k.ptr = t.ptr, k.len = a, kt = WF_JSON_STRING;
+            if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
+        } else if (wf_json_typeof(e) == WF_JSON_OBJECT && wf_json_len(e) == 2) {
+            const wf_jval *m = wf_json_first(e);
+            k = m->key, kt = WF_JSON_STRING;
+            if (wf_str_eq(k, name)) val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
+        } else {
+            *ok = false;
+        }
+        if (kt >= WF_JSON_ARRAY) *ok = false;    /* an unhashable key */
+        if (*ok && kt == WF_JSON_STRING && wf_str_eq(k, name)) found = val;
+    }
+    return *ok ? found : NULL;
+}
+
 WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
                                           char *buf, size_t cap) {
     const wf_jval *root = wf_body_json(req), *v;
+    bool dict = true;
     def->ptr = NULL;
     if (!root) return NULL;
-    if (wf_json_typeof(root) != WF_JSON_OBJECT) {
-        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+    if (wf_json_typeof(root) == WF_JSON_NULL) {     /* FastAPI: a null body is a missing one */
+        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
         req->json_state = -1;                   /* reported once */
         return NULL;
     }
-    v = wf_json_get(root, name);
+    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict);
+    if (!dict) {
+        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        req->json_state = -1;
+        return NULL;
+    }
     bool required = wf__spec(spec, "required", buf, cap) != NULL;
     if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
         if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
@@ -5380,6 +5441,10 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
     long long i;
     bool b;
     if (wf_json_str(v, out)) return true;
+    if (v->type == WF_JSON_NUMBER && v->int_lit && !(v->str.len == 2 && v->str.ptr[1] == '0')) {
+        *out = v->str;                          /* Python's str(int): every digit, as written */
+        return true;
+    }
     int n = wf_json_int(v, &i) ? snprintf(t, sizeof t, "%lld", i)
           : wf_json_num(v, &f) ? wf_json_double(t, f)
           : wf_json_bool(v, &b) ? snprintf(t, sizeof t, "%s", b ? "True" : "False") : -1;
@@ -5415,6 +5480,7 @@ WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
         wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
         return 0;
     }
+    if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
     return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
 }
 

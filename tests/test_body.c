@@ -62,3 +62,36 @@ WF_TEST(body_json_fastapi_rules) {
     wf_test_client_free(tc);
     wf_app_free(app);
 }
+
+/* pydantic v1's corners, as FastAPI 0.92 answers them (checked against it with tests/diff): a null
+   body is a missing one; a non-object body goes through Python's dict() (pairs work, [] is {});
+   integers given for a str field keep every digit; the integer -0 is 0.0; an empty Content-Type
+   header is no header. */
+WF_TEST(body_json_pydantic_corners) {
+    wf_app *app = wf_app_new();
+    wf_post(app, "/items/", create_item);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    const char *json = "Content-Type: application/json";
+    const char *missing2 = "{\"detail\":[{\"loc\":[\"body\",\"name\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"},"
+                           "{\"loc\":[\"body\",\"price\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}";
+    const char *notdict = "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"value is not a valid dict\",\"type\":\"type_error.dict\"}]}";
+    post(tc, json, "null", 422, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    post(tc, json, "[]", 422, missing2);
+    post(tc, json, "[\"ab\",\"cd\"]", 422, missing2);
+    post(tc, json, "\"\"", 422, missing2);
+    post(tc, json, "[[\"name\",\"pairs\"],[\"price\",5],[\"name\",\"last\"]]", 200,
+         "{\"name\":\"last\",\"price\":5.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, json, "[{\"name\":1,\"x\":2},[\"price\",2]]", 200, "{\"name\":\"x\",\"price\":2.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, json, "[[\"name\",\"a\"],[\"price\",1],[[1],2]]", 422, notdict);     /* an unhashable key */
+    post(tc, json, "[1,2]", 422, notdict);
+    post(tc, json, "[\"abc\"]", 422, notdict);
+    post(tc, json, "\"ab\"", 422, notdict);
+    post(tc, json, "7", 422, notdict);
+    post(tc, json, "{\"name\":12345678901234567890123,\"price\":-0}", 200,
+         "{\"name\":\"12345678901234567890123\",\"price\":0.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, json, "{\"name\":-0,\"price\":-0.0}", 200, "{\"name\":\"0\",\"price\":-0.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, json, "{\"name\":1.50,\"price\":1e2}", 200, "{\"name\":\"1.5\",\"price\":100.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, "Content-Type: ", "{\"name\":\"x\",\"price\":1}", 200, "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
