@@ -6020,16 +6020,74 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
 
 /* 307 to the same URL with the trailing slash toggled, absolute from Host, query kept. */
 /* 307 to path (decoded, as Starlette builds it; bytes a header cannot carry are percent-encoded). */
-WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
-    wf_str host = wf_req_header(req, "Host"), q = wf_req_query(req);
-    wf_buf loc = {0};
-    wf_buf_printf(&loc, "http://%.*s", (int)host.len, host.ptr ? host.ptr : "");
-    for (size_t i = 0; i < path.len; i++) {
-        unsigned char c = (unsigned char)path.ptr[i];
-        if (c > 0x20 && c < 0x7f) wf_buf_append(&loc, &path.ptr[i], 1);
-        else wf_buf_printf(&loc, "%%%02X", c);
+/* ASCII letters and digits (not the locale's). */
+WF__PRIVATE bool wf__alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A plain host[:port] or [ipv6][:port], the only Host Starlette (as Debian ships 0.26, with the fix
+   against host-header tricks) puts in a URL: ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$ */
+WF__PRIVATE bool wf__netloc_ok(wf_str h) {
+    size_t i = 0, k;
+    if (h.len && h.ptr[0] == '[') {
+        for (i = 1; i < h.len && WF__IS(h.ptr[i], WF__C_HEX); i++) {
+        }
+        if (i >= h.len || h.ptr[i++] != ':') return false;
+        for (k = i; i < h.len && (WF__IS(h.ptr[i], WF__C_HEX) || h.ptr[i] == '.' || h.ptr[i] == ':'); i++) {
+        }
+        if (i == k || i >= h.len || h.ptr[i++] != ']') return false;
+    } else {
+        while (i < h.len && (wf__alnum(h.ptr[i]) || h.ptr[i] == '.' || h.ptr[i] == '-')) i++;
+        if (!i) return false;
     }
-    if (q.len) wf_buf_printf(&loc, "?%.*s", (int)q.len, q.ptr);
+    if (i == h.len) return true;
+    if (h.ptr[i++] != ':' || i == h.len) return false;
+    while (i < h.len && h.ptr[i] >= '0' && h.ptr[i] <= '9') i++;
+    return i == h.len;
+}
+
+/* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (no
+   brackets, port 80 left out); "testserver" in the test client. */
+WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "testserver";
+    unsigned port = 80;
+    if (req->conn->family != AF_UNIX && getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        bool v6 = ss.ss_family == AF_INET6;
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&ss;
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)&ss;
+        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip, sizeof ip))
+            strcpy(ip, "localhost");
+        port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
+    }
+    if (port == 80) wf_buf_printf(out, "%s", ip);
+    else wf_buf_printf(out, "%s:%u", ip, port);
+}
+
+/* Append s percent-encoded as Python's quote(s, safe=":/%#?=@[]!$&'()*+,;") does. */
+WF__PRIVATE void wf__quote_url(wf_buf *out, wf_str s) {
+    static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (wf__alnum((char)c) || (c && strchr(safe, c))) wf_buf_append(out, &s.ptr[i], 1);
+        else wf_buf_printf(out, "%%%02X", c);
+    }
+}
+
+/* Starlette's redirect to the other form of the path: an absolute URL on the request's host (for an
+   absolute-form target its authority, RFC 9112 3.2.2) if it is a plain one, else on the address
+   the client reached; the query kept; then quoted as RedirectResponse does. */
+WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
+    wf_str host = wf_span_str(req->buf, req->rs->head.host), q = wf_req_query(req);
+    wf_buf url = {0}, loc = {0};
+    wf_buf_append(&url, "http://", 7);
+    if (host.ptr && wf__netloc_ok(host)) wf_buf_append(&url, host.ptr, host.len);
+    else wf__server_netloc(req, &url);
+    wf_buf_append(&url, path.ptr, path.len);
+    if (q.len) wf_buf_printf(&url, "?%.*s", (int)q.len, q.ptr);
+    wf__quote_url(&loc, (wf_str){url.ptr, url.len});
+    wf_buf_free(&url);
     wf_buf_append(&loc, "", 1);
     wf_res_status(res, 307);
     if (wf__header_ok("Location", loc.ptr)) wf_res_header(res, "Location", loc.ptr);
@@ -6116,8 +6174,9 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     if (n > 1) {            /* the other form of the trailing slash (Starlette: rstrip("/") or + "/") */
         bool strip = dec[n - 1] == '/';
         size_t k = n;
-        if (strip) while (k > 1 && dec[k - 1] == '/') k--;
+        if (strip) while (k > 0 && dec[k - 1] == '/') k--;
         else dec[k++] = '/';
+        if (!k) goto not_found;                 /* "//" strips to "", which nothing matches */
         wf__pmatch other;
         other.n = 0, other.npartial = 0;
         if (wf__rmatch(&app->root, dec + 1, dec + k, method, &other) || other.npartial) {
@@ -6126,6 +6185,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
             return;
         }
     }
+not_found:
     wf__error_text(req, res, 404, "Not Found", NULL);
 }
 

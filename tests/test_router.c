@@ -169,6 +169,37 @@ WF_TEST(router_trailing_slash_307) {
     tu_stop(app);
 }
 
+/* The Location as Starlette 0.26 (Debian's, with its Host fix) builds it: a plain Host, else the
+   address the client reached; the target's authority for an absolute-form request (RFC 9112
+   3.2.2); quoted as RedirectResponse quotes. "//" strips to nothing: 404. */
+WF_TEST(router_redirect_location_as_starlette) {
+    wf_app *app = router_app();
+    int port = tu_serve(app, NULL);
+    static const struct { const char *req, *loc; } cases[] = {
+        {"GET /list?q=a\"b|c^d`e{f} HTTP/1.1\r\nHost: h.example:81\r\n\r\n", "http://h.example:81/list/?q=a%22b%7Cc%5Ed%60e%7Bf%7D"},
+        {"GET /list HTTP/1.0\r\n\r\n", "http://127.0.0.1:%d/list/"},
+        {"GET /list HTTP/1.1\r\nHost: bad_host\r\n\r\n", "http://127.0.0.1:%d/list/"},
+        {"GET /list HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "http://[::1]:8080/list/"},
+        {"GET http://a.example:81/list?x=1 HTTP/1.1\r\nHost: b.example\r\n\r\n", "http://a.example:81/list/?x=1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_resp r;
+        char loc[256] = "", want[256];
+        if (strstr(cases[i].loc, "%d")) snprintf(want, sizeof want, cases[i].loc, port);
+        else snprintf(want, sizeof want, "%s", cases[i].loc);
+        WF_EXPECT_EQ_INT(tu_request(port, cases[i].req, &r), 307);
+        tu_header(&r, "location", loc, sizeof loc);
+        WF_EXPECT_EQ_STR(loc, want);
+        tu_resp_free(&r);
+    }
+    tu_resp r;
+    WF_EXPECT_EQ_INT(tu_request(port, "GET // HTTP/1.1\r\nHost: x\r\n\r\n", &r), 404);
+    tu_resp_free(&r);
+    WF_EXPECT_EQ_INT(tu_request(port, "GET /%2F HTTP/1.1\r\nHost: x\r\n\r\n", &r), 404);
+    tu_resp_free(&r);
+    tu_stop(app);
+}
+
 WF_TEST(router_refuses_bad_patterns) {
     wf_app *app = wf_app_new();
     const char *bad[] = {"", "x", "/{", "/a/{}", "/a/{x:bogus}", "/a/{x:path}/b", "/a/{x}y", "/a/x}", "/{a b}",
