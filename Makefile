@@ -2,7 +2,7 @@
 #   make          examples and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
-#                 SHA-256 in C), with ASan+UBSan and with TSan
+#                 SHA-256 in C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
 #   make fuzz     libFuzzer on each parser (FUZZ_TARGETS: http route json tokens app) for FUZZ_SECONDS
 #                 (default 60) each
 #   make bench    wrk against examples/hello.c and nginx, side by side; crypto against openssl
@@ -20,7 +20,7 @@ TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
 TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c
 EXAMPLES := hello
 
-.PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan compile-checks deps fuzz bench clean
+.PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
 all: $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples: the tour (make run) and hello (the benchmark's app) ----
@@ -93,9 +93,14 @@ test-asan: $(B)/asan/tests
 test-tsan: $(B)/tsan/tests
 	TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(B)/tsan/tests -j $(JOBS) --timeout=60000
 
+# the tour against FastAPI 0.92 itself (Debian's), the same raw requests to both (tests/diff)
+test-diff: $(B)/tour
+	/usr/bin/python3 tests/diff/compare.py
+
 test: deps
 	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens compile-checks
 	$(MAKE) --no-print-directory test-gcc
+	$(MAKE) --no-print-directory test-diff
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll
 	$(MAKE) --no-print-directory test-asan

@@ -138,15 +138,21 @@
    FastAPI declares parameters in the handler's signature; here the handler asks for them, with a
    spec in FastAPI's words: wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000").
    Sources are the path, the query string ('+' is a space, %XX is decoded, the last repeated value
-   wins; wf_query_all gives them all), headers and cookies. Conversions follow pydantic v1: ints
-   take "+3", "-5", "1_000", not "3.0"; floats are finite (nan and inf are 422, since they could
-   never be written back as JSON); booleans take 1/0, on/off, t/f, true/false, y/n, yes/no in any
-   case. A failing getter records one entry {"loc","msg","type"[,"ctx"]} and returns zero; the
+   wins; wf_query_all gives them all), headers, cookies and urlencoded form fields. Path, query
+   and form text is decoded as Python's unquote does it: valid UTF-8 always, each ill-formed
+   sequence one U+FFFD, a raw byte of a form body its Latin-1 character. Conversions follow
+   pydantic v1: ints take "+3", "-5", "1_000", any Unicode decimal digits and spaces (as Python's
+   int() does), not "3.0", and must fit in 64 bits (Python's are unbounded: the one deviation);
+   floats are finite (nan and inf are 422, since they could never be written back as JSON);
+   booleans take 1/0, on/off, t/f, true/false, y/n, yes/no in any case. A failing getter records one entry {"loc","msg","type"[,"ctx"]} and returns zero; the
    handler may check wf_invalid(req) and return; either way, after it returns the request is
    answered 422 with every entry, in the order the getters ran. So a handler cannot reply 200
    with a value that failed validation. JSON bodies (wf_body_json, wf_body_str/int/float/bool)
    follow FastAPI's rules for content types, missing bodies and malformed JSON (loc ["body",
-   offset], Python's message and context).
+   offset], Python's message and context); a body that is not UTF-8 is a 400 "There was an error
+   parsing the body", a UTF-8 BOM is skipped, a null body is a missing one, and a non-object body
+   goes through Python's dict() as pydantic's does. tests/diff compares all this with FastAPI 0.92
+   itself, request for request, and lists what differs on purpose.
 
    ON JSON
    =======
@@ -753,6 +759,10 @@ WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *
    content type records ["body"] "value is not a valid dict". Returns the root, or NULL after
    recording. The document lives until the request ends. */
 WF_API const wf_jval *wf_body_json(wf_req *req);
+/* After wf_body_json: the body was to be read as JSON and does not parse. FastAPI answers that
+   422 before it runs any dependency (an empty body or another content type fails later, after
+   them): a handler that reads the body before its dependencies returns early on this. */
+WF_API bool wf_body_malformed(const wf_req *req);
 /* Fields of a JSON object body, validated and coerced as pydantic v1 does (numbers given as
    strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name]. */
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec);
@@ -1294,6 +1304,34 @@ WF__PRIVATE size_t wf__utf8_len(const unsigned char *s, size_t n) {
     if (k == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0;
     if (k == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0;
     return k;
+}
+
+/* At a sequence wf__utf8_len refuses: how many bytes one U+FFFD stands for, the "maximal subpart"
+   of Unicode 3.9 that Python's decoder also uses (the lead byte and the continuation bytes that
+   could still have completed it; a stray byte alone). */
+WF__PRIVATE size_t wf__utf8_subpart(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t need = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0, i = 1;
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    for (; i <= need && i < n; i++)
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf)) break;
+    return i;
+}
+
+/* Copy s[0..n) to out as UTF-8, each ill-formed subpart replaced by U+FFFD (out: 3n bytes at most,
+   never more than n when every bad byte came from a 3-character %XX). Returns out's length. */
+WF__PRIVATE size_t wf__utf8_clean(char *out, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        if ((k = wf__utf8_len(p + i, n - i)) != 0) {
+            memmove(out + o, s + i, k), o += k;
+        } else {
+            k = wf__utf8_subpart(p + i, n - i);
+            memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
+        }
+    }
+    return o;
 }
 
 WF_API bool wf_utf8_valid(const char *s, size_t n) {
@@ -2152,7 +2190,7 @@ WF__PRIVATE void wf__jw_escape(wf_jw *w, const char *s, size_t n) {
         wf__jw_put(w, s + i - run, run);
         run = 0;
         char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (k == 0) wf__jw_put(w, "\xef\xbf\xbd", 3);                  /* not UTF-8 */
+        if (k == 0) wf__jw_put(w, "\xef\xbf\xbd", 3), k = wf__utf8_subpart((const unsigned char *)s + i, n - i);
         else if (c == '"' || c == '\\') e[1] = (char)c, wf__jw_put(w, e, 2);
         else if (c == '\n') wf__jw_put(w, "\\n", 2);
         else if (c == '\r') wf__jw_put(w, "\\r", 2);
@@ -2494,16 +2532,19 @@ WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
     if (p < j->end && *p == '0') p++;
     else if (p < j->end && *p >= '1' && *p <= '9') while (p < j->end && *p >= '0' && *p <= '9') p++;
     else return wf__jp_fail(j, s, "Expecting value");
-    if (p < j->end && *p == '.') {
+    /* a fraction or an exponent belongs to the number only when complete: "1." and "1e" are the
+       number 1 followed by something else, as Python's scanner reads them (and reports) */
+    if (p + 1 < j->end && *p == '.' && p[1] >= '0' && p[1] <= '9') {
         frac = true, p++;
-        if (p >= j->end || *p < '0' || *p > '9') return wf__jp_fail(j, s, "Expecting value");
         while (p < j->end && *p >= '0' && *p <= '9') p++;
     }
     if (p < j->end && (*p == 'e' || *p == 'E')) {
-        frac = true, p++;
-        if (p < j->end && (*p == '+' || *p == '-')) p++;
-        if (p >= j->end || *p < '0' || *p > '9') return wf__jp_fail(j, s, "Expecting value");
-        while (p < j->end && *p >= '0' && *p <= '9') p++;
+        const char *q = p + 1;
+        if (q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q < j->end && *q >= '0' && *q <= '9') {
+            frac = true, p = q;
+            while (p < j->end && *p >= '0' && *p <= '9') p++;
+        }
     }
     char buf[64], *copy = (size_t)(p - s) < sizeof buf ? buf : (char *)WF_MALLOC(NULL, (size_t)(p - s) + 1);
     if (!copy) return wf__jp_fail(j, s, "out of memory");
@@ -3430,7 +3471,7 @@ struct wf_req {
     int dep_depth, app_building;
     struct wf__task *tasks, *tasks_tail;
     const char *route;          /* the pattern of the matched route */
-    int json_state;             /* 0 not read, 1 parsed, -1 failed (recorded) */
+    int json_state;             /* 0 not read, 1 parsed, -1 failed, -2 not JSON (both recorded) */
     int refused;                /* a blocking route could not be handed over: 503 (pool full), 500 */
     bool blocking;              /* the route is blocking (in the test client it runs inline) */
     char peer[64];
@@ -4961,13 +5002,34 @@ typedef struct wf__qpairs {
     wf_str kv[];
 } wf__qpairs;
 
+/* Python's unquote, as Starlette applies it to the query, form fields and the path: %XX and ASCII
+   become bytes read as UTF-8, each ill-formed subpart one U+FFFD; a raw byte >= 0x80 (only a form
+   body has them) is the Latin-1 character it stands for; '+' is a space if plus. out: 2n bytes,
+   tmp: n bytes. Returns out's length. */
+WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, bool plus) {
+    size_t o = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 0x80) {
+            out[o++] = (char)(0xc0 | c >> 6), out[o++] = (char)(0x80 | (c & 63));
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e < n && (unsigned char)in[e] < 0x80) e++;
+        o += wf__utf8_clean(out + o, tmp, wf_percent_decode(tmp, in + i, e - i, plus));
+        i = e;
+    }
+    return o;
+}
+
 /* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
 WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
     int cap = 1;
     for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
     wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
-    char *text = (char *)wf_req_alloc(req, q.len + 1);
-    if (!p || !text) return NULL;
+    char *text = (char *)wf_req_alloc(req, 2 * q.len + 1), *tmp = (char *)wf_req_alloc(req, q.len + 1);
+    if (!p || !text || !tmp) return NULL;
     p->n = 0;
     for (size_t i = 0; i < q.len;) {
         size_t e = i;
@@ -4976,8 +5038,8 @@ WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
         size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
         if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
             wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
-            k->ptr = text, k->len = wf_percent_decode(text, q.ptr + i, kl, true), text += k->len;
-            v->ptr = text, v->len = wf_percent_decode(text, eq ? eq + 1 : "", vl, true), text += v->len;
+            k->ptr = text, k->len = wf__unquote(text, tmp, q.ptr + i, kl, true), text += k->len;
+            v->ptr = text, v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true), text += v->len;
             p->n++;
         }
         i = e + 1;
@@ -5114,7 +5176,54 @@ WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, s
 /* Python's int(): optional spaces, a sign, digits with single underscores between them. */
 WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+/* Python's int() and float() read any Unicode decimal digit and space, after turning them into
+   ASCII (_PyUnicode_TransformDecimalAndSpaceToASCII): the zeros of the 65 digit sets of Unicode 14
+   (Python 3.11's) and the spaces past ASCII. */
+static const uint32_t wf__nd_zero[] = {
+    0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
+    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0,
+    0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30,
+    0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
+    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0};
+static const uint32_t wf__py_spaces[] = {0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005,
+                                         0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F,
+                                         0x205F, 0x3000};
+
+/* The ASCII character Python reads code point cp as, or 0. */
+WF__PRIVATE char wf__py_ascii(uint32_t cp) {
+    for (size_t i = 0; i < sizeof wf__nd_zero / sizeof wf__nd_zero[0]; i++)
+        if (cp >= wf__nd_zero[i] && cp < wf__nd_zero[i] + 10) return (char)('0' + (cp - wf__nd_zero[i]));
+    for (size_t i = 0; i < sizeof wf__py_spaces / sizeof wf__py_spaces[0]; i++)
+        if (cp == wf__py_spaces[i]) return ' ';
+    return 0;
+}
+
+/* s, when it has bytes past ASCII, made ASCII as Python does into buf[cap]; false if a character
+   is neither a digit nor a space (Python then fails too) or s is not UTF-8. */
+WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
+    size_t i = 0, o = 0;
+    while (i < s->len && (unsigned char)s->ptr[i] < 0x80) i++;
+    if (i == s->len) return true;
+    for (i = 0; i < s->len && o + 1 < cap;) {
+        const unsigned char *p = (const unsigned char *)s->ptr + i;
+        size_t k = wf__utf8_len(p, s->len - i);
+        uint32_t cp = k == 1 ? p[0] : k == 2 ? (p[0] & 31u) << 6 | (p[1] & 63u)
+                    : k == 3 ? (p[0] & 15u) << 12 | (p[1] & 63u) << 6 | (p[2] & 63u)
+                    : k == 4 ? (p[0] & 7u) << 18 | (p[1] & 63u) << 12 | (p[2] & 63u) << 6 | (p[3] & 63u) : 0;
+        char c = k == 1 ? (char)cp : k ? wf__py_ascii(cp) : 0;
+        if (!c) return false;
+        buf[o++] = c;
+        i += k;
+    }
+    if (i < s->len) return false;
+    s->ptr = buf, s->len = o;
+    return true;
+}
+
 WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
+    char ascii[128];
+    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
     size_t i = 0, n = s.len;
     while (i < n && wf__pyspace(s.ptr[i])) i++;
     while (n > i && wf__pyspace(s.ptr[n - 1])) n--;
@@ -5136,8 +5245,9 @@ WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
 
 /* Python's float() for finite values: no nan or infinities (they would not be valid JSON). */
 WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
-    char buf[128], *end;
+    char buf[128], ascii[128], *end;
     size_t o = 0;
+    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
     for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++) {
         char c = s.ptr[i];
         bool digit_before = i && s.ptr[i - 1] >= '0' && s.ptr[i - 1] <= '9';
@@ -5341,12 +5451,15 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
         wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
         return NULL;
     }
+    if (body.len >= 3 && memcmp(body.ptr, "\xef\xbb\xbf", 3) == 0) body.ptr += 3, body.len -= 3;  /* utf-8-sig */
+    if (!wf_utf8_valid(body.ptr, body.len)) wf_raise(req, 400, "There was an error parsing the body");
     wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
     if (!d) wf_fail(req, "out of memory");
     int rc = wf_json_parse(body.ptr, body.len, 0, d);
     if (rc == WF_ENOMEM) wf_fail(req, "out of memory");
     if (rc < 0) {
         wf__json_decode_error(req, d, body);
+        req->json_state = -2;
         return NULL;
     }
     req->json = d;
@@ -5406,6 +5519,8 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
     }
     return *ok ? found : NULL;
 }
+
+WF_API bool wf_body_malformed(const wf_req *req) { return req->json_state == -2; }
 
 WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
                                           char *buf, size_t cap) {
@@ -6113,11 +6228,11 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     if (req->match) return req->match;
     wf_str raw = wf_req_path(req);
     wf__match *m = (wf__match *)wf_req_alloc(req, sizeof *m);
-    char *dec = m ? (char *)wf_req_alloc(req, raw.len + 2) : NULL;
-    if (!dec) return NULL;
+    char *dec = m ? (char *)wf_req_alloc(req, 2 * raw.len + 2) : NULL, *tmp = dec ? (char *)wf_req_alloc(req, raw.len) : NULL;
+    if (!tmp) return NULL;
     m->dec = dec;
     m->pm.n = 0, m->pm.npartial = 0;
-    m->n = raw.ptr[0] == '/' ? wf_percent_decode(dec, raw.ptr, raw.len, false) : 0;
+    m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
     m->node = m->n ? wf__rmatch(&req->loop->srv->app->root, dec + 1, dec + m->n, wf_req_method(req), &m->pm) : NULL;
     return req->match = m;
 }

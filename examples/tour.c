@@ -21,33 +21,46 @@ static void read_root(wf_req *req, wf_res *res) {
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int write_log(void *line) {
+/* A line for the log: text of any bytes (a NUL included, as Python writes it). */
+typedef struct line { size_t len; char text[]; } line;
+
+static int write_log(void *arg) {
+    const line *l = arg;
     const char *path = getenv("TASK_LOG");
     pthread_mutex_lock(&log_mu);
     FILE *f = fopen(path ? path : "./log.txt", "a");
-    if (f) fprintf(f, "%s\n", (const char *)line), fclose(f);
+    if (f) fwrite(l->text, 1, l->len, f), fputc('\n', f), fclose(f);
     pthread_mutex_unlock(&log_mu);
     return f ? 0 : 1;
 }
 
-static char *line_of(const char *fmt, const char *arg) {
-    size_t n = strlen(fmt) + strlen(arg) + 1;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, fmt, arg);
-    return s;
+/* prefix followed by arg, or NULL without memory (wf_add_task then reports it). */
+static line *line_of(const char *prefix, wf_str arg) {
+    size_t p = strlen(prefix);
+    line *l = malloc(sizeof *l + p + arg.len);
+    if (!l) return NULL;
+    memcpy(l->text, prefix, p);
+    if (arg.len) memcpy(l->text + p, arg.ptr, arg.len);
+    l->len = p + arg.len;
+    return l;
+}
+
+static void add_log_task(wf_req *req, const char *name, const char *prefix, wf_str arg) {
+    line *l = line_of(prefix, arg);
+    if (!l || wf_add_task(req, name, write_log, l, free) != 0) wf_raise(req, 503, "Too many queued tasks");
 }
 
 /* ---- settings, the database and its sessions (the seed's get_db with yield) ---- */
 
 typedef struct settings { const char *db_url; } settings;
-typedef struct item { char name[128]; double price; int id; } item;
+typedef struct item { char *name; size_t name_len; double price; int id; } item;   /* names live on */
 typedef struct session { bool open; } session;
 
 static struct {
     pthread_mutex_t mu;
     item items[1024];
     int n, opened, closed;
-} store = {PTHREAD_MUTEX_INITIALIZER, {{"", 0, 0}}, 0, 0, 0};
+} store = {PTHREAD_MUTEX_INITIALIZER, {{NULL, 0, 0, 0}}, 0, 0, 0};
 
 WF_DEPENDENCY_APP(settings *, get_settings) {
     static settings s = {"sqlite:///./demo.db"};
@@ -132,6 +145,8 @@ WF_DEPENDENCY(audit *, get_audit) {
 }
 
 static void create_item(wf_req *req, wf_res *res) {
+    /* FastAPI decodes the JSON body before any dependency: a body that does not parse opens no session */
+    if (!wf_body_json(req) && wf_body_malformed(req)) return;
     session *db = WF_DEPENDS(req, get_db);
     audit *a = WF_DEPENDS(req, get_audit);
     wf_str name = wf_body_str(req, "name", "required");
@@ -142,16 +157,21 @@ static void create_item(wf_req *req, wf_res *res) {
         pthread_mutex_unlock(&store.mu);
         wf_raise(req, 507, "Store is full");
     }
+    char *copy = malloc(name.len + 1);
+    if (!copy) {
+        pthread_mutex_unlock(&store.mu);
+        wf_fail(req, "out of memory");
+    }
+    memcpy(copy, name.ptr, name.len);
     item *it = &store.items[store.n++];
-    snprintf(it->name, sizeof it->name, "%.*s", (int)name.len, name.ptr);
-    it->price = price;
-    it->id = store.n;
-    item copy = *it;
+    *it = (item){copy, name.len, price, store.n};
+    item saved = *it;
     pthread_mutex_unlock(&store.mu);
     char id[24];
-    snprintf(id, sizeof id, "%d", copy.id);
-    wf_add_task(a->req, "log_creation", write_log, line_of("created %s", id), free);
-    wf_reply_json(res, 200, "{s:s, s:f, s:i}", "name", copy.name, "price", copy.price, "id", copy.id);
+    snprintf(id, sizeof id, "%d", saved.id);
+    add_log_task(a->req, "log_creation", "created ", (wf_str){id, strlen(id)});
+    wf_reply_json(res, 200, "{s:S, s:f, s:i}", "name", (wf_str){saved.name, saved.name_len}, "price", saved.price, "id",
+                  saved.id);
 }
 
 static void db_items(wf_req *req, wf_res *res) {
@@ -163,7 +183,7 @@ static void db_items(wf_req *req, wf_res *res) {
     for (int i = 0; i < store.n; i++) {
         wf_jw_obj(&w);
         wf_jw_key(&w, "id"), wf_jw_int(&w, store.items[i].id);
-        wf_jw_key(&w, "name"), wf_jw_str(&w, store.items[i].name);
+        wf_jw_key(&w, "name"), wf_jw_strn(&w, store.items[i].name, store.items[i].name_len);
         wf_jw_key(&w, "price"), wf_jw_num(&w, store.items[i].price);
         wf_jw_end(&w);
     }
@@ -195,17 +215,15 @@ static void async_endpoint(wf_req *req, wf_res *res) {
 static void send_notification(wf_req *req, wf_res *res) {
     wf_str email = wf_param_str(req, WF_IN_QUERY, "email", "required");
     if (wf_invalid(req)) return;
-    char *addr = wf_req_alloc(req, email.len + 1);
-    if (!addr) wf_fail(req, "out of memory");
-    memcpy(addr, email.ptr, email.len), addr[email.len] = 0;
-    wf_add_task(req, "send_notification", write_log, line_of("Notification sent to %s", addr), free);
+    add_log_task(req, "send_notification", "Notification sent to ", email);
     wf_reply_json(res, 200, "{s:s}", "message", "Notification scheduled");
 }
 
 static void process(wf_req *req, wf_res *res) {
-    wf_add_task(req, "task_one", write_log, "task one", NULL);
-    wf_add_task(req, "task_two", write_log, "task two", NULL);
-    wf_add_task(req, "task_three", write_log, "task three", NULL);
+    static const wf_str none = {"", 0};
+    add_log_task(req, "task_one", "task one", none);
+    add_log_task(req, "task_two", "task two", none);
+    add_log_task(req, "task_three", "task three", none);
     wf_reply_json(res, 200, "{s:s}", "status", "processing");
 }
 

@@ -19,6 +19,8 @@ case "$1" in
         /usr/bin/python3 -c 'import jwt' 2>/dev/null || need="$need python3-jwt"
         /usr/bin/python3 -c 'import passlib' 2>/dev/null || need="$need python3-passlib"
         /usr/bin/python3 -c 'import bcrypt' 2>/dev/null || need="$need python3-bcrypt"
+        # the reference the tour is compared with (tests/diff): FastAPI 0.92 under uvicorn
+        /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need="$need python3-fastapi python3-uvicorn"
         # NIST CAVP SHA vectors (SHAxShortMsg.rsp, SHAxLongMsg.rsp)
         want /usr/lib/python3/dist-packages/cryptography_vectors/hashes/SHA2/SHA256LongMsg.rsp python3-cryptography-vectors
         ;;

@@ -92,6 +92,14 @@ WF_TEST(body_json_pydantic_corners) {
     post(tc, json, "{\"name\":-0,\"price\":-0.0}", 200, "{\"name\":\"0\",\"price\":-0.0,\"qty\":1,\"sale\":false,\"id\":1}");
     post(tc, json, "{\"name\":1.50,\"price\":1e2}", 200, "{\"name\":\"1.5\",\"price\":100.0,\"qty\":1,\"sale\":false,\"id\":1}");
     post(tc, "Content-Type: ", "{\"name\":\"x\",\"price\":1}", 200, "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    /* json.loads(bytes): a BOM is skipped; bytes that are not UTF-8 fail before JSON, a 400 */
+    post(tc, json, "\xef\xbb\xbf{\"name\":\"b\",\"price\":1}", 200, "{\"name\":\"b\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, json, "{\"name\":\"\xc3(\",\"price\":1}", 400, "{\"detail\":\"There was an error parsing the body\"}");
+    /* "1." and "1e" are the number 1 and then a stray character, as Python's scanner sees them */
+    post(tc, json, "{\"name\":\"x\",\"price\":1.}", 422,
+         "{\"detail\":[{\"loc\":[\"body\",21],\"msg\":\"Expecting ',' delimiter: line 1 column 22 (char 21)\","
+         "\"type\":\"value_error.jsondecode\",\"ctx\":{\"msg\":\"Expecting ',' delimiter\",\"doc\":\"{\\\"name\\\":\\\"x\\\","
+         "\\\"price\\\":1.}\",\"pos\":21,\"lineno\":1,\"colno\":22}}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
 }

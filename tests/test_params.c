@@ -192,3 +192,42 @@ WF_TEST(params_form_fields_from_an_urlencoded_body) {
     wf_test_client_free(tc);
     wf_app_free(app);
 }
+
+/* Text as Python's unquote leaves it (one U+FFFD per ill-formed sequence; a form's raw bytes as
+   Latin-1), and numbers as Python's int() reads them (Unicode digits and spaces). */
+static void h_echo_q(wf_req *req, wf_res *res) {
+    wf_str q = wf_param_str(req, WF_IN_QUERY, "q", "");
+    long long n = wf_param_int(req, WF_IN_QUERY, "n", "default=0");
+    double f = wf_param_float(req, WF_IN_QUERY, "f", "default=0");
+    wf_str form = wf_param_str(req, WF_IN_FORM, "a", "");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:S,s:I,s:f,s:S,s:S}", "q", q, "n", n, "f", f, "a", form, "p", wf_path_param(req, "p"));
+}
+
+WF_TEST(params_decoded_as_python_does) {
+    wf_app *app = wf_app_new();
+    wf_post(app, "/e/{p}", h_echo_q);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[512];
+    const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    static const struct { const char *target, *body, *want; } cases[] = {
+        {"/e/x?q=%F0%9F%98", "", "{\"q\":\"\xef\xbf\xbd\",\"n\":0,\"f\":0.0,\"a\":null,\"p\":\"x\"}"},
+        {"/e/%FFx?q=%E2%82A%C3%A9", "", "{\"q\":\"\xef\xbf\xbd" "A\xc3\xa9\",\"n\":0,\"f\":0.0,\"a\":null,\"p\":\"\xef\xbf\xbdx\"}"},
+        {"/e/x?n=%EF%BC%93&f=%D9%A3.%D9%A5", "", "{\"q\":null,\"n\":3,\"f\":3.5,\"a\":null,\"p\":\"x\"}"},
+        {"/e/x?n=%E3%80%80-7%E2%80%83", "", "{\"q\":null,\"n\":-7,\"f\":0.0,\"a\":null,\"p\":\"x\"}"},
+        {"/e/x", "a=\xe9%C3%A9%C3", "{\"q\":null,\"n\":0,\"f\":0.0,\"a\":\"\xc3\xa9\xc3\xa9\xef\xbf\xbd\",\"p\":\"x\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wf_test_req rq = {.method = "POST", .path = cases[i].target, .headers = hdrs, .body = cases[i].body,
+                          .body_len = strlen(cases[i].body)};
+        wf_test_res r;
+        WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+        snprintf(b, sizeof b, "%s", r.body);
+        WF_EXPECT_EQ_INT(r.status, 200);
+        WF_EXPECT_EQ_STR(b, cases[i].want);
+        wf_test_res_free(&r);
+    }
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/e/x?n=%E2%85%A0", NULL, NULL, b, sizeof b), 422);   /* Roman one: not Nd */
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
