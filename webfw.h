@@ -60,8 +60,9 @@
    calls. It is strict, per RFC 9110/9112, because a lenient parser behind a proxy is a smuggling hole:
      - lines end in CRLF; a bare LF or bare CR is 400; leading empty lines before a request are skipped;
      - any token is a method (unknown methods reach the router, which answers 404 or 405);
-     - request-target: origin-form, absolute-form (its authority is the host), authority-form for
-       CONNECT, asterisk-form; bytes outside 0x21..0x7E are 400; a '#fragment' is dropped;
+     - request-target: origin-form, absolute-form (its authority is the host), authority-form
+       (host:port, for CONNECT and only there), asterisk-form (OPTIONS only); bytes outside
+       0x21..0x7E are 400; a '#fragment' is dropped;
      - version HTTP/1.0 or HTTP/1.1 (1.x with x > 1 is served as 1.1), other majors 505, junk 400;
      - field names are tokens with no whitespace before the colon; values are VCHAR/obs-text/SP/HTAB;
        obs-fold, control characters and NUL are 400;
@@ -600,7 +601,9 @@ WF_API wf_str wf_span_str(const char *buf, wf_span s);
 typedef struct wf_http_chunked {
     uint64_t max_body;          /* decoded bytes allowed, default unlimited (-> WF_ETOOBIG) */
     uint32_t max_trailer;       /* trailer section bytes, default 8192 (-> WF_ETOOBIG) */
+    uint32_t max_trailer_fields; /* trailer fields, default 100 (-> WF_ETOOBIG) */
     uint64_t total;             /* decoded bytes so far (out) */
+    bool trailer_too_big;       /* out: the WF_ETOOBIG came from the trailer section (-> 431) */
     /* private */
     uint64_t wf__left;
     uint32_t wf__state, wf__n, wf__line;
@@ -850,10 +853,11 @@ typedef enum wf_body_mode {
    Return 1 to be called again, 0 when finished, negative to abort (the connection is closed). */
 typedef int (*wf_stream_fn)(wf_res *res, void *user);
 
-/* Set the status code (default 200). */
+/* Set the status code (default 200); outside 200-599 it becomes 500. A 205 goes out without
+   content, whatever body was set (RFC 9110 15.3.6). */
 WF_API void wf_res_status(wf_res *res, int status);
 /* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name, a value with CR/LF/NUL, or
-   Content-Length, Transfer-Encoding and Connection, which the server writes itself (see
+   Content-Length, Transfer-Encoding, Connection and Date, which the server writes itself (see
    wf_res_close to close the connection). */
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value);
 /* Set the body. Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
@@ -2865,6 +2869,19 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
     for (size_t k = 0; k < n; k++) {
         if (t[k] == '#') { end = k; break; }
     }
+    if (h->method.len == 7 && memcmp(buf + h->method.off, "CONNECT", 7) == 0) {
+        /* authority-form, host ":" port, and only that (RFC 9112 3.2.3); the router sees it as the path */
+        const char *colon = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (t[k] == ':') colon = t + k;
+        size_t hl = colon ? (size_t)(colon - t) : 0, pl = colon ? n - hl - 1 : 0;
+        bool port = pl > 0 && pl <= 5;
+        for (size_t k = 0; port && k < pl; k++) port = colon[1 + k] >= '0' && colon[1 + k] <= '9';
+        if (!port || !hl || !wf__host_valid(t, hl)) return wf__head_fail(h, 400, "invalid CONNECT target");
+        h->host = h->target;
+        h->path = h->target;
+        return 0;
+    }
     if (t[0] == '*') {          /* asterisk-form: OPTIONS only (RFC 9112 3.2.4) */
         if (n != 1 || !(h->method.len == 7 && memcmp(buf + h->method.off, "OPTIONS", 7) == 0))
             return wf__head_fail(h, 400, "invalid request-target");
@@ -2875,13 +2892,7 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
         size_t s = 0;
         if (end > 7 && wf__mem_ieq(t, "http://", 7)) s = 7;
         else if (end > 8 && wf__mem_ieq(t, "https://", 8)) s = 8;
-        if (!s) {
-            /* authority-form, only meaningful for CONNECT; the router sees it as the path */
-            if (!(h->method.len == 7 && memcmp(buf + h->method.off, "CONNECT", 7) == 0))
-                return wf__head_fail(h, 400, "invalid request-target");
-            h->path = wf__span(h->target.off, end);
-            return 0;
-        }
+        if (!s) return wf__head_fail(h, 400, "invalid request-target");
         i = s;
         while (i < end && t[i] != '/' && t[i] != '?') i++;
         size_t a = s;
@@ -3257,7 +3268,7 @@ WF__PRIVATE int wf__ck_trailer_byte(wf_http_chunked *c, char ch) {
         return WF__IS(ch, WF__C_VALUE) ? 0 : WF_EPARSE;
     case WF__CK_TRL_LF:
         if (ch != '\n') return WF_EPARSE;
-        if (++c->wf__n > WF__DEFAULT_MAX_FIELDS) return WF_ETOOBIG;
+        if (++c->wf__n > wf__def(c->max_trailer_fields, WF__DEFAULT_MAX_FIELDS)) return WF_ETOOBIG;
         c->wf__state = WF__CK_TRL_START;
         return 0;
     case WF__CK_END_LF:
@@ -3313,6 +3324,7 @@ WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_
         }
         i++;
     }
+    if (rc == WF_ETOOBIG && c->wf__state >= WF__CK_TRL_START) c->trailer_too_big = true;
     if (rc < 0) c->wf__state = WF__CK_ERROR;
     if (c->wf__state == WF__CK_DONE) rc = 1;
     *used = i;
@@ -3390,6 +3402,41 @@ WF_API void wf_http_date(char out[30], int64_t t) {
     out[22] = ':';
     wf__put2(out + 23, tm.tm_sec);
     memcpy(out + 25, " GMT", 5);
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+WF__PRIVATE int64_t wf__days(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* An HTTP-date in any of the three forms RFC 9110 5.6.7 requires a recipient to read:
+   "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994". */
+WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
+    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char buf[64], mon[4] = "", zone[4] = "";
+    int d = 0, y = 0, hh = 0, mm = 0, ss = 0, used = 0;
+    if (!s.ptr || s.len >= sizeof buf) return false;
+    memcpy(buf, s.ptr, s.len), buf[s.len] = 0;
+    const char *c = strchr(buf, ',');
+    if (c && c - buf == 3) {            /* IMF-fixdate */
+        if (sscanf(c + 1, " %2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7) return false;
+    } else if (c) {                     /* obsolete RFC 850 */
+        if (sscanf(c + 1, " %2d-%3s-%2d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7) return false;
+        mon[3] = 0;
+        y += y < 70 ? 2000 : 1900;
+    } else {                            /* asctime */
+        if (sscanf(buf, "%*3s %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y, &used) != 6) return false;
+        memcpy(zone, "GMT", 4);
+    }
+    const char *m = strstr(mons, mon);
+    if (used != (int)strlen(c ? c + 1 : buf) || strcmp(zone, "GMT") != 0 || strlen(mon) != 3 || !m ||
+        (m - mons) % 3 || d < 1 || d > 31 || y < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        return false;
+    *t = wf__days(y, (int)(m - mons) / 3 + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    return true;
 }
 
 /* ======================================================================
@@ -3983,6 +4030,12 @@ WF__PRIVATE int wf__write_body(wf__loop *l, wf__conn *c, wf_res *res) {
 WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
     wf_res *res = &rs->res;
     if (!res->status) res->status = 200;
+    if (res->status == 205) {           /* RFC 9110 15.3.6: no content, whatever the handler set */
+        if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+        if (res->file_fd >= 0) close(res->file_fd);
+        if (res->stream_free) res->stream_free(res->stream_user);
+        res->has_body = false, res->body_len = 0, res->file_fd = -1, res->stream = NULL, res->stream_free = NULL;
+    }
     bool head_only = wf__is_head_method(&rs->req);
     bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
     bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
@@ -4065,6 +4118,10 @@ WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__conn *c, wf__rs *rs, size_t h
     wf_http_head *h = &rs->head;
     rs->phase = WF__P_BODY;
     rs->t_head_ms = l->now_ms;
+    /* trailer fields count against the head's limits (what the head left of them) */
+    uint32_t mh = l->srv->cfg.max_header_bytes, mf = l->srv->cfg.max_headers;
+    rs->ck.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 1;
+    rs->ck.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 1;
     if (h->content_length > 0 && (uint64_t)h->content_length > l->srv->cfg.max_body) {
         wf__http_error(l, c, rs, 413, "Request body too large");
         return -1;
@@ -4094,7 +4151,9 @@ WF__PRIVATE long wf__body_progress(wf__loop *l, wf__conn *c, wf__rs *rs, wf_buf 
         in->len -= used - out;
     }
     rs->body_len += out;
-    if (rc == WF_ETOOBIG) wf__http_error(l, c, rs, 413, "Request body too large");
+    if (rc == WF_ETOOBIG && rs->ck.trailer_too_big)        /* the trailers: a head, in effect */
+        wf__http_error(l, c, rs, 431, "Request header fields too large");
+    else if (rc == WF_ETOOBIG) wf__http_error(l, c, rs, 413, "Request body too large");
     else if (rc < 0) wf__http_error(l, c, rs, 400, "Invalid chunked body");
     if (rc < 0) return -1;
     return rc == 1 ? (long)(rs->head_len + rs->body_len) : 0;
@@ -6392,14 +6451,14 @@ WF_API const char *wf_req_peer(const wf_req *req) {
 /* ---- the response ---- */
 
 WF_API void wf_res_status(wf_res *res, int status) {
-    res->status = (status >= 200 && status <= 999) ? status : 500;
+    res->status = (status >= 200 && status <= 599) ? status : 500;     /* RFC 9110 15: 3 digits, 1-5 */
 }
 
 
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
-    static const char *const framing[] = {"content-length", "transfer-encoding", "connection"};
+    static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
-    for (int i = 0; i < 3; i++)         /* the server frames the message itself */
+    for (int i = 0; i < 4; i++)         /* the server frames and dates the message itself */
         if (strcasecmp(name, framing[i]) == 0) return WF_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
     if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
@@ -6569,16 +6628,45 @@ WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
 }
 
 /* Does the client's copy match (If-None-Match, else If-Modified-Since)? */
-WF__PRIVATE bool wf__not_modified(wf_req *req, const char *etag, const char *lastmod) {
-    wf_str inm = wf_req_header(req, "if-none-match"), ims = wf_req_header(req, "if-modified-since");
-    if (inm.ptr) {
-        size_t el = strlen(etag);
-        if (inm.len == 1 && inm.ptr[0] == '*') return true;
-        for (size_t i = 0; i + el <= inm.len; i++)
-            if (memcmp(inm.ptr + i, etag, el) == 0) return true;
-        return false;
+/* Whether a list of entity-tags ("*", or "x", W/"y", ...) names etag (a strong tag of ours): with
+   strong comparison a weak entry never matches (RFC 9110 8.8.3.2). */
+WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
+    size_t el = strlen(etag), i = 0;
+    while (i < list.len) {
+        while (i < list.len && (list.ptr[i] == ' ' || list.ptr[i] == '\t' || list.ptr[i] == ',')) i++;
+        size_t e = i;
+        while (e < list.len && list.ptr[e] != ',') e++;
+        size_t n = e;
+        while (n > i && (list.ptr[n - 1] == ' ' || list.ptr[n - 1] == '\t')) n--;
+        wf_str t = {list.ptr + i, n - i};
+        bool weak = t.len > 2 && t.ptr[0] == 'W' && t.ptr[1] == '/';
+        if (weak) t.ptr += 2, t.len -= 2;
+        if ((t.len == 1 && t.ptr[0] == '*') || (t.len == el && memcmp(t.ptr, etag, el) == 0 && !(strong && weak)))
+            return true;
+        i = e;
     }
-    return ims.ptr && ims.len == strlen(lastmod) && memcmp(ims.ptr, lastmod, ims.len) == 0;
+    return false;
+}
+
+/* RFC 9110 13.2.2: the preconditions of a GET/HEAD of a file, in their order. 412, 304, or 0. */
+WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) {
+    wf_str im = wf_req_header(req, "if-match"), ius = wf_req_header(req, "if-unmodified-since");
+    wf_str inm = wf_req_header(req, "if-none-match"), ims = wf_req_header(req, "if-modified-since");
+    int64_t t;
+    if (im.ptr && !wf__etag_match(im, etag, true)) return 412;
+    if (!im.ptr && wf__http_date_parse(ius, &t) && mtime > t) return 412;
+    if (inm.ptr) return wf__etag_match(inm, etag, false) ? 304 : 0;
+    return wf__http_date_parse(ims, &t) && mtime <= t ? 304 : 0;
+}
+
+/* If-Range: the Range applies only if the validator is current (a strong etag, or exactly the
+   Last-Modified date). */
+WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
+    wf_str ir = wf_req_header(req, "if-range");
+    int64_t t;
+    if (!ir.ptr) return true;
+    if (ir.len && (ir.ptr[0] == '"' || ir.ptr[0] == 'W')) return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
+    return wf__http_date_parse(ir, &t) && t == mtime;
 }
 
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
@@ -6593,21 +6681,23 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtime, (unsigned long long)size);
     wf_http_date(lastmod, (int64_t)st.st_mtime);
     wf__res_reset(res);
+    int pre = wf__preconditions(req, etag, (int64_t)st.st_mtime);
+    int r = pre ? 0 : wf__range(wf_req_header(req, "range"), size, &a, &b);
+    if (r && !wf__if_range_ok(req, etag, (int64_t)st.st_mtime)) r = 0, a = 0, b = size ? size - 1 : 0;
+    if (pre == 412 || r < 0) {
+        close(fd);
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
+        if (r < 0) wf_res_header(res, "Content-Range", cr);
+        return pre ? wf_reply_detail(res, 412, "Precondition Failed") : wf_reply_detail(res, 416, "Range Not Satisfiable");
+    }
     wf_res_header(res, "Content-Type", content_type ? content_type : wf__mime(path));
     wf_res_header(res, "Accept-Ranges", "bytes");
     wf_res_header(res, "Last-Modified", lastmod);
     wf_res_header(res, "ETag", etag);
-    if (wf__not_modified(req, etag, lastmod)) {
+    if (pre == 304) {
         close(fd);
         wf_res_status(res, 304);
         return 0;
-    }
-    int r = wf__range(wf_req_header(req, "range"), size, &a, &b);
-    if (r < 0) {
-        close(fd);
-        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-        wf_res_header(res, "Content-Range", cr);
-        return wf_reply_detail(res, 416, "Range Not Satisfiable");
     }
     if (r > 0) {
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b, (unsigned long long)size);

@@ -158,6 +158,78 @@ WF_TEST(responses_file_ranges_and_conditionals) {
     unlink(file_path);
 }
 
+/* RFC 9110 13: If-Match / If-Unmodified-Since give 412, If-Modified-Since compares dates (in all
+   three HTTP-date forms), a stale If-Range turns a range into the whole file; a 416 has one
+   Content-Type. */
+WF_TEST(responses_file_preconditions) {
+    make_file(100);
+    wf_app *app = resp_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    char etag[64], h[160];
+    WF_ASSERT_EQ_INT(get(tc, "/file", NULL, NULL, &r), 200);
+    snprintf(etag, sizeof etag, "%.*s", (int)hdr(&r, "etag").len, hdr(&r, "etag").ptr);
+    wf_test_res_free(&r);
+    static const struct { const char *h; const char *range; int status; size_t len; } cases[] = {
+        {"If-Match: \"zz\"", NULL, 412, 0},
+        {"If-Match: \"zz\", %s", NULL, 200, 100},
+        {"If-Match: W/%s", NULL, 412, 0},                              /* If-Match compares strongly */
+        {"If-Match: *", NULL, 200, 100},
+        {"If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT", NULL, 412, 0},
+        {"If-Unmodified-Since: Fri, 01 Jan 2100 00:00:00 GMT", NULL, 200, 100},
+        {"If-None-Match: W/%s", NULL, 304, 0},                         /* If-None-Match weakly */
+        {"If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", NULL, 304, 0},
+        {"If-Modified-Since: Friday, 01-Jan-60 00:00:00 GMT", NULL, 304, 0},   /* RFC 850: 2060 */
+        {"If-Modified-Since: Fri Jan  1 00:00:00 2100", NULL, 304, 0},         /* asctime */
+        {"If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT", NULL, 200, 100},
+        {"If-Modified-Since: yesterday", NULL, 200, 100},
+        {"If-Range: \"zz\"", "Range: bytes=0-9", 200, 100},
+        {"If-Range: %s", "Range: bytes=0-9", 206, 10},
+        {"If-Range: Sat, 01 Jan 2000 00:00:00 GMT", "Range: bytes=0-9", 200, 100},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strstr(cases[i].h, "%s")) snprintf(h, sizeof h, cases[i].h, etag);
+        else snprintf(h, sizeof h, "%s", cases[i].h);
+        const char *hs[] = {h, cases[i].range, NULL};
+        int st = get(tc, "/file", hs, NULL, &r);
+        if (st != cases[i].status) wf_test_log("%s -> %d", h, st);
+        WF_EXPECT_EQ_INT(st, cases[i].status);
+        if (st == 200 || st == 206) WF_EXPECT_EQ_INT(r.body_len, cases[i].len);
+        wf_test_res_free(&r);
+    }
+    const char *bad[] = {"Range: bytes=500-", NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", bad, NULL, &r), 416);
+    WF_EXPECT_TRUE(strstr(r.head, "application/json") != NULL);
+    WF_EXPECT_TRUE(strstr(r.head, "text/plain") == NULL);          /* one Content-Type */
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+    unlink(file_path);
+}
+
+/* The server owns Date; a status outside 200-599 is a 500; a 205 never has content. */
+static void h_status(wf_req *req, wf_res *res) {
+    long long st = wf_param_int(req, WF_IN_QUERY, "s", "");
+    WF_EXPECT_EQ_INT(wf_res_header(res, "Date", "Thu, 01 Jan 1970 00:00:00 GMT"), WF_EINVAL);
+    wf_reply_text(res, (int)st, "some content");
+}
+
+WF_TEST(responses_status_and_server_headers) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/s", h_status);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_EXPECT_EQ_INT(get(tc, "/s?s=600", NULL, NULL, &r), 500);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_INT(get(tc, "/s?s=205", NULL, NULL, &r), 205);
+    WF_EXPECT_EQ_INT(r.body_len, 0);
+    WF_EXPECT_TRUE(strstr(r.head, "Content-Length: 0\r\n") != NULL);
+    WF_EXPECT_TRUE(strstr(r.head, "1970") == NULL);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
 WF_TEST(responses_large_file_over_a_socket) {
     make_file(20u << 20);
     wf_app *app = resp_app();

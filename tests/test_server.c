@@ -312,8 +312,18 @@ WF_TEST(server_limits) {
     expect_refused(port, raw, (size_t)n, 413);
     n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n%064d\r\n40\r\n%064d\r\n0\r\n\r\n", 0, 0);
     expect_refused(port, raw, (size_t)n, 413);
+    /* trailers count against what the head left of the header limits, and are a 431 past them */
+    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+                 "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n\r\n");
+    expect_refused(port, raw, (size_t)n, 431);
+    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT: %0990d\r\n\r\n", 0);
+    expect_refused(port, raw, (size_t)n, 431);
     /* exactly at the limits is fine */
     tu_resp r;
+    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+                 "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\n\r\n");
+    WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
+    tu_resp_free(&r);
     n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%0100d", 0);
     WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
     WF_EXPECT_EQ_INT(r.body_len, 100);

@@ -48,6 +48,8 @@ KNOWN_DEVIATIONS = [
      "first route's only"),
     ("options-items", "allow", "Allow lists every method of the path (RFC 9110 15.5.6); Starlette names the "
      "first route's only"),
+    ("405-connect-path", "*", "RFC 9112 3.2.3: CONNECT takes host:port only, another target is a 400 (uvicorn "
+     "hands it to the app)"),
     ("items-q-int-max-plus1", "*", _INT64), ("items-q-int-min-minus1", "*", _INT64), ("items-q-int-huge", "*", _INT64),
     ("json-price-nan-literal", "*", _NONFINITE), ("json-price-infinity-literal", "*", _NONFINITE),
     ("json-price-overflow", "*", _NONFINITE), ("json-price-string-nan", "*", _NONFINITE),
