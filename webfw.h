@@ -2513,7 +2513,8 @@ WF__PRIVATE int wf__jp_string(wf__jp *j, wf_str *out) {
             continue;
         }
         uint32_t cp, lo;
-        if (e != 'u' || wf__jp_hex4(j->p + 2, j->end, &cp) < 0) return wf__jp_fail(j, j->p, "Invalid \\escape");
+        if (e != 'u') return wf__jp_fail(j, j->p, "Invalid \\escape");
+        if (wf__jp_hex4(j->p + 2, j->end, &cp) < 0) return wf__jp_fail(j, j->p + 1, "Invalid \\uXXXX escape");
         j->p += 6;
         if (cp >= 0xdc00 && cp <= 0xdfff) return wf__jp_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
         if (cp >= 0xd800 && cp <= 0xdbff) {

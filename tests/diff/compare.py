@@ -41,7 +41,6 @@ _INT64 = "integer parameters are C long long: past int64 a 422, where Python's i
 KNOWN_DEVIATIONS = [
     ("json-deep-nesting", "*", "JSON nesting depth is limited to 128 (Python's recursion limit is ~1000)"),
     ("db-items-after-json", "db-items", "follows json-deep-nesting: FastAPI stored that item"),
-    ("json-malformed-short-u-escape", "*", "the error offset for `\\u12` in malformed JSON may differ"),
     ("head-*", "*", _HEAD),
     ("*", "allow-head", _HEAD + "; Allow lists HEAD"),
     ("405-delete-items", "allow", "Allow lists every method of the path (RFC 9110 15.5.6); Starlette names the "
