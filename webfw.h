@@ -161,7 +161,7 @@
    UTF-8 with U+FFFD, writes doubles as the shortest text that reads back exactly, as Python's repr
    does (10.0, 0.1, 1e+16), and refuses NaN and infinities. The reader (wf_json_parse) is strict
    RFC 8259: one value, UTF-8 checked, \u escapes of lone surrogates refused, nesting limited (128
-   by default), numbers finite; lookups return the last of duplicate keys, as Python's json does.
+   by default; 900 for request bodies, about where Python's json gives up), numbers finite; lookups return the last of duplicate keys, as Python's json does.
    A document takes one allocation: at most one node per input byte plus the decoded strings.
 
    ON ERRORS AND MIDDLEWARE
@@ -1204,6 +1204,7 @@ WF_API void wf_test_res_free(wf_test_res *res);
 #define WF__DEFAULT_MAX_HEAD 16384u
 #define WF__DEFAULT_MAX_FIELDS 100u
 #define WF__DEFAULT_MAX_TRAILER 8192u
+#define WF__BODY_JSON_DEPTH 900     /* request bodies: about where Python stops (RecursionError) */
 
 WF_API const char *wf_strerror(int code) {
     switch (code) {
@@ -5515,8 +5516,11 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
     if (!wf_utf8_valid(body.ptr, body.len)) wf_raise(req, 400, "There was an error parsing the body");
     wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
     if (!d) wf_fail(req, "out of memory");
-    int rc = wf_json_parse(body.ptr, body.len, 0, d);
+    /* Python nests about as deep as its recursion limit (1000, less FastAPI's own frames) and fails
+       past it with RecursionError, which FastAPI answers 400 */
+    int rc = wf_json_parse(body.ptr, body.len, WF__BODY_JSON_DEPTH, d);
     if (rc == WF_ENOMEM) wf_fail(req, "out of memory");
+    if (rc == WF_ETOOBIG) wf_raise(req, 400, "There was an error parsing the body");
     if (rc < 0) {
         wf__json_decode_error(req, d, body);
         req->json_state = -2;

@@ -2,6 +2,8 @@
    validated and coerced as pydantic v1 does, every error reported at once. */
 #define _GNU_SOURCE
 #include "util.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void create_item(wf_req *req, wf_res *res) {
@@ -102,4 +104,37 @@ WF_TEST(body_json_pydantic_corners) {
          "\\\"price\\\":1.}\",\"pos\":21,\"lineno\":1,\"colno\":22}}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
+}
+
+/* Nesting: as deep as Python's json goes inside FastAPI (about 900 levels), then FastAPI's 400.
+   Run on a worker thread too (a blocking route), whose stack holds the recursion as well. */
+static char *nested(int depth) {
+    char *b = malloc((size_t)depth * 2 + 64);
+    int n = sprintf(b, "{\"name\":\"x\",\"price\":1,\"d\":");
+    for (int i = 1; i < depth; i++) b[n++] = '[';
+    for (int i = 1; i < depth; i++) b[n++] = ']';
+    strcpy(b + n, "}");
+    return b;
+}
+
+WF_TEST(body_json_deep_nesting) {
+    wf_app *app = wf_app_new();
+    wf_post(app, "/items/", create_item);
+    wf_route_blocking(app, "POST", "/blocking", create_item);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char *ok = nested(900), *deep = nested(901);
+    post(tc, "Content-Type: application/json", ok, 200, "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, "Content-Type: application/json", deep, 400, "{\"detail\":\"There was an error parsing the body\"}");
+    wf_test_client_free(tc);
+    int port = tu_serve(app, NULL);
+    char head[160];
+    tu_resp r;
+    snprintf(head, sizeof head, "POST /blocking HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+             strlen(ok));
+    char *raw = malloc(strlen(head) + strlen(ok) + 1);
+    strcat(strcpy(raw, head), ok);
+    WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
+    tu_resp_free(&r);
+    tu_stop(app);
+    free(raw), free(ok), free(deep);
 }

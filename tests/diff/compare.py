@@ -39,8 +39,6 @@ _HEAD = "TOUR.md: HEAD works on every GET route; FastAPI 0.92's APIRoute has no 
 _NONFINITE = "TOUR.md: NaN/infinity never reach a response (422); FastAPI stores the item, then 500s on it"
 _INT64 = "integer parameters are C long long: past int64 a 422, where Python's int is unbounded"
 KNOWN_DEVIATIONS = [
-    ("json-deep-nesting", "*", "JSON nesting depth is limited to 128 (Python's recursion limit is ~1000)"),
-    ("db-items-after-json", "db-items", "follows json-deep-nesting: FastAPI stored that item"),
     ("head-*", "*", _HEAD),
     ("*", "allow-head", _HEAD + "; Allow lists HEAD"),
     ("405-delete-items", "allow", "Allow lists every method of the path (RFC 9110 15.5.6); Starlette names the "
