@@ -736,7 +736,8 @@ WF_API wf_str wf_path_param(const wf_req *req, const char *name);
 typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE, WF_IN_FORM } wf_in;
 
 /* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
-   headers: the first; cookies: from the Cookie header; form: a field of an
+   headers: the first, its bytes read as Latin-1 as Starlette does; cookies: from the Cookie
+   header, likewise; form: a field of an
    application/x-www-form-urlencoded body, FastAPI's Form(), decoded as the query is; absent with
    any other body). ptr is NULL when absent. */
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
@@ -5165,13 +5166,27 @@ WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
     return found;
 }
 
+/* Header bytes as the text Starlette makes of them: Latin-1 (a byte >= 0x80 is one character). */
+WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
+    size_t high = 0;
+    for (size_t i = 0; i < v.len; i++) high += (unsigned char)v.ptr[i] >= 0x80;
+    char *o = high ? (char *)wf_req_alloc(req, v.len + high) : NULL;
+    if (!o) return v;
+    for (size_t i = 0, n = 0; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.ptr[i];
+        if (c < 0x80) o[n++] = (char)c;
+        else o[n++] = (char)(0xc0 | c >> 6), o[n++] = (char)(0x80 | (c & 63));
+    }
+    return (wf_str){o, v.len + high};
+}
+
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
     switch (in) {
     case WF_IN_PATH: return wf_path_param(req, name);
     case WF_IN_QUERY: return wf__query_value(req, name);
-    case WF_IN_HEADER: return wf_req_header(req, name);
+    case WF_IN_HEADER: return wf__latin1(req, wf_req_header(req, name));
     case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
-    default: return wf__cookie(req, name);
+    default: return wf__latin1(req, wf__cookie(req, name));
     }
 }
 
