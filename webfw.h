@@ -1328,14 +1328,14 @@ WF__PRIVATE size_t wf__utf8_subpart(const unsigned char *s, size_t n) {
    never more than n when every bad byte came from a 3-character %XX). Returns out's length. */
 WF__PRIVATE size_t wf__utf8_clean(char *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0, k; i < n; i += k) {
-        if ((k = wf__utf8_len(p + i, n - i)) != 0) {
-            memmove(out + o, s + i, k), o += k;
-        } else {
-            k = wf__utf8_subpart(p + i, n - i);
-            memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
-        }
+    size_t o = 0, i = 0;
+    while (i < n) {
+        size_t run = i, k;
+        while (run < n && (p[run] < 0x80 || (k = wf__utf8_len(p + run, n - run)) != 0)) run += p[run] < 0x80 ? 1 : k;
+        memmove(out + o, s + i, run - i), o += run - i;     /* well-formed text, in one piece */
+        if (run == n) break;
+        i = run + wf__utf8_subpart(p + run, n - run);
+        memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
     }
     return o;
 }
