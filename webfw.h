@@ -1330,8 +1330,8 @@ WF__PRIVATE size_t wf__utf8_clean(char *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0, i = 0;
     while (i < n) {
-        size_t run = i, k;
-        while (run < n && (p[run] < 0x80 || (k = wf__utf8_len(p + run, n - run)) != 0)) run += p[run] < 0x80 ? 1 : k;
+        size_t run = i, k = 1;
+        while (run < n && (k = p[run] < 0x80 ? 1 : wf__utf8_len(p + run, n - run)) != 0) run += k;
         memmove(out + o, s + i, run - i), o += run - i;     /* well-formed text, in one piece */
         if (run == n) break;
         i = run + wf__utf8_subpart(p + run, n - run);
