@@ -7124,6 +7124,7 @@ WF__PRIVATE void wf__work_back(void *arg) {
     wf__loop *l = rs->req.loop;
     wf__conn *c = rs->req.conn;
     if (atomic_load(&rs->orphan)) {  /* the connection has gone: only the cleanups are left */
+        wf__access(l, rs, 499);         /* nginx's "client closed request", in the access log only */
         wf__rs_put(l, rs);
         return;
     }

@@ -212,9 +212,16 @@ WF_TEST(blocking_route_keeps_pipelined_order_and_bodies) {
 
 /* The client leaves while its handler runs, by a reset (the loop sees it and orphans the request)
    or a plain close: the handler finishes, the cleanup runs once, the server serves on. */
+static atomic_int closed_by_client;     /* access-log entries with nginx's 499 */
+static void count_499(void *user, const wf_access_entry *e) {
+    (void)user;
+    if (e->status == 499) atomic_fetch_add(&closed_by_client, 1);
+}
+
 WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
     wf_app *app = blocking_app();
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
+    atomic_store(&closed_by_client, 0);
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log, .access_log = count_499});
     for (int rst = 0; rst < 2; rst++) {
         tu_conn c;
         WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
@@ -235,6 +242,7 @@ WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
     tu_stop(app);
     WF_EXPECT_EQ_INT(atomic_load(&opened), 2);
     WF_EXPECT_EQ_INT(atomic_load(&closed_), 2);
+    WF_EXPECT_GE_INT(atomic_load(&closed_by_client), 1);   /* the reset one, at least, is logged as 499 */
 }
 
 /* max_jobs bounds what waits for the workers: blocking requests past it get 503 with Retry-After,
