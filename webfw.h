@@ -5299,6 +5299,7 @@ WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
 
 WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
     char ascii[128];
+    if (s.len > 4300) return false;     /* pydantic 1.10 refuses longer int strings (max_str_int) */
     if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
     size_t i = 0, n = s.len;
     while (i < n && wf__pyspace(s.ptr[i])) i++;
@@ -5336,7 +5337,7 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
     errno = 0;
     double v = strtod(buf, &end);
-    while (*end == ' ' || *end == '\t') end++;
+    while (wf__pyspace(*end)) end++;
     if (*end || end == buf || v != v || v - v != 0) return false;
     *out = v;
     return true;
@@ -5481,12 +5482,16 @@ WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *
 /* ---- JSON bodies ---- */
 
 /* Is the content type JSON (application/json, application/x+json), as FastAPI decides? */
+/* FastAPI's test, through Python's email.message: the type before any ';', stripped, with exactly
+   one '/', is application/json or application/<anything>+json, in any case. */
 WF__PRIVATE bool wf__is_json_type(wf_str ct) {
-    size_t n = 0;
-    while (n < ct.len && ct.ptr[n] != ';' && ct.ptr[n] != ' ' && ct.ptr[n] != '\t') n++;
-    if (n < 12 || !wf__mem_ieq(ct.ptr, "application/", 12)) return false;
-    wf_str sub = {ct.ptr + 12, n - 12};
-    return wf_str_ieq(sub, "json") || (sub.len > 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
+    size_t a = 0, n = 0, slashes = 0;
+    while (n < ct.len && ct.ptr[n] != ';') slashes += ct.ptr[n++] == '/';
+    while (a < n && wf__pyspace(ct.ptr[a])) a++;
+    while (n > a && wf__pyspace(ct.ptr[n - 1])) n--;
+    if (slashes != 1 || n - a < 12 || !wf__mem_ieq(ct.ptr + a, "application/", 12)) return false;
+    wf_str sub = {ct.ptr + a + 12, n - a - 12};
+    return wf_str_ieq(sub, "json") || (sub.len >= 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
 }
 
 /* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
@@ -5567,8 +5572,9 @@ WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
 
 /* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
    (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
-   key winning; anything else is not a valid dict. Sets *ok; returns the value of name or NULL. */
-WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok) {
+   key winning; anything else is not a valid dict (*ok false). A key that is not a string cannot
+   become a field (*strkeys false: "keywords must be strings"). Returns the value of name or NULL. */
+WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok, bool *strkeys) {
     const wf_jval *found = NULL;
     wf_str t;
     *ok = wf_json_typeof(arr) == WF_JSON_ARRAY || (wf_json_str(arr, &t) && !t.len);   /* dict("") is {} */
@@ -5594,6 +5600,7 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
             *ok = false;
         }
         if (kt >= WF_JSON_ARRAY) *ok = false;    /* an unhashable key */
+        if (kt != WF_JSON_STRING) *strkeys = false;
         if (*ok && kt == WF_JSON_STRING && wf_str_eq(k, name)) found = val;
     }
     return *ok ? found : NULL;
@@ -5604,7 +5611,7 @@ WF_API bool wf_body_malformed(const wf_req *req) { return req->json_state == -2;
 WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
                                           char *buf, size_t cap) {
     const wf_jval *root = wf_body_json(req), *v;
-    bool dict = true;
+    bool dict = true, strkeys = true;
     def->ptr = NULL;
     if (!root) return NULL;
     if (wf_json_typeof(root) == WF_JSON_NULL) {     /* FastAPI: a null body is a missing one */
@@ -5612,9 +5619,10 @@ WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const c
         req->json_state = -1;                   /* reported once */
         return NULL;
     }
-    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict);
-    if (!dict) {
-        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict, &strkeys);
+    if (!dict || !strkeys) {
+        if (!dict) wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        else wf__invalid(req, "body", NULL, "keywords must be strings", "type_error", NULL);
         req->json_state = -1;
         return NULL;
     }

@@ -94,6 +94,16 @@ WF_TEST(body_json_pydantic_corners) {
     post(tc, json, "{\"name\":-0,\"price\":-0.0}", 200, "{\"name\":\"0\",\"price\":-0.0,\"qty\":1,\"sale\":false,\"id\":1}");
     post(tc, json, "{\"name\":1.50,\"price\":1e2}", 200, "{\"name\":\"1.5\",\"price\":100.0,\"qty\":1,\"sale\":false,\"id\":1}");
     post(tc, "Content-Type: ", "{\"name\":\"x\",\"price\":1}", 200, "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    /* the type as Python's email.message reads it: stripped, before ';', one '/' */
+    post(tc, "Content-Type: application/+json", "{\"name\":\"x\",\"price\":1}", 200,
+         "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
+    post(tc, "Content-Type: application/json (c)", "{\"name\":\"x\",\"price\":1}", 422, notdict);
+    post(tc, "Content-Type: application/json/x", "{\"name\":\"x\",\"price\":1}", 422, notdict);
+    /* dict([[1, 2]]) has a key that cannot be a keyword */
+    post(tc, json, "[[1,2]]", 422, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"keywords must be strings\",\"type\":\"type_error\"}]}");
+    /* float() strips every ASCII space, after the number too */
+    post(tc, json, "{\"name\":\"x\",\"price\":\"\\t1.5\\n\\r\\f\\u000b\"}", 200,
+         "{\"name\":\"x\",\"price\":1.5,\"qty\":1,\"sale\":false,\"id\":1}");
     /* json.loads(bytes): a BOM is skipped; bytes that are not UTF-8 fail before JSON, a 400 */
     post(tc, json, "\xef\xbb\xbf{\"name\":\"b\",\"price\":1}", 200, "{\"name\":\"b\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");
     post(tc, json, "{\"name\":\"\xc3(\",\"price\":1}", 400, "{\"detail\":\"There was an error parsing the body\"}");
