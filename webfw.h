@@ -604,6 +604,7 @@ typedef struct wf_http_chunked {
     uint32_t max_trailer_fields; /* trailer fields, default 100 (-> WF_ETOOBIG) */
     uint64_t total;             /* decoded bytes so far (out) */
     bool trailer_too_big;       /* out: the WF_ETOOBIG came from the trailer section (-> 431) */
+    bool no_trailers;           /* any trailer field is WF_ETOOBIG (the limits above are used up) */
     /* private */
     uint64_t wf__left;
     uint32_t wf__state, wf__n, wf__line;
@@ -2878,9 +2879,13 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
         for (size_t k = 0; k < n; k++)
             if (t[k] == ':') colon = t + k;
         size_t hl = colon ? (size_t)(colon - t) : 0, pl = colon ? n - hl - 1 : 0;
+        unsigned pv = 0;
         bool port = pl > 0 && pl <= 5;
-        for (size_t k = 0; port && k < pl; k++) port = colon[1 + k] >= '0' && colon[1 + k] <= '9';
-        if (!port || !hl || !wf__host_valid(t, hl)) return wf__head_fail(h, 400, "invalid CONNECT target");
+        for (size_t k = 0; port && k < pl; k++)
+            port = colon[1 + k] >= '0' && colon[1 + k] <= '9', pv = pv * 10 + (unsigned)(colon[1 + k] - '0');
+        bool v6 = hl && t[0] == '[';    /* a colon in the host only inside [brackets] */
+        if (!port || !pv || pv > 65535 || !hl || !wf__host_valid(t, hl) || (!v6 && memchr(t, ':', hl)))
+            return wf__head_fail(h, 400, "invalid CONNECT target");
         h->host = h->target;
         h->path = h->target;
         return 0;
@@ -3256,7 +3261,9 @@ WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
 
 /* One byte of the trailer section. Returns 0, 1 when the section ended, or a negative error. */
 WF__PRIVATE int wf__ck_trailer_byte(wf_http_chunked *c, char ch) {
-    if (++c->wf__line > wf__def(c->max_trailer, WF__DEFAULT_MAX_TRAILER)) return WF_ETOOBIG;
+    bool field = c->wf__state != WF__CK_END_LF && !(c->wf__state == WF__CK_TRL_START && ch == '\r');
+    if (field && (c->no_trailers || ++c->wf__line > wf__def(c->max_trailer, WF__DEFAULT_MAX_TRAILER)))
+        return WF_ETOOBIG;              /* the bytes of trailer fields; the closing CRLF is free */
     switch (c->wf__state) {
     case WF__CK_TRL_START:
         if (ch == '\r') { c->wf__state = WF__CK_END_LF; return 0; }
@@ -3424,14 +3431,23 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
     if (!s.ptr || s.len >= sizeof buf) return false;
     memcpy(buf, s.ptr, s.len), buf[s.len] = 0;
     const char *c = strchr(buf, ',');
+    /* the fixed-width forms have fixed lengths: a one-digit day or a two-digit year is no date */
     if (c && c - buf == 3) {            /* IMF-fixdate */
-        if (sscanf(c + 1, " %2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7) return false;
+        if (s.len != 29 || sscanf(c + 1, " %2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
+            return false;
     } else if (c) {                     /* obsolete RFC 850 */
-        if (sscanf(c + 1, " %2d-%3s-%2d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7) return false;
+        if (strlen(c) != 24 || sscanf(c + 1, " %2d-%3s-%2d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
+            return false;
         mon[3] = 0;
-        y += y < 70 ? 2000 : 1900;
+        time_t now = time(NULL);        /* RFC 9110 5.6.7: never more than 50 years ahead */
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        int cur = tm.tm_year + 1900;
+        y += cur - cur % 100;
+        if (y > cur + 50) y -= 100;
     } else {                            /* asctime */
-        if (sscanf(buf, "%*3s %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y, &used) != 6) return false;
+        if (s.len != 24 || sscanf(buf, "%*3s %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y, &used) != 6)
+            return false;
         memcpy(zone, "GMT", 4);
     }
     const char *m = strstr(mons, mon);
@@ -4123,8 +4139,9 @@ WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__conn *c, wf__rs *rs, size_t h
     rs->t_head_ms = l->now_ms;
     /* trailer fields count against the head's limits (what the head left of them) */
     uint32_t mh = l->srv->cfg.max_header_bytes, mf = l->srv->cfg.max_headers;
-    rs->ck.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 1;
-    rs->ck.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 1;
+    rs->ck.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 0;
+    rs->ck.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 0;
+    rs->ck.no_trailers = !rs->ck.max_trailer || !rs->ck.max_trailer_fields;
     if (h->content_length > 0 && (uint64_t)h->content_length > l->srv->cfg.max_body) {
         wf__http_error(l, c, rs, 413, "Request body too large");
         return -1;
@@ -6248,19 +6265,23 @@ WF__PRIVATE bool wf__netloc_ok(wf_str h) {
     return i == h.len;
 }
 
-/* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (no
-   brackets, port 80 left out); "testserver" in the test client. */
+/* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (port 80
+   left out; an IPv6 address in brackets, where Starlette writes an invalid URL without them);
+   "testserver" in the test client. */
 WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "testserver";
+    char ip[INET6_ADDRSTRLEN + 2] = "testserver";
     unsigned port = 80;
     if (req->conn->family != AF_UNIX && getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
         bool v6 = ss.ss_family == AF_INET6;
         const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&ss;
         const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)&ss;
-        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip, sizeof ip))
+        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
+                       sizeof ip - 2))
             strcpy(ip, "localhost");
+        else if (v6)
+            ip[0] = '[', strcat(ip, "]");
         port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
     }
     if (port == 80) wf_buf_printf(out, "%s", ip);
@@ -6710,7 +6731,9 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     wf_http_date(lastmod, (int64_t)st.st_mtime);
     wf__res_reset(res);
     int pre = wf__preconditions(req, etag, (int64_t)st.st_mtime);
-    int r = pre ? 0 : wf__range(wf_req_header(req, "range"), size, &a, &b);
+    wf_str m = wf_req_method(req);
+    bool get = m.len == 3 && memcmp(m.ptr, "GET", 3) == 0;     /* RFC 9110 14.2: Range is GET's only */
+    int r = pre || !get ? 0 : wf__range(wf_req_header(req, "range"), size, &a, &b);
     if (r && !wf__if_range_ok(req, etag, (int64_t)st.st_mtime)) r = 0, a = 0, b = size ? size - 1 : 0;
     if (pre == 412 || r < 0) {
         close(fd);

@@ -186,6 +186,8 @@ WF_TEST(responses_file_preconditions) {
         {"If-Range: \"zz\"", "Range: bytes=0-9", 200, 100},
         {"If-Range: %s", "Range: bytes=0-9", 206, 10},
         {"If-Range: Sat, 01 Jan 2000 00:00:00 GMT", "Range: bytes=0-9", 200, 100},
+        {"If-Unmodified-Since: Sat, 28 Nov 26 19:50:40 GMT", NULL, 200, 100},     /* not a date: ignored */
+        {"If-Unmodified-Since: Thursday, 01-Jan-70 00:00:00 GMT", NULL, 200, 100}, /* 2070: the 50-year rule */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strstr(cases[i].h, "%s")) snprintf(h, sizeof h, cases[i].h, etag);
@@ -197,6 +199,10 @@ WF_TEST(responses_file_preconditions) {
         if (st == 200 || st == 206) WF_EXPECT_EQ_INT(r.body_len, cases[i].len);
         wf_test_res_free(&r);
     }
+    const char *range[] = {"Range: bytes=0-9", NULL};          /* Range is for GET only */
+    WF_EXPECT_EQ_INT(get(tc, "/file", range, "HEAD", &r), 200);
+    WF_EXPECT_TRUE(strstr(r.head, "Content-Length: 100\r\n") != NULL);
+    wf_test_res_free(&r);
     const char *bad[] = {"Range: bytes=500-", NULL};
     WF_EXPECT_EQ_INT(get(tc, "/file", bad, NULL, &r), 416);
     WF_EXPECT_TRUE(strstr(r.head, "application/json") != NULL);

@@ -324,6 +324,14 @@ WF_TEST(server_limits) {
                  "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\n\r\n");
     WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
     tu_resp_free(&r);
+    /* a chunked request whose head uses the whole byte budget: no trailer, so nothing is over */
+    const char *pre = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX: ";
+    int pad = 1000 - (int)strlen(pre) - 4;
+    n = snprintf(raw, sizeof raw, "%s%0*d\r\n\r\n1\r\na\r\n0\r\n\r\n", pre, pad, 0);
+    WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
+    tu_resp_free(&r);
+    n = snprintf(raw, sizeof raw, "%s%0*d\r\n\r\n1\r\na\r\n0\r\nT: 1\r\n\r\n", pre, pad, 0);
+    expect_refused(port, raw, (size_t)n, 431);
     n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%0100d", 0);
     WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
     WF_EXPECT_EQ_INT(r.body_len, 100);
