@@ -6697,15 +6697,29 @@ WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
     return false;
 }
 
+/* A list header given once or more (RFC 9110 5.3: the lines are one list): -1 if absent, else
+   whether any member names etag. */
+WF__PRIVATE int wf__etag_list(wf_req *req, const char *name, const char *etag, bool strong) {
+    wf_str v;
+    int n = 0;
+    for (; (v = wf_req_header_nth(req, name, n)).ptr; n++)
+        if (wf__etag_match(v, etag, strong)) return 1;
+    return n ? 0 : -1;
+}
+
+/* A date header's time, if it is there exactly once and is a date (else it is ignored). */
+WF__PRIVATE bool wf__date_header(wf_req *req, const char *name, int64_t *t) {
+    return !wf_req_header_nth(req, name, 1).ptr && wf__http_date_parse(wf_req_header(req, name), t);
+}
+
 /* RFC 9110 13.2.2: the preconditions of a GET/HEAD of a file, in their order. 412, 304, or 0. */
 WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) {
-    wf_str im = wf_req_header(req, "if-match"), ius = wf_req_header(req, "if-unmodified-since");
-    wf_str inm = wf_req_header(req, "if-none-match"), ims = wf_req_header(req, "if-modified-since");
+    int im = wf__etag_list(req, "if-match", etag, true), inm = wf__etag_list(req, "if-none-match", etag, false);
     int64_t t;
-    if (im.ptr && !wf__etag_match(im, etag, true)) return 412;
-    if (!im.ptr && wf__http_date_parse(ius, &t) && mtime > t) return 412;
-    if (inm.ptr) return wf__etag_match(inm, etag, false) ? 304 : 0;
-    return wf__http_date_parse(ims, &t) && mtime <= t ? 304 : 0;
+    if (im == 0) return 412;
+    if (im < 0 && wf__date_header(req, "if-unmodified-since", &t) && mtime > t) return 412;
+    if (inm >= 0) return inm ? 304 : 0;
+    return wf__date_header(req, "if-modified-since", &t) && mtime <= t ? 304 : 0;
 }
 
 /* If-Range: the Range applies only if the validator is current (a strong etag, or exactly the
@@ -6714,7 +6728,8 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
     wf_str ir = wf_req_header(req, "if-range");
     int64_t t;
     if (!ir.ptr) return true;
-    if (ir.len && (ir.ptr[0] == '"' || ir.ptr[0] == 'W')) return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
+    if (ir.len && (ir.ptr[0] == '"' || (ir.len > 1 && ir.ptr[0] == 'W' && ir.ptr[1] == '/')))  /* not "Wed, ..." */
+        return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
     return wf__http_date_parse(ir, &t) && t == mtime;
 }
 

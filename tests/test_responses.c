@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static char file_path[256];
@@ -199,6 +200,22 @@ WF_TEST(responses_file_preconditions) {
         if (st == 200 || st == 206) WF_EXPECT_EQ_INT(r.body_len, cases[i].len);
         wf_test_res_free(&r);
     }
+    /* repeated lines: a list header's lines are one list; a date header given twice is ignored */
+    char im2[160];
+    snprintf(im2, sizeof im2, "If-Match: %s", etag);
+    const char *lists[] = {"If-Match: \"zz\"", im2, NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", lists, NULL, &r), 200);
+    wf_test_res_free(&r);
+    const char *dates[] = {"If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", dates, NULL, &r), 200);
+    wf_test_res_free(&r);
+    /* If-Range with a date that is a Wednesday is a date, not an entity-tag */
+    struct timeval tv[2] = {{1795608000, 0}, {1795608000, 0}};
+    WF_ASSERT_EQ_INT(utimes(file_path, tv), 0);
+    const char *wed[] = {"Range: bytes=0-3", "If-Range: Wed, 25 Nov 2026 12:00:00 GMT", NULL};
+    WF_EXPECT_EQ_INT(get(tc, "/file", wed, NULL, &r), 206);
+    WF_EXPECT_EQ_INT(r.body_len, 4);
+    wf_test_res_free(&r);
     const char *range[] = {"Range: bytes=0-9", NULL};          /* Range is for GET only */
     WF_EXPECT_EQ_INT(get(tc, "/file", range, "HEAD", &r), 200);
     WF_EXPECT_TRUE(strstr(r.head, "Content-Length: 100\r\n") != NULL);
