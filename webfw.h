@@ -3571,7 +3571,6 @@ struct wf__rs {
     size_t head_len, body_len;  /* a chunked body is decoded in place, right after the head */
     int phase;
     int64_t t_first_us, t_head_ms;
-    bool worked;                /* WF__P_WORK: the worker ran the handler (else it was dropped) */
     atomic_bool orphan;         /* WF__P_WORK: the connection closed; free it once the worker is done */
     wf__post back;              /* the worker's hand-back to the loop */
     wf_req req;
@@ -3883,7 +3882,6 @@ WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
     rs->phase = WF__P_HEAD;
     rs->t_first_us = l->now_us;
     rs->t_head_ms = 0;
-    rs->worked = false;
     atomic_store(&rs->orphan, false);
     rs->req.loop = rs->res.loop = l;
     rs->req.conn = rs->res.conn = c;
@@ -5090,13 +5088,15 @@ WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, b
     while (i < n) {
         unsigned char c = (unsigned char)in[i];
         if (c >= 0x80) {
-            out[o++] = (char)(0xc0 | c >> 6), out[o++] = (char)(0x80 | (c & 63));
+            wf__utf8_put(out, &o, c);
             i++;
             continue;
         }
-        size_t e = i;
+        size_t e = i, t;
         while (e < n && (unsigned char)in[e] < 0x80) e++;
-        o += wf__utf8_clean(out + o, tmp, wf_percent_decode(tmp, in + i, e - i, plus));
+        t = wf_percent_decode(out + o, in + i, e - i, plus);      /* usually well-formed: no second copy */
+        if (wf_utf8_valid(out + o, t)) o += t;
+        else memcpy(tmp, out + o, t), o += wf__utf8_clean(out + o, tmp, t);
         i = e;
     }
     return o;
@@ -5189,12 +5189,9 @@ WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
     for (size_t i = 0; i < v.len; i++) high += (unsigned char)v.ptr[i] >= 0x80;
     char *o = high ? (char *)wf_req_alloc(req, v.len + high) : NULL;
     if (!o) return v;
-    for (size_t i = 0, n = 0; i < v.len; i++) {
-        unsigned char c = (unsigned char)v.ptr[i];
-        if (c < 0x80) o[n++] = (char)c;
-        else o[n++] = (char)(0xc0 | c >> 6), o[n++] = (char)(0x80 | (c & 63));
-    }
-    return (wf_str){o, v.len + high};
+    size_t n = 0;
+    for (size_t i = 0; i < v.len; i++) wf__utf8_put(o, &n, (unsigned char)v.ptr[i]);
+    return (wf_str){o, n};
 }
 
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
@@ -5266,7 +5263,7 @@ WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, s
     return NULL;
 }
 
-/* Python's int(): optional spaces, a sign, digits with single underscores between them. */
+/* Python's ASCII whitespace (str.strip without arguments, for ASCII). */
 WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 /* Python's int() and float() read any Unicode decimal digit and space, after turning them into
@@ -5314,6 +5311,7 @@ WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
     return true;
 }
 
+/* Python's int(): optional spaces, a sign, digits with single underscores between them. */
 WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
     char ascii[128];
     if (s.len > 4300) return false;     /* pydantic 1.10 refuses longer int strings (max_str_int) */
@@ -5568,15 +5566,6 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
     return d->root;
 }
 
-/* The member `name` of the object body; records what pydantic would when it is missing or null.
-   For an optional field that is absent (or null), *def gets its default (ptr NULL if none). */
-/* Bytes of the first UTF-8 character of s (1 for a stray byte). */
-WF__PRIVATE size_t wf__utf8_first(wf_str s) {
-    unsigned char c = s.len ? (unsigned char)s.ptr[0] : 0;
-    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return n <= s.len ? n : s.len;
-}
-
 /* A string node for text inside the document (the arena holds it). */
 WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
     wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
@@ -5605,7 +5594,8 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
             wf_json_str(key, &k);
             val = wf_json_at(e, 1);
         } else if (wf_json_typeof(e) == WF_JSON_STRING && wf_json_str(e, &t) && t.len) {
-            size_t a = wf__utf8_first(t), b = wf__utf8_first((wf_str){t.ptr + a, t.len - a});
+            const unsigned char *u = (const unsigned char *)t.ptr;      /* decoded text: valid UTF-8 */
+            size_t a = wf__utf8_len(u, t.len), b = a < t.len ? wf__utf8_len(u + a, t.len - a) : 0;
             if (a + b != t.len || !b) *ok = false;
             k.ptr = t.ptr, k.len = a, kt = WF_JSON_STRING;
             if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
@@ -5625,6 +5615,9 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
 
 WF_API bool wf_body_malformed(const wf_req *req) { return req->json_state == -2; }
 
+/* The member `name` of the body (an object, or what dict() makes of it); records what pydantic
+   would when it is missing or null. For an optional field that is absent (or null), *def gets its
+   default (ptr NULL if none). */
 WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
                                           char *buf, size_t cap) {
     const wf_jval *root = wf_body_json(req), *v;
@@ -6345,9 +6338,10 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     return req->match = m;
 }
 
-/* The request goes to a blocking route. */
-WF__PRIVATE bool wf__route_blocks(wf_req *req) {
-    wf__match *m = wf__route_find(req);
+/* The request goes to a blocking route, to be handed to the worker pool (matched only when the app
+   has such routes; the router then reuses the match). */
+WF__PRIVATE bool wf__app_blocks(wf_req *req) {
+    wf__match *m = req->loop->srv->app->nblocking ? wf__route_find(req) : NULL;
     return m && m->node && wf__node_route(m->node, wf_req_method(req))->blocking;
 }
 
@@ -6424,9 +6418,6 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
         wf__route_request(req, res);
     }
 }
-
-/* The request goes to a blocking route: hand it to the worker pool. */
-WF__PRIVATE bool wf__app_blocks(wf_req *req) { return req->loop->srv->app->nblocking && wf__route_blocks(req); }
 
 /* The middleware chain around the router; a raise outside any handler unwinds to here. */
 WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
@@ -7151,7 +7142,6 @@ WF__PRIVATE int wf__work_run(void *arg) {
     wf__rs *rs = (wf__rs *)arg;
     if (atomic_load(&rs->orphan)) return 0;     /* its client left while it waited: nothing to run */
     wf__app_dispatch(rs->req.loop->srv->app, &rs->req, &rs->res);
-    rs->worked = true;
     return 0;
 }
 
@@ -7169,15 +7159,11 @@ WF__PRIVATE void wf__work_back(void *arg) {
     wf__rs *rs = (wf__rs *)arg;
     wf__loop *l = rs->req.loop;
     wf__conn *c = rs->req.conn;
-    if (atomic_load(&rs->orphan)) {  /* the connection has gone: only the cleanups are left */
+    /* the connection has gone: only the cleanups are left. A job that did not run (skipped, or
+       dropped at shutdown, after every connection closed) is always such an orphan. */
+    if (atomic_load(&rs->orphan)) {
         wf__access(l, rs, 499);         /* nginx's "client closed request", in the access log only */
         wf__rs_put(l, rs);
-        return;
-    }
-    if (!rs->worked) {              /* dropped: only at shutdown, when no connection is left */
-        c->rs = NULL;
-        wf__rs_put(l, rs);
-        wf__conn_close(l, c);
         return;
     }
     l->in = c->in.len ? &c->in : &l->rbuf;
