@@ -833,6 +833,9 @@ WF_API wf_str wf_req_header(const wf_req *req, const char *name);
 /* Number of header fields, and the i-th of them (false past the end). */
 WF_API int wf_req_header_count(const wf_req *req);
 WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value);
+/* The i-th (from 0) cookie of the Cookie header, parsed as Starlette does (names and values
+   stripped, surrounding quotes removed, bytes as sent); false past the end. */
+WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value);
 /* The whole request body, de-chunked (empty, not absent, when there was none). */
 WF_API wf_str wf_req_body(const wf_req *req);
 /* 0 for HTTP/1.0, 1 for HTTP/1.1. */
@@ -5161,26 +5164,43 @@ WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     return seen;
 }
 
-/* The value of cookie `name` as Starlette reads it: from the (first) Cookie header, keys and values
-   stripped, surrounding quotes removed, the last of duplicate names winning. */
-WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
-    wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none;
-    for (size_t i = 0; h.ptr && i < h.len;) {
-        size_t e = i;
+/* The next cookie of Cookie header h from *at, as Starlette reads them: keys and values stripped,
+   surrounding quotes removed; pairs without '=' are skipped. False at the end. */
+WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *value) {
+    while (h.ptr && *at < h.len) {
+        size_t i = *at, e = i;
         while (e < h.len && h.ptr[e] != ';') e++;
+        *at = e + 1;
         const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
-        if (eq) {
-            wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
-            while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
-            while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
-            while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
-            while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
-            if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
-            if (wf_str_eq(k, name)) found = v;
-        }
-        i = e + 1;
+        if (!eq) continue;
+        wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
+        while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
+        while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
+        while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
+        while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
+        if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
+        *key = k;
+        *value = v;
+        return true;
     }
+    return false;
+}
+
+/* The value of cookie `name` (from the first Cookie header), the last of duplicate names winning. */
+WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
+    wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none, k, v;
+    size_t at = 0;
+    while (wf__cookie_next(h, &at, &k, &v))
+        if (wf_str_eq(k, name)) found = v;
     return found;
+}
+
+WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
+    wf_str h = wf_req_header(req, "cookie");
+    size_t at = 0;
+    while (i >= 0 && wf__cookie_next(h, &at, name, value))
+        if (i-- == 0) return true;
+    return false;
 }
 
 /* Header bytes as the text Starlette makes of them: Latin-1 (a byte >= 0x80 is one character). */

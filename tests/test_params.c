@@ -251,3 +251,26 @@ WF_TEST(params_decoded_as_python_does) {
     wf_test_client_free(tc);
     wf_app_free(app);
 }
+
+/* Every cookie of the Cookie header, in order, as the getter parses them. */
+static void list_cookies(wf_req *req, wf_res *res) {
+    wf_buf b = {0};
+    wf_str k, v;
+    for (int i = 0; wf_req_cookie_at(req, i, &k, &v); i++)
+        wf_buf_printf(&b, "%.*s=%.*s;", (int)k.len, k.ptr, (int)v.len, v.ptr);
+    wf_reply(res, 200, "text/plain", b.ptr ? b.ptr : "", b.len);
+    wf_buf_free(&b);
+}
+
+WF_TEST(params_cookie_iteration) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/c", list_cookies);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char b[256];
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/c", "Cookie: a=1; b = \"two\" ;junk; =e; c=", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "a=1;b=two;=e;c=;");
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/c", NULL, NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_STR(b, "");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
