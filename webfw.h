@@ -621,6 +621,26 @@ WF_API const char *wf_http_reason(int status);
 /* Write the IMF-fixdate of unix time t ("Sat, 28 Nov 2026 16:20:00 GMT") to out[30]. */
 WF_API void wf_http_date(char out[30], int64_t t);
 
+/* The head of a response as the server frames it; zero-initialise, then set what applies. */
+typedef struct wf_http_response {
+    int status;                 /* 100-599 (others are written as 500) */
+    const char *date;           /* the Date value (see wf_http_date), NULL for none */
+    int64_t content_length;     /* a Content-Length field when >= 0 (set -1 for none) */
+    bool chunked;               /* Transfer-Encoding: chunked (then no Content-Length) */
+    bool close;                 /* Connection: close */
+    bool keep_alive;            /* Connection: keep-alive (an HTTP/1.0 client's connection kept) */
+    wf_str fields;              /* more header lines, each "Name: value\r\n" */
+} wf_http_response;
+
+/* Append the status line and the header section of r, through the blank line, to out. Returns 0
+   or WF_ENOMEM (out is then as it was). */
+WF_API int wf_http_write_head(wf_buf *out, const wf_http_response *r);
+/* Append p[0..n) as one chunk of chunked transfer coding; nothing when n is 0 (an empty chunk would
+   end the body). Returns 0 or WF_ENOMEM. */
+WF_API int wf_http_write_chunk(wf_buf *out, const void *p, size_t n);
+/* Append the last chunk, with no trailer fields. Returns 0 or WF_ENOMEM. */
+WF_API int wf_http_write_last_chunk(wf_buf *out);
+
 /* ======================================================================
  * >>loop  Poll loop, listeners, connections, loop threads, shutdown
  * ====================================================================== */
@@ -1137,7 +1157,6 @@ WF_API void wf_test_res_free(wf_test_res *res);
  * ###################################################################### */
 #if defined(WEBFW_IMPLEMENTATION) && !defined(WF__IMPL_INCLUDED)
 #define WF__IMPL_INCLUDED
-
 /* ======================================================================
  * >>config  Configuration, portability, error codes
  * ====================================================================== */
@@ -1220,6 +1239,33 @@ WF_API const char *wf_strerror(int code) {
     }
 }
 
+/* ---- logging: every message goes through wf_config.log ---- */
+
+WF__PRIVATE void wf__log_stderr(void *user, int level, const char *msg) {
+    static const char *lv[] = {"error", "warning", "info"};
+    char line[1024];
+    (void)user;
+    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level < 0 || level > 2 ? 0 : level], msg);
+    if (n > 0) {
+        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
+        (void)w;
+    }
+}
+
+WF__PRIVATE void wf__logf(const wf_config *cfg, int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* One formatted line to the server's log (cfg's defaults applied). */
+WF__PRIVATE void wf__logf(const wf_config *cfg, int level, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cfg->log(cfg->log_user, level, msg);
+}
 /* ======================================================================
  * >>basics  String views, growable buffers, the per-request arena
  * ====================================================================== */
@@ -1421,7 +1467,64 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
     }
     a->inl_used = 0;
 }
-
+WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
+    if (cp < 0x80) o[(*n)++] = (char)cp;
+    else if (cp < 0x800) o[(*n)++] = (char)(0xc0 | cp >> 6), o[(*n)++] = (char)(0x80 | (cp & 63));
+    else if (cp < 0x10000) o[(*n)++] = (char)(0xe0 | cp >> 12), o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
+    else o[(*n)++] = (char)(0xf0 | cp >> 18), o[(*n)++] = (char)(0x80 | ((cp >> 12) & 63)),
+         o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
+}
+/* Python's unquote, as Starlette applies it to the query, form fields and the path: %XX and ASCII
+   become bytes read as UTF-8, each ill-formed subpart one U+FFFD; a raw byte >= 0x80 (only a form
+   body has them) is the Latin-1 character it stands for; '+' is a space if plus. out: 2n bytes,
+   tmp: n bytes. Returns out's length. */
+WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, bool plus) {
+    size_t o = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 0x80) {
+            wf__utf8_put(out, &o, c);
+            i++;
+            continue;
+        }
+        size_t e = i, t;
+        while (e < n && (unsigned char)in[e] < 0x80) e++;
+        t = wf_percent_decode(out + o, in + i, e - i, plus);      /* usually well-formed: no second copy */
+        if (wf_utf8_valid(out + o, t)) o += t;
+        else memcpy(tmp, out + o, t), o += wf__utf8_clean(out + o, tmp, t);
+        i = e;
+    }
+    return o;
+}
+WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
+    char *p = (char *)WF_MALLOC(NULL, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+WF__PRIVATE char *wf__strdup(const char *s) { return wf__strndup(s, strlen(s)); }
+/* Characters of UTF-8 text (bytes that do not start a sequence are not counted). */
+WF__PRIVATE size_t wf__chars(wf_str s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
+    return n;
+}
+/* ASCII letters and digits (not the locale's). */
+WF__PRIVATE bool wf__alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+WF__PRIVATE int64_t wf__mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+WF__PRIVATE int64_t wf__wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 /* ======================================================================
  * >>crypto  SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare, random bytes, passwords
  * ====================================================================== */
@@ -2124,7 +2227,6 @@ WF_API bool wf_password_needs_rehash(const char *hash, const wf_pw_opts *opts) {
         return !wf__bcrypt_parse(hash, &minor, &rounds, salt, sum) || minor != 'b' || rounds < (o.rounds ? o.rounds : 12);
     return !wf__pbkdf2_parse(hash, &django, &rounds, &sp, &sn, sum, &sumn) || django || rounds < (o.rounds ? o.rounds : 600000);
 }
-
 /* ======================================================================
  * >>json  JSON writer and reader
  * ====================================================================== */
@@ -2467,13 +2569,6 @@ WF__PRIVATE int wf__jp_node(wf__jp *j, int type) {
     return (int)j->n++;
 }
 
-WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
-    if (cp < 0x80) o[(*n)++] = (char)cp;
-    else if (cp < 0x800) o[(*n)++] = (char)(0xc0 | cp >> 6), o[(*n)++] = (char)(0x80 | (cp & 63));
-    else if (cp < 0x10000) o[(*n)++] = (char)(0xe0 | cp >> 12), o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
-    else o[(*n)++] = (char)(0xf0 | cp >> 18), o[(*n)++] = (char)(0x80 | ((cp >> 12) & 63)),
-         o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
-}
 
 WF__PRIVATE int wf__jp_hex4(const char *p, const char *end, uint32_t *cp) {
     *cp = 0;
@@ -2782,7 +2877,6 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     default: if (!w->err) w->err = WF_EINVAL; break;
     }
 }
-
 /* ======================================================================
  * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
  * ====================================================================== */
@@ -3460,41 +3554,241 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
     *t = wf__days(y, (int)(m - mons) / 3 + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
 }
+WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
+    if (!*name) return false;
+    for (const char *p = name; *p; p++)
+        if (!WF__IS(*p, WF__C_TOKEN)) return false;
+    for (const char *p = value; *p; p++)
+        if (!WF__IS(*p, WF__C_VALUE)) return false;
+    return true;
+}
 
+/* ---- writing responses: pure functions into a buffer ---- */
+
+WF_API int wf_http_write_head(wf_buf *out, const wf_http_response *r) {
+    char line[64];
+    size_t n, from = out->len;
+    int status = r->status >= 100 && r->status <= 599 ? r->status : 500;
+    size_t date_len = r->date ? strlen(r->date) : 0;
+    if (wf_buf_reserve(out, 128 + date_len + r->fields.len) < 0) return WF_ENOMEM;
+    if (status == 200) {
+        wf_buf_append(out, "HTTP/1.1 200 OK\r\n", 17);
+    } else {
+        n = (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+        wf_buf_append(out, line, n);
+        const char *reason = wf_http_reason(status);
+        if (wf_buf_append(out, reason, strlen(reason)) < 0 || wf_buf_append(out, "\r\n", 2) < 0) goto fail;
+    }
+    if (date_len) {
+        wf_buf_append(out, "Date: ", 6);
+        wf_buf_append(out, r->date, date_len);
+        wf_buf_append(out, "\r\n", 2);
+    }
+    if (r->chunked) {
+        wf_buf_append(out, "Transfer-Encoding: chunked\r\n", 28);
+    } else if (r->content_length >= 0) {
+        memcpy(line, "Content-Length: ", 16);
+        n = 16 + wf__utoa(line + 16, (uint64_t)r->content_length);
+        memcpy(line + n, "\r\n", 2);
+        wf_buf_append(out, line, n + 2);
+    }
+    if (r->fields.len) wf_buf_append(out, r->fields.ptr, r->fields.len);
+    if (r->close) wf_buf_append(out, "Connection: close\r\n\r\n", 21);
+    else if (r->keep_alive) wf_buf_append(out, "Connection: keep-alive\r\n\r\n", 26);
+    else wf_buf_append(out, "\r\n", 2);
+    return 0;
+fail:
+    out->len = from;
+    return WF_ENOMEM;
+}
+
+WF_API int wf_http_write_chunk(wf_buf *out, const void *p, size_t n) {
+    char size[24];
+    if (!n) return 0;               /* an empty chunk would be the last one */
+    int k = snprintf(size, sizeof size, "%zx\r\n", n);
+    if (wf_buf_reserve(out, (size_t)k + n + 2) < 0) return WF_ENOMEM;
+    wf_buf_append(out, size, (size_t)k);
+    wf_buf_append(out, p, n);
+    wf_buf_append(out, "\r\n", 2);
+    return 0;
+}
+
+WF_API int wf_http_write_last_chunk(wf_buf *out) { return wf_buf_append(out, "0\r\n\r\n", 5); }
 /* ======================================================================
- * >>loop  Poll loop, listeners, connections, loop threads, shutdown
+ * >>pool  Worker pool: threads and a bounded queue of jobs
+ * ====================================================================== */
+
+/* A job, embedded in its owner (a request's tasks, a blocking request): the pool links it, runs it
+   once on a worker, or, once it has stopped, drops it instead. Either call hands it back. */
+typedef struct wf__job wf__job;
+struct wf__job {
+    wf__job *next;
+    void (*run)(wf__job *job);      /* on a worker */
+    void (*drop)(wf__job *job);     /* instead of run: the pool stopped before it could run */
+    bool urgent;                    /* taken before the others (a client is waiting for it) */
+};
+
+typedef struct wf__jobq {
+    wf__job *head, *tail;
+} wf__jobq;
+
+typedef struct wf__pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, idle;
+    wf__jobq urgent, normal;
+    int running;                    /* jobs being run */
+    bool stop;
+    int nthreads;
+    pthread_t *threads;
+    atomic_int jobs;                /* reserved: queued or running, against max_jobs */
+    int max_jobs;
+} wf__pool;
+
+WF__PRIVATE void wf__jobq_push(wf__jobq *q, wf__job *job) {
+    job->next = NULL;
+    if (q->tail) q->tail->next = job;
+    else q->head = job;
+    q->tail = job;
+}
+
+WF__PRIVATE wf__job *wf__jobq_pop(wf__jobq *q) {
+    wf__job *job = q->head;
+    if (job && !(q->head = job->next)) q->tail = NULL;
+    return job;
+}
+
+WF__PRIVATE void *wf__worker_main(void *arg) {
+    wf__pool *p = (wf__pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->urgent.head && !p->normal.head && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
+        wf__job *job = wf__jobq_pop(&p->urgent);
+        if (!job && !(job = wf__jobq_pop(&p->normal))) break;
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
+        job->run(job);
+        pthread_mutex_lock(&p->mu);
+        p->running--;
+        if (!p->urgent.head && !p->normal.head && !p->running) pthread_cond_broadcast(&p->idle);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* A pool of nthreads workers holding at most max_jobs reserved jobs. NULL without memory or threads. */
+WF__PRIVATE wf__pool *wf__pool_start(int nthreads, int max_jobs) {
+    wf__pool *p = (wf__pool *)WF_MALLOC(NULL, sizeof *p);
+    if (!p) return NULL;
+    memset(p, 0, sizeof *p);
+    p->threads = (pthread_t *)WF_MALLOC(NULL, (size_t)nthreads * sizeof *p->threads);
+    if (!p->threads) {
+        WF_FREE(NULL, p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    p->max_jobs = max_jobs;
+    while (p->nthreads < nthreads && pthread_create(&p->threads[p->nthreads], NULL, wf__worker_main, p) == 0)
+        p->nthreads++;
+    if (p->nthreads) return p;
+    WF_FREE(NULL, p->threads);
+    WF_FREE(NULL, p);
+    return NULL;
+}
+
+/* Count one more job against max_jobs: false when the pool is full. */
+WF__PRIVATE bool wf__pool_reserve(wf__pool *p) {
+    if (atomic_fetch_add(&p->jobs, 1) < p->max_jobs) return true;
+    atomic_fetch_sub(&p->jobs, 1);
+    return false;
+}
+
+/* A reserved job is over (run or dropped). */
+WF__PRIVATE void wf__pool_release(wf__pool *p) { atomic_fetch_sub(&p->jobs, 1); }
+
+/* Queue job for a worker; a pool that has stopped drops it at once. Any thread. */
+WF__PRIVATE void wf__pool_push(wf__pool *p, wf__job *job) {
+    pthread_mutex_lock(&p->mu);
+    bool stopped = p->stop;
+    if (!stopped) {
+        wf__jobq_push(job->urgent ? &p->urgent : &p->normal, job);
+        pthread_cond_signal(&p->wake);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (stopped) job->drop(job);
+}
+
+/* Stop: queued jobs may still start until deadline_ms (monotonic); the rest are dropped; running
+   ones are waited for. Jobs pushed from then on are dropped. */
+WF__PRIVATE void wf__pool_stop(wf__pool *p, int64_t deadline_ms) {
+    struct timespec until;
+    int64_t wait_ms = WF__MAX(deadline_ms - wf__mono_us() / 1000, (int64_t)0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = (int64_t)until.tv_nsec + wait_ms * 1000000;
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&p->mu);
+    while ((p->urgent.head || p->normal.head || p->running) &&
+           pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {
+    }
+    wf__job *left = p->urgent.head;
+    if (left) p->urgent.tail->next = p->normal.head;
+    else left = p->normal.head;
+    memset(&p->urgent, 0, sizeof p->urgent);
+    memset(&p->normal, 0, sizeof p->normal);
+    p->stop = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    while (left) {
+        wf__job *n = left->next;
+        left->drop(left);
+        left = n;
+    }
+    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+}
+
+/* Release a stopped pool. */
+WF__PRIVATE void wf__pool_free(wf__pool *p) {
+    if (!p) return;
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->idle);
+    WF_FREE(NULL, p->threads);
+    WF_FREE(NULL, p);
+}
+/* ======================================================================
+ * >>loop  Transport: poll set, listeners, connections, timers, wake-ups, loop threads
  * ====================================================================== */
 
 #define WF__READ_CHUNK 65536u         /* per-thread scratch read buffer */
-#define WF__STREAM_LOW_WATER 65536u   /* call a stream producer below this many unsent bytes */
-#define WF__PIPELINE_HIGH_WATER (1u << 20) /* stop answering pipelined requests past this */
-#define WF__INLINE_BODY 16384u        /* borrowed/owned bodies above this go to writev as they are */
 #define WF__LINGER_MS 2000
 #define WF__LINGER_BYTES (1u << 20)
 #define WF__ACCEPT_BATCH 64
 #define WF__EMFILE_PAUSE_MS 100
-#define WF__STREAM_RETRY_MS 10        /* a producer that had nothing is called again after this */
 
-/* One piece of pending output: bytes in the queue's buffer (ptr NULL) or external memory. */
-typedef struct wf__seg {
+/* One piece of pending output: bytes in the output's buffer (ptr NULL), external memory, or a file. */
+typedef struct wf__piece {
     const char *ptr;
     size_t off, len;
     bool owned;                 /* free ptr with WF_FREE once sent */
     int fd;                     /* a file sent with sendfile() from off (closed once sent), or -1 */
-} wf__seg;
+} wf__piece;
 
-typedef struct wf__outq {
+/* A connection's pending output: pieces in order, the copied ones in one buffer. */
+typedef struct wf__output {
     wf_buf bytes;
-    wf__seg *segs;
-    uint32_t nseg, cap, head;
+    wf__piece *pieces;
+    uint32_t npieces, cap, head;
     size_t pending;
     bool sent;                  /* a flush sent something (cleared by the reader) */
-} wf__outq;
+} wf__output;
 
-enum { WF__T_NONE, WF__T_HEAD, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_LINGER, WF__T_RETRY };
-/* A request's phase: arriving (head, body), then answered by a stream or, on a blocking route,
-   running on a worker (the connection waits, reading nothing). */
-enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM, WF__P_WORK };
+/* Timers: the loop's own; a protocol numbers its timers from WF__TIMER_PROTO. */
+enum { WF__TIMER_NONE, WF__TIMER_LINGER, WF__TIMER_PROTO };
+
+/* What wf__conn_read gives besides a byte count: end of stream is 0. */
+enum { WF__READ_ERROR = -1, WF__READ_AGAIN = -2, WF__READ_FULL = -3 };
 
 /* Work queued for a loop's thread (wf__loop_post). */
 typedef struct wf__post {
@@ -3506,115 +3800,53 @@ typedef struct wf__post {
 
 typedef struct wf__loop wf__loop;
 typedef struct wf__conn wf__conn;
-typedef struct wf__rs wf__rs;
-typedef struct wf__server wf__server;
 
-struct wf__pmatch;
-struct wf__match;
-struct wf__qpairs;
-struct wf__state;
-struct wf__depval;
-struct wf__cleanup;
-struct wf__task;
-struct wf__appdep;
+/* What a loop asks of the protocol that serves its connections: the only calls the loop makes
+   upward, handed down as function pointers when the loops are made (>>server's HTTP). */
+typedef struct wf__loop_hooks {
+    size_t conn_size;           /* bytes of the protocol's connection, which starts with a wf__conn */
+    /* c was ready: nread is what reading it gave (bytes, 0 at end of stream, WF__READ_*) */
+    void (*event)(wf__loop *loop, wf__conn *c, long nread, short revents);
+    void (*timeout)(wf__loop *loop, wf__conn *c, int timer);   /* a protocol timer of c fired */
+    void (*closed)(wf__loop *loop, wf__conn *c);     /* c is closing: let go of what is held for it */
+    void (*stopping)(wf__loop *loop, wf__conn *c);   /* the loop stops: close c now or let it finish */
+} wf__loop_hooks;
 
-struct wf_req {
-    wf__loop *loop;
-    wf__conn *conn;
-    wf__rs *rs;
-    const char *buf;            /* the request's bytes: head, then the decoded body */
-    wf_str body;
-    struct wf__pmatch *params;  /* path parameters of the matched route */
-    struct wf__match *match;    /* the route lookup, done once */
-    wf_buf *errors;             /* 422 entries as JSON objects, comma-separated */
-    struct wf__qpairs *query;   /* the query string, decoded on first use */
-    struct wf__qpairs *form;    /* an urlencoded body, decoded on first use */
-    wf_res *res;
-    jmp_buf *raise;             /* where wf_raise unwinds to */
-    int mw;                     /* the next middleware to run */
-    bool in_error;              /* an error handler is running */
-    struct wf__state *state;
-    wf_json_doc *json;          /* the parsed body */
-    struct wf__depval *deps;    /* dependency values of this request */
-    struct wf__cleanup *cleanups; /* wf_defer, newest first */
-    int dep_depth, app_building;
-    struct wf__task *tasks, *tasks_tail;
-    const char *route;          /* the pattern of the matched route */
-    int json_state;             /* 0 not read, 1 parsed, -1 failed, -2 not JSON (both recorded) */
-    int refused;                /* a blocking route could not be handed over: 503 (pool full), 500 */
-    bool blocking;              /* the route is blocking (in the test client it runs inline) */
-    char peer[64];
-};
-
-struct wf_res {
-    wf__loop *loop;
-    wf__conn *conn;
-    int status;
-    bool close;
-    bool has_body;
-    wf_body_mode mode;
-    const void *body;
-    size_t body_len;
-    wf_buf hdrs;                /* "Name: value\r\n" lines */
-    wf_buf copy;                /* copied body */
-    wf_stream_fn stream;
-    void *stream_user;
-    void (*stream_free)(void *);
-    uint64_t bytes;             /* bytes queued so far, for the access log */
-    bool on_worker;             /* a blocking route's handler has it: the connection is off limits */
-    int file_fd;                /* a file body (body_len bytes from file_off), or -1 */
-    uint64_t file_off;
-};
-
-/* The state of one request, from its first byte to the end of its response. Pooled per loop. */
-struct wf__rs {
-    wf__rs *next_free;
-    wf_http_head head;
-    wf_http_chunked ck;
-    size_t head_len, body_len;  /* a chunked body is decoded in place, right after the head */
-    int phase;
-    int64_t t_first_us, t_head_ms;
-    atomic_bool orphan;         /* WF__P_WORK: the connection closed; free it once the worker is done */
-    wf__post back;              /* the worker's hand-back to the loop */
-    wf_req req;
-    wf_res res;
-    wf__arena arena;
-    char arena_inline[1024];
-    wf_http_field fields[];     /* max_headers */
-};
+/* What the loops of one server share. */
+typedef struct wf__loop_shared {
+    const wf_config *cfg;
+    const wf__loop_hooks *hooks;
+    atomic_int nconns;          /* open connections, against max_conns */
+    atomic_int stop;            /* a stop was asked for */
+    atomic_llong stop_at_ms;    /* when (monotonic): the grace period runs from it */
+} wf__loop_shared;
 
 struct wf__conn {
     int fd;
     uint32_t slot;
-    uint8_t timer;
-    bool closing;               /* close once the output is sent */
-    bool must_linger;           /* the client may still be sending: drain before closing */
+    uint8_t timer;              /* the timer armed, or WF__TIMER_NONE */
     bool lingering;             /* write side shut, draining input before close */
-    bool fresh;                 /* no request seen yet */
     bool nodelay;               /* TCP_NODELAY is set */
-    bool peer_done;             /* the peer shut its side: answer what is complete, then close */
-    bool wrote;                 /* the last flush sent bytes (renews the write timeout) */
-    bool stream_idle;           /* the producer had nothing: retry after WF__STREAM_RETRY_MS */
-    int64_t deadline;           /* ms, monotonic */
-    wf_buf in;                  /* a partial request that outlived a read (else empty) */
+    bool watched;               /* in the poll set yet: not until it outlives its first read */
+    short events;               /* what the poll set watches for it */
+    int64_t deadline;           /* of the timer, ms, monotonic */
+    wf_buf in;                  /* input that outlived a read (else empty) */
     size_t in_start;
     size_t linger_bytes;
-    wf__outq *q;                /* output that outlived a write (else NULL) */
-    wf__rs *rs;
-    wf__rs *done, *done_tail;   /* answered requests whose cleanups wait for the output to drain */
-    short events;               /* what the poll set watches for it */
-    bool watched;               /* in the poll set yet: not until it outlives its first read */
+    wf__output *out;            /* output that outlived a write (else NULL) */
+    wf__conn *next_dead;
     uint16_t port;
     uint8_t family;
     uint8_t addr[16];
 };
 
 struct wf__loop {
-    wf__server *srv;
+    wf__loop_shared *shared;
+    void *user;                 /* the protocol's state for this loop */
     pthread_t thread;
     int listen_fd, wake_rd, wake_wr, reserve_fd;
     struct pollfd *pfds;        /* poll(): parallel to conns; slot 0 wake-up, slot 1 listener */
-    int epfd;                   /* epoll: the set, and the events of one wait */
+    int epfd;                   /* epoll: the set */
     struct wf__ready { wf__conn *c; short rev; } *ready;
     uint32_t nready;
     wf__conn *dead;             /* closed during an iteration, freed after it */
@@ -3624,143 +3856,40 @@ struct wf__loop {
     bool stopping;
     int64_t stop_deadline;
     wf_buf rbuf;                /* scratch input */
-    wf__outq scratch;           /* scratch output */
+    wf__output scratch;         /* scratch output */
     wf_buf *in;                 /* the input of the connection being served */
-    wf__conn *pumping;          /* the connection whose stream producer is running */
-    wf__rs *free_rs;
     int64_t date_sec;
-    char date_line[48];         /* "Date: ...\r\n" */
-    size_t date_len;
+    char date[30];              /* the IMF-fixdate of date_sec */
     pthread_mutex_t post_mu;
     wf__post *posts;
 };
 
-struct wf__pool;
-
-struct wf__server {
-    struct wf__pool *pool;      /* background tasks (NULL in the test client: tasks run inline) */
-    wf_app *app;
-    wf_config cfg;
-    int port;
-    int nloops;
-    wf__loop *loops;
-    atomic_int stop;
-    atomic_llong stop_at_ms;    /* when wf_stop was first called (monotonic): the grace runs from it */
-    atomic_int nconns;
-    atomic_int post_turn;
-    atomic_int jobs;            /* tasks and blocking requests queued or running (max_jobs) */
-    bool tasks_closed;          /* the pool has stopped: tasks still handed over are dropped */
-};
-
-/* ---- defaults ---- */
-
-WF__PRIVATE void wf__log_stderr(void *user, int level, const char *msg) {
-    static const char *lv[] = {"error", "warning", "info"};
-    char line[1024];
-    (void)user;
-    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level < 0 || level > 2 ? 0 : level], msg);
-    if (n > 0) {
-        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
-        (void)w;
-    }
-}
-
-WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
-    char line[1024];
-    time_t sec = (time_t)(e->unix_ms / 1000);
-    struct tm tm;
-    (void)user;
-    gmtime_r(&sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(e->unix_ms % 1000), e->peer, (int)WF__MIN(e->method.len, 32), e->method.ptr,
-                     (int)WF__MIN(e->path.len, 512), e->path.ptr, e->status, (unsigned long long)e->bytes,
-                     (long long)e->micros);
-    if (n > 0) {
-        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
-        (void)w;
-    }
-}
-
-WF__PRIVATE void wf__logf(wf__server *s, int level, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-WF__PRIVATE void wf__logf(wf__server *s, int level, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_user, level, msg);
-}
-
-WF__PRIVATE void wf__config_defaults(wf_config *c) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    c->host = wf__def(c->host, "127.0.0.1");
-    c->port = wf__def(c->port, 8000);
-    c->threads = wf__def(c->threads, cpus > 0 ? (int)cpus : 1);
-    c->backlog = wf__def(c->backlog, 1024);
-    c->max_conns = wf__def(c->max_conns, 10000);
-    c->max_request_line = wf__def(c->max_request_line, WF__DEFAULT_MAX_LINE);
-    c->max_header_bytes = wf__def(c->max_header_bytes, WF__DEFAULT_MAX_HEAD);
-    c->max_headers = wf__def(c->max_headers, WF__DEFAULT_MAX_FIELDS);
-    c->max_body = wf__def(c->max_body, (uint64_t)1 << 20);
-    c->header_timeout_ms = wf__def(c->header_timeout_ms, 10000);
-    c->body_timeout_ms = wf__def(c->body_timeout_ms, 30000);
-    c->idle_timeout_ms = wf__def(c->idle_timeout_ms, 30000);
-    c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
-    c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
-    c->workers = wf__def(c->workers, 16);
-    c->max_jobs = wf__def(c->max_jobs, 10000);
-    c->slow_handler_ms = wf__def(c->slow_handler_ms, 100);
-    c->log = wf__def(c->log, wf__log_stderr);
-    if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
-    if (c->no_access_log) c->access_log = NULL;
-    if (c->max_body > ((uint64_t)1 << 40)) c->max_body = (uint64_t)1 << 40;
-    if (c->max_header_bytes < c->max_request_line) c->max_header_bytes = c->max_request_line;
-}
-
-/* ---- time ---- */
-
-WF__PRIVATE int64_t wf__mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-WF__PRIVATE int64_t wf__wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* ---- the clock ---- */
 
 WF__PRIVATE void wf__loop_tick(wf__loop *l) {
     l->now_us = wf__mono_us();
     l->now_ms = l->now_us / 1000;
     time_t sec = time(NULL);
     if (sec != l->date_sec) {
-        char d[30];
-        wf_http_date(d, (int64_t)sec);
-        l->date_len = (size_t)snprintf(l->date_line, sizeof l->date_line, "Date: %s\r\n", d);
+        wf_http_date(l->date, (int64_t)sec);
         l->date_sec = sec;
     }
 }
 
-/* ---- output queue ---- */
+/* ---- output ---- */
 
-WF__PRIVATE wf__outq *wf__q(wf__loop *l, wf__conn *c) { return c->q ? c->q : &l->scratch; }
+/* Where c's output goes now: its own queue, or the loop's scratch one. */
+WF__PRIVATE wf__output *wf__output_of(wf__loop *l, wf__conn *c) { return c->out ? c->out : &l->scratch; }
 
-WF__PRIVATE int wf__q_seg(wf__outq *q, const char *ptr, size_t off, size_t len, bool owned) {
-    if (q->nseg == q->cap) {
+WF__PRIVATE int wf__output_piece(wf__output *q, const char *ptr, size_t off, size_t len, bool owned) {
+    if (q->npieces == q->cap) {
         uint32_t cap = q->cap ? q->cap * 2 : 8;
-        wf__seg *s = (wf__seg *)WF_REALLOC(NULL, q->segs, cap * sizeof *s);
+        wf__piece *s = (wf__piece *)WF_REALLOC(NULL, q->pieces, cap * sizeof *s);
         if (!s) return WF_ENOMEM;
-        q->segs = s;
+        q->pieces = s;
         q->cap = cap;
     }
-    wf__seg *s = &q->segs[q->nseg++];
+    wf__piece *s = &q->pieces[q->npieces++];
     s->ptr = ptr;
     s->off = off;
     s->len = len;
@@ -3770,65 +3899,94 @@ WF__PRIVATE int wf__q_seg(wf__outq *q, const char *ptr, size_t off, size_t len, 
     return 0;
 }
 
-/* Append copied bytes, growing the last segment when it ends where the buffer ends. */
-WF__PRIVATE int wf__q_copy(wf__outq *q, const void *p, size_t n) {
+/* Queue the bytes appended to q->bytes since `from`, growing the last piece when it ends there. */
+WF__PRIVATE int wf__output_commit(wf__output *q, size_t from) {
+    size_t n = q->bytes.len - from;
     if (!n) return 0;
-    size_t off = q->bytes.len;
-    if (wf_buf_append(&q->bytes, p, n) < 0) return WF_ENOMEM;
-    wf__seg *last = q->nseg > q->head ? &q->segs[q->nseg - 1] : NULL;
-    if (last && !last->ptr && last->fd < 0 && last->off + last->len == off) {
+    wf__piece *last = q->npieces > q->head ? &q->pieces[q->npieces - 1] : NULL;
+    if (last && !last->ptr && last->fd < 0 && last->off + last->len == from) {
         last->len += n;
         q->pending += n;
         return 0;
     }
-    return wf__q_seg(q, NULL, off, n, false);
+    int rc = wf__output_piece(q, NULL, from, n, false);
+    if (rc < 0) q->bytes.len = from;
+    return rc;
 }
 
-/* Release what a finished or dropped segment holds. */
-WF__PRIVATE void wf__seg_release(wf__seg *s) {
+/* Queue a copy of p[0..n). */
+WF__PRIVATE int wf__output_copy(wf__output *q, const void *p, size_t n) {
+    size_t from = q->bytes.len;
+    if (wf_buf_append(&q->bytes, p, n) < 0) return WF_ENOMEM;
+    return wf__output_commit(q, from);
+}
+
+/* Release what a finished or dropped piece holds. */
+WF__PRIVATE void wf__piece_release(wf__piece *s) {
     if (s->owned) WF_FREE(NULL, (void *)s->ptr);
     if (s->fd >= 0) close(s->fd);
     s->owned = false;
     s->fd = -1;
 }
 
-WF__PRIVATE void wf__q_clear(wf__outq *q) {
-    for (uint32_t i = q->head; i < q->nseg; i++) wf__seg_release(&q->segs[i]);
-    q->nseg = q->head = 0;
+WF__PRIVATE void wf__output_clear(wf__output *q) {
+    for (uint32_t i = q->head; i < q->npieces; i++) wf__piece_release(&q->pieces[i]);
+    q->npieces = q->head = 0;
     q->bytes.len = 0;
     q->pending = 0;
 }
 
-WF__PRIVATE void wf__q_free(wf__outq *q) {
-    wf__q_clear(q);
+WF__PRIVATE void wf__output_free(wf__output *q) {
+    wf__output_clear(q);
     wf_buf_free(&q->bytes);
-    WF_FREE(NULL, q->segs);
-    q->segs = NULL;
+    WF_FREE(NULL, q->pieces);
+    q->pieces = NULL;
     q->cap = 0;
 }
 
+/* Send a file piece: the kernel copies it to the socket. */
+WF__PRIVATE ssize_t wf__send_file(int fd, wf__piece *f) {
+#ifdef __linux__
+    off_t at = (off_t)f->off;
+    return sendfile(fd, f->fd, &at, WF__MIN(f->len, (size_t)1 << 30));
+#else
+    char chunk[65536];
+    ssize_t w = pread(f->fd, chunk, WF__MIN(f->len, sizeof chunk), (off_t)f->off);
+    if (w > 0) w = send(fd, chunk, (size_t)w, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return w;
+#endif
+}
+
+/* Account for w bytes sent from the head of q. */
+WF__PRIVATE void wf__output_sent(wf__output *q, size_t w) {
+    q->pending -= w;
+    q->sent = true;
+    while (w) {
+        wf__piece *s = &q->pieces[q->head];
+        size_t k = WF__MIN(w, s->len);
+        s->off += k;
+        s->len -= k;
+        w -= k;
+        if (s->len) break;
+        wf__piece_release(s);
+        q->head++;
+    }
+}
+
 /* Write what the socket takes. Returns 0 when all is sent, 1 when the socket is full, -1 on error. */
-WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
+WF__PRIVATE int wf__output_flush(wf__output *q, int fd) {
     while (q->pending) {
         struct iovec iov[64];
         int n = 0;
-        for (uint32_t i = q->head; i < q->nseg && n < 64 && q->segs[i].fd < 0; i++) {
-            wf__seg *s = &q->segs[i];
+        for (uint32_t i = q->head; i < q->npieces && n < 64 && q->pieces[i].fd < 0; i++) {
+            wf__piece *s = &q->pieces[i];
             iov[n].iov_base = (void *)(s->ptr ? s->ptr + s->off : q->bytes.ptr + s->off);
             iov[n].iov_len = s->len;
             n++;
         }
         ssize_t w;
-        if (n == 0) {       /* a file: the kernel copies it to the socket */
-            wf__seg *f = &q->segs[q->head];
-#ifdef __linux__
-            off_t at = (off_t)f->off;
-            w = sendfile(fd, f->fd, &at, WF__MIN(f->len, (size_t)1 << 30));
-#else
-            char chunk[65536];
-            w = pread(f->fd, chunk, WF__MIN(f->len, sizeof chunk), (off_t)f->off);
-            if (w > 0) w = send(fd, chunk, (size_t)w, MSG_NOSIGNAL | MSG_DONTWAIT);
-#endif
+        if (n == 0) {
+            w = wf__send_file(fd, &q->pieces[q->head]);
             if (w == 0) return -1;                              /* the file shrank */
         } else if (n == 1) {       /* the usual case, and send() costs less than sendmsg() */
             w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -3843,424 +4001,17 @@ WF__PRIVATE int wf__q_flush(wf__outq *q, int fd) {
             if (errno == EINTR) continue;
             return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
         }
-        size_t left = (size_t)w;
-        q->pending -= left;
-        q->sent = true;
-        while (left) {
-            wf__seg *s = &q->segs[q->head];
-            size_t k = WF__MIN(left, s->len);
-            s->off += k;
-            s->len -= k;
-            left -= k;
-            if (s->len) break;
-            wf__seg_release(s);
-            q->head++;
-        }
+        wf__output_sent(q, (size_t)w);
     }
-    q->nseg = q->head = 0;
+    q->npieces = q->head = 0;
     q->bytes.len = 0;
     return 0;
 }
 
-/* ---- request states ---- */
-
-WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__conn *c) {
-    wf__rs *rs = l->free_rs;
-    uint32_t nf = l->srv->cfg.max_headers;
-    if (rs) {
-        l->free_rs = rs->next_free;
-    } else {
-        rs = (wf__rs *)WF_MALLOC(NULL, sizeof *rs + nf * sizeof(wf_http_field));
-        if (!rs) return NULL;
-        memset(rs, 0, sizeof *rs);
-        rs->arena.inl = rs->arena_inline;
-        rs->arena.inl_cap = sizeof rs->arena_inline;
-    }
-    rs->head.max_line = l->srv->cfg.max_request_line;
-    rs->head.max_head = l->srv->cfg.max_header_bytes;
-    wf_http_head_init(&rs->head, rs->fields, nf);
-    memset(&rs->ck, 0, sizeof rs->ck);
-    rs->ck.max_body = l->srv->cfg.max_body;
-    rs->head_len = rs->body_len = 0;
-    rs->phase = WF__P_HEAD;
-    rs->t_first_us = l->now_us;
-    rs->t_head_ms = 0;
-    atomic_store(&rs->orphan, false);
-    rs->req.loop = rs->res.loop = l;
-    rs->req.conn = rs->res.conn = c;
-    rs->req.rs = rs;
-    rs->req.peer[0] = 0;
-    rs->req.params = NULL;
-    rs->req.match = NULL;
-    rs->req.errors = NULL;
-    rs->req.query = rs->req.form = NULL;
-    rs->req.res = &rs->res;
-    rs->req.raise = NULL;
-    rs->req.mw = 0;
-    rs->req.in_error = false;
-    rs->req.state = NULL;
-    rs->req.json = NULL;
-    rs->req.json_state = 0;
-    rs->req.deps = NULL;
-    rs->req.cleanups = NULL;
-    rs->req.dep_depth = rs->req.app_building = 0;
-    rs->req.tasks = rs->req.tasks_tail = NULL;
-    rs->req.route = NULL;
-    rs->req.refused = 0;
-    rs->req.blocking = false;
-    rs->res.status = 0;
-    rs->res.close = rs->res.has_body = false;
-    rs->res.body = NULL;
-    rs->res.body_len = 0;
-    rs->res.hdrs.len = rs->res.copy.len = 0;
-    rs->res.stream = NULL;
-    rs->res.stream_user = NULL;
-    rs->res.stream_free = NULL;
-    rs->res.bytes = 0;
-    rs->res.on_worker = false;
-    rs->res.file_fd = -1;
-    return rs;
-}
-
-WF__PRIVATE void wf__run_cleanups(wf_req *req);
-WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req);
-
-WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
-    wf__run_cleanups(&rs->req);
-    wf__submit_tasks(l->srv, &rs->req);         /* the response is out: its tasks may run */
-    if (rs->res.file_fd >= 0) close(rs->res.file_fd);
-    rs->res.file_fd = -1;
-    if (rs->req.json) wf_json_free(rs->req.json);
-    rs->req.json = NULL;
-    if (rs->req.errors) wf_buf_free(rs->req.errors);
-    rs->req.errors = NULL;
-    if (rs->res.has_body && rs->res.mode == WF_BODY_OWN) WF_FREE(NULL, (void *)rs->res.body);
-    rs->res.has_body = false;
-    if (rs->res.stream_free) rs->res.stream_free(rs->res.stream_user);
-    rs->res.stream_free = NULL;
-    wf__arena_reset(&rs->arena);
-    if (rs->res.hdrs.cap > 65536) wf_buf_free(&rs->res.hdrs);
-    if (rs->res.copy.cap > 65536) wf_buf_free(&rs->res.copy);
-    rs->next_free = l->free_rs;
-    l->free_rs = rs;
-}
-
-/* A request is answered: release it now, or once its response is sent if it has cleanups (the
-   code after a dependency's `yield` runs after the response, as FastAPI does). */
-WF__PRIVATE void wf__rs_finish(wf__loop *l, wf__conn *c, wf__rs *rs) {
-    if (!rs->req.cleanups && !rs->req.tasks) {
-        wf__rs_put(l, rs);
-        return;
-    }
-    rs->next_free = NULL;
-    if (c->done_tail) c->done_tail->next_free = rs;
-    else c->done = rs;
-    c->done_tail = rs;
-}
-
-/* The output has drained (or the connection is closing): run the waiting cleanups, in order. */
-WF__PRIVATE void wf__release_done(wf__loop *l, wf__conn *c) {
-    while (c->done) {
-        wf__rs *rs = c->done;
-        c->done = rs->next_free;
-        wf__rs_put(l, rs);
-    }
-    c->done_tail = NULL;
-}
-
-WF__PRIVATE void wf__rs_destroy(wf__rs *rs) {
-    wf_buf_free(&rs->res.hdrs);
-    wf_buf_free(&rs->res.copy);
-    wf__arena_reset(&rs->arena);
-    WF_FREE(NULL, rs);
-}
-
-/* ---- response serializer ---- */
-
-WF__PRIVATE bool wf__is_head_method(const wf_req *req) {
-    wf_str m = wf_req_method(req);
-    return m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0;
-}
-
-WF__PRIVATE void wf__access(wf__loop *l, wf__rs *rs, int status) {
-    const wf_config *cfg = &l->srv->cfg;
-    if (!cfg->access_log) return;
-    wf_access_entry e;
-    wf_str na = {"-", 1};
-    bool parsed = rs->head.method.len > 0 && rs->req.buf;
-    e.unix_ms = wf__wall_ms();
-    e.peer = wf_req_peer(&rs->req);
-    e.method = parsed ? wf_span_str(rs->req.buf, rs->head.method) : na;
-    e.path = parsed ? wf_req_path(&rs->req) : na;
-    e.status = status;
-    e.bytes = rs->res.bytes;
-    e.micros = wf__mono_us() - rs->t_first_us;
-    cfg->access_log(cfg->access_log_user, &e);
-}
-
-/* Queue the status line and headers of rs's response. */
-WF__PRIVATE int wf__write_head(wf__loop *l, wf__conn *c, wf__rs *rs, bool chunked, bool close) {
-    wf_res *res = &rs->res;
-    wf__outq *q = wf__q(l, c);
-    char line[128];
-    int status = res->status;
-    size_t n = status == 200 ? 17 : (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, wf_http_reason(status));
-    size_t before = q->pending;
-    int rc = wf__q_copy(q, status == 200 ? "HTTP/1.1 200 OK\r\n" : line, n);
-    rc |= wf__q_copy(q, l->date_line, l->date_len);
-    if (chunked) {
-        rc |= wf__q_copy(q, "Transfer-Encoding: chunked\r\n", 28);
-    } else if (!res->stream && status != 204 && status != 304 && status >= 200) {
-        memcpy(line, "Content-Length: ", 16);
-        n = 16 + wf__utoa(line + 16, res->body_len);
-        memcpy(line + n, "\r\n", 2);
-        rc |= wf__q_copy(q, line, n + 2);
-    }
-    rc |= wf__q_copy(q, res->hdrs.ptr, res->hdrs.len);
-    if (close) rc |= wf__q_copy(q, "Connection: close\r\n\r\n", 21);
-    else if (rs->head.minor == 0) rc |= wf__q_copy(q, "Connection: keep-alive\r\n\r\n", 26);
-    else rc |= wf__q_copy(q, "\r\n", 2);
-    res->bytes += q->pending - before;
-    return rc ? WF_ENOMEM : 0;
-}
-
-/* Queue the body of a finished (non-stream) response. */
-WF__PRIVATE int wf__write_body(wf__loop *l, wf__conn *c, wf_res *res) {
-    wf__outq *q = wf__q(l, c);
-    int rc = 0;
-    if (res->file_fd >= 0) {
-        if (!res->body_len) return 0;
-        rc = wf__q_seg(q, NULL, (size_t)res->file_off, res->body_len, false);
-        if (rc == 0) q->segs[q->nseg - 1].fd = res->file_fd, res->file_fd = -1;   /* the queue closes it */
-        res->bytes += res->body_len;
-        return rc;
-    }
-    if (!res->has_body || !res->body_len) return 0;
-    if (res->mode == WF_BODY_COPY || res->body_len <= WF__INLINE_BODY) {
-        rc = wf__q_copy(q, res->body, res->body_len);
-    } else {
-        rc = wf__q_seg(q, (const char *)res->body, 0, res->body_len, res->mode == WF_BODY_OWN);
-        if (rc == 0) res->has_body = false;    /* the queue owns it now */
-    }
-    res->bytes += res->body_len;
-    return rc;
-}
-
-/* Serialize the response the handler left in rs; starts a stream when it asked for one. */
-WF__PRIVATE int wf__finish_response(wf__loop *l, wf__conn *c, wf__rs *rs) {
-    wf_res *res = &rs->res;
-    if (!res->status) res->status = 200;
-    if (res->status == 205) {           /* RFC 9110 15.3.6: no content, whatever the handler set */
-        if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
-        if (res->file_fd >= 0) close(res->file_fd);
-        if (res->stream_free) res->stream_free(res->stream_user);
-        res->has_body = false, res->body_len = 0, res->file_fd = -1, res->stream = NULL, res->stream_free = NULL;
-    }
-    bool head_only = wf__is_head_method(&rs->req);
-    bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
-    bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
-    bool chunked = res->stream && rs->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
-    if (res->stream && rs->head.minor == 0 && !no_body) close = true;    /* delimited by close */
-    if (close) c->closing = true;
-    int rc = wf__write_head(l, c, rs, chunked, close);
-    if (rc == 0 && !no_body && res->stream && res->has_body && res->body_len) {
-        l->pumping = c;                 /* a body set with a stream goes out as its first chunk */
-        rc = wf_res_write(res, res->body, res->body_len);
-        l->pumping = NULL;
-    } else if (rc == 0 && !no_body) {
-        rc = wf__write_body(l, c, res);
-    }
-    if (res->stream && !no_body && rc == 0) {
-        /* the input buffer goes away before the stream ends: keep the head for the access log */
-        char *copy = (char *)wf__arena_alloc(&rs->arena, rs->head_len);
-        if (copy) memcpy(copy, rs->req.buf, rs->head_len);
-        rs->req.buf = copy;
-        rs->req.body.ptr = "", rs->req.body.len = 0;   /* the body is not kept: copy what a producer needs */
-        rs->phase = WF__P_STREAM;
-        return 0;
-    }
-    wf__access(l, rs, res->status);
-    return rc;
-}
-
-/* Answer an error found by the HTTP layer, {"detail": ...}, and close; rs (c's) is released. */
-WF__PRIVATE void wf__http_error(wf__loop *l, wf__conn *c, wf__rs *rs, int status, const char *why) {
-    char body[256];
-    size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
-    wf_res *res = &rs->res;
-    res->status = status;
-    res->hdrs.len = 0;
-    res->stream = NULL;
-    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
-    res->has_body = false;
-    wf_buf_append(&res->hdrs, "Content-Type: application/json\r\n", 32);
-    wf_res_body(res, body, n, WF_BODY_COPY);
-    c->closing = true;
-    c->must_linger = true;
-    wf__finish_response(l, c, rs);
-    wf__rs_put(l, rs);
-    c->rs = NULL;
-}
-
-/* ---- requests: from bytes to a handler call ---- */
-
-WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res);
-WF__PRIVATE bool wf__app_blocks(wf_req *req);
-WF__PRIVATE int wf__work_submit(wf__loop *l, wf__rs *rs, size_t total);
-
-/* Run the handler for the complete request in rs (total bytes at buf) and queue its response, or
-   hand it to the worker pool (phase WF__P_WORK) if its route is blocking. */
-WF__PRIVATE void wf__dispatch(wf__loop *l, wf__conn *c, wf__rs *rs, const char *buf, size_t total) {
-    rs->req.buf = buf;
-    rs->req.body.ptr = buf + rs->head_len;
-    rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
-    if (l->srv->pool && wf__app_blocks(&rs->req)) {
-        int rc = wf__work_submit(l, rs, total);
-        if (rc == 0) return;
-        rs->req.refused = rc == WF_EFULL ? 503 : 500;
-    }
-    int64_t t0 = wf__mono_us();
-    wf__app_dispatch(l->srv->app, &rs->req, &rs->res);
-    int64_t took = (wf__mono_us() - t0) / 1000;
-    if (took >= l->srv->cfg.slow_handler_ms && !rs->req.blocking) {     /* it held the loop: every connection waited */
-        wf_str m = wf_req_method(&rs->req);
-        wf__logf(l->srv, 1, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
-                 rs->req.route ? rs->req.route : "(no route)", (long long)took);
-    }
-    if (wf__finish_response(l, c, rs) < 0) {
-        wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
-        c->closing = true;
-    }
-}
-
-/* After the head: refuse what the head already rules out, announce 100 Continue. 0 = go on. */
-WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__conn *c, wf__rs *rs, size_t have) {
-    wf_http_head *h = &rs->head;
-    rs->phase = WF__P_BODY;
-    rs->t_head_ms = l->now_ms;
-    /* trailer fields count against the head's limits (what the head left of them) */
-    uint32_t mh = l->srv->cfg.max_header_bytes, mf = l->srv->cfg.max_headers;
-    rs->ck.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 0;
-    rs->ck.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 0;
-    rs->ck.no_trailers = !rs->ck.max_trailer || !rs->ck.max_trailer_fields;
-    if (h->content_length > 0 && (uint64_t)h->content_length > l->srv->cfg.max_body) {
-        wf__http_error(l, c, rs, 413, "Request body too large");
-        return -1;
-    }
-    bool body_due = h->chunked || h->content_length > 0;
-    if (h->expect_continue && h->minor == 1 && body_due && have == rs->head_len) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        wf__q_copy(wf__q(l, c), cont, sizeof cont - 1);
-    }
-    return 0;
-}
-
-/* Advance the body of rs with the bytes of the input after c->in_start. Returns the request's total
-   length when it is complete, 0 if more is needed, -1 after answering an error. A chunked body is
-   decoded in place and the input behind it moved down, so framing never accumulates in memory. */
-WF__PRIVATE long wf__body_progress(wf__loop *l, wf__conn *c, wf__rs *rs, wf_buf *in) {
-    char *buf = in->ptr + c->in_start;
-    size_t len = in->len - c->in_start;
-    if (!rs->head.chunked) {
-        size_t need = rs->head_len + (size_t)WF__MAX(rs->head.content_length, 0);
-        return len >= need ? (long)need : 0;
-    }
-    size_t dec_at = rs->head_len + rs->body_len, used = 0, out = 0;
-    int rc = wf_http_dechunk(&rs->ck, buf + dec_at, buf + dec_at, len - dec_at, &used, &out);
-    if (used > out) {
-        memmove(buf + dec_at + out, buf + dec_at + used, len - dec_at - used);
-        in->len -= used - out;
-    }
-    rs->body_len += out;
-    if (rc == WF_ETOOBIG && rs->ck.trailer_too_big)        /* the trailers: a head, in effect */
-        wf__http_error(l, c, rs, 431, "Request header fields too large");
-    else if (rc == WF_ETOOBIG) wf__http_error(l, c, rs, 413, "Request body too large");
-    else if (rc < 0) wf__http_error(l, c, rs, 400, "Invalid chunked body");
-    if (rc < 0) return -1;
-    return rc == 1 ? (long)(rs->head_len + rs->body_len) : 0;
-}
-
-/* Parse and answer every complete request in the connection's input, in order. Returns true if it
-   stopped at the output high-water mark with input left (call again once the output drains). */
-WF__PRIVATE bool wf__process_input(wf__loop *l, wf__conn *c) {
-    wf_buf *in = l->in;
-    bool more = false;
-    /* closing: finish the request in flight (graceful shutdown), start no new one */
-    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase <= WF__P_BODY)) {
-        if (wf__q(l, c)->pending > WF__PIPELINE_HIGH_WATER) {
-            more = in->len > c->in_start;
-            break;
-        }
-        char *buf = in->ptr + c->in_start;
-        size_t len = in->len - c->in_start;
-        if (!len) break;
-        if (!c->rs && !(c->rs = wf__rs_get(l, c))) {
-            c->closing = true;
-            break;
-        }
-        if (c->timer != WF__T_HEAD && c->timer != WF__T_BODY) c->timer = WF__T_NONE;
-        wf__rs *rs = c->rs;
-        rs->req.buf = buf;
-        c->fresh = false;
-        if (rs->phase == WF__P_HEAD) {
-            int rc = wf_http_parse_head(&rs->head, buf, len);
-            if (rc == WF_EPARTIAL) break;
-            if (rc < 0) {
-                wf__http_error(l, c, rs, rs->head.status, rs->head.error);
-                break;
-            }
-            rs->head_len = (size_t)rc;
-            if (wf__head_accepted(l, c, rs, len) < 0) break;
-        }
-        long total = wf__body_progress(l, c, rs, in);
-        if (total <= 0) break;
-        wf__dispatch(l, c, rs, buf, (size_t)total);
-        c->in_start += (size_t)total;
-        if (rs->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
-        wf__rs_finish(l, c, rs);
-        c->rs = NULL;
-        c->timer = WF__T_NONE;      /* the next request, or the idle wait, starts its own clock */
-    }
-    return more;
-}
-
-/* ---- streams ---- */
-
-/* Call the producer while the client keeps up. Returns -1 if it aborted. */
-WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__conn *c) {
-    wf__rs *rs = c->rs;
-    wf_res *res = &rs->res;
-    c->stream_idle = false;
-    while (wf__q(l, c)->pending < WF__STREAM_LOW_WATER) {
-        size_t before = wf__q(l, c)->pending;
-        l->pumping = c;
-        int r = res->stream(res, res->stream_user);
-        l->pumping = NULL;
-        if (r < 0) return -1;
-        if (r == 0) {
-            if (rs->head.minor == 1 && wf__q_copy(wf__q(l, c), "0\r\n\r\n", 5) < 0) return -1;
-            res->bytes += rs->head.minor == 1 ? 5 : 0;
-            wf__access(l, rs, res->status);
-            res->stream = NULL;
-            wf__rs_finish(l, c, rs);
-            c->rs = NULL;
-            c->timer = WF__T_NONE;
-            return 0;
-        }
-        if (wf__q(l, c)->pending == before) {       /* nothing now: try again a little later */
-            c->stream_idle = true;
-            break;
-        }
-    }
-    return 0;
-}
-
-/* ---- connections ---- */
-
 /* ---- the poll set: poll() over pfds, or epoll on Linux (see ON THE LOOP) ---- */
 
 /* Watch fd (at slot, for conn c or NULL) for events; add it if new. */
-WF__PRIVATE void wf__ps_watch(wf__loop *l, uint32_t slot, int fd, wf__conn *c, short events, bool add) {
+WF__PRIVATE void wf__pollset_watch(wf__loop *l, uint32_t slot, int fd, wf__conn *c, short events, bool add) {
 #if WF__EPOLL
     struct epoll_event ev;
     if (fd < 0) return;
@@ -4270,33 +4021,39 @@ WF__PRIVATE void wf__ps_watch(wf__loop *l, uint32_t slot, int fd, wf__conn *c, s
     else ev.data.u64 = slot;
     epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
 #else
-    (void)c, (void)add;
+    (void)c;
+    (void)add;
     l->pfds[slot].fd = fd;
     l->pfds[slot].events = events;
     l->pfds[slot].revents = 0;
 #endif
 }
 
-/* Set c's events, touching the kernel only when they change. A connection enters the set here, so
-   one answered and closed within its first read never costs an epoll_ctl. */
-WF__PRIVATE void wf__ps_events(wf__loop *l, wf__conn *c, short events) {
+/* Set what c is watched for, touching the kernel only when it changes. A connection enters the set
+   here, so one answered and closed within its first read never costs an epoll_ctl. */
+WF__PRIVATE void wf__conn_watch(wf__loop *l, wf__conn *c, bool readable, bool writable) {
+    short events = (short)((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
     if (c->watched && c->events == events) return;
-    wf__ps_watch(l, c->slot, c->fd, c, events, !c->watched);
+    wf__pollset_watch(l, c->slot, c->fd, c, events, !c->watched);
     c->events = events;
     c->watched = true;
 }
 
 /* Wait up to timeout ms; collect the ready connections in l->ready. Returns the wake-up and listener
    readiness as bits 1 and 2, or -1 on error. */
-WF__PRIVATE int wf__ps_wait(wf__loop *l, int timeout) {
+WF__PRIVATE int wf__pollset_wait(wf__loop *l, int timeout) {
     int special = 0;
     l->nready = 0;
 #if WF__EPOLL
     struct epoll_event evs[256];
     int rc = epoll_wait(l->epfd, evs, (int)WF__MIN(l->cap, 256u), timeout);   /* l->ready holds cap */
     for (int i = 0; i < rc; i++) {
-        if (evs[i].data.u64 < 2) special |= 1 << evs[i].data.u64;
-        else l->ready[l->nready].c = (wf__conn *)evs[i].data.ptr, l->ready[l->nready++].rev = (short)evs[i].events;
+        if (evs[i].data.u64 < 2) {
+            special |= 1 << evs[i].data.u64;
+            continue;
+        }
+        l->ready[l->nready].c = (wf__conn *)evs[i].data.ptr;
+        l->ready[l->nready++].rev = (short)evs[i].events;
     }
 #else
     int rc = poll(l->pfds, l->n, timeout);
@@ -4304,11 +4061,38 @@ WF__PRIVATE int wf__ps_wait(wf__loop *l, int timeout) {
         short rev = l->pfds[i].revents;
         if (!rev) continue;
         l->pfds[i].revents = 0;
-        if (i < 2) special |= 1 << i;
-        else l->ready[l->nready].c = l->conns[i], l->ready[l->nready++].rev = rev;
+        if (i < 2) {
+            special |= 1 << i;
+            continue;
+        }
+        l->ready[l->nready].c = l->conns[i];
+        l->ready[l->nready++].rev = rev;
     }
 #endif
     return rc < 0 ? -1 : special;
+}
+
+/* ---- connections ---- */
+
+/* Arm c's timer: timer fires at deadline (ms, monotonic). */
+WF__PRIVATE void wf__conn_timer(wf__loop *l, wf__conn *c, int timer, int64_t deadline) {
+    c->timer = (uint8_t)timer;
+    c->deadline = deadline;
+    if (deadline < l->next_timer) l->next_timer = deadline;
+}
+
+/* Set TCP_NODELAY once. */
+WF__PRIVATE void wf__conn_nodelay(wf__conn *c) {
+    int one = 1;
+    if (c->nodelay) return;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->nodelay = true;
+}
+
+/* Serve c's input from where it is: its own buffer, or the scratch one. */
+WF__PRIVATE void wf__conn_input(wf__loop *l, wf__conn *c) {
+    l->in = c->in.len ? &c->in : &l->rbuf;
+    if (!c->in.len) c->in_start = 0;
 }
 
 WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
@@ -4316,12 +4100,10 @@ WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     close(c->fd);                           /* which also takes it out of an epoll set */
     c->fd = -1;
     if (c->lingering) l->lingering--;
-    wf__release_done(l, c);                 /* cleanups run when the client goes away too */
-    if (c->rs && c->rs->phase == WF__P_WORK) atomic_store(&c->rs->orphan, true);   /* its worker frees it */
-    else if (c->rs) wf__rs_put(l, c->rs);
-    if (c->q) {
-        wf__q_free(c->q);
-        WF_FREE(NULL, c->q);
+    l->shared->hooks->closed(l, c);
+    if (c->out) {
+        wf__output_free(c->out);
+        WF_FREE(NULL, c->out);
     }
     wf_buf_free(&c->in);
 #if !WF__EPOLL
@@ -4330,14 +4112,14 @@ WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
     l->conns[i] = l->conns[last];
     l->conns[i]->slot = i;
     l->n--;
-    atomic_fetch_sub(&l->srv->nconns, 1);
-    c->rs = (wf__rs *)(void *)l->dead;      /* freed once no ready list can point at it */
+    atomic_fetch_sub(&l->shared->nconns, 1);
+    c->next_dead = l->dead;                 /* freed once no ready list can point at it */
     l->dead = c;
 }
 
 WF__PRIVATE void wf__conn_bury(wf__loop *l) {
     while (l->dead) {
-        wf__conn *n = (wf__conn *)(void *)l->dead->rs;
+        wf__conn *n = l->dead->next_dead;
         WF_FREE(NULL, l->dead);
         l->dead = n;
     }
@@ -4351,7 +4133,6 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         if (left && wf_buf_append(&c->in, in->ptr + c->in_start, left) < 0) return -1;
         c->in_start = 0;
         l->rbuf.len = 0;
-        if (c->rs && c->rs->phase <= WF__P_BODY) c->rs->req.buf = c->in.ptr;   /* the request moved */
     } else if (!left) {
         wf_buf_free(&c->in);
         c->in_start = 0;
@@ -4360,46 +4141,23 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         c->in.len = left;
         c->in_start = 0;
     }
-    if (c->rs && c->rs->phase <= WF__P_BODY && c->in.ptr) c->rs->req.buf = c->in.ptr;
-    if (!c->q && l->scratch.pending) {
-        c->q = (wf__outq *)WF_MALLOC(NULL, sizeof *c->q);
-        if (!c->q) return -1;
-        *c->q = l->scratch;
+    if (!c->out && l->scratch.pending) {
+        c->out = (wf__output *)WF_MALLOC(NULL, sizeof *c->out);
+        if (!c->out) return -1;
+        *c->out = l->scratch;
         memset(&l->scratch, 0, sizeof l->scratch);
-    } else if (c->q && !c->q->pending) {
-        wf__q_free(c->q);
-        WF_FREE(NULL, c->q);
-        c->q = NULL;
+    } else if (c->out && !c->out->pending) {
+        wf__output_free(c->out);
+        WF_FREE(NULL, c->out);
+        c->out = NULL;
     }
     return 0;
 }
 
-/* Choose the timer and poll events for c's state. */
-WF__PRIVATE void wf__conn_arm(wf__loop *l, wf__conn *c) {
-    const wf_config *cfg = &l->srv->cfg;
-    bool streaming = c->rs && c->rs->phase == WF__P_STREAM;
-    bool working = c->rs && c->rs->phase == WF__P_WORK;
-    bool out = (c->q && c->q->pending) || (streaming && !c->stream_idle);
-    bool partial = c->rs && c->rs->phase <= WF__P_BODY;     /* a request still arriving */
-    uint8_t t;
-    int64_t d;
-    if (c->lingering) return;
-    if (out) t = WF__T_WRITE, d = l->now_ms + cfg->write_timeout_ms;
-    else if (streaming) t = WF__T_RETRY, d = l->now_ms + WF__STREAM_RETRY_MS;
-    else if (working) t = WF__T_NONE, d = INT64_MAX;    /* no clock on a handler: it answers or it hangs */
-    else if (c->rs && c->rs->phase == WF__P_HEAD) t = WF__T_HEAD, d = c->rs->t_first_us / 1000 + cfg->header_timeout_ms;
-    else if (c->rs) t = WF__T_BODY, d = c->rs->t_head_ms + cfg->body_timeout_ms;
-    else t = WF__T_IDLE, d = l->now_ms + (c->fresh ? cfg->header_timeout_ms : cfg->idle_timeout_ms);
-    /* a deadline is set when its phase begins; a write deadline again whenever bytes went out */
-    if (t != c->timer || (t == WF__T_WRITE && c->wrote)) {
-        c->timer = t;
-        c->deadline = d;
-        if (d < l->next_timer) l->next_timer = d;
-    }
-    c->wrote = false;
-    bool reading = (!out || (c->rs == NULL && c->in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done &&
-                   !working && (!c->closing || partial);   /* at shutdown the request in flight is still read */
-    wf__ps_events(l, c, (short)((reading ? POLLIN : 0) | (out ? POLLOUT : 0)));
+/* Throw away what c's event left in the scratch buffers (c is closing). */
+WF__PRIVATE void wf__conn_drop_scratch(wf__loop *l) {
+    wf__output_clear(&l->scratch);
+    l->rbuf.len = 0;
 }
 
 /* Half-close and drain the input for a while, so a response is not destroyed by a reset. */
@@ -4407,33 +4165,31 @@ WF__PRIVATE void wf__conn_linger(wf__loop *l, wf__conn *c) {
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
     l->lingering++;
-    c->timer = WF__T_LINGER;
-    c->deadline = l->now_ms + WF__LINGER_MS;
-    if (c->deadline < l->next_timer) l->next_timer = c->deadline;
-    wf__ps_events(l, c, POLLIN);
+    wf__conn_timer(l, c, WF__TIMER_LINGER, l->now_ms + WF__LINGER_MS);
+    wf__conn_watch(l, c, true, false);
 }
 
 /* Read once into the scratch buffer, or into c's own buffer when a partial request waits there.
-   Returns bytes read, 0 at end of stream, -1 on error, -2 if nothing was ready. */
+   Returns bytes read, 0 at end of stream, or WF__READ_ERROR / _AGAIN (nothing was ready) / _FULL
+   (c's buffer holds more than any acceptable request). */
 WF__PRIVATE long wf__conn_read(wf__loop *l, wf__conn *c) {
     wf_buf *in = c->in.len ? &c->in : &l->rbuf;
     size_t room = in == &l->rbuf ? WF__READ_CHUNK : 16384;
     if (in == &c->in) {
-        size_t cap = (size_t)l->srv->cfg.max_header_bytes + (size_t)l->srv->cfg.max_body + 65536;
-        if (c->in.len >= cap) return -3;       /* more than any acceptable request */
+        const wf_config *cfg = l->shared->cfg;
+        size_t cap = (size_t)cfg->max_header_bytes + (size_t)cfg->max_body + 65536;
+        if (c->in.len >= cap) return WF__READ_FULL;
         room = WF__MIN(WF__MAX(room, c->in.len), cap - c->in.len);
     }
-    if (wf_buf_reserve(in, room) < 0) return -1;
+    if (wf_buf_reserve(in, room) < 0) return WF__READ_ERROR;
     l->in = in;
     ssize_t r;
     do r = recv(c->fd, in->ptr + in->len, room, 0);
     while (r < 0 && errno == EINTR);
-    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
+    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? WF__READ_AGAIN : WF__READ_ERROR;
     in->len += (size_t)r;
     return (long)r;
 }
-
-WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c);
 
 WF__PRIVATE void wf__conn_linger_read(wf__loop *l, wf__conn *c) {
     char tmp[4096];
@@ -4443,110 +4199,30 @@ WF__PRIVATE void wf__conn_linger_read(wf__loop *l, wf__conn *c) {
         wf__conn_close(l, c);
 }
 
+/* c is ready: read what is there and hand it to the protocol. */
 WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
     if (c->lingering) {
         wf__conn_linger_read(l, c);
         return;
     }
-    l->in = c->in.len ? &c->in : &l->rbuf;
-    if (!c->in.len) c->in_start = 0;
-    if (rev & (POLLIN | POLLHUP | POLLERR)) {
-        long r = wf__conn_read(l, c);
-        bool partial = c->rs && c->rs->phase <= WF__P_BODY;
-        bool unread = l->in->len > c->in_start;
-        bool sending = (c->q && c->q->pending) || c->rs || unread;
-        if (r == -3 && partial) {
-            wf__http_error(l, c, c->rs, 413, "Request too large");
-        } else if (r == -1 || r == -3 || (r == 0 && (partial || !sending || (rev & (POLLHUP | POLLERR))))) {
-            /* an error, the peer left mid-request or idle, or it is gone both ways (a reset after
-               its FIN reads as end of stream, and the hang-up would be reported again and again) */
-            wf__conn_close(l, c);
-            return;
-        } else if (r == 0) {
-            c->peer_done = true;            /* answer the complete requests it sent, then close */
-        }
-    }
-    wf__conn_drive(l, c);
-}
-
-/* Make progress on c: answer requests, pump a stream, write; then stash, arm or close. */
-WF__PRIVATE void wf__conn_drive(wf__loop *l, wf__conn *c) {
-    for (int round = 0; round < 64; round++) {
-        bool more = false;
-        if (c->rs && c->rs->phase == WF__P_STREAM) {
-            if (wf__stream_pump(l, c) < 0) goto dead;
-        }
-        if (!c->rs || c->rs->phase <= WF__P_BODY) more = wf__process_input(l, c);
-        if (!c->nodelay && (!c->closing || c->rs)) {
-            /* as nginx does: skip it for a lone response before a close, where Nagle cannot delay */
-            int one = 1;
-            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            c->nodelay = true;
-        }
-        wf__outq *q = wf__q(l, c);
-        int fr = wf__q_flush(q, c->fd);
-        c->wrote = c->wrote || q->sent;
-        q->sent = false;
-        if (fr < 0) goto dead;
-        if (fr == 1) break;
-        if (c->done) wf__release_done(l, c);   /* every response so far is sent */
-        if (c->rs && c->rs->phase == WF__P_STREAM) {
-            if (c->stream_idle) break;
-            continue;
-        }
-        if (more) continue;                 /* pipelined requests waited for the output to drain */
-        if (c->peer_done) {
-            if (c->rs && c->rs->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
-            c->closing = true;
-        }
-        if (c->closing && !c->rs) {
-            /* a clean end closes at once; unread input (a refused body, pipelined requests after
-               "Connection: close") is drained first, so a reset cannot destroy the response */
-            if (!c->must_linger && l->in->len == c->in_start) goto dead;
-            if (wf__conn_stash(l, c) < 0) goto dead;
-            wf__conn_linger(l, c);
-            return;
-        }
-        break;
-    }
-    if (wf__conn_stash(l, c) < 0) goto dead;
-    wf__conn_arm(l, c);
-    return;
-dead:     /* or done */
-    wf__q_clear(&l->scratch);
-    l->rbuf.len = 0;
-    wf__conn_close(l, c);
+    wf__conn_input(l, c);
+    long r = (rev & (POLLIN | POLLHUP | POLLERR)) ? wf__conn_read(l, c) : WF__READ_AGAIN;
+    l->shared->hooks->event(l, c, r, rev);
 }
 
 /* ---- timers ---- */
-
-WF__PRIVATE void wf__conn_timeout(wf__loop *l, wf__conn *c, uint8_t timer) {
-    if (timer == WF__T_RETRY) {         /* a stream producer asked to be called again */
-        l->in = c->in.len ? &c->in : &l->rbuf;
-        if (!c->in.len) c->in_start = 0;
-        wf__conn_drive(l, c);
-        return;
-    }
-    if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->rs && !c->lingering) {
-        l->in = c->in.len ? &c->in : &l->rbuf;
-        if (!c->in.len) c->in_start = 0;
-        wf__http_error(l, c, c->rs, 408, "Request timeout");
-        wf__conn_drive(l, c);
-        return;
-    }
-    wf__conn_close(l, c);
-}
 
 WF__PRIVATE void wf__timers(wf__loop *l) {
     if (l->now_ms < l->next_timer) return;
     l->next_timer = INT64_MAX;
     for (uint32_t i = l->n; i-- > 2;) {
         wf__conn *c = l->conns[i];
-        if (c->timer != WF__T_NONE && c->deadline <= l->now_ms) {
-            uint8_t timer = c->timer;
-            c->timer = WF__T_NONE;
-            wf__conn_timeout(l, c, timer);
-        } else if (c->timer != WF__T_NONE && c->deadline < l->next_timer) {
+        if (c->timer != WF__TIMER_NONE && c->deadline <= l->now_ms) {
+            int timer = c->timer;
+            c->timer = WF__TIMER_NONE;
+            if (timer == WF__TIMER_LINGER) wf__conn_close(l, c);
+            else l->shared->hooks->timeout(l, c, timer);
+        } else if (c->timer != WF__TIMER_NONE && c->deadline < l->next_timer) {
             l->next_timer = c->deadline;
         }
     }
@@ -4581,16 +4257,8 @@ WF__PRIVATE int wf__loop_grow(wf__loop *l) {
     return 0;
 }
 
-WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage *ss) {
-    wf__conn *c = (wf__conn *)WF_MALLOC(NULL, sizeof *c);
-    if (!c || (l->n == l->cap && wf__loop_grow(l) < 0)) {
-        WF_FREE(NULL, c);
-        wf__refuse(fd);
-        return;
-    }
-    memset(c, 0, sizeof *c);
-    c->fd = fd;
-    c->fresh = true;
+/* The peer's address, as the request's peer and the access log show it. */
+WF__PRIVATE void wf__conn_peer(wf__conn *c, const struct sockaddr_storage *ss) {
     c->family = (uint8_t)ss->ss_family;
     if (ss->ss_family == AF_UNIX) {
         c->port = 50000;                            /* the test client, as Starlette names it */
@@ -4603,12 +4271,24 @@ WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage
         memcpy(c->addr, &a->sin_addr, 4);
         c->port = ntohs(a->sin_port);
     }
+}
+
+WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage *ss) {
+    wf__conn *c = (wf__conn *)WF_MALLOC(NULL, l->shared->hooks->conn_size);
+    if (!c || (l->n == l->cap && wf__loop_grow(l) < 0)) {
+        WF_FREE(NULL, c);
+        wf__refuse(fd);
+        return;
+    }
+    memset(c, 0, l->shared->hooks->conn_size);
+    c->fd = fd;
+    wf__conn_peer(c, ss);
     c->slot = l->n++;
     l->conns[c->slot] = c;
 #if !WF__EPOLL
-    wf__ps_watch(l, c->slot, fd, c, 0, true);   /* the pfds slot must hold the fd from now on */
+    wf__pollset_watch(l, c->slot, fd, c, 0, true);   /* the pfds slot must hold the fd from now on */
 #endif
-    atomic_fetch_add(&l->srv->nconns, 1);
+    atomic_fetch_add(&l->shared->nconns, 1);
     /* the request usually follows the handshake at once: read it now rather than after a poll */
     wf__conn_event(l, c, POLLIN);
 }
@@ -4619,17 +4299,20 @@ WF__PRIVATE void wf__accept_emfile(wf__loop *l) {
     if (l->reserve_fd >= 0) {
         close(l->reserve_fd);
         int fd = accept(l->listen_fd, NULL, NULL);
-        if (fd >= 0) wf__refuse(fd), refused = true;
+        if (fd >= 0) {
+            wf__refuse(fd);
+            refused = true;
+        }
         l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     if (!refused || l->reserve_fd < 0) {     /* no progress possible now (ENOMEM, ENOBUFS, ...) */
         l->listen_paused_until = l->now_ms + WF__EMFILE_PAUSE_MS;
-        wf__ps_watch(l, 1, l->listen_fd, NULL, 0, false);
+        wf__pollset_watch(l, 1, l->listen_fd, NULL, 0, false);
         if (l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
     }
     if (l->now_ms - l->emfile_logged >= 1000) {   /* at most one line a second */
         l->emfile_logged = l->now_ms;
-        wf__logf(l->srv, 1, "accept: out of file descriptors; refusing connections");
+        wf__logf(l->shared->cfg, 1, "accept: out of file descriptors; refusing connections");
     }
 }
 
@@ -4643,7 +4326,7 @@ WF__PRIVATE void wf__accept(wf__loop *l) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) wf__accept_emfile(l);
             return;
         }
-        if (atomic_load(&l->srv->nconns) >= l->srv->cfg.max_conns || l->stopping) {
+        if (atomic_load(&l->shared->nconns) >= l->shared->cfg->max_conns || l->stopping) {
             wf__refuse(fd);
             continue;
         }
@@ -4651,7 +4334,14 @@ WF__PRIVATE void wf__accept(wf__loop *l) {
     }
 }
 
-/* ---- the loop ---- */
+/* ---- wake-ups and work posted from other threads ---- */
+
+/* Wake loop l's thread. Safe from any thread and from a signal handler. */
+WF__PRIVATE void wf__loop_wake(wf__loop *l) {
+    uint64_t one = 1;
+    ssize_t w = write(l->wake_wr, &one, sizeof one);
+    (void)w;
+}
 
 /* Queue p (its fn and arg set) to run on loop l's thread and wake it. Safe from any thread. */
 WF__PRIVATE void wf__loop_post_node(wf__loop *l, wf__post *p) {
@@ -4659,9 +4349,7 @@ WF__PRIVATE void wf__loop_post_node(wf__loop *l, wf__post *p) {
     p->next = l->posts;
     l->posts = p;
     pthread_mutex_unlock(&l->post_mu);
-    uint64_t one = 1;
-    ssize_t w = write(l->wake_wr, &one, sizeof one);
-    (void)w;
+    wf__loop_wake(l);
 }
 
 /* Queue fn(arg) to run on loop l's thread. Safe from any thread. */
@@ -4698,22 +4386,22 @@ WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
     }
 }
 
-/* Stop accepting, close idle connections, let the others finish within the grace period. */
+/* ---- the loop thread ---- */
+
+/* Stop accepting; the protocol closes idle connections and lets the others finish within the
+   grace period. */
 WF__PRIVATE void wf__loop_begin_stop(wf__loop *l) {
-    long long at = atomic_load(&l->srv->stop_at_ms);
+    long long at = atomic_load(&l->shared->stop_at_ms);
     l->stopping = true;
-    l->stop_deadline = (at ? at : l->now_ms) + l->srv->cfg.shutdown_grace_ms;
+    l->stop_deadline = (at ? at : l->now_ms) + l->shared->cfg->shutdown_grace_ms;
     if (l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
     if (l->listen_fd >= 0) close(l->listen_fd);
     l->listen_fd = -1;
 #if !WF__EPOLL
     l->pfds[1].fd = -1;
 #endif
-    for (uint32_t i = l->n; i-- > 2;) {
-        wf__conn *c = l->conns[i];
-        if (!c->rs && !(c->q && c->q->pending) && !c->lingering) wf__conn_close(l, c);
-        else c->closing = true;
-    }
+    for (uint32_t i = l->n; i-- > 2;)
+        if (!l->conns[i]->lingering) l->shared->hooks->stopping(l, l->conns[i]);
 }
 
 WF__PRIVATE int wf__loop_timeout(wf__loop *l) {
@@ -4722,16 +4410,16 @@ WF__PRIVATE int wf__loop_timeout(wf__loop *l) {
 }
 
 WF__PRIVATE void wf__loop_poll_once(wf__loop *l) {
-    int special = wf__ps_wait(l, wf__loop_timeout(l));
+    int special = wf__pollset_wait(l, wf__loop_timeout(l));
     wf__loop_tick(l);
-    if (special < 0 && errno != EINTR) wf__logf(l->srv, 0, "poll: %s", strerror(errno));
+    if (special < 0 && errno != EINTR) wf__logf(l->shared->cfg, 0, "poll: %s", strerror(errno));
     if (special > 0 && (special & 1)) wf__loop_wake_drain(l);
     for (uint32_t i = 0; special >= 0 && i < l->nready; i++)
         if (l->ready[i].c->fd >= 0) wf__conn_event(l, l->ready[i].c, l->ready[i].rev);
     if (special > 0 && (special & 2) && l->listen_fd >= 0) wf__accept(l);
     if (l->listen_paused_until && l->now_ms >= l->listen_paused_until && l->listen_fd >= 0) {
         l->listen_paused_until = 0;
-        wf__ps_watch(l, 1, l->listen_fd, NULL, POLLIN, false);
+        wf__pollset_watch(l, 1, l->listen_fd, NULL, POLLIN, false);
     }
     wf__timers(l);
     wf__conn_bury(l);
@@ -4741,7 +4429,7 @@ WF__PRIVATE void *wf__loop_main(void *arg) {
     wf__loop *l = (wf__loop *)arg;
     wf__loop_tick(l);
     for (;;) {
-        if (atomic_load(&l->srv->stop) && !l->stopping) wf__loop_begin_stop(l);
+        if (atomic_load(&l->shared->stop) && !l->stopping) wf__loop_begin_stop(l);
         if (l->stopping && (l->n - 2 == l->lingering || l->now_ms >= l->stop_deadline)) break;
         wf__loop_poll_once(l);
     }
@@ -4750,18 +4438,18 @@ WF__PRIVATE void *wf__loop_main(void *arg) {
     return NULL;
 }
 
-/* ---- the server: listeners, threads, start and stop ---- */
+/* ---- listeners, loop set-up ---- */
 
-WF__PRIVATE int wf__listen(wf__server *s, int port) {
+WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
     struct addrinfo hints, *ai = NULL;
-    char ps[16];
+    char service[16];
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(ps, sizeof ps, "%d", port);
-    if (getaddrinfo(s->cfg.host, ps, &hints, &ai) != 0 || !ai) {
-        wf__logf(s, 0, "cannot resolve listen address %s", s->cfg.host);
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(cfg->host, service, &hints, &ai) != 0 || !ai) {
+        wf__logf(cfg, 0, "cannot resolve listen address %s", cfg->host);
         return WF_EADDR;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
@@ -4770,8 +4458,8 @@ WF__PRIVATE int wf__listen(wf__server *s, int port) {
 #ifdef SO_REUSEPORT
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 #endif
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, s->cfg.backlog) < 0) {
-            wf__logf(s, 0, "cannot listen on %s:%d: %s", s->cfg.host, port, strerror(errno));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, cfg->backlog) < 0) {
+            wf__logf(cfg, 0, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
             close(fd);
             fd = WF_EADDR;
         }
@@ -4790,10 +4478,12 @@ WF__PRIVATE int wf__bound_port(int fd) {
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-WF__PRIVATE int wf__loop_init(wf__server *s, wf__loop *l, int port) {
+/* Set up loop l of a server (listening on port, or not at all if port < 0); no thread yet. */
+WF__PRIVATE int wf__loop_init(wf__loop *l, wf__loop_shared *shared, void *user, int port) {
     int wake[2] = {-1, -1};
     memset(l, 0, sizeof *l);
-    l->srv = s;
+    l->shared = shared;
+    l->user = user;
     l->listen_fd = l->wake_rd = l->wake_wr = l->reserve_fd = l->epfd = -1;
     pthread_mutex_init(&l->post_mu, NULL);
     l->next_timer = INT64_MAX;
@@ -4809,15 +4499,16 @@ WF__PRIVATE int wf__loop_init(wf__server *s, wf__loop *l, int port) {
     l->wake_wr = wake[1];
     l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (wf__loop_grow(l) < 0) return WF_ENOMEM;
-    if (port >= 0 && (l->listen_fd = wf__listen(s, port)) < 0) return l->listen_fd;
+    if (port >= 0 && (l->listen_fd = wf__listen(shared->cfg, port)) < 0) return l->listen_fd;
 #if WF__EPOLL
     if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return WF_ESYS;
 #endif
-    wf__ps_watch(l, 0, l->wake_rd, NULL, POLLIN, true);
-    if (l->listen_fd >= 0) wf__ps_watch(l, 1, l->listen_fd, NULL, POLLIN, true);
-    else wf__ps_watch(l, 1, -1, NULL, 0, false);
+    wf__pollset_watch(l, 0, l->wake_rd, NULL, POLLIN, true);
+    if (l->listen_fd >= 0) wf__pollset_watch(l, 1, l->listen_fd, NULL, POLLIN, true);
+    else wf__pollset_watch(l, 1, -1, NULL, 0, false);
     l->conns[0] = l->conns[1] = NULL;
     l->n = 2;
+    wf__loop_tick(l);
     return 0;
 }
 
@@ -4827,17 +4518,12 @@ WF__PRIVATE void wf__loop_free(wf__loop *l) {
     if (l->wake_wr >= 0 && l->wake_wr != l->wake_rd) close(l->wake_wr);
     if (l->reserve_fd >= 0) close(l->reserve_fd);
     while (l->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents, */
-        wf__post *n = l->posts->next;   /* but a worker's hand-back still frees its request */
+        wf__post *n = l->posts->next;   /* but an embedded post (a worker's hand-back) still runs */
         if (l->posts->heap) WF_FREE(NULL, l->posts);
         else l->posts->fn(l->posts->arg);
         l->posts = n;
     }
-    while (l->free_rs) {
-        wf__rs *n = l->free_rs->next_free;
-        wf__rs_destroy(l->free_rs);
-        l->free_rs = n;
-    }
-    wf__q_free(&l->scratch);
+    wf__output_free(&l->scratch);
     wf_buf_free(&l->rbuf);
     if (l->epfd >= 0) close(l->epfd);
     wf__conn_bury(l);
@@ -4859,145 +4545,16 @@ WF__PRIVATE void wf__fd_limit(wf_config *cfg) {
     if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)cfg->max_conns + 32 > rl.rlim_cur)
         cfg->max_conns = rl.rlim_cur > 64 ? (int)(rl.rlim_cur - 32) : 32;
 }
-
-struct wf_app;
-WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app);
-
-WF__PRIVATE int wf__pool_start(wf__server *s);
-WF__PRIVATE void wf__pool_stop(wf__server *s);
-WF__PRIVATE void wf__app_shutdown(wf_app *app);
-
-WF__PRIVATE void wf__server_free(wf__server *s) {
-    wf__pool_stop(s);                   /* after the loops: the last responses queue their tasks */
-    for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
-    WF_FREE(NULL, s->loops);
-    WF_FREE(NULL, s);
-}
-
-/* A server for app with its loops set up (listening on port, or not at all if port < 0), no threads. */
-WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__server **out) {
-    wf__server *s = (wf__server *)WF_MALLOC(NULL, sizeof *s);
-    int rc = 0;
-    if (!s) return WF_ENOMEM;
-    memset(s, 0, sizeof *s);
-    if (cfg) s->cfg = *cfg;
-    wf__config_defaults(&s->cfg);
-    if (port >= 0) wf__fd_limit(&s->cfg);
-    else s->cfg.threads = 1;
-    s->app = app;
-    s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);
-    if (!s->loops) {
-        WF_FREE(NULL, s);
-        return WF_ENOMEM;
-    }
-    for (int i = 0; i < s->cfg.threads && rc == 0; i++) {
-        rc = wf__loop_init(s, &s->loops[i], port);
-        s->nloops = i + 1;
-        if (rc == 0 && port == 0) port = wf__bound_port(s->loops[i].listen_fd);
-    }
-    s->port = port;
-    if (rc < 0) wf__server_free(s);
-    else *out = s;
-    return rc;
-}
-
-WF_API int wf_start(wf_app *app, const wf_config *cfg) {
-    wf__server *s, *none = NULL;
-    int rc = wf__server_new(app, cfg, cfg && cfg->port == WF_PORT_ANY ? 0 : cfg ? wf__def(cfg->port, 8000) : 8000, &s);
-    if (rc < 0) return rc;
-    int port = s->port;
-    if ((rc = wf__pool_start(s)) < 0) {
-        wf__server_free(s);
-        return rc;
-    }
-    if (rc == 0 && !atomic_compare_exchange_strong(wf__app_server_slot(app), &none, s)) rc = WF_EBUSY;
-    for (int i = 0; i < s->nloops && rc == 0; i++)
-        if (pthread_create(&s->loops[i].thread, NULL, wf__loop_main, &s->loops[i]) != 0) {
-            atomic_store(&s->stop, 1);
-            for (int k = 0; k < i; k++) pthread_join(s->loops[k].thread, NULL);
-            atomic_store(wf__app_server_slot(app), NULL);
-            rc = WF_ESYS;
-        }
-    if (rc < 0) {
-        wf__server_free(s);
-        return rc;
-    }
-    return port;
-}
-
-WF_API void wf_stop(wf_app *app) {
-    wf__server *s = atomic_load(wf__app_server_slot(app));
-    if (!s) return;
-    long long none = 0;
-    atomic_compare_exchange_strong(&s->stop_at_ms, &none, (long long)(wf__mono_us() / 1000));
-    atomic_store(&s->stop, 1);
-    for (int i = 0; i < s->nloops; i++) {
-        uint64_t one = 1;
-        ssize_t w = write(s->loops[i].wake_wr, &one, sizeof one);
-        (void)w;
-    }
-}
-
-WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg) {
-    wf__server *s = atomic_load(wf__app_server_slot(app));
-    if (!s || !fn) return WF_EINVAL;
-    unsigned turn = (unsigned)atomic_fetch_add(&s->post_turn, 1);
-    return wf__loop_post(&s->loops[turn % (unsigned)s->nloops], fn, arg);
-}
-
-WF_API int wf_wait(wf_app *app) {
-    wf__server *s = atomic_load(wf__app_server_slot(app));
-    if (!s) return WF_EINVAL;
-    for (int i = 0; i < s->nloops; i++) pthread_join(s->loops[i].thread, NULL);
-    atomic_store(wf__app_server_slot(app), NULL);
-    wf__server_free(s);                 /* requests and tasks are over ... */
-    wf__app_shutdown(app);              /* ... then the app-scoped values go */
-    return 0;
-}
-
-/* wf_run's optional signal handling needs the one app it serves in a global. */
-static _Atomic(wf_app *) wf__signal_app;
-
-WF__PRIVATE void wf__on_signal(int sig) {
-    wf_app *app = atomic_load(&wf__signal_app);
-    (void)sig;
-    if (app) wf_stop(app);
-}
-
-WF_API int wf_run(wf_app *app, const wf_config *cfg) {
-    struct sigaction sa, old_int, old_term;
-    bool sigs = !(cfg && cfg->no_signals);
-    int port = wf_start(app, cfg);
-    if (port < 0) return port;
-    if (sigs) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = wf__on_signal;
-        sigemptyset(&sa.sa_mask);
-        atomic_store(&wf__signal_app, app);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    }
-    wf__server *s = atomic_load(wf__app_server_slot(app));
-    wf__logf(s, 2, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
-    int rc = wf_wait(app);
-    if (sigs) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        atomic_store(&wf__signal_app, NULL);
-    }
-    return rc;
-}
-
 /* ======================================================================
- * >>app  The app, routes, request and response
+ * >>router  The route trie: patterns, groups, matching, 405's Allow
  * ====================================================================== */
 
-/* The router: a trie of path segments. Each node keeps its literal children sorted (a binary search,
-   so lookup cost grows with the depth of the path, not the number of routes) and its parameter
-   children in the order they are tried (int, float, str, path). Terminal nodes hold the routes of
-   that pattern, one per method. Matching backtracks from a literal to the parameters, and prefers
-   a node with the request's method; a node matching the path alone gives the 405 and its Allow. */
-enum { WF__SEG_LIT, WF__SEG_INT, WF__SEG_FLOAT, WF__SEG_STR, WF__SEG_PATH };
+/* A trie of path segments. Each node keeps its literal children sorted (a binary search, so lookup
+   cost grows with the depth of the path, not the number of routes) and its parameter children in
+   the order they are tried (int, float, str, path). Terminal nodes hold the routes of that
+   pattern, one per method. Matching backtracks from a literal to the parameters, and prefers a
+   node with the request's method; a node matching the path alone gives the 405 and its Allow. */
+enum { WF__PART_LIT, WF__PART_INT, WF__PART_FLOAT, WF__PART_STR, WF__PART_PATH };
 #define WF__MAX_PARAMS 16
 
 typedef struct wf__route {
@@ -5012,8 +4569,8 @@ typedef struct wf__route {
 
 typedef struct wf__rnode wf__rnode;
 struct wf__rnode {
-    char *seg;                  /* literal text, or the parameter's name */
-    size_t seg_len;
+    char *part;                 /* literal text, or the parameter's name */
+    size_t part_len;
     int kind;
     wf__rnode **lits, **params;
     uint32_t nlits, nparams;
@@ -5021,969 +4578,90 @@ struct wf__rnode {
     uint32_t nroutes;
 };
 
+/* An app's routes: the trie and the groups. */
+typedef struct wf__router {
+    wf__rnode root;
+    wf_group *groups;           /* every group but the root one, to free them */
+    int nblocking;              /* blocking routes: requests are matched before dispatch only if any */
+} wf__router;
+
 struct wf_group {
+    wf__router *router;
     wf_app *app;
     char *prefix;               /* "" for the root, else "/..." without a trailing slash */
-    wf_group *next;             /* the app's list of groups */
+    wf_group *next;             /* the router's list of groups */
     wf_group *parent;           /* NULL for the root */
-    const wf_dep **deps;        /* run before every handler of the group */
+    const wf_dep **deps;        /* >>deps: run before every handler of the group */
     int ndeps;
 };
 
-typedef struct wf__mw {
-    wf_middleware_fn fn;
-    void *user;
-} wf__mw;
-
-typedef struct wf__errh {
-    int status;                 /* 0: any */
-    wf_error_fn fn;
-} wf__errh;
-
-typedef struct wf__override {
-    const wf_dep *dep, *with;
-} wf__override;
-
-struct wf_app {
-    wf__rnode root;
-    wf_group rootgroup;
-    wf_group *groups;
-    wf__mw *mws;
-    int nmw;
-    wf__errh *errs;
-    int nerrs;
-    wf__override *overrides;
-    int noverrides;
-    pthread_mutex_t mu;         /* app-scoped dependencies (recursive) */
-    struct wf__appdep *appdeps;
-    struct wf__cleanup *cleanups;
-    _Atomic(wf__server *) server;
-    int nblocking;              /* blocking routes: requests are matched before dispatch only if any */
-};
-
 /* The parameters a match collected. */
-typedef struct wf__pmatch {
+typedef struct wf__params_found {
     int n;
     const char *name[WF__MAX_PARAMS];
     wf_str value[WF__MAX_PARAMS];
     const wf__rnode *partial[8];  /* nodes matching the path but not the method (for Allow) */
     int npartial;
-} wf__pmatch;
-
-WF__PRIVATE _Atomic(wf__server *) *wf__app_server_slot(wf_app *app) { return &app->server; }
-
-/* ---- parameters and validation ---- */
-
-static const char *const wf__in_names[] = {"path", "query", "header", "cookie", "body"};
-
-/* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
-typedef struct wf__qpairs {
-    int n;
-    wf_str kv[];
-} wf__qpairs;
-
-/* Python's unquote, as Starlette applies it to the query, form fields and the path: %XX and ASCII
-   become bytes read as UTF-8, each ill-formed subpart one U+FFFD; a raw byte >= 0x80 (only a form
-   body has them) is the Latin-1 character it stands for; '+' is a space if plus. out: 2n bytes,
-   tmp: n bytes. Returns out's length. */
-WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, bool plus) {
-    size_t o = 0, i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 0x80) {
-            wf__utf8_put(out, &o, c);
-            i++;
-            continue;
-        }
-        size_t e = i, t;
-        while (e < n && (unsigned char)in[e] < 0x80) e++;
-        t = wf_percent_decode(out + o, in + i, e - i, plus);      /* usually well-formed: no second copy */
-        if (wf_utf8_valid(out + o, t)) o += t;
-        else memcpy(tmp, out + o, t), o += wf__utf8_clean(out + o, tmp, t);
-        i = e;
-    }
-    return o;
-}
-
-/* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
-WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
-    int cap = 1;
-    for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
-    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
-    char *text = (char *)wf_req_alloc(req, 2 * q.len + 1), *tmp = (char *)wf_req_alloc(req, q.len + 1);
-    if (!p || !text || !tmp) return NULL;
-    p->n = 0;
-    for (size_t i = 0; i < q.len;) {
-        size_t e = i;
-        while (e < q.len && q.ptr[e] != '&') e++;
-        const char *eq = (const char *)memchr(q.ptr + i, '=', e - i);
-        size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
-        if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
-            wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
-            k->ptr = text, k->len = wf__unquote(text, tmp, q.ptr + i, kl, true), text += k->len;
-            v->ptr = text, v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true), text += v->len;
-            p->n++;
-        }
-        i = e + 1;
-    }
-    memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
-    return p;
-}
-
-WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
-    return req->query ? req->query : (req->query = wf__pairs(req, wf_req_query(req)));
-}
-
-/* The fields of an application/x-www-form-urlencoded body (none for any other content type). */
-WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
-    if (req->form) return req->form;
-    wf_str ct = wf_req_header(req, "content-type"), none = {"", 0};
-    static const char urlenc[] = "application/x-www-form-urlencoded";
-    size_t n = sizeof urlenc - 1;
-    bool form = ct.ptr && ct.len >= n && strncasecmp(ct.ptr, urlenc, n) == 0 &&
-                (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
-    return req->form = wf__pairs(req, form ? req->body : none);
-}
-
-/* The last value of `name` among pairs p, or NULL. */
-WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
-    wf_str out = {NULL, 0};
-    for (int i = 0; p && i < p->n; i++)
-        if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
-    return out;
-}
-
-/* The last value of `name`, or NULL. */
-WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) { return wf__pairs_value(wf__query_pairs(req), name); }
-
-WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
-    wf__qpairs *p = wf__query_pairs(req);
-    int seen = 0;
-    for (int i = 0; p && i < p->n; i++)
-        if (wf_str_eq(p->kv[i], name) && seen++ < max) out[seen - 1] = p->kv[p->n + i];
-    return seen;
-}
-
-/* The next cookie of Cookie header h from *at, as Starlette reads them: keys and values stripped,
-   surrounding quotes removed; pairs without '=' are skipped. False at the end. */
-WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *value) {
-    while (h.ptr && *at < h.len) {
-        size_t i = *at, e = i;
-        while (e < h.len && h.ptr[e] != ';') e++;
-        *at = e + 1;
-        const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
-        if (!eq) continue;
-        wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
-        while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
-        while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
-        while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
-        while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
-        if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
-        *key = k;
-        *value = v;
-        return true;
-    }
-    return false;
-}
-
-/* The value of cookie `name` (from the first Cookie header), the last of duplicate names winning. */
-WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
-    wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none, k, v;
-    size_t at = 0;
-    while (wf__cookie_next(h, &at, &k, &v))
-        if (wf_str_eq(k, name)) found = v;
-    return found;
-}
-
-WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
-    wf_str h = wf_req_header(req, "cookie");
-    size_t at = 0;
-    while (i >= 0 && wf__cookie_next(h, &at, name, value))
-        if (i-- == 0) return true;
-    return false;
-}
-
-/* Header bytes as the text Starlette makes of them: Latin-1 (a byte >= 0x80 is one character). */
-WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
-    size_t high = 0;
-    for (size_t i = 0; i < v.len; i++) high += (unsigned char)v.ptr[i] >= 0x80;
-    char *o = high ? (char *)wf_req_alloc(req, v.len + high) : NULL;
-    if (!o) return v;
-    size_t n = 0;
-    for (size_t i = 0; i < v.len; i++) wf__utf8_put(o, &n, (unsigned char)v.ptr[i]);
-    return (wf_str){o, n};
-}
-
-WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
-    switch (in) {
-    case WF_IN_PATH: return wf_path_param(req, name);
-    case WF_IN_QUERY: return wf__query_value(req, name);
-    case WF_IN_HEADER: return wf__latin1(req, wf_req_header(req, name));
-    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
-    default: return wf__latin1(req, wf__cookie(req, name));
-    }
-}
-
-WF_API bool wf_invalid(const wf_req *req) { return req->errors && req->errors->len; }
-
-/* Append one entry {"loc":[...],"msg":...,"type":...[,"ctx":{"limit_value":...}]}. */
-WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, const char *msg, const char *type,
-                             const char *limit) {
-    if (!req->errors) {
-        req->errors = (wf_buf *)wf_req_alloc(req, sizeof *req->errors);
-        if (!req->errors) return;
-        memset(req->errors, 0, sizeof *req->errors);
-    }
-    wf_jw w = {.out = req->errors};
-    if (req->errors->len) wf_buf_append(req->errors, ",", 1);
-    wf_jw_obj(&w);
-    wf_jw_key(&w, "loc");
-    wf_jw_arr(&w);
-    wf_jw_str(&w, in);
-    if (name) wf_jw_str(&w, name);
-    wf_jw_end(&w);
-    wf_jw_key(&w, "msg");
-    wf_jw_str(&w, msg);
-    wf_jw_key(&w, "type");
-    wf_jw_str(&w, type);
-    if (limit) {
-        wf_jw_key(&w, "ctx");
-        wf_jw_obj(&w);
-        wf_jw_key(&w, "limit_value");
-        wf_jw_raw(&w, limit, strlen(limit));
-        wf_jw_end(&w);
-    }
-    wf_jw_end(&w);
-}
-
-WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type) {
-    const char *dot = strchr(loc, '.');
-    char in[32];
-    snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
-    wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
-}
-
-/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf (truncated to
-   fit). Called for every rule of every parameter, so it is a plain scan: no printf. */
-WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
-    size_t kl = strlen(key);
-    for (const char *p = spec; p && *p;) {
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        size_t n = (size_t)(e - p);
-        if (n >= kl && memcmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
-            size_t vl = n > kl ? n - kl - 1 : 0;
-            if (vl >= cap) vl = cap - 1;
-            memcpy(buf, p + kl + (n > kl), vl);
-            buf[vl] = 0;
-            return buf;
-        }
-        p = *e ? e + 1 : NULL;
-    }
-    return NULL;
-}
-
-/* Python's ASCII whitespace (str.strip without arguments, for ASCII). */
-WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-/* Python's int() and float() read any Unicode decimal digit and space, after turning them into
-   ASCII (_PyUnicode_TransformDecimalAndSpaceToASCII): the zeros of the 65 digit sets of Unicode 14
-   (Python 3.11's) and the spaces past ASCII. */
-static const uint32_t wf__nd_zero[] = {
-    0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
-    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0,
-    0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30,
-    0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
-    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
-    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0};
-static const uint32_t wf__py_spaces[] = {0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005,
-                                         0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F,
-                                         0x205F, 0x3000};
-
-/* The ASCII character Python reads code point cp as, or 0. */
-WF__PRIVATE char wf__py_ascii(uint32_t cp) {
-    for (size_t i = 0; i < sizeof wf__nd_zero / sizeof wf__nd_zero[0]; i++)
-        if (cp >= wf__nd_zero[i] && cp < wf__nd_zero[i] + 10) return (char)('0' + (cp - wf__nd_zero[i]));
-    for (size_t i = 0; i < sizeof wf__py_spaces / sizeof wf__py_spaces[0]; i++)
-        if (cp == wf__py_spaces[i]) return ' ';
-    return 0;
-}
-
-/* s, when it has bytes past ASCII, made ASCII as Python does into buf[cap]; false if a character
-   is neither a digit nor a space (Python then fails too) or s is not UTF-8. */
-WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
-    size_t i = 0, o = 0;
-    while (i < s->len && (unsigned char)s->ptr[i] < 0x80) i++;
-    if (i == s->len) return true;
-    for (i = 0; i < s->len && o + 1 < cap;) {
-        const unsigned char *p = (const unsigned char *)s->ptr + i;
-        size_t k = wf__utf8_len(p, s->len - i);
-        uint32_t cp = k == 1 ? p[0] : k == 2 ? (p[0] & 31u) << 6 | (p[1] & 63u)
-                    : k == 3 ? (p[0] & 15u) << 12 | (p[1] & 63u) << 6 | (p[2] & 63u)
-                    : k == 4 ? (p[0] & 7u) << 18 | (p[1] & 63u) << 12 | (p[2] & 63u) << 6 | (p[3] & 63u) : 0;
-        char c = k == 1 ? (char)cp : k ? wf__py_ascii(cp) : 0;
-        if (!c) return false;
-        buf[o++] = c;
-        i += k;
-    }
-    if (i < s->len) return false;
-    s->ptr = buf, s->len = o;
-    return true;
-}
-
-/* Python's int(): optional spaces, a sign, digits with single underscores between them. */
-WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
-    char ascii[128];
-    if (s.len > 4300) return false;     /* pydantic 1.10 refuses longer int strings (max_str_int) */
-    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
-    size_t i = 0, n = s.len;
-    while (i < n && wf__pyspace(s.ptr[i])) i++;
-    while (n > i && wf__pyspace(s.ptr[n - 1])) n--;
-    bool neg = i < n && s.ptr[i] == '-';
-    if (i < n && (s.ptr[i] == '-' || s.ptr[i] == '+')) i++;
-    unsigned long long v = 0;
-    size_t digits = 0;
-    for (; i < n; i++) {
-        char c = s.ptr[i];
-        if (c == '_' && digits && i + 1 < n && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9') continue;
-        if (c < '0' || c > '9' || v > (ULLONG_MAX - 9) / 10) return false;
-        v = v * 10 + (unsigned long long)(c - '0');
-        digits++;
-    }
-    if (!digits || v > (unsigned long long)LLONG_MAX + neg) return false;
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
-}
-
-/* Python's float() for finite values: no nan or infinities (they would not be valid JSON). */
-WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
-    char buf[128], ascii[128], *end;
-    size_t o = 0;
-    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
-    for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++) {
-        char c = s.ptr[i];
-        bool digit_before = i && s.ptr[i - 1] >= '0' && s.ptr[i - 1] <= '9';
-        bool digit_after = i + 1 < s.len && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9';
-        if (c == '_' && digit_before && digit_after) continue;    /* Python: 1_0.5 is 10.5 */
-        if (c == '_' || c == 0) return false;
-        buf[o++] = c;
-    }
-    buf[o] = 0;
-    if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
-    errno = 0;
-    double v = strtod(buf, &end);
-    while (wf__pyspace(*end)) end++;
-    if (*end || end == buf || v != v || v - v != 0) return false;
-    *out = v;
-    return true;
-}
-
-WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap);
-
-/* Look the parameter up; records "field required" when a required one is absent. Returns the text
-   to convert (the value or the default), ptr NULL when there is none. */
-WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
-    wf_str v = wf_param(req, in, name);
-    if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
-    v.ptr = NULL;
-    if (in == WF_IN_PATH || wf__spec(spec, "required", def, cap)) {
-        wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
-        return v;
-    }
-    return wf__spec_default(spec, def, cap);
-}
-
-/* The default of a spec, ptr NULL without one. */
-WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
-    wf_str v = {NULL, 0};
-    if (wf__spec(spec, "default", def, cap)) v.ptr = def, v.len = strlen(def);
-    return v;
-}
-
-/* The numeric bounds of spec; records the first that x breaks, at loc [in, name]. */
-WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const char *spec, double x) {
-    static const struct { const char *key, *msg, *type; int sign; } b[] = {
-        {"ge", "greater than or equal to", "value_error.number.not_ge", 1},
-        {"gt", "greater than", "value_error.number.not_gt", 2},
-        {"le", "less than or equal to", "value_error.number.not_le", -1},
-        {"lt", "less than", "value_error.number.not_lt", -2},
-    };
-    char lim[64], msg[160];
-    for (int i = 0; i < 4; i++) {
-        if (!wf__spec(spec, b[i].key, lim, sizeof lim)) continue;
-        double l = strtod(lim, NULL);
-        bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
-        if (ok) continue;
-        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
-        wf__invalid(req, in, name, msg, b[i].type, lim);
-        return false;
-    }
-    return true;
-}
-
-/* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
-WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
-    long long x = 0;
-    if (!wf__parse_int(v, &x)) {
-        wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
-        return 0;
-    }
-    return wf__bounds_at(req, in, name, spec, (double)x) ? x : 0;
-}
-
-WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
-    double x = 0;
-    if (!wf__parse_float(v, &x)) {
-        wf__invalid(req, in, name, "value is not a valid float", "type_error.float", NULL);
-        return 0;
-    }
-    return wf__bounds_at(req, in, name, spec, x) ? x : 0;
-}
-
-/* true/false as pydantic v1 reads text. */
-WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
-    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
-    for (int i = 0; i < 6; i++) {
-        if (wf_str_ieq(v, yes[i])) return *out = true, true;
-        if (wf_str_ieq(v, no[i])) return *out = false, true;
-    }
-    return false;
-}
-
-WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf_str v) {
-    bool b = false;
-    if (!wf__bool_text(v, &b))
-        wf__invalid(req, in, name, "value could not be parsed to a boolean", "type_error.bool", NULL);
-    return b;
-}
-
-/* Characters of UTF-8 text (bytes that do not start a sequence are not counted). */
-WF__PRIVATE size_t wf__chars(wf_str s) {
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++) n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
-    return n;
-}
-
-/* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
-   checked against min_length and max_length. */
-WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v, const char *def) {
-    char lim[32], msg[96];
-    wf_str none = {NULL, 0};
-    if (v.ptr == def) {
-        char *copy = (char *)wf_req_alloc(req, v.len + 1);
-        if (!copy) return none;
-        memcpy(copy, def, v.len + 1);
-        v.ptr = copy;
-    }
-    size_t n = wf__chars(v);
-    if (wf__spec(spec, "min_length", lim, sizeof lim) && n < (size_t)strtoull(lim, NULL, 10)) {
-        snprintf(msg, sizeof msg, "ensure this value has at least %s characters", lim);
-        wf__invalid(req, in, name, msg, "value_error.any_str.min_length", lim);
-        return none;
-    }
-    if (wf__spec(spec, "max_length", lim, sizeof lim) && n > (size_t)strtoull(lim, NULL, 10)) {
-        snprintf(msg, sizeof msg, "ensure this value has at most %s characters", lim);
-        wf__invalid(req, in, name, msg, "value_error.any_str.max_length", lim);
-        return none;
-    }
-    return v;
-}
-
-/* A default is the programmer's: converted, but not held to the bounds (FastAPI does not check it). */
-WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
-}
-
-WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
-}
-
-WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : false;
-}
-
-WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[256];
-    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v, def) : none;
-}
-
-/* ---- JSON bodies ---- */
-
-/* Is the content type JSON (application/json, application/x+json), as FastAPI decides? */
-/* FastAPI's test, through Python's email.message: the type before any ';', stripped, with exactly
-   one '/', is application/json or application/<anything>+json, in any case. */
-WF__PRIVATE bool wf__is_json_type(wf_str ct) {
-    size_t a = 0, n = 0, slashes = 0;
-    while (n < ct.len && ct.ptr[n] != ';') slashes += ct.ptr[n++] == '/';
-    while (a < n && wf__pyspace(ct.ptr[a])) a++;
-    while (n > a && wf__pyspace(ct.ptr[n - 1])) n--;
-    if (slashes != 1 || n - a < 12 || !wf__mem_ieq(ct.ptr + a, "application/", 12)) return false;
-    wf_str sub = {ct.ptr + a + 12, n - a - 12};
-    return wf_str_ieq(sub, "json") || (sub.len >= 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
-}
-
-/* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
-WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str body) {
-    size_t line = 1, col = 1, pos = 0;
-    for (size_t i = 0; i < d->err_offset && i < body.len; i++) {
-        if (((unsigned char)body.ptr[i] & 0xc0) == 0x80) continue;     /* Python counts characters */
-        pos++, col++;
-        if (body.ptr[i] == '\n') line++, col = 1;
-    }
-    char msg[160], at[32];
-    snprintf(msg, sizeof msg, "%s: line %zu column %zu (char %zu)", d->err, line, col, pos);
-    snprintf(at, sizeof at, "%zu", pos);
-    if (!req->errors) {
-        req->errors = (wf_buf *)wf_req_alloc(req, sizeof *req->errors);
-        if (!req->errors) return;
-        memset(req->errors, 0, sizeof *req->errors);
-    }
-    if (req->errors->len) wf_buf_append(req->errors, ",", 1);
-    wf_buf *b = req->errors;
-    size_t mark = b->len;
-    int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg", msg, "type",
-                          "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos", (long long)pos, "lineno",
-                          (long long)line, "colno", (long long)col);
-    if (rc < 0) b->len = mark;
-}
-
-WF_API const wf_jval *wf_body_json(wf_req *req) {
-    if (req->json_state) return req->json_state > 0 ? req->json->root : NULL;
-    wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
-    req->json_state = -1;
-    if (ct.ptr && !ct.len) ct.ptr = NULL;       /* an empty Content-Type is none (Starlette) */
-    if (!body.len) {
-        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
-        return NULL;
-    }
-    if (ct.ptr && !wf__is_json_type(ct)) {
-        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
-        return NULL;
-    }
-    if (body.len >= 3 && memcmp(body.ptr, "\xef\xbb\xbf", 3) == 0) body.ptr += 3, body.len -= 3;  /* utf-8-sig */
-    if (!wf_utf8_valid(body.ptr, body.len)) wf_raise(req, 400, "There was an error parsing the body");
-    wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
-    if (!d) wf_fail(req, "out of memory");
-    /* Python nests about as deep as its recursion limit (1000, less FastAPI's own frames) and fails
-       past it with RecursionError, which FastAPI answers 400 */
-    int rc = wf_json_parse(body.ptr, body.len, WF__BODY_JSON_DEPTH, d);
-    if (rc == WF_ENOMEM) wf_fail(req, "out of memory");
-    if (rc == WF_ETOOBIG) wf_raise(req, 400, "There was an error parsing the body");
-    if (rc < 0) {
-        wf__json_decode_error(req, d, body);
-        req->json_state = -2;
-        return NULL;
-    }
-    req->json = d;
-    req->json_state = 1;
-    return d->root;
-}
-
-/* A string node for text inside the document (the arena holds it). */
-WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
-    wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
-    if (!v) wf_fail(req, "out of memory");
-    memset(v, 0, sizeof *v);
-    v->type = WF_JSON_STRING;
-    v->str.ptr = p, v->str.len = n;
-    return v;
-}
-
-/* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
-   (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
-   key winning; anything else is not a valid dict (*ok false). A key that is not a string cannot
-   become a field (*strkeys false: "keywords must be strings"). Returns the value of name or NULL. */
-WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok, bool *strkeys) {
-    const wf_jval *found = NULL;
-    wf_str t;
-    *ok = wf_json_typeof(arr) == WF_JSON_ARRAY || (wf_json_str(arr, &t) && !t.len);   /* dict("") is {} */
-    for (const wf_jval *e = wf_json_first(arr); e && *ok; e = wf_json_next(e)) {
-        wf_str k = {NULL, 0};
-        const wf_jval *val = NULL;
-        int kt = -1;
-        if (wf_json_typeof(e) == WF_JSON_ARRAY && wf_json_len(e) == 2) {
-            const wf_jval *key = wf_json_at(e, 0);
-            kt = wf_json_typeof(key);
-            wf_json_str(key, &k);
-            val = wf_json_at(e, 1);
-        } else if (wf_json_typeof(e) == WF_JSON_STRING && wf_json_str(e, &t) && t.len) {
-            const unsigned char *u = (const unsigned char *)t.ptr;      /* decoded text: valid UTF-8 */
-            size_t a = wf__utf8_len(u, t.len), b = a < t.len ? wf__utf8_len(u + a, t.len - a) : 0;
-            if (a + b != t.len || !b) *ok = false;
-            k.ptr = t.ptr, k.len = a, kt = WF_JSON_STRING;
-            if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
-        } else if (wf_json_typeof(e) == WF_JSON_OBJECT && wf_json_len(e) == 2) {
-            const wf_jval *m = wf_json_first(e);
-            k = m->key, kt = WF_JSON_STRING;
-            if (wf_str_eq(k, name)) val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
-        } else {
-            *ok = false;
-        }
-        if (kt >= WF_JSON_ARRAY) *ok = false;    /* an unhashable key */
-        if (kt != WF_JSON_STRING) *strkeys = false;
-        if (*ok && kt == WF_JSON_STRING && wf_str_eq(k, name)) found = val;
-    }
-    return *ok ? found : NULL;
-}
-
-WF_API bool wf_body_malformed(const wf_req *req) { return req->json_state == -2; }
-
-/* The member `name` of the body (an object, or what dict() makes of it); records what pydantic
-   would when it is missing or null. For an optional field that is absent (or null), *def gets its
-   default (ptr NULL if none). */
-WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
-                                          char *buf, size_t cap) {
-    const wf_jval *root = wf_body_json(req), *v;
-    bool dict = true, strkeys = true;
-    def->ptr = NULL;
-    if (!root) return NULL;
-    if (wf_json_typeof(root) == WF_JSON_NULL) {     /* FastAPI: a null body is a missing one */
-        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
-        req->json_state = -1;                   /* reported once */
-        return NULL;
-    }
-    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict, &strkeys);
-    if (!dict || !strkeys) {
-        if (!dict) wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
-        else wf__invalid(req, "body", NULL, "keywords must be strings", "type_error", NULL);
-        req->json_state = -1;
-        return NULL;
-    }
-    bool required = wf__spec(spec, "required", buf, cap) != NULL;
-    if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
-        if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
-        else if (required) wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed", NULL);
-        else *def = wf__spec_default(spec, buf, cap);
-        return NULL;
-    }
-    return v;
-}
-
-/* The text a scalar JSON value has as a Python str (numbers, strings; booleans as True/False). */
-WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
-    char t[32];
-    double f;
-    long long i;
-    bool b;
-    if (wf_json_str(v, out)) return true;
-    if (v->type == WF_JSON_NUMBER && v->int_lit && !(v->str.len == 2 && v->str.ptr[1] == '0')) {
-        *out = v->str;                          /* Python's str(int): every digit, as written */
-        return true;
-    }
-    int n = wf_json_int(v, &i) ? snprintf(t, sizeof t, "%lld", i)
-          : wf_json_num(v, &f) ? wf_json_double(t, f)
-          : wf_json_bool(v, &b) ? snprintf(t, sizeof t, "%s", b ? "True" : "False") : -1;
-    if (n < 0) return false;
-    char *c = (char *)wf_req_alloc(req, (size_t)n + 1);
-    if (!c) return false;
-    memcpy(c, t, (size_t)n + 1);
-    out->ptr = c, out->len = (size_t)n;
-    return true;
-}
-
-WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
-    char buf[256];
-    wf_str none = {NULL, 0}, def, text;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_str(req, "body", name, spec, def, buf) : none;
-    if (!wf__jval_text(req, v, &text)) {
-        wf__invalid(req, "body", name, "str type expected", "type_error.str", NULL);
-        return none;
-    }
-    return wf__conv_str(req, "body", name, spec, text, NULL);
-}
-
-WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
-    double x = 0;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_float(req, "body", name, spec, def) : 0;
-    if (wf_json_str(v, &text)) return wf__conv_float(req, "body", name, spec, text);
-    if (!wf_json_num(v, &x) && !(wf_json_bool(v, &b) && ((x = b), true))) {
-        wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
-        return 0;
-    }
-    if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
-    return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
-}
-
-WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
-    long long x = 0;
-    double f;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_int(req, "body", name, spec, def) : 0;
-    if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, spec, text);
-    bool ok = wf_json_int(v, &x) || (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
-              (wf_json_bool(v, &b) && ((x = b), true));
-    if (!ok) {
-        wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
-        return 0;
-    }
-    return wf__bounds_at(req, "body", name, spec, (double)x) ? x : 0;
-}
-
-WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
-    long long i;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_bool(req, "body", name, def) : false;
-    if (wf_json_bool(v, &b)) return b;
-    if (wf_json_int(v, &i) && (i == 0 || i == 1)) return i == 1;
-    if (wf_json_str(v, &text)) return wf__conv_bool(req, "body", name, text);
-    wf__invalid(req, "body", name, "value could not be parsed to a boolean", "type_error.bool", NULL);
-    return false;
-}
-
-/* ---- errors ---- */
-
-/* Drop whatever response was being built. */
-WF__PRIVATE void wf__res_reset(wf_res *res) {
-    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
-    if (res->file_fd >= 0) close(res->file_fd);
-    res->file_fd = -1;
-    res->body_len = 0;
-    res->has_body = false;
-    if (res->stream_free) res->stream_free(res->stream_user);
-    res->stream = NULL;
-    res->stream_free = NULL;
-    res->hdrs.len = 0;
-    res->status = 0;
-}
-
-/* The error response: the app's handler for the status, else {"detail": <detail_json>}. */
-WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *detail, size_t n,
-                           const char *const *headers) {
-    wf_app *app = req->loop->srv->app;
-    wf_error_fn fn = NULL;
-    wf__res_reset(res);
-    for (int i = 0; i < app->nerrs; i++)
-        if (app->errs[i].status == status || (!fn && app->errs[i].status == 0)) fn = app->errs[i].fn;
-    for (const char *const *h = headers; h && *h; h++) {
-        const char *colon = strchr(*h, ':');
-        char name[128];
-        if (!colon || (size_t)(colon - *h) >= sizeof name) continue;
-        snprintf(name, sizeof name, "%.*s", (int)(colon - *h), *h);
-        wf_res_header(res, name, colon[1] == ' ' ? colon + 2 : colon + 1);
-    }
-    if (fn && !req->in_error) {
-        char *copy = (char *)wf_req_alloc(req, n + 1);
-        if (copy) {
-            memcpy(copy, detail, n);
-            copy[n] = 0;
-            req->in_error = true;
-            wf_res_status(res, status);
-            fn(req, res, status, copy);
-            req->in_error = false;
-            return;
-        }
-    }
-    wf_buf body = {0};
-    int rc = wf_buf_append(&body, "{\"detail\":", 10) | wf_buf_append(&body, detail, n) | wf_buf_append(&body, "}", 1);
-    if (rc == 0) wf_reply(res, status, "application/json", body.ptr, body.len);
-    wf_buf_free(&body);
-}
-
-/* A copy of b in the request's arena (NULL without memory); b is freed. Error paths hand arena
-   memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
-WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
-    char *c = (char *)wf_req_alloc(req, b->len + 1);
-    if (c) memcpy(c, b->ptr ? b->ptr : "", b->len), c[b->len] = 0;
-    *n = b->len;
-    wf_buf_free(b);
-    return c;
-}
-
-/* wf__error with a plain text detail. */
-WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail, const char *const *headers) {
-    wf_buf d = {0};
-    size_t n;
-    wf_json_pack(&d, "s", detail);
-    char *j = wf__arena_take(req, &d, &n);
-    wf__error(req, res, status, j && n ? j : "null", j && n ? n : 4, headers);
-}
-
-WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
-    if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
-    wf__error(req, req->res, status, detail_json ? detail_json : "null", detail_json ? strlen(detail_json) : 4, headers);
-    if (req->raise) longjmp(*req->raise, 1);
-    abort();                            /* no request is being handled: a programming error */
-}
-
-WF_API void wf_raise(wf_req *req, int status, const char *detail) {
-    wf_buf d = {0};
-    if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
-    char *j = d.ptr ? (char *)wf_req_alloc(req, d.len + 1) : NULL;
-    if (j) memcpy(j, d.ptr, d.len), j[d.len] = 0;
-    wf_buf_free(&d);
-    wf_raise_json(req, status, j ? j : "\"Internal Server Error\"", NULL);
-}
-
-WF_API void wf_fail(wf_req *req, const char *msg) {
-    wf_str m = wf_req_method(req), p = wf_req_path(req);
-    wf__logf(req->loop->srv, 0, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
-    wf_raise(req, 500, "Internal Server Error");
-}
-
-WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
-    if (!app || !fn || status < 0 || status > 599) return WF_EINVAL;
-    void *e = WF_REALLOC(NULL, app->errs, (size_t)(app->nerrs + 1) * sizeof *app->errs);
-    if (!e) return WF_ENOMEM;
-    app->errs = (wf__errh *)e;
-    app->errs[app->nerrs].status = status;
-    app->errs[app->nerrs].fn = fn;
-    app->nerrs++;
-    return 0;
-}
-
-/* After the handler: the 422 replaces whatever it replied when a parameter failed. */
-WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
-    wf_buf *e = req->errors;
-    wf_buf body = {0};
-    size_t n;
-    wf_buf_append(&body, "[", 1);
-    wf_buf_append(&body, e->ptr, e->len);
-    wf_buf_append(&body, "]", 1);
-    char *j = wf__arena_take(req, &body, &n);
-    wf__error(req, res, 422, j ? j : "[]", j ? n : 2, NULL);
-}
-
-/* ---- middleware and per-request state ---- */
-
-typedef struct wf__state {
-    struct wf__state *next;
-    const char *key;
-    void *value;
-} wf__state;
-
-WF_API int wf_use(wf_app *app, wf_middleware_fn fn, void *user) {
-    if (!app || !fn) return WF_EINVAL;
-    wf__mw *m = (wf__mw *)WF_REALLOC(NULL, app->mws, (size_t)(app->nmw + 1) * sizeof *m);
-    if (!m) return WF_ENOMEM;
-    m[app->nmw].fn = fn;
-    m[app->nmw].user = user;
-    app->mws = m;
-    app->nmw++;
-    return 0;
-}
-
-WF_API int wf_state_set(wf_req *req, const char *key, void *value) {
-    for (wf__state *s = req->state; s; s = s->next)
-        if (strcmp(s->key, key) == 0) return s->value = value, 0;
-    wf__state *s = (wf__state *)wf_req_alloc(req, sizeof *s);
-    char *k = (char *)wf_req_alloc(req, strlen(key) + 1);
-    if (!s || !k) return WF_ENOMEM;
-    strcpy(k, key);
-    s->key = k;
-    s->value = value;
-    s->next = req->state;
-    req->state = s;
-    return 0;
-}
-
-WF_API void *wf_state_get(const wf_req *req, const char *key) {
-    for (wf__state *s = req->state; s; s = s->next)
-        if (strcmp(s->key, key) == 0) return s->value;
-    return NULL;
-}
-
-WF_API int wf_res_get_status(const wf_res *res) { return res->status ? res->status : 200; }
-
-
-WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
-    char *p = (char *)WF_MALLOC(NULL, n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
-
-WF__PRIVATE char *wf__strdup(const char *s) { return wf__strndup(s, strlen(s)); }
-
-WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
-    if (!*name) return false;
-    for (const char *p = name; *p; p++)
-        if (!WF__IS(*p, WF__C_TOKEN)) return false;
-    for (const char *p = value; *p; p++)
-        if (!WF__IS(*p, WF__C_VALUE)) return false;
-    return true;
-}
+} wf__params_found;
 
 WF__PRIVATE void wf__rnode_free(wf__rnode *n) {
-    for (uint32_t i = 0; i < n->nlits; i++) wf__rnode_free(n->lits[i]), WF_FREE(NULL, n->lits[i]);
-    for (uint32_t i = 0; i < n->nparams; i++) wf__rnode_free(n->params[i]), WF_FREE(NULL, n->params[i]);
-    for (uint32_t i = 0; i < n->nroutes; i++)
-        WF_FREE(NULL, n->routes[i].method), WF_FREE(NULL, n->routes[i].pattern), WF_FREE(NULL, n->routes[i].names_buf);
+    for (uint32_t i = 0; i < n->nlits; i++) {
+        wf__rnode_free(n->lits[i]);
+        WF_FREE(NULL, n->lits[i]);
+    }
+    for (uint32_t i = 0; i < n->nparams; i++) {
+        wf__rnode_free(n->params[i]);
+        WF_FREE(NULL, n->params[i]);
+    }
+    for (uint32_t i = 0; i < n->nroutes; i++) {
+        WF_FREE(NULL, n->routes[i].method);
+        WF_FREE(NULL, n->routes[i].pattern);
+        WF_FREE(NULL, n->routes[i].names_buf);
+    }
     WF_FREE(NULL, n->lits);
     WF_FREE(NULL, n->params);
     WF_FREE(NULL, n->routes);
-    WF_FREE(NULL, n->seg);
+    WF_FREE(NULL, n->part);
 }
 
-WF_API wf_app *wf_app_new(void) {
-    wf_app *app = (wf_app *)WF_MALLOC(NULL, sizeof *app);
-    if (!app) return NULL;
-    memset(app, 0, sizeof *app);
-    app->rootgroup.app = app;
-    app->rootgroup.prefix = wf__strdup("");
-    if (!app->rootgroup.prefix) {
-        WF_FREE(NULL, app);
-        return NULL;
+/* The router of an app, its root group g (prefix ""). Returns 0 or WF_ENOMEM. */
+WF__PRIVATE int wf__router_init(wf__router *r, wf_group *g, wf_app *app) {
+    memset(r, 0, sizeof *r);
+    memset(g, 0, sizeof *g);
+    g->router = r;
+    g->app = app;
+    g->prefix = (char *)WF_MALLOC(NULL, 1);
+    if (!g->prefix) return WF_ENOMEM;
+    g->prefix[0] = 0;
+    return 0;
+}
+
+WF__PRIVATE void wf__group_free(wf_group *g) {
+    WF_FREE(NULL, (void *)g->deps);
+    WF_FREE(NULL, g->prefix);
+}
+
+/* Free the trie and the groups (root group g included, not the memory holding it). */
+WF__PRIVATE void wf__router_free(wf__router *r, wf_group *g) {
+    wf__rnode_free(&r->root);
+    while (r->groups) {
+        wf_group *n = r->groups->next;
+        wf__group_free(r->groups);
+        WF_FREE(NULL, r->groups);
+        r->groups = n;
     }
-    atomic_init(&app->server, NULL);
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&app->mu, &ma);
-    pthread_mutexattr_destroy(&ma);
-    return app;
+    wf__group_free(g);
 }
-
-WF_API void wf_app_free(wf_app *app) {
-    if (!app) return;
-    wf__app_shutdown(app);
-    pthread_mutex_destroy(&app->mu);
-    wf__rnode_free(&app->root);
-    while (app->groups) {
-        wf_group *n = app->groups->next;
-        WF_FREE(NULL, (void *)app->groups->deps);
-        WF_FREE(NULL, app->groups->prefix);
-        WF_FREE(NULL, app->groups);
-        app->groups = n;
-    }
-    WF_FREE(NULL, app->rootgroup.prefix);
-    WF_FREE(NULL, (void *)app->rootgroup.deps);
-    WF_FREE(NULL, app->overrides);
-    WF_FREE(NULL, app->mws);
-    WF_FREE(NULL, app->errs);
-    WF_FREE(NULL, app);
-}
-
 /* Order of literal children: by length, then bytes. */
 WF__PRIVATE int wf__lit_cmp(const char *a, size_t an, const char *b, size_t bn) {
     if (an != bn) return an < bn ? -1 : 1;
     return memcmp(a, b, an);
 }
-
 WF__PRIVATE wf__rnode *wf__lit_find(const wf__rnode *n, const char *seg, size_t len, uint32_t *at) {
     uint32_t lo = 0, hi = n->nlits;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        int c = wf__lit_cmp(n->lits[mid]->seg, n->lits[mid]->seg_len, seg, len);
+        int c = wf__lit_cmp(n->lits[mid]->part, n->lits[mid]->part_len, seg, len);
         if (c == 0) return n->lits[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;
@@ -5991,7 +4669,6 @@ WF__PRIVATE wf__rnode *wf__lit_find(const wf__rnode *n, const char *seg, size_t 
     if (at) *at = lo;
     return NULL;
 }
-
 /* Insert child k into the array *v of *n at index at. */
 WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rnode *k) {
     wf__rnode **nv = (wf__rnode **)WF_REALLOC(NULL, *v, (*n + 1) * sizeof *nv);
@@ -6002,10 +4679,9 @@ WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rno
     (*n)++;
     return 0;
 }
-
 /* Parse one pattern segment: a literal, or {name} / {name:type}. */
-WF__PRIVATE int wf__seg_parse(const char *s, size_t n, int *kind, const char **name, size_t *name_len) {
-    *kind = WF__SEG_LIT, *name = s, *name_len = n;
+WF__PRIVATE int wf__part_parse(const char *s, size_t n, int *kind, const char **name, size_t *name_len) {
+    *kind = WF__PART_LIT, *name = s, *name_len = n;
     if (memchr(s, '{', n) == NULL && memchr(s, '}', n) == NULL) return 0;
     if (n < 3 || s[0] != '{' || s[n - 1] != '}') return WF_EINVAL;
     const char *colon = (const char *)memchr(s, ':', n);
@@ -6014,22 +4690,21 @@ WF__PRIVATE int wf__seg_parse(const char *s, size_t n, int *kind, const char **n
     for (size_t i = 0; i < nl; i++)
         if (!(WF__IS(s[1 + i], WF__C_TOKEN) && s[1 + i] != '{' && s[1 + i] != '}')) return WF_EINVAL;
     *name = s + 1, *name_len = nl;
-    *kind = WF__SEG_STR;
+    *kind = WF__PART_STR;
     if (!colon) return 0;
     size_t tl = (size_t)(s + n - 1 - colon - 1);
     const char *t = colon + 1;
-    if (tl == 3 && memcmp(t, "str", 3) == 0) *kind = WF__SEG_STR;
-    else if (tl == 3 && memcmp(t, "int", 3) == 0) *kind = WF__SEG_INT;
-    else if (tl == 5 && memcmp(t, "float", 5) == 0) *kind = WF__SEG_FLOAT;
-    else if (tl == 4 && memcmp(t, "path", 4) == 0) *kind = WF__SEG_PATH;
+    if (tl == 3 && memcmp(t, "str", 3) == 0) *kind = WF__PART_STR;
+    else if (tl == 3 && memcmp(t, "int", 3) == 0) *kind = WF__PART_INT;
+    else if (tl == 5 && memcmp(t, "float", 5) == 0) *kind = WF__PART_FLOAT;
+    else if (tl == 4 && memcmp(t, "path", 4) == 0) *kind = WF__PART_PATH;
     else return WF_EINVAL;
     return 0;
 }
-
 /* The child of n for one pattern segment, created if missing. */
 WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, size_t len) {
     uint32_t at = 0;
-    if (kind == WF__SEG_LIT) {
+    if (kind == WF__PART_LIT) {
         wf__rnode *k = wf__lit_find(n, seg, len, &at);
         if (k) return k;
     } else {
@@ -6042,19 +4717,18 @@ WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, 
     if (!k) return NULL;
     memset(k, 0, sizeof *k);
     k->kind = kind;
-    k->seg = wf__strndup(seg, len);
-    k->seg_len = len;
-    int rc = k->seg ? (kind == WF__SEG_LIT ? wf__kid_insert(&n->lits, &n->nlits, at, k)
+    k->part = wf__strndup(seg, len);
+    k->part_len = len;
+    int rc = k->part ? (kind == WF__PART_LIT ? wf__kid_insert(&n->lits, &n->nlits, at, k)
                                            : wf__kid_insert(&n->params, &n->nparams, at, k))
                     : WF_ENOMEM;
     if (rc < 0) {
-        WF_FREE(NULL, k->seg);
+        WF_FREE(NULL, k->part);
         WF_FREE(NULL, k);
         return NULL;
     }
     return k;
 }
-
 /* Walk (creating) the trie along a full pattern; returns its terminal node. */
 WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
     const char *p = pattern + 1, *end = pattern + strlen(pattern);
@@ -6064,15 +4738,14 @@ WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
         const char *se = slash ? slash : end, *name;
         size_t nl;
         int kind;
-        if (wf__seg_parse(p, (size_t)(se - p), &kind, &name, &nl) < 0) return NULL;
-        if (kind == WF__SEG_PATH && slash) return NULL;       /* {x:path} only last */
-        if (kind != WF__SEG_LIT && ++params > WF__MAX_PARAMS) return NULL;
+        if (wf__part_parse(p, (size_t)(se - p), &kind, &name, &nl) < 0) return NULL;
+        if (kind == WF__PART_PATH && slash) return NULL;       /* {x:path} only last */
+        if (kind != WF__PART_LIT && ++params > WF__MAX_PARAMS) return NULL;
         if (!(n = wf__rnode_child(n, kind, name, nl))) return NULL;
         if (!slash) return n;
         p = slash + 1;
     }
 }
-
 /* The parameter names of r's pattern, in order ("{id:int}" gives "id"). */
 WF__PRIVATE int wf__route_names(wf__route *r) {
     int k = 0;
@@ -6085,21 +4758,19 @@ WF__PRIVATE int wf__route_names(wf__route *r) {
     }
     return 0;
 }
-
 WF__PRIVATE bool wf__method_ok(const char *m) {
     if (!*m) return false;
     for (; *m; m++)
         if (!WF__IS(*m, WF__C_TOKEN)) return false;
     return true;
 }
-
 WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h, bool blocking) {
     if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
     char *full = (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
     if (!full) return WF_ENOMEM;
     strcpy(full, g->prefix);
     strcat(full, pattern);
-    wf__rnode *n = wf__rnode_walk(&g->app->root, full);
+    wf__rnode *n = wf__rnode_walk(&g->router->root, full);
     int rc = n ? 0 : WF_EINVAL;
     for (uint32_t i = 0; n && i < n->nroutes; i++)
         if (strcmp(n->routes[i].method, method) == 0) rc = WF_EINVAL;
@@ -6112,12 +4783,15 @@ WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pat
     r = &n->routes[n->nroutes];
     memset(r, 0, sizeof *r);
     r->pattern = full;
-    if (!(r->method = wf__strdup(method)) || wf__route_names(r) < 0)
-        return WF_FREE(NULL, r->method), WF_FREE(NULL, full), WF_ENOMEM;
+    if (!(r->method = wf__strdup(method)) || wf__route_names(r) < 0) {
+        WF_FREE(NULL, r->method);
+        WF_FREE(NULL, full);
+        return WF_ENOMEM;
+    }
     r->handler = h;
     r->group = g;
     r->blocking = blocking;
-    g->app->nblocking += blocking;
+    g->router->nblocking += blocking;
     n->nroutes++;
     return 0;
 }
@@ -6129,21 +4803,6 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
 WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *pattern, wf_handler h) {
     return wf__group_route(g, method, pattern, h, true);
 }
-
-WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h) {
-    return app ? wf__group_route(&app->rootgroup, method, pattern, h, true) : WF_EINVAL;
-}
-
-WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h) {
-    return app ? wf_group_route(&app->rootgroup, method, pattern, h) : WF_EINVAL;
-}
-
-WF_API int wf_get(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "GET", path, h); }
-WF_API int wf_post(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "POST", path, h); }
-WF_API int wf_put(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PUT", path, h); }
-WF_API int wf_patch(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PATCH", path, h); }
-WF_API int wf_delete(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "DELETE", path, h); }
-WF_API int wf_options(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "OPTIONS", path, h); }
 
 WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
     if (!parent || !prefix || prefix[0] != '/') return NULL;
@@ -6160,31 +4819,26 @@ WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
     memcpy(full + pl, prefix, n);
     full[pl + (n == 1 ? 0 : n)] = 0;                        /* "/" adds nothing */
     memset(g, 0, sizeof *g);
+    g->router = parent->router;
     g->app = parent->app;
     g->parent = parent;
     g->prefix = full;
-    g->next = parent->app->groups;
-    parent->app->groups = g;
+    g->next = parent->router->groups;
+    parent->router->groups = g;
     return g;
 }
-
-WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) {
-    return app ? wf_group_sub(&app->rootgroup, prefix) : NULL;
-}
-
 /* Does segment s[0..n) fit a parameter of this kind (Starlette's convertors)? */
-WF__PRIVATE bool wf__seg_fits(int kind, const char *s, size_t n) {
+WF__PRIVATE bool wf__part_fits(int kind, const char *s, size_t n) {
     size_t i = 0;
     if (n == 0) return false;
-    if (kind == WF__SEG_STR) return true;
+    if (kind == WF__PART_STR) return true;
     while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    if (kind == WF__SEG_INT || i == n) return i == n && i > 0;
+    if (kind == WF__PART_INT || i == n) return i == n && i > 0;
     if (i == 0 || s[i] != '.' || i + 1 == n) return false;    /* float: digits '.' digits */
     for (i++; i < n; i++)
         if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
-
 WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     const wf__route *get = NULL;
     bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
@@ -6194,14 +4848,12 @@ WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     }
     return get;
 }
-
 /* Match the rest of a path, p..end (after a '/'), below n. Returns the node with the method. */
 WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
-                                        wf__pmatch *pm);
-
+                                        wf__params_found *pm);
 /* Try child k for segment p..se: the node found below it (or at it, for the last segment). */
 WF__PRIVATE const wf__rnode *wf__rmatch_kid(const wf__rnode *k, const char *slash, const char *end, wf_str method,
-                                            wf__pmatch *pm) {
+                                            wf__params_found *pm) {
     if (slash) return wf__rmatch(k, slash + 1, end, method, pm);
     if (!k->nroutes) return NULL;
     if (wf__node_route(k, method)) return k;
@@ -6210,17 +4862,16 @@ WF__PRIVATE const wf__rnode *wf__rmatch_kid(const wf__rnode *k, const char *slas
     if (!seen && pm->npartial < 8) pm->partial[pm->npartial++] = k;
     return NULL;
 }
-
 WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
-                                        wf__pmatch *pm) {
+                                        wf__params_found *pm) {
     const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
     size_t len = (size_t)((slash ? slash : end) - p);
     const wf__rnode *k = wf__lit_find(n, p, len, NULL), *r;
     if (k && (r = wf__rmatch_kid(k, slash, end, method, pm))) return r;
     for (uint32_t i = 0; i < n->nparams && pm->n < WF__MAX_PARAMS; i++) {
         k = n->params[i];
-        bool whole = k->kind == WF__SEG_PATH;
-        if (!whole && !wf__seg_fits(k->kind, p, len)) continue;
+        bool whole = k->kind == WF__PART_PATH;
+        if (!whole && !wf__part_fits(k->kind, p, len)) continue;
         pm->value[pm->n].ptr = p;
         pm->value[pm->n].len = whole ? (size_t)(end - p) : len;
         pm->n++;
@@ -6229,8 +4880,6 @@ WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const
     }
     return NULL;
 }
-
-/* Allow for a 405: every method of the node, GET implying HEAD. */
 /* Allow for a 405: every method of every node the path matched, GET implying HEAD, no repeats. */
 WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow) {
     const char *listed[64];
@@ -6249,227 +4898,119 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
         }
     wf_buf_append(allow, "", 1);
 }
+/* ======================================================================
+ * >>app  The app and the request: one part per section that owns it; request accessors
+ * ====================================================================== */
 
-/* 307 to the same URL with the trailing slash toggled, absolute from Host, query kept. */
-/* 307 to path (decoded, as Starlette builds it; bytes a header cannot carry are percent-encoded). */
-/* ASCII letters and digits (not the locale's). */
-WF__PRIVATE bool wf__alnum(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+/* C needs a struct complete where its fields are used, so the app and the request are defined
+   here, below every section that works on them; each part belongs to one section, which alone
+   reads it, writes it and resets it. The other parts only point to types their owners define. */
+struct wf_app {
+    wf__router router;          /* >>router: the routes */
+    wf_group root;              /* >>router: the group of the app's own routes */
+    struct wf__errh *errs;      /* >>errors: wf_on_error handlers */
+    int nerrs;
+    struct wf__app_deps {       /* >>deps */
+        pthread_mutex_t mu;     /* app-scoped values (recursive) */
+        struct wf__appdep *values;
+        struct wf__cleanup *cleanups;
+        struct wf__override *overrides;
+        int noverrides;
+    } deps;
+    struct wf__app_server {     /* >>server */
+        struct wf__mw *mws;     /* middleware, outermost first */
+        int nmw;
+        _Atomic(struct wf__server *) running;
+    } server;
+};
 
-/* A plain host[:port] or [ipv6][:port], the only Host Starlette (as Debian ships 0.26, with the fix
-   against host-header tricks) puts in a URL: ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$ */
-WF__PRIVATE bool wf__netloc_ok(wf_str h) {
-    size_t i = 0, k;
-    if (h.len && h.ptr[0] == '[') {
-        for (i = 1; i < h.len && WF__IS(h.ptr[i], WF__C_HEX); i++) {
-        }
-        if (i >= h.len || h.ptr[i++] != ':') return false;
-        for (k = i; i < h.len && (WF__IS(h.ptr[i], WF__C_HEX) || h.ptr[i] == '.' || h.ptr[i] == ':'); i++) {
-        }
-        if (i == k || i >= h.len || h.ptr[i++] != ']') return false;
-    } else {
-        while (i < h.len && (wf__alnum(h.ptr[i]) || h.ptr[i] == '.' || h.ptr[i] == '-')) i++;
-        if (!i) return false;
-    }
-    if (i == h.len) return true;
-    if (h.ptr[i++] != ':' || i == h.len) return false;
-    while (i < h.len && h.ptr[i] >= '0' && h.ptr[i] <= '9') i++;
-    return i == h.len;
-}
-
-/* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (port 80
-   left out; an IPv6 address in brackets, where Starlette writes an invalid URL without them);
-   "testserver" in the test client. */
-WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char ip[INET6_ADDRSTRLEN + 2] = "testserver";
-    unsigned port = 80;
-    if (req->conn->family != AF_UNIX && getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
-        bool v6 = ss.ss_family == AF_INET6;
-        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&ss;
-        const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)&ss;
-        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
-                       sizeof ip - 2))
-            strcpy(ip, "localhost");
-        else if (v6)
-            ip[0] = '[', strcat(ip, "]");
-        port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
-    }
-    if (port == 80) wf_buf_printf(out, "%s", ip);
-    else wf_buf_printf(out, "%s:%u", ip, port);
-}
-
-/* Append s percent-encoded as Python's quote(s, safe=":/%#?=@[]!$&'()*+,;") does. */
-WF__PRIVATE void wf__quote_url(wf_buf *out, wf_str s) {
-    static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (wf__alnum((char)c) || (c && strchr(safe, c))) wf_buf_append(out, &s.ptr[i], 1);
-        else wf_buf_printf(out, "%%%02X", c);
-    }
-}
-
-/* Starlette's redirect to the other form of the path: an absolute URL on the request's host (for an
-   absolute-form target its authority, RFC 9112 3.2.2) if it is a plain one, else on the address
-   the client reached; the query kept; then quoted as RedirectResponse does. */
-WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
-    wf_str host = wf_span_str(req->buf, req->rs->head.host), q = wf_req_query(req);
-    wf_buf url = {0}, loc = {0};
-    wf_buf_append(&url, "http://", 7);
-    if (host.ptr && wf__netloc_ok(host)) wf_buf_append(&url, host.ptr, host.len);
-    else wf__server_netloc(req, &url);
-    wf_buf_append(&url, path.ptr, path.len);
-    if (q.len) wf_buf_printf(&url, "?%.*s", (int)q.len, q.ptr);
-    wf__quote_url(&loc, (wf_str){url.ptr, url.len});
-    wf_buf_free(&url);
-    wf_buf_append(&loc, "", 1);
-    wf_res_status(res, 307);
-    if (wf__header_ok("Location", loc.ptr)) wf_res_header(res, "Location", loc.ptr);
-    wf_res_body(res, "", 0, WF_BODY_BORROW);
-    wf_buf_free(&loc);
-}
-
-WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g);
-
-/* Route the request and run its handler; errors raised by the handler unwind to here. */
-/* The request's path decoded and matched, once per request (the loop matches a request first when
+/* The request's path decoded and matched, once per request (the server matches a request first when
    the app has blocking routes; the router then uses the same match). */
 typedef struct wf__match {
-    const wf__rnode *node;      /* the route's node, or NULL (pm then holds the nodes matching the
+    const wf__rnode *node;      /* the route's node, or NULL (found then holds the nodes matching the
                                    path with another method) */
     char *dec;                  /* the decoded path, with room for one more byte */
     size_t n;
-    wf__pmatch pm;
+    wf__params_found found;
 } wf__match;
+
+struct wf_req {
+    /* >>app: the request as the server hands it over */
+    const wf_http_head *head;   /* the parsed head: offsets into buf */
+    const char *buf;            /* the request's bytes: head, then the decoded body */
+    wf_str body;
+    wf__conn *conn;             /* the transport: addresses */
+    wf_app *app;
+    const wf_config *cfg;
+    wf__pool *pool;             /* the worker pool (NULL in the test client: tasks run inline) */
+    wf_res *res;
+    wf__arena arena;
+    struct wf__state *state;    /* wf_state_set */
+    char peer[64];              /* "ip:port", formatted on first use */
+    struct wf__req_route {      /* >>app (route lookup) and >>server (dispatch) */
+        wf__match *match;
+        const char *pattern;    /* of the matched route, for the log */
+        bool blocking;          /* the route is blocking (in the test client it runs inline) */
+        int refused;            /* a blocking route could not be handed over: 503 (pool full), 500 */
+        int next_mw;            /* the next middleware to run */
+    } route;
+    struct wf__req_params {     /* >>params */
+        wf_buf *errors;         /* 422 entries as JSON objects, comma-separated */
+        struct wf__qpairs *query, *form;   /* decoded on first use */
+        wf_json_doc *json;      /* the parsed body */
+        int json_state;         /* 0 not read, 1 parsed, -1 failed, -2 not JSON (both recorded) */
+    } params;
+    struct wf__req_errors {     /* >>errors */
+        jmp_buf *raise;         /* where wf_raise unwinds to */
+        bool in_handler;        /* an error handler is running */
+    } errors;
+    struct wf__req_deps {       /* >>deps */
+        struct wf__depval *values;
+        struct wf__cleanup *cleanups;   /* wf_defer, newest first */
+        int depth, app_building;
+    } deps;
+    struct wf__req_tasks {      /* >>tasks */
+        struct wf__task *head, *tail;
+    } tasks;
+};
 
 /* The request's match (NULL without memory). */
 WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
-    if (req->match) return req->match;
-    wf_str raw = wf_req_path(req);
-    wf__match *m = (wf__match *)wf_req_alloc(req, sizeof *m);
-    char *dec = m ? (char *)wf_req_alloc(req, 2 * raw.len + 2) : NULL, *tmp = dec ? (char *)wf_req_alloc(req, raw.len) : NULL;
+    if (req->route.match) return req->route.match;
+    wf_str raw = wf_span_str(req->buf, req->head->path);
+    if (!raw.len) raw = wf_str_c("/");
+    wf__match *m = (wf__match *)wf__arena_alloc(&req->arena, sizeof *m);
+    char *dec = m ? (char *)wf__arena_alloc(&req->arena, 2 * raw.len + 2) : NULL;
+    char *tmp = dec ? (char *)wf__arena_alloc(&req->arena, raw.len) : NULL;
     if (!tmp) return NULL;
     m->dec = dec;
-    m->pm.n = 0, m->pm.npartial = 0;
+    m->found.n = 0;
+    m->found.npartial = 0;
     m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
-    m->node = m->n ? wf__rmatch(&req->loop->srv->app->root, dec + 1, dec + m->n, wf_req_method(req), &m->pm) : NULL;
-    return req->match = m;
+    wf_str method = wf_span_str(req->buf, req->head->method);
+    m->node = m->n ? wf__rmatch(&req->app->router.root, dec + 1, dec + m->n, method, &m->found) : NULL;
+    return req->route.match = m;
 }
 
-/* The request goes to a blocking route, to be handed to the worker pool (matched only when the app
-   has such routes; the router then reuses the match). */
-WF__PRIVATE bool wf__app_blocks(wf_req *req) {
-    wf__match *m = req->loop->srv->app->nblocking ? wf__route_find(req) : NULL;
-    return m && m->node && wf__node_route(m->node, wf_req_method(req))->blocking;
+/* A copy of b in the request's arena (NULL without memory); b is freed. Error paths hand arena
+   memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
+WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
+    char *c = (char *)wf_req_alloc(req, b->len + 1);
+    if (c) memcpy(c, b->ptr ? b->ptr : "", b->len), c[b->len] = 0;
+    *n = b->len;
+    wf_buf_free(b);
+    return c;
 }
-
-WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
-    wf_app *app = req->loop->srv->app;
-    wf_str method = wf_req_method(req);
-    wf__match *m = wf__route_find(req);
-    if (!m) wf_fail(req, "out of memory");
-    const wf__rnode *node = m->node;
-    char *dec = m->dec;
-    size_t n = m->n;
-    if (node && req->refused == 503) {      /* a blocking route, and the worker pool is full */
-        static const char *const retry[] = {"Retry-After: 1", NULL};
-        wf__error_text(req, res, 503, "Service Unavailable", retry);
-        return;
-    }
-    if (node && req->refused) wf_fail(req, "out of memory handing the request to a worker");
-    if (node) {
-        jmp_buf jb, *outer = req->raise;
-        req->params = &m->pm;
-        req->raise = &jb;
-        const wf__route *rt = wf__node_route(node, method);
-        for (int i = 0; i < m->pm.n; i++) m->pm.name[i] = rt->names[i];
-        if (setjmp(jb) == 0) {
-            req->route = rt->pattern;
-            req->blocking = rt->blocking;
-            wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
-            rt->handler(req, res);
-            if (wf_invalid(req)) wf__answer_invalid(req, res);
-        } else if (wf_invalid(req) && !req->in_error) {
-            /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
-            req->raise = outer;
-            wf__answer_invalid(req, res);
-        }
-        req->raise = outer;
-        return;
-    }
-    if (m->pm.npartial) {
-        wf_buf allow = {0};
-        size_t an;
-        wf_buf_append(&allow, "Allow: ", 7);
-        wf__allow(m->pm.partial, m->pm.npartial, &allow);
-        const char *hdrs[] = {wf__arena_take(req, &allow, &an), NULL};
-        wf__error_text(req, res, 405, "Method Not Allowed", hdrs[0] ? hdrs : NULL);
-        return;
-    }
-    if (n > 1) {            /* the other form of the trailing slash (Starlette: rstrip("/") or + "/") */
-        bool strip = dec[n - 1] == '/';
-        size_t k = n;
-        if (strip) while (k > 0 && dec[k - 1] == '/') k--;
-        else dec[k++] = '/';
-        if (!k) goto not_found;                 /* "//" strips to "", which nothing matches */
-        wf__pmatch other;
-        other.n = 0, other.npartial = 0;
-        if (wf__rmatch(&app->root, dec + 1, dec + k, method, &other) || other.npartial) {
-            wf_str to = {dec, k};
-            wf__redirect_slash(req, res, to);
-            return;
-        }
-    }
-not_found:
-    wf__error_text(req, res, 404, "Not Found", NULL);
-}
-
-WF_API void wf_next(wf_req *req, wf_res *res) {
-    wf_app *app = req->loop->srv->app;
-    if (req->mw < app->nmw) {
-        wf__mw *m = &app->mws[req->mw++];
-        jmp_buf jb, *outer = req->raise;      /* a raise below returns here, so the middleware */
-        req->raise = &jb;                     /* that called wf_next still sees the response */
-        if (setjmp(jb) == 0) m->fn(req, res, m->user);
-        req->raise = outer;
-    } else if (req->mw++ == app->nmw) {
-        wf__route_request(req, res);
-    }
-}
-
-/* The middleware chain around the router; a raise outside any handler unwinds to here. */
-WF__PRIVATE void wf__app_dispatch(wf_app *app, wf_req *req, wf_res *res) {
-    jmp_buf jb;
-    (void)app;
-    req->raise = &jb;
-    if (setjmp(jb) == 0) wf_next(req, res);
-    req->raise = NULL;
-}
-
-WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
-    wf_str none = {NULL, 0};
-    for (int i = 0; req->params && i < req->params->n; i++)
-        if (strcmp(req->params->name[i], name) == 0) return req->params->value[i];
-    return none;
-}
-
-/* ---- the request ---- */
-
-WF_API wf_str wf_req_method(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.method); }
-WF_API wf_str wf_req_target(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.target); }
-
+WF_API wf_str wf_req_method(const wf_req *req) { return wf_span_str(req->buf, req->head->method); }
+WF_API wf_str wf_req_target(const wf_req *req) { return wf_span_str(req->buf, req->head->target); }
 WF_API wf_str wf_req_path(const wf_req *req) {
-    wf_str p = wf_span_str(req->buf, req->rs->head.path);
+    wf_str p = wf_span_str(req->buf, req->head->path);
     if (!p.len) p = wf_str_c("/");
     return p;
 }
-
-WF_API wf_str wf_req_query(const wf_req *req) { return wf_span_str(req->buf, req->rs->head.query); }
-
+WF_API wf_str wf_req_query(const wf_req *req) { return wf_span_str(req->buf, req->head->query); }
 WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n) {
-    const wf_http_head *h = &req->rs->head;
+    const wf_http_head *h = req->head;
     size_t nl = strlen(name);
     wf_str none = {NULL, 0};
     for (uint32_t i = 0; i < h->num_fields; i++) {
@@ -6479,23 +5020,19 @@ WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n) {
     }
     return none;
 }
-
 WF_API wf_str wf_req_header(const wf_req *req, const char *name) { return wf_req_header_nth(req, name, 0); }
-WF_API int wf_req_header_count(const wf_req *req) { return (int)req->rs->head.num_fields; }
-
+WF_API int wf_req_header_count(const wf_req *req) { return (int)req->head->num_fields; }
 WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
-    const wf_http_head *h = &req->rs->head;
+    const wf_http_head *h = req->head;
     if (i < 0 || (uint32_t)i >= h->num_fields) return false;
     *name = wf_span_str(req->buf, h->fields[i].name);
     *value = wf_span_str(req->buf, h->fields[i].value);
     return true;
 }
-
 WF_API wf_str wf_req_body(const wf_req *req) { return req->body; }
-WF_API int wf_req_http_minor(const wf_req *req) { return req->rs->head.minor; }
-WF_API void *wf_req_user(const wf_req *req) { return req->loop->srv->cfg.user; }
-WF_API void *wf_req_alloc(wf_req *req, size_t n) { return wf__arena_alloc(&req->rs->arena, n); }
-
+WF_API int wf_req_http_minor(const wf_req *req) { return req->head->minor; }
+WF_API void *wf_req_user(const wf_req *req) { return req->cfg->user; }
+WF_API void *wf_req_alloc(wf_req *req, size_t n) { return wf__arena_alloc(&req->arena, n); }
 WF_API const char *wf_req_peer(const wf_req *req) {
     wf_req *r = (wf_req *)req;    /* formatted on first use, cached */
     if (!r->peer[0]) {
@@ -6507,14 +5044,130 @@ WF_API const char *wf_req_peer(const wf_req *req) {
     }
     return r->peer;
 }
+/* ---- middleware and per-request state ---- */
 
-/* ---- the response ---- */
+typedef struct wf__state {
+    struct wf__state *next;
+    const char *key;
+    void *value;
+} wf__state;
+WF_API int wf_state_set(wf_req *req, const char *key, void *value) {
+    for (wf__state *s = req->state; s; s = s->next)
+        if (strcmp(s->key, key) == 0) return s->value = value, 0;
+    wf__state *s = (wf__state *)wf_req_alloc(req, sizeof *s);
+    char *k = (char *)wf_req_alloc(req, strlen(key) + 1);
+    if (!s || !k) return WF_ENOMEM;
+    strcpy(k, key);
+    s->key = k;
+    s->value = value;
+    s->next = req->state;
+    req->state = s;
+    return 0;
+}
+WF_API void *wf_state_get(const wf_req *req, const char *key) {
+    for (wf__state *s = req->state; s; s = s->next)
+        if (strcmp(s->key, key) == 0) return s->value;
+    return NULL;
+}
 
+/* ---- routes on the app ---- */
+
+WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h) {
+    return app ? wf_group_route_blocking(&app->root, method, pattern, h) : WF_EINVAL;
+}
+
+WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h) {
+    return app ? wf_group_route(&app->root, method, pattern, h) : WF_EINVAL;
+}
+
+WF_API int wf_get(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "GET", path, h); }
+WF_API int wf_post(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "POST", path, h); }
+WF_API int wf_put(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PUT", path, h); }
+WF_API int wf_patch(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PATCH", path, h); }
+WF_API int wf_delete(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "DELETE", path, h); }
+WF_API int wf_options(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "OPTIONS", path, h); }
+
+WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) { return app ? wf_group_sub(&app->root, prefix) : NULL; }
+
+WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->root : NULL; }
+
+WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
+    wf_str none = {NULL, 0};
+    const wf__params_found *f = req->route.match && req->route.match->node ? &req->route.match->found : NULL;
+    for (int i = 0; f && i < f->n; i++)
+        if (strcmp(f->name[i], name) == 0) return f->value[i];
+    return none;
+}
+/* ======================================================================
+ * >>response  Replies, headers, cookies, files, streams
+ * ====================================================================== */
+
+#define WF__RES_BUF_KEEP 65536u       /* a response's buffers larger than this are not kept for reuse */
+
+struct wf_res {
+    int status;
+    bool close;
+    bool has_body;
+    wf_body_mode mode;
+    const void *body;
+    size_t body_len;
+    wf_buf hdrs;                /* "Name: value\r\n" lines */
+    wf_buf copy;                /* copied body */
+    wf_stream_fn stream;
+    void *stream_user;
+    void (*stream_free)(void *);
+    wf__output *sink;           /* where wf_res_write goes: set only while the producer runs */
+    bool chunked;               /* a stream's chunks are framed (HTTP/1.1), else sent as they are */
+    uint64_t bytes;             /* bytes queued so far, for the access log */
+    int file_fd;                /* a file body (body_len bytes from file_off), or -1 */
+    uint64_t file_off;
+};
+
+/* A new response (its buffers kept from the last one). */
+WF__PRIVATE void wf__res_init(wf_res *res) {
+    wf_buf hdrs = res->hdrs, copy = res->copy;
+    memset(res, 0, sizeof *res);
+    res->hdrs = hdrs;
+    res->copy = copy;
+    res->hdrs.len = 0;
+    res->copy.len = 0;
+    res->file_fd = -1;
+}
+
+/* Drop the body (copied, owned, a file or a stream) of the response being built. */
+WF__PRIVATE void wf__res_drop_body(wf_res *res) {
+    if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
+    if (res->file_fd >= 0) close(res->file_fd);
+    res->file_fd = -1;
+    res->body_len = 0;
+    res->has_body = false;
+    if (res->stream_free) res->stream_free(res->stream_user);
+    res->stream = NULL;
+    res->stream_free = NULL;
+}
+
+/* Drop whatever response was being built. */
+WF__PRIVATE void wf__res_reset(wf_res *res) {
+    wf__res_drop_body(res);
+    res->hdrs.len = 0;
+    res->status = 0;
+}
+
+/* The response is over: release what it holds; large buffers are not kept. */
+WF__PRIVATE void wf__res_end(wf_res *res) {
+    wf__res_reset(res);
+    if (res->hdrs.cap > WF__RES_BUF_KEEP) wf_buf_free(&res->hdrs);
+    if (res->copy.cap > WF__RES_BUF_KEEP) wf_buf_free(&res->copy);
+}
+
+/* Release the buffers kept for reuse. */
+WF__PRIVATE void wf__res_destroy(wf_res *res) {
+    wf_buf_free(&res->hdrs);
+    wf_buf_free(&res->copy);
+}
 WF_API void wf_res_status(wf_res *res, int status) {
     res->status = (status >= 200 && status <= 599) ? status : 500;     /* RFC 9110 15: 3 digits, 1-5 */
 }
-
-
 WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
@@ -6528,7 +5181,6 @@ WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
     wf_buf_append(&res->hdrs, "\r\n", 2);
     return 0;
 }
-
 WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
     if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;      /* a new body replaces a file */
     if (res->has_body && res->mode == WF_BODY_OWN) {
@@ -6551,9 +5203,7 @@ WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode m
     res->body = res->copy.ptr;
     return 0;
 }
-
 WF_API void wf_res_close(wf_res *res) { res->close = true; }
-
 WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len) {
     wf_res_status(res, status);
     if (content_type) {
@@ -6562,11 +5212,9 @@ WF_API int wf_reply(wf_res *res, int status, const char *content_type, const voi
     }
     return wf_res_body(res, body, len, WF_BODY_COPY);
 }
-
 WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
     return wf_reply(res, status, "text/plain; charset=utf-8", text, strlen(text));
 }
-
 /* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
 WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
     if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;
@@ -6583,7 +5231,6 @@ WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_lis
     res->body_len = res->copy.len;
     return 0;
 }
-
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -6591,22 +5238,18 @@ WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
     va_end(ap);
     return rc;
 }
-
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail) {
     return wf_reply_json(res, status, "{s:s}", "detail", detail);
 }
-
 WF_API int wf_reply_html(wf_res *res, int status, const char *html) {
     return wf_reply(res, status, "text/html; charset=utf-8", html, strlen(html));
 }
-
 WF_API int wf_redirect(wf_res *res, int status, const char *location) {
     int rc = wf_res_header(res, "Location", location);
     if (rc < 0) return rc;
     wf_res_status(res, status ? status : 307);
     return wf_res_body(res, "", 0, WF_BODY_BORROW);
 }
-
 /* cookie-octet of RFC 6265, and a token for the name */
 WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
     if (!*name) return false;
@@ -6616,7 +5259,6 @@ WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
         if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == ',' || *p == ';' || *p == '\\') return false;
     return true;
 }
-
 WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts) {
     wf_cookie o;
     wf_buf b = {0};
@@ -6640,7 +5282,6 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
     wf_buf_free(&b);
     return rc ? (rc == WF_EINVAL ? WF_EINVAL : WF_ENOMEM) : 0;
 }
-
 /* The media type of a file name's extension; text types get a charset. */
 WF__PRIVATE const char *wf__mime(const char *path) {
     static const char *const map[] = {
@@ -6659,7 +5300,6 @@ WF__PRIVATE const char *wf__mime(const char *path) {
             if (strcasecmp(dot + 1, map[i]) == 0) return map[i + 1];
     return "application/octet-stream";
 }
-
 /* A "bytes=" range against size: 1 with [*a, *b] to send, 0 for the whole file (absent, several
    ranges, or not bytes), -1 when unsatisfiable. */
 WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
@@ -6686,8 +5326,6 @@ WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
     *a = x, *b = has_b && y < size ? y : size - 1;
     return 1;
 }
-
-/* Does the client's copy match (If-None-Match, else If-Modified-Since)? */
 /* Whether a list of entity-tags ("*", or "x", W/"y", ...) names etag (a strong tag of ours): with
    strong comparison a weak entry never matches (RFC 9110 8.8.3.2). */
 WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
@@ -6707,7 +5345,6 @@ WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
     }
     return false;
 }
-
 /* A list header given once or more (RFC 9110 5.3: the lines are one list): -1 if absent, else
    whether any member names etag. */
 WF__PRIVATE int wf__etag_list(wf_req *req, const char *name, const char *etag, bool strong) {
@@ -6717,12 +5354,10 @@ WF__PRIVATE int wf__etag_list(wf_req *req, const char *name, const char *etag, b
         if (wf__etag_match(v, etag, strong)) return 1;
     return n ? 0 : -1;
 }
-
 /* A date header's time, if it is there exactly once and is a date (else it is ignored). */
 WF__PRIVATE bool wf__date_header(wf_req *req, const char *name, int64_t *t) {
     return !wf_req_header_nth(req, name, 1).ptr && wf__http_date_parse(wf_req_header(req, name), t);
 }
-
 /* RFC 9110 13.2.2: the preconditions of a GET/HEAD of a file, in their order. 412, 304, or 0. */
 WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) {
     int im = wf__etag_list(req, "if-match", etag, true), inm = wf__etag_list(req, "if-none-match", etag, false);
@@ -6732,7 +5367,6 @@ WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) 
     if (inm >= 0) return inm ? 304 : 0;
     return wf__date_header(req, "if-modified-since", &t) && mtime <= t ? 304 : 0;
 }
-
 /* If-Range: the Range applies only if the validator is current (a strong etag, or exactly the
    Last-Modified date). */
 WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
@@ -6743,7 +5377,6 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
         return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
     return wf__http_date_parse(ir, &t) && t == mtime;
 }
-
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
     struct stat st;
     char etag[64], lastmod[30], cr[96];
@@ -6786,7 +5419,6 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     res->body_len = size ? b - a + 1 : 0;
     return 0;
 }
-
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
     if (!fn) return WF_EINVAL;
     res->stream = fn;
@@ -6794,25 +5426,786 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
     res->stream_free = free_user;
     return 0;
 }
-
-WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
-    /* only from the running producer, on the loop (a blocking handler must not touch the connection) */
-    if (res->on_worker || res->loop->pumping != res->conn) return WF_EINVAL;
-    wf__outq *q = wf__q(res->loop, res->conn);
-    if (!n) return 0;
-    if (res->conn->rs && res->conn->rs->head.minor == 0) {
-        res->bytes += n;
-        return wf__q_copy(q, p, n);
+WF_API int wf_res_get_status(const wf_res *res) { return res->status ? res->status : 200; }
+/* A plain host[:port] or [ipv6][:port], the only Host Starlette (as Debian ships 0.26, with the fix
+   against host-header tricks) puts in a URL: ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$ */
+WF__PRIVATE bool wf__netloc_ok(wf_str h) {
+    size_t i = 0, k;
+    if (h.len && h.ptr[0] == '[') {
+        for (i = 1; i < h.len && WF__IS(h.ptr[i], WF__C_HEX); i++) {
+        }
+        if (i >= h.len || h.ptr[i++] != ':') return false;
+        for (k = i; i < h.len && (WF__IS(h.ptr[i], WF__C_HEX) || h.ptr[i] == '.' || h.ptr[i] == ':'); i++) {
+        }
+        if (i == k || i >= h.len || h.ptr[i++] != ']') return false;
+    } else {
+        while (i < h.len && (wf__alnum(h.ptr[i]) || h.ptr[i] == '.' || h.ptr[i] == '-')) i++;
+        if (!i) return false;
     }
-    char hex[24];
-    int k = snprintf(hex, sizeof hex, "%zx\r\n", n);
-    int rc = wf__q_copy(q, hex, (size_t)k);
-    rc |= wf__q_copy(q, p, n);
-    rc |= wf__q_copy(q, "\r\n", 2);
-    res->bytes += (size_t)k + n + 2;
-    return rc ? WF_ENOMEM : 0;
+    if (i == h.len) return true;
+    if (h.ptr[i++] != ':' || i == h.len) return false;
+    while (i < h.len && h.ptr[i] >= '0' && h.ptr[i] <= '9') i++;
+    return i == h.len;
+}
+/* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (port 80
+   left out; an IPv6 address in brackets, where Starlette writes an invalid URL without them);
+   "testserver" in the test client. */
+WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN + 2] = "testserver";
+    unsigned port = 80;
+    if (req->conn->family != AF_UNIX && getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        bool v6 = ss.ss_family == AF_INET6;
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&ss;
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)&ss;
+        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
+                       sizeof ip - 2))
+            strcpy(ip, "localhost");
+        else if (v6)
+            ip[0] = '[', strcat(ip, "]");
+        port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
+    }
+    if (port == 80) wf_buf_printf(out, "%s", ip);
+    else wf_buf_printf(out, "%s:%u", ip, port);
+}
+/* Append s percent-encoded as Python's quote(s, safe=":/%#?=@[]!$&'()*+,;") does. */
+WF__PRIVATE void wf__quote_url(wf_buf *out, wf_str s) {
+    static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (wf__alnum((char)c) || (c && strchr(safe, c))) wf_buf_append(out, &s.ptr[i], 1);
+        else wf_buf_printf(out, "%%%02X", c);
+    }
+}
+/* Starlette's redirect to the other form of the path: an absolute URL on the request's host (for an
+   absolute-form target its authority, RFC 9112 3.2.2) if it is a plain one, else on the address
+   the client reached; the query kept; then quoted as RedirectResponse does. */
+WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
+    wf_str host = wf_span_str(req->buf, req->head->host), q = wf_req_query(req);
+    wf_buf url = {0}, loc = {0};
+    wf_buf_append(&url, "http://", 7);
+    if (host.ptr && wf__netloc_ok(host)) wf_buf_append(&url, host.ptr, host.len);
+    else wf__server_netloc(req, &url);
+    wf_buf_append(&url, path.ptr, path.len);
+    if (q.len) wf_buf_printf(&url, "?%.*s", (int)q.len, q.ptr);
+    wf__quote_url(&loc, (wf_str){url.ptr, url.len});
+    wf_buf_free(&url);
+    wf_buf_append(&loc, "", 1);
+    wf_res_status(res, 307);
+    if (wf__header_ok("Location", loc.ptr)) wf_res_header(res, "Location", loc.ptr);
+    wf_res_body(res, "", 0, WF_BODY_BORROW);
+    wf_buf_free(&loc);
 }
 
+WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
+    wf__output *out = res->sink;    /* only from the running producer, on the loop */
+    if (!out) return WF_EINVAL;
+    if (!n) return 0;
+    size_t from = out->bytes.len;
+    int rc = res->chunked ? wf_http_write_chunk(&out->bytes, p, n) : wf_buf_append(&out->bytes, p, n);
+    if (rc == 0) rc = wf__output_commit(out, from);
+    if (rc < 0) {
+        out->bytes.len = from;
+        return rc;
+    }
+    res->bytes += out->bytes.len - from;
+    return 0;
+}
+/* ======================================================================
+ * >>errors  Errors: wf_raise (FastAPI's HTTPException), error handlers
+ * ====================================================================== */
+typedef struct wf__errh {
+    int status;                 /* 0: any */
+    wf_error_fn fn;
+} wf__errh;
+/* The error response: the app's handler for the status, else {"detail": <detail_json>}. */
+WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *detail, size_t n,
+                           const char *const *headers) {
+    wf_app *app = req->app;
+    wf_error_fn fn = NULL;
+    wf__res_reset(res);
+    for (int i = 0; i < app->nerrs; i++)
+        if (app->errs[i].status == status || (!fn && app->errs[i].status == 0)) fn = app->errs[i].fn;
+    for (const char *const *h = headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        char name[128];
+        if (!colon || (size_t)(colon - *h) >= sizeof name) continue;
+        snprintf(name, sizeof name, "%.*s", (int)(colon - *h), *h);
+        wf_res_header(res, name, colon[1] == ' ' ? colon + 2 : colon + 1);
+    }
+    if (fn && !req->errors.in_handler) {
+        char *copy = (char *)wf_req_alloc(req, n + 1);
+        if (copy) {
+            memcpy(copy, detail, n);
+            copy[n] = 0;
+            req->errors.in_handler = true;
+            wf_res_status(res, status);
+            fn(req, res, status, copy);
+            req->errors.in_handler = false;
+            return;
+        }
+    }
+    wf_buf body = {0};
+    int rc = wf_buf_append(&body, "{\"detail\":", 10) | wf_buf_append(&body, detail, n) | wf_buf_append(&body, "}", 1);
+    if (rc == 0) wf_reply(res, status, "application/json", body.ptr, body.len);
+    wf_buf_free(&body);
+}
+/* wf__error with a plain text detail. */
+WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail, const char *const *headers) {
+    wf_buf d = {0};
+    size_t n;
+    wf_json_pack(&d, "s", detail);
+    char *j = wf__arena_take(req, &d, &n);
+    wf__error(req, res, status, j && n ? j : "null", j && n ? n : 4, headers);
+}
+WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
+    if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
+    wf__error(req, req->res, status, detail_json ? detail_json : "null", detail_json ? strlen(detail_json) : 4, headers);
+    if (req->errors.raise) longjmp(*req->errors.raise, 1);
+    abort();                            /* no request is being handled: a programming error */
+}
+WF_API void wf_raise(wf_req *req, int status, const char *detail) {
+    wf_buf d = {0};
+    if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
+    char *j = d.ptr ? (char *)wf_req_alloc(req, d.len + 1) : NULL;
+    if (j) memcpy(j, d.ptr, d.len), j[d.len] = 0;
+    wf_buf_free(&d);
+    wf_raise_json(req, status, j ? j : "\"Internal Server Error\"", NULL);
+}
+WF_API void wf_fail(wf_req *req, const char *msg) {
+    wf_str m = wf_req_method(req), p = wf_req_path(req);
+    wf__logf(req->cfg, 0, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
+    wf_raise(req, 500, "Internal Server Error");
+}
+WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
+    if (!app || !fn || status < 0 || status > 599) return WF_EINVAL;
+    void *e = WF_REALLOC(NULL, app->errs, (size_t)(app->nerrs + 1) * sizeof *app->errs);
+    if (!e) return WF_ENOMEM;
+    app->errs = (wf__errh *)e;
+    app->errs[app->nerrs].status = status;
+    app->errs[app->nerrs].fn = fn;
+    app->nerrs++;
+    return 0;
+}
+/* ======================================================================
+ * >>params  Parameters: sources, validated getters, specs, JSON bodies, 422s
+ * ====================================================================== */
+static const char *const wf__in_names[] = {"path", "query", "header", "cookie", "body"};
+/* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
+typedef struct wf__qpairs {
+    int n;
+    wf_str kv[];
+} wf__qpairs;
+/* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
+WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
+    int cap = 1;
+    for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
+    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
+    char *text = (char *)wf_req_alloc(req, 2 * q.len + 1), *tmp = (char *)wf_req_alloc(req, q.len + 1);
+    if (!p || !text || !tmp) return NULL;
+    p->n = 0;
+    for (size_t i = 0; i < q.len;) {
+        size_t e = i;
+        while (e < q.len && q.ptr[e] != '&') e++;
+        const char *eq = (const char *)memchr(q.ptr + i, '=', e - i);
+        size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
+        if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
+            wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
+            k->ptr = text, k->len = wf__unquote(text, tmp, q.ptr + i, kl, true), text += k->len;
+            v->ptr = text, v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true), text += v->len;
+            p->n++;
+        }
+        i = e + 1;
+    }
+    memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
+    return p;
+}
+WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
+    return req->params.query ? req->params.query : (req->params.query = wf__pairs(req, wf_req_query(req)));
+}
+/* The fields of an application/x-www-form-urlencoded body (none for any other content type). */
+WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
+    if (req->params.form) return req->params.form;
+    wf_str ct = wf_req_header(req, "content-type"), none = {"", 0};
+    static const char urlenc[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof urlenc - 1;
+    bool form = ct.ptr && ct.len >= n && strncasecmp(ct.ptr, urlenc, n) == 0 &&
+                (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
+    return req->params.form = wf__pairs(req, form ? req->body : none);
+}
+/* The last value of `name` among pairs p, or NULL. */
+WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
+    wf_str out = {NULL, 0};
+    for (int i = 0; p && i < p->n; i++)
+        if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
+    return out;
+}
+/* The last value of `name`, or NULL. */
+WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) { return wf__pairs_value(wf__query_pairs(req), name); }
+WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
+    wf__qpairs *p = wf__query_pairs(req);
+    int seen = 0;
+    for (int i = 0; p && i < p->n; i++)
+        if (wf_str_eq(p->kv[i], name) && seen++ < max) out[seen - 1] = p->kv[p->n + i];
+    return seen;
+}
+/* The next cookie of Cookie header h from *at, as Starlette reads them: keys and values stripped,
+   surrounding quotes removed; pairs without '=' are skipped. False at the end. */
+WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *value) {
+    while (h.ptr && *at < h.len) {
+        size_t i = *at, e = i;
+        while (e < h.len && h.ptr[e] != ';') e++;
+        *at = e + 1;
+        const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
+        if (!eq) continue;
+        wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
+        while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
+        while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
+        while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
+        while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
+        if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
+        *key = k;
+        *value = v;
+        return true;
+    }
+    return false;
+}
+/* The value of cookie `name` (from the first Cookie header), the last of duplicate names winning. */
+WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
+    wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none, k, v;
+    size_t at = 0;
+    while (wf__cookie_next(h, &at, &k, &v))
+        if (wf_str_eq(k, name)) found = v;
+    return found;
+}
+WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
+    wf_str h = wf_req_header(req, "cookie");
+    size_t at = 0;
+    while (i >= 0 && wf__cookie_next(h, &at, name, value))
+        if (i-- == 0) return true;
+    return false;
+}
+/* Header bytes as the text Starlette makes of them: Latin-1 (a byte >= 0x80 is one character). */
+WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
+    size_t high = 0;
+    for (size_t i = 0; i < v.len; i++) high += (unsigned char)v.ptr[i] >= 0x80;
+    char *o = high ? (char *)wf_req_alloc(req, v.len + high) : NULL;
+    if (!o) return v;
+    size_t n = 0;
+    for (size_t i = 0; i < v.len; i++) wf__utf8_put(o, &n, (unsigned char)v.ptr[i]);
+    return (wf_str){o, n};
+}
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
+    switch (in) {
+    case WF_IN_PATH: return wf_path_param(req, name);
+    case WF_IN_QUERY: return wf__query_value(req, name);
+    case WF_IN_HEADER: return wf__latin1(req, wf_req_header(req, name));
+    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
+    default: return wf__latin1(req, wf__cookie(req, name));
+    }
+}
+WF_API bool wf_invalid(const wf_req *req) { return req->params.errors && req->params.errors->len; }
+/* Append one entry {"loc":[...],"msg":...,"type":...[,"ctx":{"limit_value":...}]}. */
+WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, const char *msg, const char *type,
+                             const char *limit) {
+    if (!req->params.errors) {
+        req->params.errors = (wf_buf *)wf_req_alloc(req, sizeof *req->params.errors);
+        if (!req->params.errors) return;
+        memset(req->params.errors, 0, sizeof *req->params.errors);
+    }
+    wf_jw w = {.out = req->params.errors};
+    if (req->params.errors->len) wf_buf_append(req->params.errors, ",", 1);
+    wf_jw_obj(&w);
+    wf_jw_key(&w, "loc");
+    wf_jw_arr(&w);
+    wf_jw_str(&w, in);
+    if (name) wf_jw_str(&w, name);
+    wf_jw_end(&w);
+    wf_jw_key(&w, "msg");
+    wf_jw_str(&w, msg);
+    wf_jw_key(&w, "type");
+    wf_jw_str(&w, type);
+    if (limit) {
+        wf_jw_key(&w, "ctx");
+        wf_jw_obj(&w);
+        wf_jw_key(&w, "limit_value");
+        wf_jw_raw(&w, limit, strlen(limit));
+        wf_jw_end(&w);
+    }
+    wf_jw_end(&w);
+}
+WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type) {
+    const char *dot = strchr(loc, '.');
+    char in[32];
+    snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
+    wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
+}
+/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf (truncated to
+   fit). Called for every rule of every parameter, so it is a plain scan: no printf. */
+WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = spec; p && *p;) {
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        size_t n = (size_t)(e - p);
+        if (n >= kl && memcmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
+            size_t vl = n > kl ? n - kl - 1 : 0;
+            if (vl >= cap) vl = cap - 1;
+            memcpy(buf, p + kl + (n > kl), vl);
+            buf[vl] = 0;
+            return buf;
+        }
+        p = *e ? e + 1 : NULL;
+    }
+    return NULL;
+}
+/* Python's ASCII whitespace (str.strip without arguments, for ASCII). */
+WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+/* Python's int() and float() read any Unicode decimal digit and space, after turning them into
+   ASCII (_PyUnicode_TransformDecimalAndSpaceToASCII): the zeros of the 65 digit sets of Unicode 14
+   (Python 3.11's) and the spaces past ASCII. */
+static const uint32_t wf__nd_zero[] = {
+    0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
+    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0,
+    0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30,
+    0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
+    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0};
+static const uint32_t wf__py_spaces[] = {0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005,
+                                         0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F,
+                                         0x205F, 0x3000};
+/* The ASCII character Python reads code point cp as, or 0. */
+WF__PRIVATE char wf__py_ascii(uint32_t cp) {
+    for (size_t i = 0; i < sizeof wf__nd_zero / sizeof wf__nd_zero[0]; i++)
+        if (cp >= wf__nd_zero[i] && cp < wf__nd_zero[i] + 10) return (char)('0' + (cp - wf__nd_zero[i]));
+    for (size_t i = 0; i < sizeof wf__py_spaces / sizeof wf__py_spaces[0]; i++)
+        if (cp == wf__py_spaces[i]) return ' ';
+    return 0;
+}
+/* s, when it has bytes past ASCII, made ASCII as Python does into buf[cap]; false if a character
+   is neither a digit nor a space (Python then fails too) or s is not UTF-8. */
+WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
+    size_t i = 0, o = 0;
+    while (i < s->len && (unsigned char)s->ptr[i] < 0x80) i++;
+    if (i == s->len) return true;
+    for (i = 0; i < s->len && o + 1 < cap;) {
+        const unsigned char *p = (const unsigned char *)s->ptr + i;
+        size_t k = wf__utf8_len(p, s->len - i);
+        uint32_t cp = k == 1 ? p[0] : k == 2 ? (p[0] & 31u) << 6 | (p[1] & 63u)
+                    : k == 3 ? (p[0] & 15u) << 12 | (p[1] & 63u) << 6 | (p[2] & 63u)
+                    : k == 4 ? (p[0] & 7u) << 18 | (p[1] & 63u) << 12 | (p[2] & 63u) << 6 | (p[3] & 63u) : 0;
+        char c = k == 1 ? (char)cp : k ? wf__py_ascii(cp) : 0;
+        if (!c) return false;
+        buf[o++] = c;
+        i += k;
+    }
+    if (i < s->len) return false;
+    s->ptr = buf, s->len = o;
+    return true;
+}
+/* Python's int(): optional spaces, a sign, digits with single underscores between them. */
+WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
+    char ascii[128];
+    if (s.len > 4300) return false;     /* pydantic 1.10 refuses longer int strings (max_str_int) */
+    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
+    size_t i = 0, n = s.len;
+    while (i < n && wf__pyspace(s.ptr[i])) i++;
+    while (n > i && wf__pyspace(s.ptr[n - 1])) n--;
+    bool neg = i < n && s.ptr[i] == '-';
+    if (i < n && (s.ptr[i] == '-' || s.ptr[i] == '+')) i++;
+    unsigned long long v = 0;
+    size_t digits = 0;
+    for (; i < n; i++) {
+        char c = s.ptr[i];
+        if (c == '_' && digits && i + 1 < n && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9') continue;
+        if (c < '0' || c > '9' || v > (ULLONG_MAX - 9) / 10) return false;
+        v = v * 10 + (unsigned long long)(c - '0');
+        digits++;
+    }
+    if (!digits || v > (unsigned long long)LLONG_MAX + neg) return false;
+    *out = neg ? (long long)(0 - v) : (long long)v;
+    return true;
+}
+/* Python's float() for finite values: no nan or infinities (they would not be valid JSON). */
+WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
+    char buf[128], ascii[128], *end;
+    size_t o = 0;
+    if (!wf__py_digits(&s, ascii, sizeof ascii)) return false;
+    for (size_t i = 0; i < s.len && o + 1 < sizeof buf; i++) {
+        char c = s.ptr[i];
+        bool digit_before = i && s.ptr[i - 1] >= '0' && s.ptr[i - 1] <= '9';
+        bool digit_after = i + 1 < s.len && s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9';
+        if (c == '_' && digit_before && digit_after) continue;    /* Python: 1_0.5 is 10.5 */
+        if (c == '_' || c == 0) return false;
+        buf[o++] = c;
+    }
+    buf[o] = 0;
+    if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
+    errno = 0;
+    double v = strtod(buf, &end);
+    while (wf__pyspace(*end)) end++;
+    if (*end || end == buf || v != v || v - v != 0) return false;
+    *out = v;
+    return true;
+}
+/* The default of a spec, ptr NULL without one. */
+WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
+    wf_str v = {NULL, 0};
+    if (wf__spec(spec, "default", def, cap)) v.ptr = def, v.len = strlen(def);
+    return v;
+}
+/* Look the parameter up; records "field required" when a required one is absent. Returns the text
+   to convert (the value or the default), ptr NULL when there is none. */
+WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
+    wf_str v = wf_param(req, in, name);
+    if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
+    v.ptr = NULL;
+    if (in == WF_IN_PATH || wf__spec(spec, "required", def, cap)) {
+        wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
+        return v;
+    }
+    return wf__spec_default(spec, def, cap);
+}
+/* The numeric bounds of spec; records the first that x breaks, at loc [in, name]. */
+WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const char *spec, double x) {
+    static const struct { const char *key, *msg, *type; int sign; } b[] = {
+        {"ge", "greater than or equal to", "value_error.number.not_ge", 1},
+        {"gt", "greater than", "value_error.number.not_gt", 2},
+        {"le", "less than or equal to", "value_error.number.not_le", -1},
+        {"lt", "less than", "value_error.number.not_lt", -2},
+    };
+    char lim[64], msg[160];
+    for (int i = 0; i < 4; i++) {
+        if (!wf__spec(spec, b[i].key, lim, sizeof lim)) continue;
+        double l = strtod(lim, NULL);
+        bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
+        if (ok) continue;
+        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
+        wf__invalid(req, in, name, msg, b[i].type, lim);
+        return false;
+    }
+    return true;
+}
+/* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
+WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
+    long long x = 0;
+    if (!wf__parse_int(v, &x)) {
+        wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, in, name, spec, (double)x) ? x : 0;
+}
+WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
+    double x = 0;
+    if (!wf__parse_float(v, &x)) {
+        wf__invalid(req, in, name, "value is not a valid float", "type_error.float", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, in, name, spec, x) ? x : 0;
+}
+/* true/false as pydantic v1 reads text. */
+WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
+    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
+    for (int i = 0; i < 6; i++) {
+        if (wf_str_ieq(v, yes[i])) return *out = true, true;
+        if (wf_str_ieq(v, no[i])) return *out = false, true;
+    }
+    return false;
+}
+WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf_str v) {
+    bool b = false;
+    if (!wf__bool_text(v, &b))
+        wf__invalid(req, in, name, "value could not be parsed to a boolean", "type_error.bool", NULL);
+    return b;
+}
+/* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
+   checked against min_length and max_length. */
+WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v, const char *def) {
+    char lim[32], msg[96];
+    wf_str none = {NULL, 0};
+    if (v.ptr == def) {
+        char *copy = (char *)wf_req_alloc(req, v.len + 1);
+        if (!copy) return none;
+        memcpy(copy, def, v.len + 1);
+        v.ptr = copy;
+    }
+    size_t n = wf__chars(v);
+    if (wf__spec(spec, "min_length", lim, sizeof lim) && n < (size_t)strtoull(lim, NULL, 10)) {
+        snprintf(msg, sizeof msg, "ensure this value has at least %s characters", lim);
+        wf__invalid(req, in, name, msg, "value_error.any_str.min_length", lim);
+        return none;
+    }
+    if (wf__spec(spec, "max_length", lim, sizeof lim) && n > (size_t)strtoull(lim, NULL, 10)) {
+        snprintf(msg, sizeof msg, "ensure this value has at most %s characters", lim);
+        wf__invalid(req, in, name, msg, "value_error.any_str.max_length", lim);
+        return none;
+    }
+    return v;
+}
+/* A default is the programmer's: converted, but not held to the bounds (FastAPI does not check it). */
+WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
+}
+WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
+}
+WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[64];
+    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : false;
+}
+WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
+    char def[256];
+    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
+    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v, def) : none;
+}
+/* ---- JSON bodies ---- */
+
+/* FastAPI's test, through Python's email.message: the type before any ';', stripped, with exactly
+   one '/', is application/json or application/<anything>+json, in any case. */
+WF__PRIVATE bool wf__is_json_type(wf_str ct) {
+    size_t a = 0, n = 0, slashes = 0;
+    while (n < ct.len && ct.ptr[n] != ';') slashes += ct.ptr[n++] == '/';
+    while (a < n && wf__pyspace(ct.ptr[a])) a++;
+    while (n > a && wf__pyspace(ct.ptr[n - 1])) n--;
+    if (slashes != 1 || n - a < 12 || !wf__mem_ieq(ct.ptr + a, "application/", 12)) return false;
+    wf_str sub = {ct.ptr + a + 12, n - a - 12};
+    return wf_str_ieq(sub, "json") || (sub.len >= 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
+}
+/* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
+WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str body) {
+    size_t line = 1, col = 1, pos = 0;
+    for (size_t i = 0; i < d->err_offset && i < body.len; i++) {
+        if (((unsigned char)body.ptr[i] & 0xc0) == 0x80) continue;     /* Python counts characters */
+        pos++, col++;
+        if (body.ptr[i] == '\n') line++, col = 1;
+    }
+    char msg[160], at[32];
+    snprintf(msg, sizeof msg, "%s: line %zu column %zu (char %zu)", d->err, line, col, pos);
+    snprintf(at, sizeof at, "%zu", pos);
+    if (!req->params.errors) {
+        req->params.errors = (wf_buf *)wf_req_alloc(req, sizeof *req->params.errors);
+        if (!req->params.errors) return;
+        memset(req->params.errors, 0, sizeof *req->params.errors);
+    }
+    if (req->params.errors->len) wf_buf_append(req->params.errors, ",", 1);
+    wf_buf *b = req->params.errors;
+    size_t mark = b->len;
+    int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg", msg, "type",
+                          "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos", (long long)pos, "lineno",
+                          (long long)line, "colno", (long long)col);
+    if (rc < 0) b->len = mark;
+}
+WF_API const wf_jval *wf_body_json(wf_req *req) {
+    if (req->params.json_state) return req->params.json_state > 0 ? req->params.json->root : NULL;
+    wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
+    req->params.json_state = -1;
+    if (ct.ptr && !ct.len) ct.ptr = NULL;       /* an empty Content-Type is none (Starlette) */
+    if (!body.len) {
+        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
+        return NULL;
+    }
+    if (ct.ptr && !wf__is_json_type(ct)) {
+        wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        return NULL;
+    }
+    if (body.len >= 3 && memcmp(body.ptr, "\xef\xbb\xbf", 3) == 0) body.ptr += 3, body.len -= 3;  /* utf-8-sig */
+    if (!wf_utf8_valid(body.ptr, body.len)) wf_raise(req, 400, "There was an error parsing the body");
+    wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
+    if (!d) wf_fail(req, "out of memory");
+    /* Python nests about as deep as its recursion limit (1000, less FastAPI's own frames) and fails
+       past it with RecursionError, which FastAPI answers 400 */
+    int rc = wf_json_parse(body.ptr, body.len, WF__BODY_JSON_DEPTH, d);
+    if (rc == WF_ENOMEM) wf_fail(req, "out of memory");
+    if (rc == WF_ETOOBIG) wf_raise(req, 400, "There was an error parsing the body");
+    if (rc < 0) {
+        wf__json_decode_error(req, d, body);
+        req->params.json_state = -2;
+        return NULL;
+    }
+    req->params.json = d;
+    req->params.json_state = 1;
+    return d->root;
+}
+/* A string node for text inside the document (the arena holds it). */
+WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
+    wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
+    if (!v) wf_fail(req, "out of memory");
+    memset(v, 0, sizeof *v);
+    v->type = WF_JSON_STRING;
+    v->str.ptr = p, v->str.len = n;
+    return v;
+}
+/* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
+   (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
+   key winning; anything else is not a valid dict (*ok false). A key that is not a string cannot
+   become a field (*strkeys false: "keywords must be strings"). Returns the value of name or NULL. */
+WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok, bool *strkeys) {
+    const wf_jval *found = NULL;
+    wf_str t;
+    *ok = wf_json_typeof(arr) == WF_JSON_ARRAY || (wf_json_str(arr, &t) && !t.len);   /* dict("") is {} */
+    for (const wf_jval *e = wf_json_first(arr); e && *ok; e = wf_json_next(e)) {
+        wf_str k = {NULL, 0};
+        const wf_jval *val = NULL;
+        int kt = -1;
+        if (wf_json_typeof(e) == WF_JSON_ARRAY && wf_json_len(e) == 2) {
+            const wf_jval *key = wf_json_at(e, 0);
+            kt = wf_json_typeof(key);
+            wf_json_str(key, &k);
+            val = wf_json_at(e, 1);
+        } else if (wf_json_typeof(e) == WF_JSON_STRING && wf_json_str(e, &t) && t.len) {
+            const unsigned char *u = (const unsigned char *)t.ptr;      /* decoded text: valid UTF-8 */
+            size_t a = wf__utf8_len(u, t.len), b = a < t.len ? wf__utf8_len(u + a, t.len - a) : 0;
+            if (a + b != t.len || !b) *ok = false;
+            k.ptr = t.ptr, k.len = a, kt = WF_JSON_STRING;
+            if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
+        } else if (wf_json_typeof(e) == WF_JSON_OBJECT && wf_json_len(e) == 2) {
+            const wf_jval *m = wf_json_first(e);
+            k = m->key, kt = WF_JSON_STRING;
+            if (wf_str_eq(k, name)) val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
+        } else {
+            *ok = false;
+        }
+        if (kt >= WF_JSON_ARRAY) *ok = false;    /* an unhashable key */
+        if (kt != WF_JSON_STRING) *strkeys = false;
+        if (*ok && kt == WF_JSON_STRING && wf_str_eq(k, name)) found = val;
+    }
+    return *ok ? found : NULL;
+}
+WF_API bool wf_body_malformed(const wf_req *req) { return req->params.json_state == -2; }
+/* The member `name` of the body (an object, or what dict() makes of it); records what pydantic
+   would when it is missing or null. For an optional field that is absent (or null), *def gets its
+   default (ptr NULL if none). */
+WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
+                                          char *buf, size_t cap) {
+    const wf_jval *root = wf_body_json(req), *v;
+    bool dict = true, strkeys = true;
+    def->ptr = NULL;
+    if (!root) return NULL;
+    if (wf_json_typeof(root) == WF_JSON_NULL) {     /* FastAPI: a null body is a missing one */
+        wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
+        req->params.json_state = -1;                   /* reported once */
+        return NULL;
+    }
+    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict, &strkeys);
+    if (!dict || !strkeys) {
+        if (!dict) wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
+        else wf__invalid(req, "body", NULL, "keywords must be strings", "type_error", NULL);
+        req->params.json_state = -1;
+        return NULL;
+    }
+    bool required = wf__spec(spec, "required", buf, cap) != NULL;
+    if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
+        if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
+        else if (required) wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed", NULL);
+        else *def = wf__spec_default(spec, buf, cap);
+        return NULL;
+    }
+    return v;
+}
+/* The text a scalar JSON value has as a Python str (numbers, strings; booleans as True/False). */
+WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
+    char t[32];
+    double f;
+    long long i;
+    bool b;
+    if (wf_json_str(v, out)) return true;
+    if (v->type == WF_JSON_NUMBER && v->int_lit && !(v->str.len == 2 && v->str.ptr[1] == '0')) {
+        *out = v->str;                          /* Python's str(int): every digit, as written */
+        return true;
+    }
+    int n = wf_json_int(v, &i) ? snprintf(t, sizeof t, "%lld", i)
+          : wf_json_num(v, &f) ? wf_json_double(t, f)
+          : wf_json_bool(v, &b) ? snprintf(t, sizeof t, "%s", b ? "True" : "False") : -1;
+    if (n < 0) return false;
+    char *c = (char *)wf_req_alloc(req, (size_t)n + 1);
+    if (!c) return false;
+    memcpy(c, t, (size_t)n + 1);
+    out->ptr = c, out->len = (size_t)n;
+    return true;
+}
+WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
+    char buf[256];
+    wf_str none = {NULL, 0}, def, text;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_str(req, "body", name, spec, def, buf) : none;
+    if (!wf__jval_text(req, v, &text)) {
+        wf__invalid(req, "body", name, "str type expected", "type_error.str", NULL);
+        return none;
+    }
+    return wf__conv_str(req, "body", name, spec, text, NULL);
+}
+WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    double x = 0;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_float(req, "body", name, spec, def) : 0;
+    if (wf_json_str(v, &text)) return wf__conv_float(req, "body", name, spec, text);
+    if (!wf_json_num(v, &x) && !(wf_json_bool(v, &b) && ((x = b), true))) {
+        wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
+        return 0;
+    }
+    if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
+    return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
+}
+WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    long long x = 0;
+    double f;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_int(req, "body", name, spec, def) : 0;
+    if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, spec, text);
+    bool ok = wf_json_int(v, &x) || (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
+              (wf_json_bool(v, &b) && ((x = b), true));
+    if (!ok) {
+        wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, "body", name, spec, (double)x) ? x : 0;
+}
+WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
+    char buf[64];
+    wf_str def, text;
+    long long i;
+    bool b;
+    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
+    if (!v) return def.ptr ? wf__conv_bool(req, "body", name, def) : false;
+    if (wf_json_bool(v, &b)) return b;
+    if (wf_json_int(v, &i) && (i == 0 || i == 1)) return i == 1;
+    if (wf_json_str(v, &text)) return wf__conv_bool(req, "body", name, text);
+    wf__invalid(req, "body", name, "value could not be parsed to a boolean", "type_error.bool", NULL);
+    return false;
+}
+/* After the handler: the 422 replaces whatever it replied when a parameter failed. */
+WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
+    wf_buf *e = req->params.errors;
+    wf_buf body = {0};
+    size_t n;
+    wf_buf_append(&body, "[", 1);
+    wf_buf_append(&body, e->ptr, e->len);
+    wf_buf_append(&body, "]", 1);
+    char *j = wf__arena_take(req, &body, &n);
+    wf__error(req, res, 422, j ? j : "[]", j ? n : 2, NULL);
+}
+
+/* The request is over: its parsed body and its 422 entries go. */
+WF__PRIVATE void wf__params_request_end(wf_req *req) {
+    if (req->params.json) wf_json_free(req->params.json);
+    if (req->params.errors) wf_buf_free(req->params.errors);
+    memset(&req->params, 0, sizeof req->params);
+}
+typedef struct wf__override {
+    const wf_dep *dep, *with;
+} wf__override;
 /* ======================================================================
  * >>deps  Dependencies (FastAPI's Depends)
  * ====================================================================== */
@@ -6834,29 +6227,29 @@ typedef struct wf__cleanup {
 } wf__cleanup;
 
 WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
-    if (req->app_building) {            /* an app-scoped value's cleanup: at shutdown */
-        wf_app *app = req->loop->srv->app;
+    if (req->deps.app_building) {            /* an app-scoped value's cleanup: at shutdown */
+        wf_app *app = req->app;
         wf__cleanup *c = fn ? (wf__cleanup *)WF_MALLOC(NULL, sizeof *c) : NULL;
         if (!c) return fn ? WF_ENOMEM : WF_EINVAL;
         c->fn = fn, c->arg = arg;
-        c->next = app->cleanups;        /* the app's lock is held by the builder */
-        app->cleanups = c;
+        c->next = app->deps.cleanups;        /* the app's lock is held by the builder */
+        app->deps.cleanups = c;
         return 0;
     }
     wf__cleanup *c = (wf__cleanup *)wf_req_alloc(req, sizeof *c);
     if (!c || !fn) return c ? WF_EINVAL : WF_ENOMEM;
     c->fn = fn;
     c->arg = arg;
-    c->next = req->cleanups;            /* newest first: run in reverse order of registration */
-    req->cleanups = c;
+    c->next = req->deps.cleanups;            /* newest first: run in reverse order of registration */
+    req->deps.cleanups = c;
     return 0;
 }
 
 /* Run and forget the request's cleanups. */
 WF__PRIVATE void wf__run_cleanups(wf_req *req) {
-    while (req->cleanups) {
-        wf__cleanup *c = req->cleanups;
-        req->cleanups = c->next;        /* taken off first: exactly once, even if it raises */
+    while (req->deps.cleanups) {
+        wf__cleanup *c = req->deps.cleanups;
+        req->deps.cleanups = c->next;        /* taken off first: exactly once, even if it raises */
         c->fn(c->arg);
     }
 }
@@ -6875,58 +6268,58 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) WF__NORETURN;
 /* Build (once) or get an app-scoped value. The app's lock is recursive, so app dependencies may use
    each other; a raise while building releases it and leaves the value unbuilt. */
 WF__PRIVATE void *wf__app_dep(wf_req *req, const wf_dep *dep) {
-    wf_app *app = req->loop->srv->app;
+    wf_app *app = req->app;
     wf__appdep *v;
-    pthread_mutex_lock(&app->mu);
-    for (v = app->appdeps; v && v->dep != dep; v = v->next) {
+    pthread_mutex_lock(&app->deps.mu);
+    for (v = app->deps.values; v && v->dep != dep; v = v->next) {
     }
     if (v && v->done) {
-        pthread_mutex_unlock(&app->mu);
+        pthread_mutex_unlock(&app->deps.mu);
         return v->value;
     }
     if (v) {
-        pthread_mutex_unlock(&app->mu);
+        pthread_mutex_unlock(&app->deps.mu);
         wf__dep_cycle(req, dep);
     }
     v = (wf__appdep *)WF_MALLOC(NULL, sizeof *v);
     if (!v) {
-        pthread_mutex_unlock(&app->mu);
+        pthread_mutex_unlock(&app->deps.mu);
         wf_fail(req, "out of memory");
     }
     memset(v, 0, sizeof *v);
     v->dep = dep;
-    v->next = app->appdeps;
-    app->appdeps = v;
-    jmp_buf jb, *outer = req->raise;
-    req->raise = &jb;
-    req->app_building++;
+    v->next = app->deps.values;
+    app->deps.values = v;
+    jmp_buf jb, *outer = req->errors.raise;
+    req->errors.raise = &jb;
+    req->deps.app_building++;
     if (setjmp(jb) != 0) {              /* it raised: forget it, unlock, pass the raise on */
-        req->app_building--;
-        req->raise = outer;
-        app->appdeps = v->next;
+        req->deps.app_building--;
+        req->errors.raise = outer;
+        app->deps.values = v->next;
         WF_FREE(NULL, v);
-        pthread_mutex_unlock(&app->mu);
+        pthread_mutex_unlock(&app->deps.mu);
         longjmp(*outer, 1);
     }
     v->value = wf__dep_call(req, dep);
     v->done = true;
-    req->app_building--;
-    req->raise = outer;
-    pthread_mutex_unlock(&app->mu);
+    req->deps.app_building--;
+    req->errors.raise = outer;
+    pthread_mutex_unlock(&app->deps.mu);
     return v->value;
 }
 
 WF__PRIVATE const wf_dep *wf__override_of(const wf_app *app, const wf_dep *dep) {
-    for (int i = 0; i < app->noverrides; i++)
-        if (app->overrides[i].dep == dep) return app->overrides[i].with;
+    for (int i = 0; i < app->deps.noverrides; i++)
+        if (app->deps.overrides[i].dep == dep) return app->deps.overrides[i].with;
     return dep;
 }
 
 WF__PRIVATE void *wf__dep_call(wf_req *req, const wf_dep *dep) {
-    const wf_dep *use = wf__override_of(req->loop->srv->app, dep);
-    if (++req->dep_depth > WF__DEP_MAX_DEPTH) wf_fail(req, "dependencies nested too deep (a cycle through wf_depends_fresh?)");
+    const wf_dep *use = wf__override_of(req->app, dep);
+    if (++req->deps.depth > WF__DEP_MAX_DEPTH) wf_fail(req, "dependencies nested too deep (a cycle through wf_depends_fresh?)");
     void *v = use->fn(req);
-    req->dep_depth--;
+    req->deps.depth--;
     return v;
 }
 
@@ -6936,7 +6329,7 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
     size_t n = 0;
     const wf__depval *chain[WF__DEP_MAX_DEPTH];
     int k = 0;
-    for (const wf__depval *v = req->deps; v && k < WF__DEP_MAX_DEPTH; v = v->next)
+    for (const wf__depval *v = req->deps.values; v && k < WF__DEP_MAX_DEPTH; v = v->next)
         if (!v->done) chain[k++] = v;
     n += (size_t)snprintf(msg, sizeof msg, "dependency cycle: ");
     while (k-- > 0 && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, "%s -> ", chain[k]->dep->name);
@@ -6946,7 +6339,7 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
 
 WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
     if (dep->scope == 1) return wf__app_dep(req, dep);
-    for (wf__depval *v = req->deps; v; v = v->next) {
+    for (wf__depval *v = req->deps.values; v; v = v->next) {
         if (v->dep != dep) continue;
         if (!v->done) wf__dep_cycle(req, dep);
         return v->value;
@@ -6955,8 +6348,8 @@ WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
     if (!v) wf_fail(req, "out of memory");
     v->dep = dep;
     v->done = false;
-    v->next = req->deps;
-    req->deps = v;
+    v->next = req->deps.values;
+    req->deps.values = v;
     v->value = wf__dep_call(req, dep);
     v->done = true;
     return v->value;
@@ -6966,37 +6359,36 @@ WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) { return wf__dep_c
 
 /* The app's shutdown: app-scoped cleanups in reverse order, values forgotten (a restart rebuilds). */
 WF__PRIVATE void wf__app_shutdown(wf_app *app) {
-    pthread_mutex_lock(&app->mu);
-    while (app->cleanups) {
-        wf__cleanup *c = app->cleanups;
-        app->cleanups = c->next;
+    pthread_mutex_lock(&app->deps.mu);
+    while (app->deps.cleanups) {
+        wf__cleanup *c = app->deps.cleanups;
+        app->deps.cleanups = c->next;
         c->fn(c->arg);
         WF_FREE(NULL, c);
     }
-    while (app->appdeps) {
-        wf__appdep *n = app->appdeps->next;
-        WF_FREE(NULL, app->appdeps);
-        app->appdeps = n;
+    while (app->deps.values) {
+        wf__appdep *n = app->deps.values->next;
+        WF_FREE(NULL, app->deps.values);
+        app->deps.values = n;
     }
-    pthread_mutex_unlock(&app->mu);
+    pthread_mutex_unlock(&app->deps.mu);
 }
 
 WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement) {
     if (!app || !dep || !replacement) return WF_EINVAL;
-    for (int i = 0; i < app->noverrides; i++)
-        if (app->overrides[i].dep == dep) return app->overrides[i].with = replacement, 0;
-    wf__override *o = (wf__override *)WF_REALLOC(NULL, app->overrides, (size_t)(app->noverrides + 1) * sizeof *o);
+    for (int i = 0; i < app->deps.noverrides; i++)
+        if (app->deps.overrides[i].dep == dep) return app->deps.overrides[i].with = replacement, 0;
+    wf__override *o = (wf__override *)WF_REALLOC(NULL, app->deps.overrides, (size_t)(app->deps.noverrides + 1) * sizeof *o);
     if (!o) return WF_ENOMEM;
-    o[app->noverrides].dep = dep;
-    o[app->noverrides].with = replacement;
-    app->overrides = o;
-    app->noverrides++;
+    o[app->deps.noverrides].dep = dep;
+    o[app->deps.noverrides].with = replacement;
+    app->deps.overrides = o;
+    app->deps.noverrides++;
     return 0;
 }
 
-WF_API void wf_override_clear(wf_app *app) { app->noverrides = 0; }
+WF_API void wf_override_clear(wf_app *app) { app->deps.noverrides = 0; }
 
-WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->rootgroup : NULL; }
 
 WF_API int wf_group_depends(wf_group *g, const wf_dep *dep) {
     if (!g || !dep) return WF_EINVAL;
@@ -7014,270 +6406,106 @@ WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g) {
     for (int i = 0; i < g->ndeps; i++) wf_depends(req, g->deps[i]);
 }
 
+/* The request is over: run and forget its cleanups. */
+WF__PRIVATE void wf__deps_request_end(wf_req *req) {
+    wf__run_cleanups(req);
+    memset(&req->deps, 0, sizeof req->deps);
+}
+
+WF__PRIVATE void wf__deps_app_init(wf_app *app) {
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&app->deps.mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+}
+
+WF__PRIVATE void wf__deps_app_free(wf_app *app) {
+    wf__app_shutdown(app);
+    pthread_mutex_destroy(&app->deps.mu);
+    WF_FREE(NULL, app->deps.overrides);
+}
 /* ======================================================================
  * >>tasks  Background tasks (FastAPI's BackgroundTasks)
  * ====================================================================== */
 
-/* One task; a request's tasks are chained in order and run as one job, so their order holds
-   whatever the number of workers. */
+/* One task. A request's tasks are chained in order and run as one job of the worker pool (the
+   first task's), so their order holds whatever the number of workers. */
 typedef struct wf__task {
+    wf__job job;                /* the first task's: the whole chain */
     struct wf__task *next;      /* the next task of the same request */
-    struct wf__task *next_job;  /* the next request's tasks in the queue */
     wf_task_fn fn;
     void *arg;
     void (*free_arg)(void *);
-    bool counted;               /* counts against max_jobs */
+    wf__pool *pool;             /* counted against its max_jobs, or NULL */
+    const wf_config *cfg;       /* for the log */
     char name[64];
 } wf__task;
 
-/* A queue of jobs: a request's chained tasks, or one blocking request. */
-typedef struct wf__jobq {
-    wf__task *head, *tail;
-} wf__jobq;
-
-struct wf__pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv, idle;
-    wf__jobq reqs, tasks;       /* blocking requests first: a client waits for those */
-    int running;                /* jobs being run */
-    bool stop;
-    int n;
-    pthread_t *threads;
-    wf__server *srv;
-};
-
-/* A new task; with a pool, one more against max_jobs, or NULL with WF_EFULL. NULL: free_arg called. */
-WF__PRIVATE wf__task *wf__task_new(wf__server *s, const char *name, wf_task_fn fn, void *arg,
-                                   void (*free_arg)(void *), int *err) {
-    bool count = s->pool != NULL;
-    wf__task *t = NULL;
-    *err = !fn ? WF_EINVAL : WF_ENOMEM;
-    if (fn && count && atomic_fetch_add(&s->jobs, 1) >= s->cfg.max_jobs) *err = WF_EFULL;
-    else if (fn) t = (wf__task *)WF_MALLOC(NULL, sizeof *t);
-    if (!t) {
-        if (fn && count) atomic_fetch_sub(&s->jobs, 1);
-        if (free_arg) free_arg(arg);
-        return NULL;
-    }
-    memset(t, 0, sizeof *t);
-    t->fn = fn, t->arg = arg, t->free_arg = free_arg, t->counted = count;
-    snprintf(t->name, sizeof t->name, "%s", name ? name : "task");
-    return t;
-}
-
 /* A task is over (run or dropped): its argument and its place against max_jobs go. */
-WF__PRIVATE void wf__task_free(wf__server *s, wf__task *t) {
+WF__PRIVATE void wf__task_free(wf__task *t) {
     if (t->free_arg) t->free_arg(t->arg);
-    if (t->counted) atomic_fetch_sub(&s->jobs, 1);
+    if (t->pool) wf__pool_release(t->pool);
     WF_FREE(NULL, t);
 }
 
-WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
-    int err;
-    wf__task *t = wf__task_new(req->loop->srv, name, fn, arg, free_arg, &err);
-    if (!t) return err;
-    if (req->tasks_tail) req->tasks_tail->next = t;
-    else req->tasks = t;
-    req->tasks_tail = t;
-    return 0;
-}
-
-/* Run a request's tasks, in order. */
-WF__PRIVATE void wf__run_job(wf__server *s, wf__task *t) {
+/* Run a request's tasks, in order (a worker's job, or inline in the test client). */
+WF__PRIVATE void wf__tasks_run(wf__job *job) {
+    wf__task *t = (wf__task *)(void *)job;
     while (t) {
         wf__task *n = t->next;
         int rc = t->fn(t->arg);
-        if (rc != 0) wf__logf(s, 0, "background task %s failed (%d)", t->name, rc);
-        wf__task_free(s, t);
+        if (rc != 0) wf__logf(t->cfg, 0, "background task %s failed (%d)", t->name, rc);
+        wf__task_free(t);
         t = n;
     }
 }
 
-WF__PRIVATE int wf__work_run(void *arg);
-
-/* Drop a job that will not run: log every task by name, free it. */
-WF__PRIVATE void wf__drop_job(wf__server *s, wf__task *t) {
+/* The pool stopped before the tasks could run: log each by name, free it. */
+WF__PRIVATE void wf__tasks_drop(wf__job *job) {
+    wf__task *t = (wf__task *)(void *)job;
     while (t) {
         wf__task *n = t->next;
-        wf__logf(s, 1, "%s %s dropped at shutdown", t->fn == wf__work_run ? "blocking request" : "background task",
-                 t->name);
-        wf__task_free(s, t);
+        wf__logf(t->cfg, 1, "background task %s dropped at shutdown", t->name);
+        wf__task_free(t);
         t = n;
     }
 }
 
-WF__PRIVATE void wf__jobq_push(wf__jobq *q, wf__task *job) {
-    job->next_job = NULL;
-    if (q->tail) q->tail->next_job = job;
-    else q->head = job;
-    q->tail = job;
-}
-
-WF__PRIVATE wf__task *wf__jobq_pop(wf__jobq *q) {
-    wf__task *job = q->head;
-    if (job && !(q->head = job->next_job)) q->tail = NULL;
-    return job;
-}
-
-WF__PRIVATE void *wf__worker_main(void *arg) {
-    struct wf__pool *p = (struct wf__pool *)arg;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (!p->reqs.head && !p->tasks.head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-        wf__task *job = wf__jobq_pop(&p->reqs);
-        if (!job && !(job = wf__jobq_pop(&p->tasks))) break;
-        p->running++;
-        pthread_mutex_unlock(&p->mu);
-        wf__run_job(p->srv, job);
-        pthread_mutex_lock(&p->mu);
-        p->running--;
-        if (!p->reqs.head && !p->tasks.head && !p->running) pthread_cond_broadcast(&p->idle);
+WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
+    wf__task *t = NULL;
+    int err = !fn ? WF_EINVAL : WF_ENOMEM;
+    if (fn && req->pool && !wf__pool_reserve(req->pool)) err = WF_EFULL;
+    else if (fn && !(t = (wf__task *)WF_MALLOC(NULL, sizeof *t)) && req->pool) wf__pool_release(req->pool);
+    if (!t) {
+        if (free_arg) free_arg(arg);
+        return err;
     }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-WF__PRIVATE void wf__pool_push(struct wf__pool *p, wf__task *job) {
-    pthread_mutex_lock(&p->mu);
-    wf__jobq_push(job->fn == wf__work_run ? &p->reqs : &p->tasks, job);
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* Hand a request's tasks over: to the pool, or run them here when there is none (test client),
-   or drop them (logged) once the pool has stopped. */
-WF__PRIVATE void wf__submit_tasks(wf__server *s, wf_req *req) {
-    wf__task *job = req->tasks;
-    req->tasks = req->tasks_tail = NULL;
-    if (!job) return;
-    if (s->pool) wf__pool_push(s->pool, job);
-    else if (s->tasks_closed) wf__drop_job(s, job);
-    else wf__run_job(s, job);
-}
-
-/* ---- blocking routes: a request on a worker ---- */
-
-/* On a worker: middleware, dependencies and handler; the response waits in rs for its loop. */
-WF__PRIVATE int wf__work_run(void *arg) {
-    wf__rs *rs = (wf__rs *)arg;
-    if (atomic_load(&rs->orphan)) return 0;     /* its client left while it waited: nothing to run */
-    wf__app_dispatch(rs->req.loop->srv->app, &rs->req, &rs->res);
+    memset(t, 0, sizeof *t);
+    t->fn = fn;
+    t->arg = arg;
+    t->free_arg = free_arg;
+    t->pool = req->pool;
+    t->cfg = req->cfg;
+    snprintf(t->name, sizeof t->name, "%s", name ? name : "task");
+    if (req->tasks.tail) req->tasks.tail->next = t;
+    else req->tasks.head = t;
+    req->tasks.tail = t;
     return 0;
 }
 
-WF__PRIVATE void wf__work_back(void *arg);
-
-/* The job is over, run or dropped: hand rs back to its loop (no allocation: this cannot fail). */
-WF__PRIVATE void wf__work_post(void *arg) {
-    wf__rs *rs = (wf__rs *)arg;
-    rs->back.fn = wf__work_back, rs->back.arg = rs, rs->back.heap = false;
-    wf__loop_post_node(rs->req.loop, &rs->back);
+/* The response is out: hand the request's tasks to the pool (which drops them if it has stopped),
+   or run them here when there is none (the test client). */
+WF__PRIVATE void wf__tasks_request_end(wf_req *req) {
+    wf__task *first = req->tasks.head;
+    memset(&req->tasks, 0, sizeof req->tasks);
+    if (!first) return;
+    first->job.run = wf__tasks_run;
+    first->job.drop = wf__tasks_drop;
+    first->job.urgent = false;
+    if (req->pool) wf__pool_push(req->pool, &first->job);
+    else wf__tasks_run(&first->job);
 }
-
-/* On the loop: send what the worker made, then go on with the connection's next requests. */
-WF__PRIVATE void wf__work_back(void *arg) {
-    wf__rs *rs = (wf__rs *)arg;
-    wf__loop *l = rs->req.loop;
-    wf__conn *c = rs->req.conn;
-    /* the connection has gone: only the cleanups are left. A job that did not run (skipped, or
-       dropped at shutdown, after every connection closed) is always such an orphan. */
-    if (atomic_load(&rs->orphan)) {
-        wf__access(l, rs, 499);         /* nginx's "client closed request", in the access log only */
-        wf__rs_put(l, rs);
-        return;
-    }
-    l->in = c->in.len ? &c->in : &l->rbuf;
-    if (!c->in.len) c->in_start = 0;
-    rs->phase = WF__P_BODY;
-    rs->res.on_worker = false;
-    if (wf__finish_response(l, c, rs) < 0) {
-        wf__logf(l->srv, 0, "out of memory writing a response; closing the connection");
-        c->closing = true;
-    }
-    if (rs->phase != WF__P_STREAM) {
-        wf__rs_finish(l, c, rs);
-        c->rs = NULL;
-        c->timer = WF__T_NONE;
-    }
-    wf__conn_drive(l, c);
-}
-
-/* Hand rs, a complete request of total bytes, to the pool: its bytes are copied off the connection's
-   input, which goes on to the next request. WF_EFULL past max_jobs. */
-WF__PRIVATE int wf__work_submit(wf__loop *l, wf__rs *rs, size_t total) {
-    char *copy = (char *)wf__arena_alloc(&rs->arena, total + 1);
-    if (!copy) return WF_ENOMEM;
-    memcpy(copy, rs->req.buf, total);
-    rs->req.body.ptr = copy + (rs->req.body.ptr - rs->req.buf);
-    rs->req.buf = copy;
-    wf_req_peer(&rs->req);          /* formatted now: a worker never reads the connection */
-    wf_str m = wf_req_method(&rs->req), path = wf_req_path(&rs->req);
-    char name[64];
-    snprintf(name, sizeof name, "%.*s %.*s", (int)WF__MIN(m.len, 16), m.ptr, (int)WF__MIN(path.len, 40), path.ptr);
-    int err;
-    wf__task *t = wf__task_new(l->srv, name, wf__work_run, rs, NULL, &err);
-    if (!t) return err;
-    t->free_arg = wf__work_post;    /* from here on, the loop gets rs back whatever happens */
-    rs->phase = WF__P_WORK;
-    rs->res.on_worker = true;
-    wf__pool_push(l->srv->pool, t);
-    return 0;
-}
-
-WF__PRIVATE int wf__pool_start(wf__server *s) {
-    int n = s->cfg.workers;
-    struct wf__pool *p = (struct wf__pool *)WF_MALLOC(NULL, sizeof *p);
-    if (!p) return WF_ENOMEM;
-    memset(p, 0, sizeof *p);
-    p->threads = (pthread_t *)WF_MALLOC(NULL, (size_t)n * sizeof *p->threads);
-    if (!p->threads) return WF_FREE(NULL, p), WF_ENOMEM;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    pthread_cond_init(&p->idle, NULL);
-    p->srv = s;
-    for (; p->n < n; p->n++)
-        if (pthread_create(&p->threads[p->n], NULL, wf__worker_main, p) != 0) break;
-    s->pool = p;
-    return p->n ? 0 : WF_ESYS;
-}
-
-/* Shutdown: queued tasks may run until the grace period (counted from wf_stop, shared with the
-   loops' requests) ends; what is left then is dropped (and logged); the tasks running are waited
-   for. */
-WF__PRIVATE void wf__pool_stop(wf__server *s) {
-    struct wf__pool *p = s->pool;
-    if (!p) return;
-    long long at = atomic_load(&s->stop_at_ms), now = (long long)(wf__mono_us() / 1000);
-    long long wait_ms = (at ? at : now) + s->cfg.shutdown_grace_ms - now;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = (int64_t)until.tv_nsec + (int64_t)WF__MAX(wait_ms, 0) * 1000000;
-    until.tv_sec += (time_t)(ns / 1000000000), until.tv_nsec = (long)(ns % 1000000000);
-    pthread_mutex_lock(&p->mu);
-    while ((p->reqs.head || p->tasks.head || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0) {
-    }
-    wf__task *left = p->reqs.head;
-    if (left) p->reqs.tail->next_job = p->tasks.head;
-    else left = p->tasks.head;
-    p->reqs.head = p->reqs.tail = p->tasks.head = p->tasks.tail = NULL;
-    p->stop = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    while (left) {
-        wf__task *n = left->next_job;
-        wf__drop_job(s, left);
-        left = n;
-    }
-    for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    pthread_cond_destroy(&p->idle);
-    WF_FREE(NULL, p->threads);
-    WF_FREE(NULL, p);
-    s->pool = NULL;
-    s->tasks_closed = true;
-}
-
 /* ======================================================================
  * >>security  JWT (HS256)
  * ====================================================================== */
@@ -7387,7 +6615,974 @@ WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t kl
     if ((rc = wf__jwt_claims(claims->root, &o)) < 0) wf_json_free(claims);
     return rc;
 }
+/* ======================================================================
+ * >>server  wf_run/wf_start/wf_stop/wf_wait, HTTP connections, dispatch, the request's lifetime
+ * ====================================================================== */
 
+#define WF__STREAM_LOW_WATER 65536u   /* call a stream producer below this many unsent bytes */
+#define WF__PIPELINE_HIGH_WATER (1u << 20) /* stop answering pipelined requests past this */
+#define WF__INLINE_BODY 16384u        /* borrowed/owned bodies above this go to writev as they are */
+#define WF__STREAM_RETRY_MS 10        /* a producer that had nothing is called again after this */
+
+/* The HTTP connection's timers (the loop's own come first). */
+enum { WF__T_HEAD = WF__TIMER_PROTO, WF__T_BODY, WF__T_IDLE, WF__T_WRITE, WF__T_RETRY };
+/* A request's phase: arriving (head, body), then answered by a stream or, on a blocking route,
+   running on a worker (the connection waits, reading nothing). */
+enum { WF__P_HEAD, WF__P_BODY, WF__P_STREAM, WF__P_WORK };
+
+typedef struct wf__mw {
+    wf_middleware_fn fn;
+    void *user;
+} wf__mw;
+
+typedef struct wf__server wf__server;
+typedef struct wf__rs wf__rs;
+
+/* An HTTP connection: the loop's connection, and the requests on it. */
+typedef struct wf__hconn {
+    wf__conn base;              /* first: the loop allocates and frees it */
+    wf__rs *rs;                 /* the request in progress */
+    wf__rs *done, *done_tail;   /* answered requests whose cleanups wait for the output to drain */
+    bool closing;               /* close once the output is sent */
+    bool must_linger;           /* the client may still be sending: drain before closing */
+    bool started;               /* a request has begun on it */
+    bool peer_done;             /* the peer shut its side: answer what is complete, then close */
+    bool wrote;                 /* the last flush sent bytes (renews the write timeout) */
+    bool stream_idle;           /* the producer had nothing: retry after WF__STREAM_RETRY_MS */
+} wf__hconn;
+
+/* The state of one request, from its first byte to the end of its response. Pooled per loop. */
+struct wf__rs {
+    wf__rs *next;               /* in a free list, or a connection's done list */
+    wf__server *srv;
+    wf__loop *loop;
+    wf__hconn *conn;
+    wf_http_head head;
+    wf_http_chunked chunked;
+    size_t head_len, body_len;  /* a chunked body is decoded in place, right after the head */
+    int phase;
+    int64_t t_first_us, t_head_ms;
+    atomic_bool orphan;         /* WF__P_WORK: the connection closed; free it once the worker is done */
+    wf__job job;                /* a blocking request on the worker pool */
+    wf__post back;              /* the worker's hand-back to the loop */
+    wf_req req;
+    wf_res res;
+    char arena_inline[1024];
+    wf_http_field fields[];     /* max_headers */
+};
+
+/* The server's state for one loop. */
+typedef struct wf__hloop {
+    wf__server *srv;
+    wf__rs *free_rs;
+} wf__hloop;
+
+struct wf__server {
+    wf__loop_shared shared;     /* what the loops share */
+    wf__pool *pool;             /* background tasks and blocking routes (NULL in the test client) */
+    wf_app *app;
+    wf_config cfg;
+    int port;
+    int nloops;
+    wf__loop *loops;
+    wf__hloop *hloops;
+    atomic_int post_turn;
+};
+
+/* ---- defaults ---- */
+
+WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
+    char line[1024];
+    time_t sec = (time_t)(e->unix_ms / 1000);
+    struct tm tm;
+    (void)user;
+    gmtime_r(&sec, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(e->unix_ms % 1000), e->peer, (int)WF__MIN(e->method.len, 32), e->method.ptr,
+                     (int)WF__MIN(e->path.len, 512), e->path.ptr, e->status, (unsigned long long)e->bytes,
+                     (long long)e->micros);
+    if (n > 0) {
+        ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
+        (void)w;
+    }
+}
+
+WF__PRIVATE void wf__config_defaults(wf_config *c) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->host = wf__def(c->host, "127.0.0.1");
+    c->port = wf__def(c->port, 8000);
+    c->threads = wf__def(c->threads, cpus > 0 ? (int)cpus : 1);
+    c->backlog = wf__def(c->backlog, 1024);
+    c->max_conns = wf__def(c->max_conns, 10000);
+    c->max_request_line = wf__def(c->max_request_line, WF__DEFAULT_MAX_LINE);
+    c->max_header_bytes = wf__def(c->max_header_bytes, WF__DEFAULT_MAX_HEAD);
+    c->max_headers = wf__def(c->max_headers, WF__DEFAULT_MAX_FIELDS);
+    c->max_body = wf__def(c->max_body, (uint64_t)1 << 20);
+    c->header_timeout_ms = wf__def(c->header_timeout_ms, 10000);
+    c->body_timeout_ms = wf__def(c->body_timeout_ms, 30000);
+    c->idle_timeout_ms = wf__def(c->idle_timeout_ms, 30000);
+    c->write_timeout_ms = wf__def(c->write_timeout_ms, 30000);
+    c->shutdown_grace_ms = wf__def(c->shutdown_grace_ms, 5000);
+    c->workers = wf__def(c->workers, 16);
+    c->max_jobs = wf__def(c->max_jobs, 10000);
+    c->slow_handler_ms = wf__def(c->slow_handler_ms, 100);
+    c->log = wf__def(c->log, wf__log_stderr);
+    if (!c->access_log && !c->no_access_log) c->access_log = wf__access_stderr;
+    if (c->no_access_log) c->access_log = NULL;
+    if (c->max_body > ((uint64_t)1 << 40)) c->max_body = (uint64_t)1 << 40;
+    if (c->max_header_bytes < c->max_request_line) c->max_header_bytes = c->max_request_line;
+}
+
+/* ---- request states ---- */
+
+WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__hconn *c) {
+    wf__hloop *hl = (wf__hloop *)l->user;
+    wf__server *s = hl->srv;
+    wf__rs *rs = hl->free_rs;
+    uint32_t nf = s->cfg.max_headers;
+    if (rs) {
+        hl->free_rs = rs->next;
+    } else {
+        rs = (wf__rs *)WF_MALLOC(NULL, sizeof *rs + nf * sizeof(wf_http_field));
+        if (!rs) return NULL;
+        memset(rs, 0, sizeof *rs);
+    }
+    rs->srv = s;
+    rs->loop = l;
+    rs->conn = c;
+    rs->head.max_line = s->cfg.max_request_line;
+    rs->head.max_head = s->cfg.max_header_bytes;
+    wf_http_head_init(&rs->head, rs->fields, nf);
+    memset(&rs->chunked, 0, sizeof rs->chunked);
+    rs->chunked.max_body = s->cfg.max_body;
+    rs->head_len = rs->body_len = 0;
+    rs->phase = WF__P_HEAD;
+    rs->t_first_us = l->now_us;
+    rs->t_head_ms = 0;
+    atomic_store(&rs->orphan, false);
+    memset(&rs->req, 0, sizeof rs->req);
+    rs->req.head = &rs->head;
+    rs->req.conn = &c->base;
+    rs->req.app = s->app;
+    rs->req.cfg = &s->cfg;
+    rs->req.pool = s->pool;
+    rs->req.res = &rs->res;
+    rs->req.arena.inl = rs->arena_inline;
+    rs->req.arena.inl_cap = sizeof rs->arena_inline;
+    wf__res_init(&rs->res);
+    return rs;
+}
+
+/* The request is over: each section lets go of its part, in the order FastAPI ends a request. */
+WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
+    wf__hloop *hl = (wf__hloop *)l->user;
+    wf__deps_request_end(&rs->req);             /* the cleanups, newest first */
+    wf__tasks_request_end(&rs->req);            /* the response is out: its tasks may run */
+    wf__params_request_end(&rs->req);
+    wf__res_end(&rs->res);
+    wf__arena_reset(&rs->req.arena);
+    rs->next = hl->free_rs;
+    hl->free_rs = rs;
+}
+
+/* A request is answered: release it now, or once its response is sent if it has cleanups or tasks
+   (the code after a dependency's `yield` runs after the response, as FastAPI does). */
+WF__PRIVATE void wf__rs_finish(wf__loop *l, wf__hconn *c, wf__rs *rs) {
+    if (!rs->req.deps.cleanups && !rs->req.tasks.head) {
+        wf__rs_put(l, rs);
+        return;
+    }
+    rs->next = NULL;
+    if (c->done_tail) c->done_tail->next = rs;
+    else c->done = rs;
+    c->done_tail = rs;
+}
+
+/* The output has drained (or the connection is closing): run the waiting cleanups, in order. */
+WF__PRIVATE void wf__release_done(wf__loop *l, wf__hconn *c) {
+    while (c->done) {
+        wf__rs *rs = c->done;
+        c->done = rs->next;
+        wf__rs_put(l, rs);
+    }
+    c->done_tail = NULL;
+}
+
+WF__PRIVATE void wf__rs_destroy(wf__rs *rs) {
+    wf__res_destroy(&rs->res);
+    wf__arena_reset(&rs->req.arena);
+    WF_FREE(NULL, rs);
+}
+
+/* ---- response serializer ---- */
+
+WF__PRIVATE bool wf__is_head_method(const wf_req *req) {
+    wf_str m = wf_req_method(req);
+    return m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0;
+}
+
+WF__PRIVATE void wf__access(wf__rs *rs, int status) {
+    const wf_config *cfg = &rs->srv->cfg;
+    if (!cfg->access_log) return;
+    wf_access_entry e;
+    wf_str na = {"-", 1};
+    bool parsed = rs->head.method.len > 0 && rs->req.buf;
+    e.unix_ms = wf__wall_ms();
+    e.peer = wf_req_peer(&rs->req);
+    e.method = parsed ? wf_span_str(rs->req.buf, rs->head.method) : na;
+    e.path = parsed ? wf_req_path(&rs->req) : na;
+    e.status = status;
+    e.bytes = rs->res.bytes;
+    e.micros = wf__mono_us() - rs->t_first_us;
+    cfg->access_log(cfg->access_log_user, &e);
+}
+
+/* Queue the status line and headers of rs's response. */
+WF__PRIVATE int wf__write_head(wf__loop *l, wf__hconn *c, wf__rs *rs, bool chunked, bool close) {
+    wf_res *res = &rs->res;
+    wf__output *out = wf__output_of(l, &c->base);
+    size_t from = out->bytes.len;
+    int status = res->status;
+    wf_http_response h;
+    memset(&h, 0, sizeof h);
+    h.status = status;
+    h.date = l->date;
+    h.chunked = chunked;
+    h.content_length = !chunked && !res->stream && status != 204 && status != 304 ? (int64_t)res->body_len : -1;
+    h.fields.ptr = res->hdrs.ptr;
+    h.fields.len = res->hdrs.len;
+    h.close = close;
+    h.keep_alive = !close && rs->head.minor == 0;
+    int rc = wf_http_write_head(&out->bytes, &h);
+    if (rc == 0) rc = wf__output_commit(out, from);
+    if (rc == 0) res->bytes += out->bytes.len - from;
+    return rc;
+}
+
+/* Queue the body of a finished (non-stream) response. */
+WF__PRIVATE int wf__write_body(wf__loop *l, wf__hconn *c, wf_res *res) {
+    wf__output *q = wf__output_of(l, &c->base);
+    int rc = 0;
+    if (res->file_fd >= 0) {
+        if (!res->body_len) return 0;
+        rc = wf__output_piece(q, NULL, (size_t)res->file_off, res->body_len, false);
+        if (rc == 0) {
+            q->pieces[q->npieces - 1].fd = res->file_fd;    /* the output closes it */
+            res->file_fd = -1;
+        }
+        res->bytes += res->body_len;
+        return rc;
+    }
+    if (!res->has_body || !res->body_len) return 0;
+    if (res->mode == WF_BODY_COPY || res->body_len <= WF__INLINE_BODY) {
+        rc = wf__output_copy(q, res->body, res->body_len);
+    } else {
+        rc = wf__output_piece(q, (const char *)res->body, 0, res->body_len, res->mode == WF_BODY_OWN);
+        if (rc == 0) res->has_body = false;    /* the output owns it now */
+    }
+    res->bytes += res->body_len;
+    return rc;
+}
+
+/* Start rs's stream: the input buffer goes away before it ends, so the head is kept for the access
+   log; the body is not kept (a producer copies what it needs). */
+WF__PRIVATE void wf__stream_begin(wf__rs *rs) {
+    char *copy = (char *)wf__arena_alloc(&rs->req.arena, rs->head_len);
+    if (copy) memcpy(copy, rs->req.buf, rs->head_len);
+    rs->req.buf = copy;
+    rs->req.body.ptr = "";
+    rs->req.body.len = 0;
+    rs->phase = WF__P_STREAM;
+}
+
+/* Call rs's producer once with the connection's output as its sink. */
+WF__PRIVATE int wf__stream_call(wf__loop *l, wf__hconn *c, wf__rs *rs) {
+    wf_res *res = &rs->res;
+    res->sink = wf__output_of(l, &c->base);
+    int r = res->stream(res, res->stream_user);
+    res->sink = NULL;
+    return r;
+}
+
+/* Serialize the response the handler left in rs; starts a stream when it asked for one. */
+WF__PRIVATE int wf__finish_response(wf__loop *l, wf__hconn *c, wf__rs *rs) {
+    wf_res *res = &rs->res;
+    if (!res->status) res->status = 200;
+    if (res->status == 205) wf__res_drop_body(res);  /* RFC 9110 15.3.6: no content, whatever was set */
+    bool head_only = wf__is_head_method(&rs->req);
+    bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
+    bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
+    bool chunked = res->stream && rs->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
+    if (res->stream && rs->head.minor == 0 && !no_body) close = true;    /* delimited by close */
+    if (close) c->closing = true;
+    res->chunked = rs->head.minor == 1;
+    int rc = wf__write_head(l, c, rs, chunked, close);
+    if (rc == 0 && !no_body && res->stream && res->has_body && res->body_len) {
+        res->sink = wf__output_of(l, &c->base);     /* a body set with a stream is its first chunk */
+        rc = wf_res_write(res, res->body, res->body_len);
+        res->sink = NULL;
+    } else if (rc == 0 && !no_body) {
+        rc = wf__write_body(l, c, res);
+    }
+    if (res->stream && !no_body && rc == 0) {
+        wf__stream_begin(rs);
+        return 0;
+    }
+    wf__access(rs, res->status);
+    return rc;
+}
+
+/* Answer an error found by the HTTP layer, {"detail": ...}, and close; rs (c's) is released. */
+WF__PRIVATE void wf__http_error(wf__loop *l, wf__hconn *c, wf__rs *rs, int status, const char *why) {
+    char body[256];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
+    wf__res_reset(&rs->res);
+    wf_reply(&rs->res, status, "application/json", body, n);
+    c->closing = true;
+    c->must_linger = true;
+    wf__finish_response(l, c, rs);
+    wf__rs_put(l, rs);
+    c->rs = NULL;
+}
+
+/* ---- dispatch: middleware, the router, the handler ---- */
+
+WF_API int wf_use(wf_app *app, wf_middleware_fn fn, void *user) {
+    if (!app || !fn) return WF_EINVAL;
+    struct wf__app_server *as = &app->server;
+    wf__mw *m = (wf__mw *)WF_REALLOC(NULL, as->mws, (size_t)(as->nmw + 1) * sizeof *m);
+    if (!m) return WF_ENOMEM;
+    m[as->nmw].fn = fn;
+    m[as->nmw].user = user;
+    as->mws = m;
+    as->nmw++;
+    return 0;
+}
+
+/* No route took the path: 405 with Allow when other methods would, the other form of a trailing
+   slash (307) when it matches, else 404. */
+WF__PRIVATE void wf__route_missed(wf_req *req, wf_res *res, wf__match *m) {
+    char *dec = m->dec;
+    size_t n = m->n;
+    if (m->found.npartial) {
+        wf_buf allow = {0};
+        size_t an;
+        wf_buf_append(&allow, "Allow: ", 7);
+        wf__allow(m->found.partial, m->found.npartial, &allow);
+        const char *hdrs[] = {wf__arena_take(req, &allow, &an), NULL};
+        wf__error_text(req, res, 405, "Method Not Allowed", hdrs[0] ? hdrs : NULL);
+        return;
+    }
+    if (n > 1) {            /* the other form of the trailing slash (Starlette: rstrip("/") or + "/") */
+        bool strip = dec[n - 1] == '/';
+        size_t k = n;
+        if (strip) {
+            while (k > 0 && dec[k - 1] == '/') k--;
+        } else {
+            dec[k++] = '/';
+        }
+        wf__params_found other;
+        other.n = 0;
+        other.npartial = 0;
+        /* "//" strips to "", which nothing matches */
+        if (k && (wf__rmatch(&req->app->router.root, dec + 1, dec + k, wf_req_method(req), &other) || other.npartial)) {
+            wf_str to = {dec, k};
+            wf__redirect_slash(req, res, to);
+            return;
+        }
+    }
+    wf__error_text(req, res, 404, "Not Found", NULL);
+}
+
+/* Route the request and run its handler; errors raised by the handler unwind to here. */
+WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
+    wf__match *m = wf__route_find(req);
+    if (!m) wf_fail(req, "out of memory");
+    if (!m->node) {
+        wf__route_missed(req, res, m);
+        return;
+    }
+    if (req->route.refused == 503) {        /* a blocking route, and the worker pool is full */
+        static const char *const retry[] = {"Retry-After: 1", NULL};
+        wf__error_text(req, res, 503, "Service Unavailable", retry);
+        return;
+    }
+    if (req->route.refused) wf_fail(req, "out of memory handing the request to a worker");
+    jmp_buf jb, *outer = req->errors.raise;
+    req->errors.raise = &jb;
+    const wf__route *rt = wf__node_route(m->node, wf_req_method(req));
+    for (int i = 0; i < m->found.n; i++) m->found.name[i] = rt->names[i];
+    if (setjmp(jb) == 0) {
+        req->route.pattern = rt->pattern;
+        req->route.blocking = rt->blocking;
+        wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
+        rt->handler(req, res);
+        if (wf_invalid(req)) wf__answer_invalid(req, res);
+    } else if (wf_invalid(req) && !req->errors.in_handler) {
+        /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
+        req->errors.raise = outer;
+        wf__answer_invalid(req, res);
+    }
+    req->errors.raise = outer;
+}
+
+WF_API void wf_next(wf_req *req, wf_res *res) {
+    struct wf__app_server *as = &req->app->server;
+    if (req->route.next_mw < as->nmw) {
+        wf__mw *m = &as->mws[req->route.next_mw++];
+        jmp_buf jb, *outer = req->errors.raise;   /* a raise below returns here, so the middleware */
+        req->errors.raise = &jb;                  /* that called wf_next still sees the response */
+        if (setjmp(jb) == 0) m->fn(req, res, m->user);
+        req->errors.raise = outer;
+    } else if (req->route.next_mw++ == as->nmw) {
+        wf__route_request(req, res);
+    }
+}
+
+/* The middleware chain around the router; a raise outside any handler unwinds to here. */
+WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
+    jmp_buf jb;
+    req->errors.raise = &jb;
+    if (setjmp(jb) == 0) wf_next(req, res);
+    req->errors.raise = NULL;
+}
+
+/* The request goes to a blocking route, to be handed to the worker pool (matched only when the app
+   has such routes; the router then reuses the match). */
+WF__PRIVATE bool wf__app_blocks(wf_req *req) {
+    wf__match *m = req->app->router.nblocking ? wf__route_find(req) : NULL;
+    return m && m->node && wf__node_route(m->node, wf_req_method(req))->blocking;
+}
+
+/* ---- blocking routes: a request on a worker ---- */
+
+WF__PRIVATE void wf__work_back(void *arg);
+
+/* The job is over, run or dropped: hand rs back to its loop (no allocation: this cannot fail). */
+WF__PRIVATE void wf__work_post(wf__rs *rs) {
+    wf__pool_release(rs->srv->pool);
+    rs->back.fn = wf__work_back;
+    rs->back.arg = rs;
+    rs->back.heap = false;
+    wf__loop_post_node(rs->loop, &rs->back);
+}
+
+/* On a worker: middleware, dependencies and handler; the response waits in rs for its loop. */
+WF__PRIVATE void wf__work_run(wf__job *job) {
+    wf__rs *rs = (wf__rs *)(void *)((char *)job - offsetof(wf__rs, job));
+    if (!atomic_load(&rs->orphan)) wf__app_dispatch(&rs->req, &rs->res);  /* its client may have left */
+    wf__work_post(rs);
+}
+
+WF__PRIVATE void wf__work_drop(wf__job *job) {
+    wf__rs *rs = (wf__rs *)(void *)((char *)job - offsetof(wf__rs, job));
+    wf_str m = wf_req_method(&rs->req), path = wf_req_path(&rs->req);
+    wf__logf(&rs->srv->cfg, 1, "blocking request %.*s %.*s dropped at shutdown", (int)WF__MIN(m.len, 16), m.ptr,
+             (int)WF__MIN(path.len, 40), path.ptr);
+    wf__work_post(rs);
+}
+
+/* Hand rs, a complete request of total bytes, to the pool: its bytes are copied off the connection's
+   input, which goes on to the next request. WF_EFULL past max_jobs. */
+WF__PRIVATE int wf__work_submit(wf__rs *rs, size_t total) {
+    char *copy = (char *)wf__arena_alloc(&rs->req.arena, total + 1);
+    if (!copy) return WF_ENOMEM;
+    memcpy(copy, rs->req.buf, total);
+    rs->req.body.ptr = copy + (rs->req.body.ptr - rs->req.buf);
+    rs->req.buf = copy;
+    wf_req_peer(&rs->req);          /* formatted now: a worker never reads the connection */
+    if (!wf__pool_reserve(rs->srv->pool)) return WF_EFULL;
+    rs->job.run = wf__work_run;
+    rs->job.drop = wf__work_drop;
+    rs->job.urgent = true;          /* before queued tasks: a client waits for it */
+    rs->phase = WF__P_WORK;
+    wf__pool_push(rs->srv->pool, &rs->job);
+    return 0;
+}
+
+/* ---- requests: from bytes to a handler call ---- */
+
+/* Run the handler for the complete request in rs (total bytes at buf) and queue its response, or
+   hand it to the worker pool (phase WF__P_WORK) if its route is blocking. */
+WF__PRIVATE void wf__dispatch(wf__loop *l, wf__hconn *c, wf__rs *rs, const char *buf, size_t total) {
+    const wf_config *cfg = &rs->srv->cfg;
+    rs->req.buf = buf;
+    rs->req.body.ptr = buf + rs->head_len;
+    rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
+    if (rs->srv->pool && wf__app_blocks(&rs->req)) {
+        int rc = wf__work_submit(rs, total);
+        if (rc == 0) return;
+        rs->req.route.refused = rc == WF_EFULL ? 503 : 500;
+    }
+    int64_t t0 = wf__mono_us();
+    wf__app_dispatch(&rs->req, &rs->res);
+    int64_t took = (wf__mono_us() - t0) / 1000;
+    if (took >= cfg->slow_handler_ms && !rs->req.route.blocking) {  /* it held the loop: all waited */
+        wf_str m = wf_req_method(&rs->req);
+        wf__logf(cfg, 1, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
+                 rs->req.route.pattern ? rs->req.route.pattern : "(no route)", (long long)took);
+    }
+    if (wf__finish_response(l, c, rs) < 0) {
+        wf__logf(cfg, 0, "out of memory writing a response; closing the connection");
+        c->closing = true;
+    }
+}
+
+/* After the head: refuse what the head already rules out, announce 100 Continue. 0 = go on. */
+WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__hconn *c, wf__rs *rs, size_t have) {
+    const wf_config *cfg = &rs->srv->cfg;
+    wf_http_head *h = &rs->head;
+    rs->phase = WF__P_BODY;
+    rs->t_head_ms = l->now_ms;
+    /* trailer fields count against the head's limits (what the head left of them) */
+    uint32_t mh = cfg->max_header_bytes, mf = cfg->max_headers;
+    rs->chunked.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 0;
+    rs->chunked.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 0;
+    rs->chunked.no_trailers = !rs->chunked.max_trailer || !rs->chunked.max_trailer_fields;
+    if (h->content_length > 0 && (uint64_t)h->content_length > cfg->max_body) {
+        wf__http_error(l, c, rs, 413, "Request body too large");
+        return -1;
+    }
+    bool body_due = h->chunked || h->content_length > 0;
+    if (h->expect_continue && h->minor == 1 && body_due && have == rs->head_len) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        wf__output_copy(wf__output_of(l, &c->base), cont, sizeof cont - 1);
+    }
+    return 0;
+}
+
+/* Advance the body of rs with the bytes of the input after the connection's in_start. Returns the
+   request's total length when it is complete, 0 if more is needed, -1 after answering an error.
+   A chunked body is decoded in place and the input behind it moved down, so framing never
+   accumulates in memory. */
+WF__PRIVATE long wf__body_progress(wf__loop *l, wf__hconn *c, wf__rs *rs, wf_buf *in) {
+    char *buf = in->ptr + c->base.in_start;
+    size_t len = in->len - c->base.in_start;
+    if (!rs->head.chunked) {
+        size_t need = rs->head_len + (size_t)WF__MAX(rs->head.content_length, 0);
+        return len >= need ? (long)need : 0;
+    }
+    size_t dec_at = rs->head_len + rs->body_len, used = 0, out = 0;
+    int rc = wf_http_dechunk(&rs->chunked, buf + dec_at, buf + dec_at, len - dec_at, &used, &out);
+    if (used > out) {
+        memmove(buf + dec_at + out, buf + dec_at + used, len - dec_at - used);
+        in->len -= used - out;
+    }
+    rs->body_len += out;
+    if (rc == WF_ETOOBIG && rs->chunked.trailer_too_big)        /* the trailers: a head, in effect */
+        wf__http_error(l, c, rs, 431, "Request header fields too large");
+    else if (rc == WF_ETOOBIG)
+        wf__http_error(l, c, rs, 413, "Request body too large");
+    else if (rc < 0)
+        wf__http_error(l, c, rs, 400, "Invalid chunked body");
+    if (rc < 0) return -1;
+    return rc == 1 ? (long)(rs->head_len + rs->body_len) : 0;
+}
+
+/* Parse and answer every complete request in the connection's input, in order. Returns true if it
+   stopped at the output high-water mark with input left (call again once the output drains). */
+WF__PRIVATE bool wf__process_input(wf__loop *l, wf__hconn *c) {
+    wf_buf *in = l->in;
+    bool more = false;
+    /* closing: finish the request in flight (graceful shutdown), start no new one */
+    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase <= WF__P_BODY)) {
+        if (wf__output_of(l, &c->base)->pending > WF__PIPELINE_HIGH_WATER) {
+            more = in->len > c->base.in_start;
+            break;
+        }
+        char *buf = in->ptr + c->base.in_start;
+        size_t len = in->len - c->base.in_start;
+        if (!len) break;
+        if (!c->rs && !(c->rs = wf__rs_get(l, c))) {
+            c->closing = true;
+            break;
+        }
+        if (c->base.timer != WF__T_HEAD && c->base.timer != WF__T_BODY) c->base.timer = WF__TIMER_NONE;
+        wf__rs *rs = c->rs;
+        rs->req.buf = buf;
+        c->started = true;
+        if (rs->phase == WF__P_HEAD) {
+            int rc = wf_http_parse_head(&rs->head, buf, len);
+            if (rc == WF_EPARTIAL) break;
+            if (rc < 0) {
+                wf__http_error(l, c, rs, rs->head.status, rs->head.error);
+                break;
+            }
+            rs->head_len = (size_t)rc;
+            if (wf__head_accepted(l, c, rs, len) < 0) break;
+        }
+        long total = wf__body_progress(l, c, rs, in);
+        if (total <= 0) break;
+        wf__dispatch(l, c, rs, buf, (size_t)total);
+        c->base.in_start += (size_t)total;
+        if (rs->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
+        wf__rs_finish(l, c, rs);
+        c->rs = NULL;
+        c->base.timer = WF__TIMER_NONE;  /* the next request, or the idle wait, starts its own clock */
+    }
+    return more;
+}
+
+/* ---- streams ---- */
+
+/* Call the producer while the client keeps up. Returns -1 if it aborted. */
+WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__hconn *c) {
+    wf__rs *rs = c->rs;
+    wf_res *res = &rs->res;
+    wf__output *out = wf__output_of(l, &c->base);
+    c->stream_idle = false;
+    while (out->pending < WF__STREAM_LOW_WATER) {
+        size_t before = out->pending;
+        int r = wf__stream_call(l, c, rs);
+        if (r < 0) return -1;
+        if (r == 0) {
+            size_t from = out->bytes.len;
+            if (res->chunked && (wf_http_write_last_chunk(&out->bytes) < 0 || wf__output_commit(out, from) < 0))
+                return -1;
+            res->bytes += out->bytes.len - from;
+            wf__access(rs, res->status);
+            res->stream = NULL;
+            wf__rs_finish(l, c, rs);
+            c->rs = NULL;
+            c->base.timer = WF__TIMER_NONE;
+            return 0;
+        }
+        if (out->pending == before) {       /* nothing now: try again a little later */
+            c->stream_idle = true;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- the HTTP connection: what the loop calls ---- */
+
+/* Choose the timer and poll events for c's state. */
+WF__PRIVATE void wf__http_arm(wf__loop *l, wf__hconn *c) {
+    const wf_config *cfg = l->shared->cfg;
+    wf__rs *rs = c->rs;
+    bool streaming = rs && rs->phase == WF__P_STREAM;
+    bool working = rs && rs->phase == WF__P_WORK;
+    bool out = (c->base.out && c->base.out->pending) || (streaming && !c->stream_idle);
+    bool partial = rs && rs->phase <= WF__P_BODY;     /* a request still arriving */
+    int t;
+    int64_t d;
+    if (c->base.lingering) return;
+    if (out) {
+        t = WF__T_WRITE;
+        d = l->now_ms + cfg->write_timeout_ms;
+    } else if (streaming) {
+        t = WF__T_RETRY;
+        d = l->now_ms + WF__STREAM_RETRY_MS;
+    } else if (working) {
+        t = WF__TIMER_NONE;             /* no clock on a handler: it answers or it hangs */
+        d = INT64_MAX;
+    } else if (rs && rs->phase == WF__P_HEAD) {
+        t = WF__T_HEAD;
+        d = rs->t_first_us / 1000 + cfg->header_timeout_ms;
+    } else if (rs) {
+        t = WF__T_BODY;
+        d = rs->t_head_ms + cfg->body_timeout_ms;
+    } else {
+        t = WF__T_IDLE;
+        d = l->now_ms + (c->started ? cfg->idle_timeout_ms : cfg->header_timeout_ms);
+    }
+    /* a deadline is set when its phase begins; a write deadline again whenever bytes went out */
+    if (t != c->base.timer || (t == WF__T_WRITE && c->wrote)) wf__conn_timer(l, &c->base, t, d);
+    c->wrote = false;
+    bool reading = (!out || (!rs && c->base.in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done && !working &&
+                   (!c->closing || partial);   /* at shutdown the request in flight is still read */
+    wf__conn_watch(l, &c->base, reading, out);
+}
+
+/* Make progress on c: answer requests, pump a stream, write; then stash, arm or close. */
+WF__PRIVATE void wf__http_drive(wf__loop *l, wf__hconn *c) {
+    for (int round = 0; round < 64; round++) {
+        bool more = false;
+        if (c->rs && c->rs->phase == WF__P_STREAM && wf__stream_pump(l, c) < 0) goto dead;
+        if (!c->rs || c->rs->phase <= WF__P_BODY) more = wf__process_input(l, c);
+        /* as nginx does: no TCP_NODELAY for a lone response before a close, where Nagle cannot delay */
+        if (!c->closing || c->rs) wf__conn_nodelay(&c->base);
+        wf__output *q = wf__output_of(l, &c->base);
+        int fr = wf__output_flush(q, c->base.fd);
+        c->wrote = c->wrote || q->sent;
+        q->sent = false;
+        if (fr < 0) goto dead;
+        if (fr == 1) break;
+        if (c->done) wf__release_done(l, c);   /* every response so far is sent */
+        if (c->rs && c->rs->phase == WF__P_STREAM) {
+            if (c->stream_idle) break;
+            continue;
+        }
+        if (more) continue;                 /* pipelined requests waited for the output to drain */
+        if (c->peer_done) {
+            if (c->rs && c->rs->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
+            c->closing = true;
+        }
+        if (c->closing && !c->rs) {
+            /* a clean end closes at once; unread input (a refused body, pipelined requests after
+               "Connection: close") is drained first, so a reset cannot destroy the response */
+            if (!c->must_linger && l->in->len == c->base.in_start) goto dead;
+            if (wf__conn_stash(l, &c->base) < 0) goto dead;
+            wf__conn_linger(l, &c->base);
+            return;
+        }
+        break;
+    }
+    if (wf__conn_stash(l, &c->base) < 0) goto dead;
+    wf__http_arm(l, c);
+    return;
+dead:     /* or done */
+    wf__conn_drop_scratch(l);
+    wf__conn_close(l, &c->base);
+}
+
+/* The loop read c (nread: bytes, 0 at end of stream, or WF__READ_*), or found it writable. */
+WF__PRIVATE void wf__http_event(wf__loop *l, wf__conn *conn, long r, short rev) {
+    wf__hconn *c = (wf__hconn *)(void *)conn;
+    bool partial = c->rs && c->rs->phase <= WF__P_BODY;
+    bool unread = l->in->len > conn->in_start;
+    bool sending = (conn->out && conn->out->pending) || c->rs || unread;
+    if (r == WF__READ_FULL && partial) {
+        c->rs->req.buf = l->in->ptr + conn->in_start;
+        wf__http_error(l, c, c->rs, 413, "Request too large");
+    } else if (r == WF__READ_ERROR || r == WF__READ_FULL ||
+               (r == 0 && (partial || !sending || (rev & (POLLHUP | POLLERR))))) {
+        /* an error, the peer left mid-request or idle, or it is gone both ways (a reset after
+           its FIN reads as end of stream, and the hang-up would be reported again and again) */
+        wf__conn_close(l, conn);
+        return;
+    } else if (r == 0) {
+        c->peer_done = true;            /* answer the complete requests it sent, then close */
+    }
+    wf__http_drive(l, c);
+}
+
+WF__PRIVATE void wf__http_timeout(wf__loop *l, wf__conn *conn, int timer) {
+    wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (timer == WF__T_RETRY) {         /* a stream producer asked to be called again */
+        wf__conn_input(l, conn);
+        wf__http_drive(l, c);
+        return;
+    }
+    if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->rs) {
+        wf__conn_input(l, conn);
+        c->rs->req.buf = l->in->ptr + conn->in_start;
+        wf__http_error(l, c, c->rs, 408, "Request timeout");
+        wf__http_drive(l, c);
+        return;
+    }
+    wf__conn_close(l, conn);
+}
+
+/* The connection is closing: cleanups run when the client goes away too. */
+WF__PRIVATE void wf__http_closed(wf__loop *l, wf__conn *conn) {
+    wf__hconn *c = (wf__hconn *)(void *)conn;
+    wf__release_done(l, c);
+    if (c->rs && c->rs->phase == WF__P_WORK) atomic_store(&c->rs->orphan, true);   /* its worker frees it */
+    else if (c->rs) wf__rs_put(l, c->rs);
+    c->rs = NULL;
+}
+
+WF__PRIVATE void wf__http_stopping(wf__loop *l, wf__conn *conn) {
+    wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (!c->rs && !(conn->out && conn->out->pending)) wf__conn_close(l, conn);
+    else c->closing = true;
+}
+
+static const wf__loop_hooks wf__http_hooks = {
+    sizeof(wf__hconn), wf__http_event, wf__http_timeout, wf__http_closed, wf__http_stopping,
+};
+
+/* On the loop: send what the worker made, then go on with the connection's next requests. */
+WF__PRIVATE void wf__work_back(void *arg) {
+    wf__rs *rs = (wf__rs *)arg;
+    wf__loop *l = rs->loop;
+    wf__hconn *c = rs->conn;
+    /* the connection has gone: only the cleanups are left. A job that did not run (skipped, or
+       dropped at shutdown, after every connection closed) is always such an orphan. */
+    if (atomic_load(&rs->orphan)) {
+        wf__access(rs, 499);            /* nginx's "client closed request", in the access log only */
+        wf__rs_put(l, rs);
+        return;
+    }
+    wf__conn_input(l, &c->base);
+    rs->phase = WF__P_BODY;
+    if (wf__finish_response(l, c, rs) < 0) {
+        wf__logf(&rs->srv->cfg, 0, "out of memory writing a response; closing the connection");
+        c->closing = true;
+    }
+    if (rs->phase != WF__P_STREAM) {
+        wf__rs_finish(l, c, rs);
+        c->rs = NULL;
+        c->base.timer = WF__TIMER_NONE;
+    }
+    wf__http_drive(l, c);
+}
+
+/* ---- the app ---- */
+
+WF_API wf_app *wf_app_new(void) {
+    wf_app *app = (wf_app *)WF_MALLOC(NULL, sizeof *app);
+    if (!app) return NULL;
+    memset(app, 0, sizeof *app);
+    if (wf__router_init(&app->router, &app->root, app) < 0) {
+        WF_FREE(NULL, app);
+        return NULL;
+    }
+    atomic_init(&app->server.running, NULL);
+    wf__deps_app_init(app);
+    return app;
+}
+
+WF_API void wf_app_free(wf_app *app) {
+    if (!app) return;
+    wf__deps_app_free(app);
+    wf__router_free(&app->router, &app->root);
+    WF_FREE(NULL, app->server.mws);
+    WF_FREE(NULL, app->errs);
+    WF_FREE(NULL, app);
+}
+
+/* ---- the server: threads, start and stop ---- */
+
+WF__PRIVATE void wf__server_free(wf__server *s) {
+    /* after the loops: their last responses queued tasks; the pool's hand-backs run in loop_free */
+    if (s->pool) {
+        long long at = atomic_load(&s->shared.stop_at_ms);
+        wf__pool_stop(s->pool, (at ? at : wf__mono_us() / 1000) + s->cfg.shutdown_grace_ms);
+    }
+    for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
+    for (int i = 0; i < s->nloops; i++)
+        while (s->hloops[i].free_rs) {
+            wf__rs *n = s->hloops[i].free_rs->next;
+            wf__rs_destroy(s->hloops[i].free_rs);
+            s->hloops[i].free_rs = n;
+        }
+    wf__pool_free(s->pool);
+    WF_FREE(NULL, s->loops);
+    WF_FREE(NULL, s->hloops);
+    WF_FREE(NULL, s);
+}
+
+/* A server for app with its loops set up (listening on port, or not at all if port < 0), no threads. */
+WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__server **out) {
+    wf__server *s = (wf__server *)WF_MALLOC(NULL, sizeof *s);
+    int rc = 0;
+    if (!s) return WF_ENOMEM;
+    memset(s, 0, sizeof *s);
+    if (cfg) s->cfg = *cfg;
+    wf__config_defaults(&s->cfg);
+    if (port >= 0) wf__fd_limit(&s->cfg);
+    else s->cfg.threads = 1;
+    s->app = app;
+    s->shared.cfg = &s->cfg;
+    s->shared.hooks = &wf__http_hooks;
+    s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);
+    s->hloops = (wf__hloop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->hloops);
+    if (!s->loops || !s->hloops) {
+        WF_FREE(NULL, s->loops);
+        WF_FREE(NULL, s->hloops);
+        WF_FREE(NULL, s);
+        return WF_ENOMEM;
+    }
+    memset(s->hloops, 0, (size_t)s->cfg.threads * sizeof *s->hloops);
+    for (int i = 0; i < s->cfg.threads; i++) s->hloops[i].srv = s;
+    for (int i = 0; i < s->cfg.threads && rc == 0; i++) {
+        rc = wf__loop_init(&s->loops[i], &s->shared, &s->hloops[i], port);
+        s->nloops = i + 1;
+        if (rc == 0 && port == 0) port = wf__bound_port(s->loops[i].listen_fd);
+    }
+    s->port = port;
+    if (rc < 0) wf__server_free(s);
+    else *out = s;
+    return rc;
+}
+
+WF_API int wf_start(wf_app *app, const wf_config *cfg) {
+    wf__server *s, *none = NULL;
+    int port = cfg && cfg->port == WF_PORT_ANY ? 0 : cfg ? wf__def(cfg->port, 8000) : 8000;
+    int rc = wf__server_new(app, cfg, port, &s);
+    if (rc < 0) return rc;
+    port = s->port;
+    if (!(s->pool = wf__pool_start(s->cfg.workers, s->cfg.max_jobs))) {
+        wf__server_free(s);
+        return WF_ESYS;
+    }
+    if (!atomic_compare_exchange_strong(&app->server.running, &none, s)) rc = WF_EBUSY;
+    for (int i = 0; i < s->nloops && rc == 0; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, wf__loop_main, &s->loops[i]) == 0) continue;
+        atomic_store(&s->shared.stop, 1);
+        for (int k = 0; k < i; k++) pthread_join(s->loops[k].thread, NULL);
+        atomic_store(&app->server.running, NULL);
+        rc = WF_ESYS;
+    }
+    if (rc < 0) {
+        wf__server_free(s);
+        return rc;
+    }
+    return port;
+}
+
+WF_API void wf_stop(wf_app *app) {
+    wf__server *s = atomic_load(&app->server.running);
+    if (!s) return;
+    long long none = 0;
+    atomic_compare_exchange_strong(&s->shared.stop_at_ms, &none, (long long)(wf__mono_us() / 1000));
+    atomic_store(&s->shared.stop, 1);
+    for (int i = 0; i < s->nloops; i++) wf__loop_wake(&s->loops[i]);
+}
+
+WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg) {
+    wf__server *s = atomic_load(&app->server.running);
+    if (!s || !fn) return WF_EINVAL;
+    unsigned turn = (unsigned)atomic_fetch_add(&s->post_turn, 1);
+    return wf__loop_post(&s->loops[turn % (unsigned)s->nloops], fn, arg);
+}
+
+WF_API int wf_wait(wf_app *app) {
+    wf__server *s = atomic_load(&app->server.running);
+    if (!s) return WF_EINVAL;
+    for (int i = 0; i < s->nloops; i++) pthread_join(s->loops[i].thread, NULL);
+    atomic_store(&app->server.running, NULL);
+    wf__server_free(s);                 /* requests and tasks are over ... */
+    wf__app_shutdown(app);              /* ... then the app-scoped values go */
+    return 0;
+}
+
+/* wf_run's optional signal handling needs the one app it serves in a global. */
+static _Atomic(wf_app *) wf__signal_app;
+
+WF__PRIVATE void wf__on_signal(int sig) {
+    wf_app *app = atomic_load(&wf__signal_app);
+    (void)sig;
+    if (app) wf_stop(app);
+}
+
+WF_API int wf_run(wf_app *app, const wf_config *cfg) {
+    struct sigaction sa, old_int, old_term;
+    bool sigs = !(cfg && cfg->no_signals);
+    int port = wf_start(app, cfg);
+    if (port < 0) return port;
+    if (sigs) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = wf__on_signal;
+        sigemptyset(&sa.sa_mask);
+        atomic_store(&wf__signal_app, app);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    wf__server *s = atomic_load(&app->server.running);
+    wf__logf(&s->cfg, 2, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
+    int rc = wf_wait(app);
+    if (sigs) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        atomic_store(&wf__signal_app, NULL);
+    }
+    return rc;
+}
 /* ======================================================================
  * >>testing  The forked test harness
  * ====================================================================== */
@@ -7530,12 +7725,12 @@ WF__PRIVATE const char *wf__signame(int sig) {
     }
 }
 
-typedef struct wf__job {
+typedef struct wf__test_job {
     const wf__test *t;
     pid_t pid;
     FILE *out;
     int64_t start_ms;
-} wf__job;
+} wf__test_job;
 
 typedef struct wf__run {
     int timeout_ms, jobs;
@@ -7546,7 +7741,7 @@ typedef struct wf__run {
 
 WF__PRIVATE int64_t wf__now_ms(void) { return wf__mono_us() / 1000; }
 
-WF__PRIVATE void wf__job_start(wf__job *j, const wf__test *t) {
+WF__PRIVATE void wf__job_start(wf__test_job *j, const wf__test *t) {
     fflush(stdout);
     fflush(stderr);
     j->t = t;
@@ -7566,7 +7761,7 @@ WF__PRIVATE void wf__job_start(wf__job *j, const wf__test *t) {
 }
 
 /* Print a finished job's output and verdict; count it. */
-WF__PRIVATE void wf__job_report(wf__run *r, wf__job *j, int status, bool timed_out) {
+WF__PRIVATE void wf__job_report(wf__run *r, wf__test_job *j, int status, bool timed_out) {
     int64_t ms = wf__now_ms() - j->start_ms;
     if (j->out) {
         char buf[4096];
@@ -7588,10 +7783,10 @@ WF__PRIVATE void wf__job_report(wf__run *r, wf__job *j, int status, bool timed_o
 }
 
 /* Reap finished jobs and kill the process groups of those past the timeout. */
-WF__PRIVATE int wf__jobs_poll(wf__run *r, wf__job *jobs, int n) {
+WF__PRIVATE int wf__jobs_poll(wf__run *r, wf__test_job *jobs, int n) {
     int running = 0;
     for (int i = 0; i < n; i++) {
-        wf__job *j = &jobs[i];
+        wf__test_job *j = &jobs[i];
         if (j->pid <= 0) continue;
         int status = 0;
         pid_t w = waitpid(j->pid, &status, WNOHANG);
@@ -7649,7 +7844,7 @@ WF__PRIVATE int wf__test_args(wf__run *r, int argc, char **argv) {
 }
 
 WF__PRIVATE void wf__run_forked(wf__run *r) {
-    wf__job *jobs = (wf__job *)calloc((size_t)r->jobs, sizeof *jobs);
+    wf__test_job *jobs = (wf__test_job *)calloc((size_t)r->jobs, sizeof *jobs);
     int next = 0;
     if (!jobs) abort();
     for (;;) {
@@ -7879,7 +8074,7 @@ WF_API int wf_test_main(int argc, char **argv) {
     } else {
         for (int i = 0; i < wf__tests.n; i++) {
             if (!wf__test_selected(&r, wf__tests.v[i].name)) continue;
-            wf__job j = {&wf__tests.v[i], 1, NULL, wf__now_ms()};
+            wf__test_job j = {&wf__tests.v[i], 1, NULL, wf__now_ms()};
             wf__job_report(&r, &j, wf__test_run_here(&wf__tests.v[i]) << 8, false);
         }
     }
