@@ -1164,6 +1164,7 @@ WF_API void wf_test_res_free(wf_test_res *res);
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1398,6 +1399,37 @@ WF_API bool wf_utf8_valid(const char *s, size_t n) {
         i += k;
     }
     return true;
+}
+
+/* strtod of number text s written the C way (ASCII, '.' as the decimal point) whatever locale the
+   embedding program set with setlocale: strtod reads the locale's decimal point, so the '.' is
+   handed to it as that, and the locale's own mark (a ',') ends the number. *end (if not NULL) is
+   where it stopped, in s. */
+WF__PRIVATE double wf__strtod(const char *s, char **end) {
+    const char *dp = localeconv()->decimal_point, *stop;
+    size_t dl = dp ? strlen(dp) : 0;
+    if (!dl || (dl == 1 && dp[0] == '.')) return strtod(s, end);
+    size_t n = (stop = strchr(s, dp[0])) != NULL ? (size_t)(stop - s) : strlen(s);
+    const char *dot = (const char *)memchr(s, '.', n);
+    size_t k = dot ? (size_t)(dot - s) : n, o = k;
+    char small[128], *t = n + dl < sizeof small ? small : (char *)WF_MALLOC(NULL, n + dl + 1), *e;
+    if (!t) {
+        if (end) *end = (char *)s;
+        return 0;
+    }
+    memcpy(t, s, k);
+    if (dot) {
+        memcpy(t + o, dp, dl);
+        o += dl;
+        memcpy(t + o, dot + 1, n - k - 1);
+        o += n - k - 1;
+    }
+    t[o] = 0;
+    double v = strtod(t, &e);
+    size_t used = (size_t)(e - t);
+    if (end) *end = (char *)s + (dot && used >= k + dl ? used - dl + 1 : WF__MIN(used, k));
+    if (t != small) WF_FREE(NULL, t);
+    return v;
 }
 
 WF__PRIVATE int wf__hexval(int c) {
@@ -2376,7 +2408,7 @@ WF__PRIVATE bool wf__digits_read_back(const char *d, int n, int e, double v) {
     t[o++] = d[0];
     if (n > 1) t[o++] = '.', memcpy(t + o, d + 1, (size_t)(n - 1)), o += n - 1;
     snprintf(t + o, sizeof t - (size_t)o, "e%d", e);
-    return strtod(t, NULL) == v;
+    return wf__strtod(t, NULL) == v;
 }
 
 /* Add delta (+1 or -1) to the p-digit mantissa d with exponent *e; false if it leaves p digits. */
@@ -2656,7 +2688,7 @@ WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
     if (!copy) return wf__jp_fail(j, s, "out of memory");
     memcpy(copy, s, (size_t)(p - s));
     copy[p - s] = 0;
-    v->num = strtod(copy, NULL);
+    v->num = wf__strtod(copy, NULL);
     v->int_lit = !frac;
     v->str.ptr = s, v->str.len = (size_t)(p - s);   /* the literal, in the caller's text */
     if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
@@ -5172,7 +5204,7 @@ WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
     for (int i = 0; i < 4; i++)         /* the server frames and dates the message itself */
-        if (strcasecmp(name, framing[i]) == 0) return WF_EINVAL;
+        if (wf_str_ieq(wf_str_c(name), framing[i])) return WF_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
     if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
     wf_buf_append(&res->hdrs, name, nl);
@@ -5297,7 +5329,7 @@ WF__PRIVATE const char *wf__mime(const char *path) {
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     if (dot && (!slash || dot > slash))
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i += 2)
-            if (strcasecmp(dot + 1, map[i]) == 0) return map[i + 1];
+            if (wf_str_ieq(wf_str_c(dot + 1), map[i])) return map[i + 1];
     return "application/octet-stream";
 }
 /* A "bytes=" range against size: 1 with [*a, *b] to send, 0 for the whole file (absent, several
@@ -5630,7 +5662,7 @@ WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
     wf_str ct = wf_req_header(req, "content-type"), none = {"", 0};
     static const char urlenc[] = "application/x-www-form-urlencoded";
     size_t n = sizeof urlenc - 1;
-    bool form = ct.ptr && ct.len >= n && strncasecmp(ct.ptr, urlenc, n) == 0 &&
+    bool form = ct.ptr && ct.len >= n && wf__mem_ieq(ct.ptr, urlenc, n) &&
                 (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
     return req->params.form = wf__pairs(req, form ? req->body : none);
 }
@@ -5843,7 +5875,7 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     buf[o] = 0;
     if (!o || o + 1 >= sizeof buf || strpbrk(buf, "xXpP")) return false;      /* no C hex floats */
     errno = 0;
-    double v = strtod(buf, &end);
+    double v = wf__strtod(buf, &end);
     while (wf__pyspace(*end)) end++;
     if (*end || end == buf || v != v || v - v != 0) return false;
     *out = v;
@@ -5878,7 +5910,7 @@ WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, co
     char lim[64], msg[160];
     for (int i = 0; i < 4; i++) {
         if (!wf__spec(spec, b[i].key, lim, sizeof lim)) continue;
-        double l = strtod(lim, NULL);
+        double l = wf__strtod(lim, NULL);
         bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
         if (ok) continue;
         snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
@@ -7898,7 +7930,7 @@ WF__PRIVATE int wf__test_build(const wf_test_req *rq, wf_buf *b) {
     int rc = wf_buf_printf(b, "%s %s%s%s HTTP/1.%d\r\n", rq->method ? rq->method : "GET", path,
                            rq->query ? (strchr(path, '?') ? "&" : "?") : "", rq->query ? rq->query : "", rq->http10 ? 0 : 1);
     for (const char *const *h = rq->headers; h && *h && rc == 0; h++) {
-        host = host || strncasecmp(*h, "host:", 5) == 0;
+        host = host || (strlen(*h) >= 5 && wf__mem_ieq(*h, "host:", 5));
         rc = wf_buf_printf(b, "%s\r\n", *h);
     }
     if (!host && rc == 0) rc = wf_buf_printf(b, "Host: testserver\r\n");
