@@ -97,6 +97,18 @@ test-tsan: $(B)/tsan/tests
 test-diff: $(B)/tour
 	/usr/bin/python3 tests/diff/compare.py
 
+# the tests that read or write numbers, under a decimal-comma locale as a program that calls
+# setlocale(LC_ALL, "") would run them: at start-up tests/test_locale.c sets the locale WF_TEST_LOCALE
+# names, and stops the run if it is missing (deps generates it) or its decimal point is not a comma
+LOCALE_TESTS := locale_ json_ params_ body_ tour_
+.PHONY: test-locale
+test-locale: deps $(B)/gcc/tests
+	@rc=0; for t in $(LOCALE_TESTS); do \
+	  echo "== WF_TEST_LOCALE=de_DE.UTF-8 --filter='$$t*'"; \
+	  [ -n "$$(./$(B)/gcc/tests --list --filter="$$t*")" ] || { echo "no test is named $$t*"; rc=1; }; \
+	  WF_TEST_LOCALE=de_DE.UTF-8 ./$(B)/gcc/tests -j $(JOBS) --filter="$$t*" || rc=1; \
+	done; exit $$rc
+
 test: deps
 	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens compile-checks
 	$(MAKE) --no-print-directory test-gcc

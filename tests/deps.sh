@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install what a make target needs beyond make and a C compiler (Debian packages). As root it runs
-# apt-get itself; otherwise it stops at once and names the one command that installs what is missing.
+# apt-get (and locale-gen) itself; otherwise it stops at once and names the one command that installs
+# what is missing.
 set -e
 need=""
+gen=""  # a locale to generate: "NAME CHARSET" as /etc/locale.gen lists it
 want() { # want COMMAND-OR-FILE PACKAGE
     case "$1" in
         /*) [ -e "$1" ] || need="$need $2" ;;
@@ -23,6 +25,11 @@ case "$1" in
         /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need="$need python3-fastapi python3-uvicorn"
         # NIST CAVP SHA vectors (SHAxShortMsg.rsp, SHAxLongMsg.rsp)
         want /usr/lib/python3/dist-packages/cryptography_vectors/hashes/SHA2/SHA256LongMsg.rsp python3-cryptography-vectors
+        # a decimal-comma locale for make test-locale (generated from the locales package's sources)
+        if ! locale -a 2>/dev/null | grep -qix 'de_DE\.utf-\?8'; then
+            gen="de_DE.UTF-8 UTF-8"
+            want /usr/share/i18n/locales/de_DE locales
+        fi
         ;;
     fuzz)
         want clang clang
@@ -37,13 +44,23 @@ case "$1" in
         want openssl openssl
         ;;
 esac
-[ -z "$need" ] && exit 0
+[ -z "$need$gen" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing:$need"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+    if [ -n "$need" ]; then
+        echo "installing:$need"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+    fi
+    if [ -n "$gen" ]; then  # listed in /etc/locale.gen, so a later locale-gen keeps it
+        echo "generating locale: ${gen% *}"
+        sed -i "s/^# *$gen\$/$gen/" /etc/locale.gen 2>/dev/null || :
+        grep -qx "$gen" /etc/locale.gen 2>/dev/null || echo "$gen" >>/etc/locale.gen
+        locale-gen --keep-existing >/dev/null
+        locale -a | grep -qix 'de_DE\.utf-\?8' || { echo "locale-gen did not make ${gen% *}"; exit 1; }
+    fi
     exit 0
 fi
-echo "missing:$need"
-echo "install it with:  sudo apt-get install -y$need"
+[ -n "$need" ] && echo "missing:$need" && echo "install it with:  sudo apt-get install -y$need"
+[ -n "$gen" ] && echo "missing locale: ${gen% *}" &&
+    echo "generate it with:  echo '$gen' | sudo tee -a /etc/locale.gen && sudo locale-gen --keep-existing"
 exit 1
