@@ -25,19 +25,35 @@
 
    TABLE OF CONTENTS (search for the tag, e.g. ">>http")
    =================
-     >>config    configuration, portability, error codes
-     >>basics    string views, growable buffers, the per-request arena, UTF-8
+     >>config    configuration, portability, error codes, logging
+     >>basics    string views, growable buffers, the per-request arena, UTF-8, clocks
      >>crypto    SHA-1, SHA-256, HMAC-SHA256, base64, random bytes, PBKDF2 and bcrypt passwords
      >>json      JSON writer and strict reader
-     >>http      HTTP/1.1: incremental request parser, chunked decoder, response serializer
-     >>loop      poll loop, listeners, connections, timers, cross-thread wake-ups, loop threads
-     >>app       the app, routes, the request and response objects
+     >>http      HTTP/1.1: incremental request parser, chunked decoder, response head and chunk writers
+     >>pool      worker pool: threads and a bounded queue of jobs (implementation only)
+     >>loop      transport: poll set, listeners, connections, timers, wake-ups, loop threads
+                 (implementation only)
+     >>router    the route trie: patterns, groups, route options, matching, 405's Allow
+     >>app       the app and request objects, routes on the app, request accessors
+     >>response  replies, headers, cookies, files, streams
+     >>errors    wf_raise (FastAPI's HTTPException), error handlers
+     >>params    parameter sources, validated getters, specs, JSON bodies, 422s
      >>deps      dependencies: the per-request cache, cleanups, app scope, overrides, groups
-     >>tasks     background tasks and the worker pool
+     >>tasks     background tasks
      >>security  JWT (HS256)
+     >>server    the app's lifetime, wf_run/wf_start/wf_stop/wf_wait, middleware, HTTP connections,
+                 dispatch and the request's lifetime
      >>testing   the forked test harness and the test client
-   Later versions add, in this order: WebSocket, forms, CORS, more of security (OAuth2, API keys,
-   roles), TLS. The section order is the same in the declarations and in the implementation.
+   The section order is the same in the declarations and in the implementation (sections without a
+   public API appear only in the implementation). A section calls only the sections above it in this
+   list; the loop reaches the HTTP server above it only through the hooks it is given (struct
+   wf__loop_hooks), and the worker pool runs the jobs it is given through their function pointers.
+   `make test` checks it (tests/layers.py). The app and the request are structs that several
+   sections share: C needs them complete where they are used, so >>app defines them, one part per
+   owning section, and only the owner reads, writes and resets its part.
+   Names: wf_<object>_<verb or noun> works on that object (wf_req_header, wf_res_set_status,
+   wf_group_route, wf_json_get); what a handler does to its request is verb first (wf_add_task,
+   wf_set_cookie, wf_set_state, wf_raise, wf_defer).
 
    CONFIGURATION (compile-time; set globally, before every #include, unless marked impl-only)
    =============
@@ -49,7 +65,7 @@
      WF_USE_POLL            use poll() even on Linux, where epoll is the default (impl-only)
      WF_NO_SHA_NI           never use the x86 SHA extensions for SHA-256 (impl-only; by default they
                             are used when the CPU has them, detected at run time)
-   Run-time settings live in wf_config (see >>loop). A zero field always means "the default", and each
+   Run-time settings live in wf_config (see >>server). A zero field always means "the default", and each
    field's comment names its default.
 
    ON HTTP
@@ -85,15 +101,14 @@
    ===========
    wf_run starts `threads` loop threads (default: one per online CPU). Each owns a SO_REUSEPORT
    listener, a poll set and its connections; a connection never changes thread. The poll set is
-   epoll on Linux and poll() elsewhere (or anywhere with -DWF_USE_POLL, which the tests also run):
-   the design card asks for a poll()-based loop, and the semantics are exactly poll()'s (level
-   triggered, one wait per iteration), but poll() rescans every descriptor on each call, which cost
-   35% of the server's CPU with 64 clients in `Connection: close` mode (make bench: 36 us per request
-   against nginx's 24; with epoll, 24-25). A connection joins the set only if its first read does
-   not finish it, so a one-request connection costs no epoll_ctl at all. An idle keep-alive
-   connection costs about 150 bytes (140 measured by `make bench` at 10,000 connections, where nginx
-   takes 527): reads go to a per-thread scratch buffer and responses are built in a per-thread output
-   buffer; only a partial request or an unsent response is copied to memory owned by the connection.
+   epoll on Linux and poll() elsewhere (or anywhere with -DWF_USE_POLL, which the tests also run),
+   with exactly poll()'s semantics (level triggered, one wait per iteration): poll() rescans every
+   descriptor on each call, which costs about a third of the server's CPU with many short
+   connections. A connection joins the set only if its first read does not finish it, so a
+   one-request connection costs no epoll_ctl at all. An idle keep-alive connection costs well under
+   200 bytes (`make bench` measures it beside nginx): reads go to a per-thread scratch buffer and
+   responses are built in a per-thread output buffer; only a partial request or an unsent response
+   is copied to memory owned by the connection.
    A new connection is read at once, without waiting for poll(), since the request usually follows the
    handshake; TCP_NODELAY is set only once a connection outlives its first response. Timers: the head must arrive within header_timeout_ms of its first byte and the body
    within body_timeout_ms of the head (else 408 and close); an idle keep-alive connection is closed
@@ -169,13 +184,13 @@
    wf_raise(req, 404, "Item not found") ends the request from the handler or anything it calls,
    like FastAPI's HTTPException: the response becomes {"detail": ...} (wf_raise_json for any JSON
    detail and extra headers such as WWW-Authenticate) and control unwinds with longjmp to the
-   dispatcher. This was chosen over return codes so that deep helpers (and later, dependencies) can
-   fail in one line; the price is that memory from malloc between the handler and the raise is not
+   dispatcher. This was chosen over return codes so that deep helpers and dependencies can fail in
+   one line; the price is that memory from malloc between the handler and the raise is not
    freed, so handlers use wf_req_alloc (the request's arena). wf_fail logs an internal failure and
    answers 500 without leaking its message. wf_on_error(app, status, fn) replaces the body of any
    error, the framework's own (404, 405, 422) included. Middleware (wf_use) runs around routing,
    first added outermost; it calls wf_next() and sees every response, errors included; it may
-   answer without calling it. wf_state_set/get carry per-request values between them.
+   answer without calling it. wf_set_state/get carry per-request values between them.
 
    ON DEPENDENCIES (SCOPES) AND BACKGROUND TASKS
    ============================================
@@ -212,7 +227,7 @@
    A client that goes away skips step 2, not 3 or 4. A stream's producer runs on the loop thread
    between chunks and must not block; a slow source belongs in a task or a blocking route.
 
-   Blocking routes (wf_route_blocking) are FastAPI's plain `def` endpoints: their middleware,
+   Blocking routes (wf_route_opts.blocking) are FastAPI's plain `def` endpoints: their middleware,
    dependencies and handler run on a worker, so a handler may sleep or wait on a database driver
    while the loop serves everyone else. The loop copies the request off the connection, reads
    nothing more from it until the response is back (pipelined requests wait, in order), sends the
@@ -231,7 +246,7 @@
    ON CRYPTO AND TOKENS
    ====================
    SHA-1 (for the WebSocket handshake), SHA-256 (with the x86 SHA extensions when the CPU has them,
-   detected once at run time; make bench measures 0.83x OpenSSL's speed with them, 0.18x without),
+   detected once at run time; `make bench` compares it with OpenSSL's),
    HMAC-SHA256, base64/base64url with strict decoding, wf_ct_equal, wf_random (getrandom, else
    /dev/urandom, else an error). JWTs are HS256 only: wf_jwt_decode refuses every other "alg",
    compares the signature in constant time, requires integer exp/nbf/iat and checks them with the
@@ -336,6 +351,11 @@ typedef enum wf_err {
 /* The message of a wf_err code; a static string, never NULL. */
 WF_API const char *wf_strerror(int code);
 
+/* How much a log message matters. */
+typedef enum wf_log_level { WF_LOG_ERROR, WF_LOG_WARNING, WF_LOG_INFO } wf_log_level;
+/* Where the server's messages go (wf_config.log): msg is one line without a newline. */
+typedef void (*wf_log_fn)(void *user, wf_log_level level, const char *msg);
+
 /* ======================================================================
  * >>basics  String views, growable buffers, the per-request arena
  * ====================================================================== */
@@ -369,6 +389,8 @@ WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* The bytes as a C string: a NUL is kept after them, not counted in len. NULL without memory. */
+WF_API const char *wf_buf_cstr(wf_buf *b);
 /* Release the memory and reset to empty. */
 WF_API void wf_buf_free(wf_buf *b);
 /* True if s[0..n) is well-formed UTF-8 (RFC 3629). */
@@ -642,12 +664,351 @@ WF_API int wf_http_write_chunk(wf_buf *out, const void *p, size_t n);
 WF_API int wf_http_write_last_chunk(wf_buf *out);
 
 /* ======================================================================
- * >>loop  Poll loop, listeners, connections, loop threads, shutdown
+ * >>router  Routes: patterns, groups, options
  * ====================================================================== */
 
 typedef struct wf_app wf_app;
 typedef struct wf_req wf_req;
 typedef struct wf_res wf_res;
+typedef struct wf_group wf_group;
+
+/* A handler: reads the request, writes the response (it may also raise, see >>errors). */
+typedef void (*wf_handler)(wf_req *req, wf_res *res);
+
+/* How a route runs; zero-initialise (a NULL pointer means all defaults). */
+typedef struct wf_route_opts {
+    /* run middleware, dependencies and handler on the worker pool, not on a loop thread (FastAPI's
+       plain `def` endpoint): for handlers that block on a database, a disk or a sleep. The response
+       goes back to the loop, and the request's cleanups run there; 503 when the pool is full */
+    bool blocking;
+} wf_route_opts;
+
+/* Route `method` requests whose path matches the group's prefix followed by `pattern` to h; GET
+   routes also answer HEAD. Pattern segments are literal text or parameters: {name} (any non-empty
+   segment), {name:int} (digits), {name:float} (digits[.digits]), {name:path} (the rest of the path,
+   last only). Literal segments win over parameters. The path is matched percent-decoded. A path
+   that matches no route but does with its trailing slash added or removed is redirected there
+   (307). opts may be NULL. Returns 0, or WF_EINVAL for a bad pattern or method or a route already
+   defined, or WF_ENOMEM. */
+WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
+                          const wf_route_opts *opts);
+/* Shorthands for wf_group_route with GET, POST, PUT, PATCH, DELETE, OPTIONS and no options. */
+WF_API int wf_group_get(wf_group *g, const char *pattern, wf_handler h);
+WF_API int wf_group_post(wf_group *g, const char *pattern, wf_handler h);
+WF_API int wf_group_put(wf_group *g, const char *pattern, wf_handler h);
+WF_API int wf_group_patch(wf_group *g, const char *pattern, wf_handler h);
+WF_API int wf_group_delete(wf_group *g, const char *pattern, wf_handler h);
+WF_API int wf_group_options(wf_group *g, const char *pattern, wf_handler h);
+/* A group nested in parent: its prefix is parent's followed by prefix ("/v1"; a trailing slash is
+   dropped). It lives as long as the app. Returns NULL for a bad prefix or without memory. */
+WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix);
+
+/* ======================================================================
+ * >>app  The app and the request: routes on the app, request accessors
+ * ====================================================================== */
+
+/* wf_group_route on the app's own group (see there). */
+WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h,
+                    const wf_route_opts *opts);
+/* Shorthands for wf_route with GET, POST, PUT, PATCH, DELETE, OPTIONS and no options. */
+WF_API int wf_get(wf_app *app, const char *pattern, wf_handler h);
+WF_API int wf_post(wf_app *app, const char *pattern, wf_handler h);
+WF_API int wf_put(wf_app *app, const char *pattern, wf_handler h);
+WF_API int wf_patch(wf_app *app, const char *pattern, wf_handler h);
+WF_API int wf_delete(wf_app *app, const char *pattern, wf_handler h);
+WF_API int wf_options(wf_app *app, const char *pattern, wf_handler h);
+/* A group of routes under a path prefix ("/api/v1"), like FastAPI's APIRouter included with a
+   prefix; dependencies attach to groups (wf_group_depends). It lives as long as the app. Returns
+   NULL for a bad prefix or without memory. */
+WF_API wf_group *wf_group_new(wf_app *app, const char *prefix);
+/* The group of the app's own routes (wf_get & co): its dependencies run before every handler. */
+WF_API wf_group *wf_app_group(wf_app *app);
+
+/* The request method, target, path (never empty) and query string (without '?'). Views into the
+   request, valid until the handler returns. */
+WF_API wf_str wf_req_method(const wf_req *req);
+WF_API wf_str wf_req_target(const wf_req *req);
+WF_API wf_str wf_req_path(const wf_req *req);
+WF_API wf_str wf_req_query(const wf_req *req);
+/* The n-th (from 0) value of header `name` (any case); ptr is NULL when there is none. */
+WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n);
+/* The first value of header `name`; ptr is NULL when absent. */
+WF_API wf_str wf_req_header(const wf_req *req, const char *name);
+/* Number of header fields, and the i-th of them (false past the end). */
+WF_API int wf_req_header_count(const wf_req *req);
+WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value);
+/* The whole request body, de-chunked (empty, not absent, when there was none). */
+WF_API wf_str wf_req_body(const wf_req *req);
+/* 0 for HTTP/1.0, 1 for HTTP/1.1. */
+WF_API int wf_req_http_minor(const wf_req *req);
+/* The peer's address as "ip:port". */
+WF_API const char *wf_req_peer(const wf_req *req);
+/* wf_config.user of the running server. */
+WF_API void *wf_req_user(const wf_req *req);
+/* n bytes from the request's arena, freed with the request; NULL without memory. */
+WF_API void *wf_req_alloc(wf_req *req, size_t n);
+
+/* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
+WF_API wf_str wf_path_param(const wf_req *req, const char *name);
+/* Per-request state shared by middleware, dependencies and handlers: set and get by key. */
+WF_API int wf_set_state(wf_req *req, const char *key, void *value);
+WF_API void *wf_get_state(const wf_req *req, const char *key);
+
+/* ======================================================================
+ * >>response  Replies, headers, cookies, files, streams
+ * ====================================================================== */
+
+/* How a response body's memory is handled. */
+typedef enum wf_body_mode {
+    WF_BODY_COPY,               /* copied now */
+    WF_BODY_BORROW,             /* used as is; must stay valid until written (literals, static data) */
+    WF_BODY_OWN                 /* used as is and freed with WF_FREE once written (or on error) */
+} wf_body_mode;
+
+/* A stream producer: called when the client has room for more; write chunks with wf_res_write().
+   Return 1 to be called again, 0 when finished, negative to abort (the connection is closed). */
+typedef int (*wf_stream_fn)(wf_res *res, void *user);
+
+/* Set the status code (default 200); outside 200-599 it becomes 500. A 205 goes out without
+   content, whatever body was set (RFC 9110 15.3.6). */
+WF_API void wf_res_set_status(wf_res *res, int status);
+/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name, a value with CR/LF/NUL, or
+   Content-Length, Transfer-Encoding, Connection and Date, which the server writes itself (see
+   wf_res_close to close the connection). */
+WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value);
+/* Set the body (a later one replaces it). Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
+WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mode mode);
+/* Close the connection after this response. */
+WF_API void wf_res_close(wf_res *res);
+/* Reply with status, Content-Type and a copied body in one call. Returns 0 or a wf_err. */
+WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len);
+/* Reply with a text/plain; charset=utf-8 body. */
+WF_API int wf_reply_text(wf_res *res, int status, const char *text);
+/* Reply with application/json built by wf_json_pack(fmt, ...). Returns 0 or a wf_err (then the
+   reply is a 500). Example: wf_reply_json(res, 200, "{s:s}", "message", "Hello World") */
+WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...);
+/* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
+WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
+/* Reply with text/html; charset=utf-8. */
+WF_API int wf_reply_html(wf_res *res, int status, const char *html);
+/* Redirect to location with status (0: 307, as Starlette's RedirectResponse). */
+WF_API int wf_redirect(wf_res *res, int status, const char *location);
+
+/* Attributes of a cookie; zero-initialise. */
+typedef struct wf_cookie {
+    long long max_age;          /* seconds; 0: a session cookie (no Max-Age); < 0: delete now */
+    const char *path;           /* default "/" */
+    const char *domain;         /* default none */
+    const char *samesite;       /* "lax" (default), "strict", "none" */
+    bool secure, httponly;
+} wf_cookie;
+/* Add a Set-Cookie header (attributes in Starlette's order). opts may be NULL. Returns 0, or
+   WF_EINVAL for a name or value a cookie cannot carry. */
+WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts);
+
+/* Reply with the file at path, as Starlette's FileResponse and nginx do: Content-Type from the
+   extension (content_type overrides it), Last-Modified and ETag, Accept-Ranges; 304 when
+   If-None-Match or If-Modified-Since says the client has it; a single "bytes=" Range gives 206 with
+   Content-Range (416 when it cannot be satisfied). The bytes go out with sendfile(). A missing or
+   unreadable file is 404. */
+WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type);
+
+/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
+   set as well is sent first. A producer with nothing to send yet returns 1 without writing: it is
+   called again about 10 ms later. */
+WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
+/* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
+   producer, or WF_ENOMEM. */
+WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
+/* The status the response has so far (200 if none was set). */
+WF_API int wf_res_get_status(const wf_res *res);
+
+
+/* ======================================================================
+ * >>errors  Errors: wf_raise (FastAPI's HTTPException), error handlers
+ * ====================================================================== */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WF__NORETURN __attribute__((noreturn))
+#else
+#define WF__NORETURN
+#endif
+
+/* End the request now, from the handler or from anything it calls (FastAPI's HTTPException):
+   the response becomes status (300-599; others are 500) with {"detail": "<detail>"}, and control
+   unwinds (longjmp) to the
+   dispatcher; middleware still sees the response. Memory taken with malloc on the way is not
+   freed: use wf_req_alloc. Only valid while a request is being handled. */
+WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
+/* Like wf_raise, with detail given as JSON text (an object, a list...) and extra header lines
+   ("WWW-Authenticate: Bearer"), NULL-terminated; headers may be NULL. */
+WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) WF__NORETURN;
+/* For a failure that is not the client's: logs msg with the route and answers 500
+   {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
+WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
+
+/* Answers an error instead of the default {"detail": ...}: called with the status and the detail as
+   JSON text, for raised errors and the framework's own (404, 405, 422, 500). */
+typedef void (*wf_error_fn)(wf_req *req, wf_res *res, int status, const char *detail_json);
+/* Use fn for errors with this status (0: for every status without its own). Returns 0 or a wf_err. */
+WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn);
+
+/* ======================================================================
+ * >>params  Parameters: sources, validated getters, JSON bodies, 422s
+ * ====================================================================== */
+
+/* Where a parameter comes from: the first element of its "loc" in a 422 ("body" for a form field). */
+typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE, WF_IN_FORM } wf_in;
+
+/* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
+   headers: the first, its bytes read as Latin-1 as Starlette does; cookies: from the Cookie
+   header, likewise; form: a field of an
+   application/x-www-form-urlencoded body, FastAPI's Form(), decoded as the query is; absent with
+   any other body). ptr is NULL when absent. */
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
+/* Every value of a repeated query parameter, in order, into out[max]; returns how many there are. */
+WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max);
+
+/* Validated parameters, as FastAPI declares them: spec is a comma-separated list of
+   "required", "default=<text>", "ge=", "gt=", "le=", "lt=" (numbers), "min_length=", "max_length="
+   (strings, in characters). A value that is absent (and not required) takes the default, or is
+   zero / NULL without one. A value that fails is recorded as a 422 entry in FastAPI's words
+   (loc, msg, type) and the getter returns zero; after the handler returns, the request is
+   answered 422 with every entry, in the order the getters were called, whatever the handler
+   replied. wf_invalid() says whether a getter failed so far.
+   Example: long long limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000"); */
+WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec);
+WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec);
+/* true/false as pydantic reads them: 1 on t true y yes / 0 off f false n no, any case. */
+WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec);
+WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec);
+/* The request body as JSON, by FastAPI's rules: parsed when Content-Type is application/json or
+   application/<anything>+json (parameters allowed) or absent. An empty body records 422 ["body"]
+   "field required"; malformed JSON records 422 ["body", <offset>] value_error.jsondecode; another
+   content type records ["body"] "value is not a valid dict". Returns the root, or NULL after
+   recording. The document lives until the request ends. */
+WF_API const wf_jval *wf_body_json(wf_req *req);
+/* After wf_body_json: the body was to be read as JSON and does not parse. FastAPI answers that
+   422 before it runs any dependency (an empty body or another content type fails later, after
+   them): a handler that reads the body before its dependencies returns early on this. */
+WF_API bool wf_body_malformed(const wf_req *req);
+/* Fields of a JSON object body, validated and coerced as pydantic v1 does (numbers given as
+   strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name]. */
+WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec);
+WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec);
+WF_API double wf_body_float(wf_req *req, const char *name, const char *spec);
+WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec);
+/* True once a parameter failed validation in this request. */
+WF_API bool wf_invalid(const wf_req *req);
+/* Record a validation failure of your own: loc is "query.name" style ("body.price"), msg and type
+   as pydantic writes them ("field required", "value_error.missing"). */
+WF_API void wf_add_invalid(wf_req *req, const char *loc, const char *msg, const char *type);
+
+/* The i-th (from 0) cookie of the Cookie header, parsed as Starlette does (names and values
+   stripped, surrounding quotes removed, bytes as sent); false past the end. */
+WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value);
+
+/* ======================================================================
+ * >>deps  Dependencies (FastAPI's Depends)
+ * ====================================================================== */
+
+/* A dependency computes a value (a pointer) for a request. Declare one with WF_DEPENDENCY and use
+   it with WF_DEPENDS from handlers, middleware and other dependencies. */
+typedef void *(*wf_dep_fn)(wf_req *req);
+/* How long a dependency's value lives. */
+typedef enum wf_dep_scope {
+    WF_SCOPE_REQUEST,           /* one value per request (WF_DEPENDENCY, the default) */
+    WF_SCOPE_APP                /* one value for the app (WF_DEPENDENCY_APP) */
+} wf_dep_scope;
+typedef struct wf_dep {
+    const char *name;
+    wf_dep_fn fn;
+    wf_dep_scope scope;
+} wf_dep;
+
+/* Define dependency `name` yielding `type` (a pointer type); the body follows, with `req` in scope:
+       WF_DEPENDENCY(Database *, get_db) { ...; wf_defer(req, db_close, db); return db; }
+   In other files, declare it with WF_DEPENDENCY_EXTERN(get_db). */
+#define WF__DEPENDENCY(type, name, scope)                                                       \
+    static type wf__dep_impl_##name(wf_req *req);                                               \
+    static void *wf__dep_thunk_##name(wf_req *req) { return (void *)wf__dep_impl_##name(req); } \
+    const wf_dep name = {#name, wf__dep_thunk_##name, scope};                                   \
+    static type wf__dep_impl_##name(wf_req *req)
+#define WF_DEPENDENCY(type, name) WF__DEPENDENCY(type, name, WF_SCOPE_REQUEST)
+/* An app-scoped dependency (settings, pools): built once, by the first request that needs it (the
+   others on any loop thread wait for it), shared by all requests after; its wf_defer cleanups run
+   when the server stops (and when a test client is freed). It must not keep request memory. */
+#define WF_DEPENDENCY_APP(type, name) WF__DEPENDENCY(type, name, WF_SCOPE_APP)
+#define WF_DEPENDENCY_EXTERN(name) extern const wf_dep name
+/* The value of dependency `name` for this request: computed on first use, then the same value for
+   every user in the request (FastAPI's cache). */
+#define WF_DEPENDS(req, name) wf_depends((req), &(name))
+
+/* What WF_DEPENDS calls. A dependency met again while it is being computed is a cycle: the request
+   fails with a 500 and the log names the chain ("a -> b -> a"). */
+WF_API void *wf_depends(wf_req *req, const wf_dep *dep);
+/* A new value, not cached and not taken from the cache (FastAPI's use_cache=False). */
+WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep);
+/* Run fn(arg) when the request is over (the code after `yield`): after its response has been sent,
+   or when it failed, or when the client went away, or at shutdown; in reverse order of
+   registration, exactly once. Request views are gone by then; its arena is not. */
+WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg);
+/* Use replacement wherever dep is asked for (tests: app.dependency_overrides[dep] = ...). */
+WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement);
+/* Forget every override. */
+WF_API void wf_override_clear(wf_app *app);
+/* Run dep before every handler of group g and its sub-groups (the root group's: every route), in
+   the order added, outer groups first; handlers get the cached values with WF_DEPENDS. */
+WF_API int wf_group_depends(wf_group *g, const wf_dep *dep);
+
+/* ======================================================================
+ * >>tasks  Background tasks (FastAPI's BackgroundTasks)
+ * ====================================================================== */
+
+/* A background task: returns 0, or non-zero for a failure (logged with the task's name). */
+typedef int (*wf_task_fn)(void *arg);
+
+/* Run fn(arg) after this request's response has been completely written, on the worker pool
+   (wf_config.workers threads), after the tasks added before it in this request; free_arg(arg)
+   follows, whatever happened. The test client runs them before wf_test_request returns. At
+   shutdown, queued tasks run within shutdown_grace_ms; those it cannot start are logged by name
+   and freed. Returns 0, WF_ENOMEM, or WF_EFULL when wf_config.max_jobs tasks and blocking requests
+   are already waiting (the handler decides: answer 503, or do the work inline); on an error
+   free_arg has been called. */
+WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
+
+/* ======================================================================
+ * >>security  JWT (HS256)
+ * ====================================================================== */
+
+/* What a decoded token must satisfy; zero-initialise. */
+typedef struct wf_jwt_opts {
+    long long leeway;           /* seconds of clock skew allowed for exp, nbf, iat (default 0) */
+    const char *const *required;/* NULL-terminated names of claims that must be present */
+    const char *audience;       /* required "aud" (a string, or in an array); NULL: no aud allowed */
+    const char *issuer;         /* required "iss" */
+    int64_t now;                /* unix time to check against (default: now) */
+    size_t max_len;             /* longest token accepted, default 8192 bytes */
+} wf_jwt_opts;
+
+/* Sign claims_json (a JSON object) as an HS256 JWT with header {"alg":"HS256","typ":"JWT"},
+   appended to out. Returns 0, WF_EINVAL if the claims are not a JSON object, or WF_ENOMEM. */
+WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, size_t klen);
+/* Verify token and parse its claims into *claims (free with wf_json_free). Only alg "HS256" is
+   accepted; the signature is compared in constant time; exp, nbf and iat must be integers and are
+   checked with the leeway. Returns 0 or one error for each way it fails: WF_ETOKEN (malformed),
+   WF_EALG, WF_ESIGNATURE, WF_EEXPIRED, WF_ENOTYET, WF_EMISSING, WF_EAUDIENCE, WF_EISSUER. */
+WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t klen, const wf_jwt_opts *opts,
+                         wf_json_doc *claims);
+
+/* ======================================================================
+ * >>server  The app, serving it: wf_run, wf_start, wf_stop, wf_wait; middleware
+ * ====================================================================== */
+
+/* A new empty app; free with wf_app_free() once no server runs it. Returns NULL without memory. */
+WF_API wf_app *wf_app_new(void);
+/* Release the app, its groups and routes (and its app-scoped dependency values). */
+WF_API void wf_app_free(wf_app *app);
 
 /* One access-log record, passed to wf_config.access_log. Views are valid during the call. */
 typedef struct wf_access_entry {
@@ -660,8 +1021,7 @@ typedef struct wf_access_entry {
 } wf_access_entry;
 
 typedef void (*wf_access_log_fn)(void *user, const wf_access_entry *e);
-/* level: 0 error, 1 warning, 2 info. msg is one line without a newline. */
-typedef void (*wf_log_fn)(void *user, int level, const char *msg);
+typedef void (*wf_access_log_fn)(void *user, const wf_access_entry *e);
 
 /* Pass as wf_config.port to bind an ephemeral port; wf_start returns the port it got. */
 #define WF_PORT_ANY (-1)
@@ -711,119 +1071,6 @@ WF_API int wf_wait(wf_app *app);
    or WF_ENOMEM. fn must not block; it does not run if the server stops first. */
 WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg);
 
-/* ======================================================================
- * >>app  The app, routes, request and response
- * ====================================================================== */
-
-typedef void (*wf_handler)(wf_req *req, wf_res *res);
-typedef struct wf_group wf_group;
-
-/* A new empty app; free with wf_app_free() once no server runs it. Returns NULL without memory. */
-WF_API wf_app *wf_app_new(void);
-/* Release the app, its groups and routes. */
-WF_API void wf_app_free(wf_app *app);
-/* Route `method` requests whose path matches `pattern` to h; GET routes also answer HEAD.
-   Pattern segments are literal text or parameters: {name} (any non-empty segment), {name:int}
-   (digits), {name:float} (digits[.digits]), {name:path} (the rest of the path, last only). Literal
-   segments win over parameters. The path is matched percent-decoded. A path that matches no route
-   but does with its trailing slash added or removed is redirected there (307). Returns 0, or
-   WF_EINVAL for a bad pattern or method or a route already defined, or WF_ENOMEM. */
-WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h);
-/* Shorthands for wf_route with GET, POST, PUT, PATCH, DELETE, OPTIONS. */
-WF_API int wf_get(wf_app *app, const char *path, wf_handler h);
-WF_API int wf_post(wf_app *app, const char *path, wf_handler h);
-WF_API int wf_put(wf_app *app, const char *path, wf_handler h);
-WF_API int wf_patch(wf_app *app, const char *path, wf_handler h);
-WF_API int wf_delete(wf_app *app, const char *path, wf_handler h);
-WF_API int wf_options(wf_app *app, const char *path, wf_handler h);
-/* A group of routes under a path prefix ("/api/v1"), like FastAPI's APIRouter included with a
-   prefix; later sections attach shared dependencies and CORS rules to groups. It lives as long as
-   the app. Returns NULL for a bad prefix or without memory. */
-WF_API wf_group *wf_group_new(wf_app *app, const char *prefix);
-/* A group nested in parent: its prefix is parent's followed by prefix. */
-WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix);
-/* wf_route for a group: the pattern is relative to the group's prefix. */
-WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h);
-/* A route whose middleware, dependencies and handler run on the worker pool, not on a loop thread
-   (FastAPI's plain `def` endpoint): for handlers that block on a database, a disk or a sleep. Its
-   response goes back to the loop; the request's cleanups run there. 503 when the pool is full. */
-WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h);
-/* wf_route_blocking for a group. */
-WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *pattern, wf_handler h);
-/* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
-WF_API wf_str wf_path_param(const wf_req *req, const char *name);
-
-/* Where a parameter comes from: the first element of its "loc" in a 422 ("body" for a form field). */
-typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE, WF_IN_FORM } wf_in;
-
-/* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
-   headers: the first, its bytes read as Latin-1 as Starlette does; cookies: from the Cookie
-   header, likewise; form: a field of an
-   application/x-www-form-urlencoded body, FastAPI's Form(), decoded as the query is; absent with
-   any other body). ptr is NULL when absent. */
-WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
-/* Every value of a repeated query parameter, in order, into out[max]; returns how many there are. */
-WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max);
-
-/* Validated parameters, as FastAPI declares them: spec is a comma-separated list of
-   "required", "default=<text>", "ge=", "gt=", "le=", "lt=" (numbers), "min_length=", "max_length="
-   (strings, in characters). A value that is absent (and not required) takes the default, or is
-   zero / NULL without one. A value that fails is recorded as a 422 entry in FastAPI's words
-   (loc, msg, type) and the getter returns zero; after the handler returns, the request is
-   answered 422 with every entry, in the order the getters were called, whatever the handler
-   replied. wf_invalid() says whether a getter failed so far.
-   Example: long long limit = wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000"); */
-WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec);
-WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec);
-/* true/false as pydantic reads them: 1 on t true y yes / 0 off f false n no, any case. */
-WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec);
-WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec);
-/* The request body as JSON, by FastAPI's rules: parsed when Content-Type is application/json or
-   application/<anything>+json (parameters allowed) or absent. An empty body records 422 ["body"]
-   "field required"; malformed JSON records 422 ["body", <offset>] value_error.jsondecode; another
-   content type records ["body"] "value is not a valid dict". Returns the root, or NULL after
-   recording. The document lives until the request ends. */
-WF_API const wf_jval *wf_body_json(wf_req *req);
-/* After wf_body_json: the body was to be read as JSON and does not parse. FastAPI answers that
-   422 before it runs any dependency (an empty body or another content type fails later, after
-   them): a handler that reads the body before its dependencies returns early on this. */
-WF_API bool wf_body_malformed(const wf_req *req);
-/* Fields of a JSON object body, validated and coerced as pydantic v1 does (numbers given as
-   strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name]. */
-WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec);
-WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec);
-WF_API double wf_body_float(wf_req *req, const char *name, const char *spec);
-WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec);
-/* True once a parameter failed validation in this request. */
-WF_API bool wf_invalid(const wf_req *req);
-/* Record a validation failure of your own: loc is "query.name" style ("body.price"), msg and type
-   as pydantic writes them ("field required", "value_error.missing"). */
-WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type);
-
-#if defined(__GNUC__) || defined(__clang__)
-#define WF__NORETURN __attribute__((noreturn))
-#else
-#define WF__NORETURN
-#endif
-
-/* End the request now, from the handler or from anything it calls (FastAPI's HTTPException):
-   the response becomes status (300-599; others are 500) with {"detail": "<detail>"}, and control
-   unwinds (longjmp) to the
-   dispatcher; middleware still sees the response. Memory taken with malloc on the way is not
-   freed: use wf_req_alloc. Only valid while a request is being handled. */
-WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
-/* Like wf_raise, with detail given as JSON text (an object, a list...) and extra header lines
-   ("WWW-Authenticate: Bearer"), NULL-terminated; headers may be NULL. */
-WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) WF__NORETURN;
-/* For a failure that is not the client's: logs msg with the route and answers 500
-   {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
-WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
-
-/* Answers an error instead of the default {"detail": ...}: called with the status and the detail as
-   JSON text, for raised errors and the framework's own (404, 405, 422, 500). */
-typedef void (*wf_error_fn)(wf_req *req, wf_res *res, int status, const char *detail_json);
-/* Use fn for errors with this status (0: for every status without its own). Returns 0 or a wf_err. */
-WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn);
 
 /* Middleware: runs around the router for every request, in the order added (the first added is
    the outermost). It calls wf_next() to run the rest of the chain and the handler; code before it
@@ -834,191 +1081,6 @@ typedef void (*wf_middleware_fn)(wf_req *req, wf_res *res, void *user);
 WF_API int wf_use(wf_app *app, wf_middleware_fn fn, void *user);
 /* From a middleware: run the rest of the chain, then return. */
 WF_API void wf_next(wf_req *req, wf_res *res);
-/* Per-request state shared by middleware, dependencies and handlers: set and get by key. */
-WF_API int wf_state_set(wf_req *req, const char *key, void *value);
-WF_API void *wf_state_get(const wf_req *req, const char *key);
-/* The status the response has so far (200 if none was set). */
-WF_API int wf_res_get_status(const wf_res *res);
-
-/* The request method, target, path (never empty) and query string (without '?'). Views into the
-   request, valid until the handler returns. */
-WF_API wf_str wf_req_method(const wf_req *req);
-WF_API wf_str wf_req_target(const wf_req *req);
-WF_API wf_str wf_req_path(const wf_req *req);
-WF_API wf_str wf_req_query(const wf_req *req);
-/* The n-th (from 0) value of header `name` (any case); ptr is NULL when there is none. */
-WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n);
-/* The first value of header `name`; ptr is NULL when absent. */
-WF_API wf_str wf_req_header(const wf_req *req, const char *name);
-/* Number of header fields, and the i-th of them (false past the end). */
-WF_API int wf_req_header_count(const wf_req *req);
-WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value);
-/* The i-th (from 0) cookie of the Cookie header, parsed as Starlette does (names and values
-   stripped, surrounding quotes removed, bytes as sent); false past the end. */
-WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value);
-/* The whole request body, de-chunked (empty, not absent, when there was none). */
-WF_API wf_str wf_req_body(const wf_req *req);
-/* 0 for HTTP/1.0, 1 for HTTP/1.1. */
-WF_API int wf_req_http_minor(const wf_req *req);
-/* The peer's address as "ip:port". */
-WF_API const char *wf_req_peer(const wf_req *req);
-/* wf_config.user of the running server. */
-WF_API void *wf_req_user(const wf_req *req);
-/* n bytes from the request's arena, freed with the request; NULL without memory. */
-WF_API void *wf_req_alloc(wf_req *req, size_t n);
-
-/* How a response body's memory is handled. */
-typedef enum wf_body_mode {
-    WF_BODY_COPY,               /* copied now */
-    WF_BODY_BORROW,             /* used as is; must stay valid until written (literals, static data) */
-    WF_BODY_OWN                 /* used as is and freed with WF_FREE once written (or on error) */
-} wf_body_mode;
-
-/* A stream producer: called when the client has room for more; write chunks with wf_res_write().
-   Return 1 to be called again, 0 when finished, negative to abort (the connection is closed). */
-typedef int (*wf_stream_fn)(wf_res *res, void *user);
-
-/* Set the status code (default 200); outside 200-599 it becomes 500. A 205 goes out without
-   content, whatever body was set (RFC 9110 15.3.6). */
-WF_API void wf_res_status(wf_res *res, int status);
-/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name, a value with CR/LF/NUL, or
-   Content-Length, Transfer-Encoding, Connection and Date, which the server writes itself (see
-   wf_res_close to close the connection). */
-WF_API int wf_res_header(wf_res *res, const char *name, const char *value);
-/* Set the body. Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
-WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode);
-/* Close the connection after this response. */
-WF_API void wf_res_close(wf_res *res);
-/* Reply with status, Content-Type and a copied body in one call. Returns 0 or a wf_err. */
-WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len);
-/* Reply with a text/plain; charset=utf-8 body. */
-WF_API int wf_reply_text(wf_res *res, int status, const char *text);
-/* Reply with application/json built by wf_json_pack(fmt, ...). Returns 0 or a wf_err (then the
-   reply is a 500). Example: wf_reply_json(res, 200, "{s:s}", "message", "Hello World") */
-WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...);
-/* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
-WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
-/* Reply with text/html; charset=utf-8. */
-WF_API int wf_reply_html(wf_res *res, int status, const char *html);
-/* Redirect to location with status (0: 307, as Starlette's RedirectResponse). */
-WF_API int wf_redirect(wf_res *res, int status, const char *location);
-
-/* Attributes of a cookie; zero-initialise. */
-typedef struct wf_cookie {
-    long long max_age;          /* seconds; 0: a session cookie (no Max-Age); < 0: delete now */
-    const char *path;           /* default "/" */
-    const char *domain;         /* default none */
-    const char *samesite;       /* "lax" (default), "strict", "none" */
-    bool secure, httponly;
-} wf_cookie;
-/* Add a Set-Cookie header (attributes in Starlette's order). opts may be NULL. Returns 0, or
-   WF_EINVAL for a name or value a cookie cannot carry. */
-WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts);
-
-/* Reply with the file at path, as Starlette's FileResponse and nginx do: Content-Type from the
-   extension (content_type overrides it), Last-Modified and ETag, Accept-Ranges; 304 when
-   If-None-Match or If-Modified-Since says the client has it; a single "bytes=" Range gives 206 with
-   Content-Range (416 when it cannot be satisfied). The bytes go out with sendfile(). A missing or
-   unreadable file is 404. */
-WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type);
-
-/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
-   set as well is sent first. A producer with nothing to send yet returns 1 without writing: it is
-   called again about 10 ms later. */
-WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
-/* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
-   producer, or WF_ENOMEM. */
-WF_API int wf_res_write(wf_res *res, const void *p, size_t n);
-
-/* ======================================================================
- * >>deps  Dependencies (FastAPI's Depends)
- * ====================================================================== */
-
-/* A dependency computes a value (a pointer) for a request. Declare one with WF_DEPENDENCY and use
-   it with WF_DEPENDS from handlers, middleware and other dependencies. */
-typedef void *(*wf_dep_fn)(wf_req *req);
-typedef struct wf_dep {
-    const char *name;
-    wf_dep_fn fn;
-    int scope;                  /* 0: the request (default); 1: the app (WF_DEPENDENCY_APP) */
-} wf_dep;
-
-/* Define dependency `name` yielding `type` (a pointer type); the body follows, with `req` in scope:
-       WF_DEPENDENCY(Database *, get_db) { ...; wf_defer(req, db_close, db); return db; }
-   In other files, declare it with WF_DEPENDENCY_EXTERN(get_db). */
-#define WF__DEPENDENCY(type, name, scope)                                                       \
-    static type wf__dep_impl_##name(wf_req *req);                                               \
-    static void *wf__dep_thunk_##name(wf_req *req) { return (void *)wf__dep_impl_##name(req); } \
-    const wf_dep name = {#name, wf__dep_thunk_##name, scope};                                   \
-    static type wf__dep_impl_##name(wf_req *req)
-#define WF_DEPENDENCY(type, name) WF__DEPENDENCY(type, name, 0)
-/* An app-scoped dependency (settings, pools): built once, by the first request that needs it (the
-   others on any loop thread wait for it), shared by all requests after; its wf_defer cleanups run
-   when the server stops (and when a test client is freed). It must not keep request memory. */
-#define WF_DEPENDENCY_APP(type, name) WF__DEPENDENCY(type, name, 1)
-#define WF_DEPENDENCY_EXTERN(name) extern const wf_dep name
-/* The value of dependency `name` for this request: computed on first use, then the same value for
-   every user in the request (FastAPI's cache). */
-#define WF_DEPENDS(req, name) wf_depends((req), &(name))
-
-/* What WF_DEPENDS calls. A dependency met again while it is being computed is a cycle: the request
-   fails with a 500 and the log names the chain ("a -> b -> a"). */
-WF_API void *wf_depends(wf_req *req, const wf_dep *dep);
-/* A new value, not cached and not taken from the cache (FastAPI's use_cache=False). */
-WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep);
-/* Run fn(arg) when the request is over (the code after `yield`): after its response has been sent,
-   or when it failed, or when the client went away, or at shutdown; in reverse order of
-   registration, exactly once. Request views are gone by then; its arena is not. */
-WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg);
-/* Use replacement wherever dep is asked for (tests: app.dependency_overrides[dep] = ...). */
-WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement);
-/* Forget every override. */
-WF_API void wf_override_clear(wf_app *app);
-/* Run dep before every handler of group g and its sub-groups (the root group's: every route), in
-   the order added, outer groups first; handlers get the cached values with WF_DEPENDS. */
-WF_API int wf_group_depends(wf_group *g, const wf_dep *dep);
-/* The group of the app's own routes (wf_get & co). */
-WF_API wf_group *wf_app_group(wf_app *app);
-
-/* ======================================================================
- * >>tasks  Background tasks (FastAPI's BackgroundTasks)
- * ====================================================================== */
-
-/* A background task: returns 0, or non-zero for a failure (logged with the task's name). */
-typedef int (*wf_task_fn)(void *arg);
-
-/* Run fn(arg) after this request's response has been completely written, on the worker pool
-   (wf_config.workers threads), after the tasks added before it in this request; free_arg(arg)
-   follows, whatever happened. The test client runs them before wf_test_request returns. At
-   shutdown, queued tasks run within shutdown_grace_ms; those it cannot start are logged by name
-   and freed. Returns 0, WF_ENOMEM, or WF_EFULL when wf_config.max_jobs tasks and blocking requests
-   are already waiting (the handler decides: answer 503, or do the work inline); on an error
-   free_arg has been called. */
-WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
-
-/* ======================================================================
- * >>security  JWT (HS256)
- * ====================================================================== */
-
-/* What a decoded token must satisfy; zero-initialise. */
-typedef struct wf_jwt_opts {
-    long long leeway;           /* seconds of clock skew allowed for exp, nbf, iat (default 0) */
-    const char *const *required;/* NULL-terminated names of claims that must be present */
-    const char *audience;       /* required "aud" (a string, or in an array); NULL: no aud allowed */
-    const char *issuer;         /* required "iss" */
-    int64_t now;                /* unix time to check against (default: now) */
-    size_t max_len;             /* longest token accepted, default 8192 bytes */
-} wf_jwt_opts;
-
-/* Sign claims_json (a JSON object) as an HS256 JWT with header {"alg":"HS256","typ":"JWT"},
-   appended to out. Returns 0, WF_EINVAL if the claims are not a JSON object, or WF_ENOMEM. */
-WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, size_t klen);
-/* Verify token and parse its claims into *claims (free with wf_json_free). Only alg "HS256" is
-   accepted; the signature is compared in constant time; exp, nbf and iat must be integers and are
-   checked with the leeway. Returns 0 or one error for each way it fails: WF_ETOKEN (malformed),
-   WF_EALG, WF_ESIGNATURE, WF_EEXPIRED, WF_ENOTYET, WF_EMISSING, WF_EAUDIENCE, WF_EISSUER. */
-WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t klen, const wf_jwt_opts *opts,
-                         wf_json_doc *claims);
 
 /* ======================================================================
  * >>testing  The forked test harness
@@ -1242,24 +1304,24 @@ WF_API const char *wf_strerror(int code) {
 
 /* ---- logging: every message goes through wf_config.log ---- */
 
-WF__PRIVATE void wf__log_stderr(void *user, int level, const char *msg) {
+WF__PRIVATE void wf__log_stderr(void *user, wf_log_level level, const char *msg) {
     static const char *lv[] = {"error", "warning", "info"};
     char line[1024];
     (void)user;
-    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level < 0 || level > 2 ? 0 : level], msg);
+    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level > WF_LOG_INFO ? WF_LOG_ERROR : level], msg);
     if (n > 0) {
         ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
         (void)w;
     }
 }
 
-WF__PRIVATE void wf__logf(const wf_config *cfg, int level, const char *fmt, ...)
+WF__PRIVATE void wf__logf(const wf_config *cfg, wf_log_level level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 /* One formatted line to the server's log (cfg's defaults applied). */
-WF__PRIVATE void wf__logf(const wf_config *cfg, int level, const char *fmt, ...) {
+WF__PRIVATE void wf__logf(const wf_config *cfg, wf_log_level level, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -1332,6 +1394,12 @@ WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...) {
     return 0;
 }
 
+WF_API const char *wf_buf_cstr(wf_buf *b) {
+    if (wf_buf_reserve(b, 1) < 0) return NULL;
+    b->ptr[b->len] = 0;
+    return b->ptr;
+}
+
 WF_API void wf_buf_free(wf_buf *b) {
     WF_FREE(NULL, b->ptr);
     b->ptr = NULL;
@@ -1383,10 +1451,13 @@ WF__PRIVATE size_t wf__utf8_clean(char *out, const char *s, size_t n) {
     while (i < n) {
         size_t run = i, k = 1;
         while (run < n && (k = p[run] < 0x80 ? 1 : wf__utf8_len(p + run, n - run)) != 0) run += k;
-        memmove(out + o, s + i, run - i), o += run - i;     /* well-formed text, in one piece */
+        /* well-formed text, in one piece */
+        memmove(out + o, s + i, run - i);
+        o += run - i;
         if (run == n) break;
         i = run + wf__utf8_subpart(p + run, n - run);
-        memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
+        memcpy(out + o, "\xef\xbf\xbd", 3);
+        o += 3;
     }
     return o;
 }
@@ -1500,11 +1571,14 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
     a->inl_used = 0;
 }
 WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
-    if (cp < 0x80) o[(*n)++] = (char)cp;
-    else if (cp < 0x800) o[(*n)++] = (char)(0xc0 | cp >> 6), o[(*n)++] = (char)(0x80 | (cp & 63));
-    else if (cp < 0x10000) o[(*n)++] = (char)(0xe0 | cp >> 12), o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
-    else o[(*n)++] = (char)(0xf0 | cp >> 18), o[(*n)++] = (char)(0x80 | ((cp >> 12) & 63)),
-         o[(*n)++] = (char)(0x80 | ((cp >> 6) & 63)), o[(*n)++] = (char)(0x80 | (cp & 63));
+    if (cp < 0x80) {
+        o[(*n)++] = (char)cp;
+        return;
+    }
+    static const unsigned char lead[4] = {0, 0xc0, 0xe0, 0xf0};
+    int more = cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;           /* continuation bytes */
+    o[(*n)++] = (char)(lead[more] | cp >> (6 * more));
+    for (int k = more - 1; k >= 0; k--) o[(*n)++] = (char)(0x80 | ((cp >> (6 * k)) & 63));
 }
 /* Python's unquote, as Starlette applies it to the query, form fields and the path: %XX and ASCII
    become bytes read as UTF-8, each ill-formed subpart one U+FFFD; a raw byte >= 0x80 (only a form
@@ -1523,7 +1597,10 @@ WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, b
         while (e < n && (unsigned char)in[e] < 0x80) e++;
         t = wf_percent_decode(out + o, in + i, e - i, plus);      /* usually well-formed: no second copy */
         if (wf_utf8_valid(out + o, t)) o += t;
-        else memcpy(tmp, out + o, t), o += wf__utf8_clean(out + o, tmp, t);
+        else {
+            memcpy(tmp, out + o, t);
+            o += wf__utf8_clean(out + o, tmp, t);
+        }
         i = e;
     }
     return o;
@@ -1569,7 +1646,10 @@ WF__PRIVATE uint32_t wf__be32(const uint8_t *p) {
 }
 
 WF__PRIVATE void wf__put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 
 static const uint32_t wf__sha256_k[64] = {
@@ -1595,9 +1675,23 @@ WF__PRIVATE void wf__sha256_block1(uint32_t h[8], const uint8_t *p) {
     for (int i = 0; i < 64; i++) {
         uint32_t t1 = k + (WF__ROR32(e, 6) ^ WF__ROR32(e, 11) ^ WF__ROR32(e, 25)) + ((e & f) ^ (~e & g)) + wf__sha256_k[i] + w[i];
         uint32_t t2 = (WF__ROR32(a, 2) ^ WF__ROR32(a, 13) ^ WF__ROR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
 }
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(WF_NO_SHA_NI)
@@ -1666,9 +1760,17 @@ WF__PRIVATE void wf__sha1_block1(uint32_t h[5], const uint8_t *p) {
         uint32_t f = i < 20 ? (b & c) | (~b & d) : i < 40 ? b ^ c ^ d : i < 60 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d;
         uint32_t k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6;
         uint32_t t = WF__ROL32(a, 5) + f + e + k + w[i];
-        e = d, d = c, c = WF__ROL32(b, 30), b = a, a = t;
+        e = d;
+        d = c;
+        c = WF__ROL32(b, 30);
+        b = a;
+        a = t;
     }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
 }
 
 WF__PRIVATE void wf__sha1_blocks(uint32_t *h, const uint8_t *p, size_t n) {
@@ -1685,13 +1787,16 @@ WF__PRIVATE void wf__md_update(uint32_t *h, uint8_t *buf, size_t *bn, uint64_t *
     if (*bn) {
         size_t k = WF__MIN(n, 64 - *bn);
         memcpy(buf + *bn, p, k);
-        *bn += k, p += k, n -= k;
+        *bn += k;
+        p += k;
+        n -= k;
         if (*bn < 64) return;
         block(h, buf, 1);
         *bn = 0;
     }
     if (n >= 64) block(h, p, n / 64);
-    p += n / 64 * 64, n %= 64;
+    p += n / 64 * 64;
+    n %= 64;
     memcpy(buf, p, n);
     *bn = n;
 }
@@ -1715,7 +1820,8 @@ WF_API void wf_sha256_init(wf_sha256_ctx *c) {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(c->h, iv, sizeof iv);
-    c->len = 0, c->n = 0;
+    c->len = 0;
+    c->n = 0;
 }
 
 WF_API void wf_sha256_update(wf_sha256_ctx *c, const void *p, size_t n) {
@@ -1737,7 +1843,8 @@ WF_API void wf_sha256(const void *p, size_t n, uint8_t out[32]) {
 WF_API void wf_sha1_init(wf_sha1_ctx *c) {
     static const uint32_t iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     memcpy(c->h, iv, sizeof iv);
-    c->len = 0, c->n = 0;
+    c->len = 0;
+    c->n = 0;
 }
 
 WF_API void wf_sha1_update(wf_sha1_ctx *c, const void *p, size_t n) {
@@ -1772,7 +1879,8 @@ WF_API void wf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t
     wf_sha256_update(&c, pad, 64);
     wf_sha256_update(&c, inner, 32);
     wf_sha256_final(&c, out);
-    memset(k, 0, sizeof k), memset(pad, 0, sizeof pad);
+    memset(k, 0, sizeof k);
+    memset(pad, 0, sizeof pad);
 }
 
 static const char wf__b64[2][65] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
@@ -1786,11 +1894,15 @@ WF_API size_t wf_base64_encode(char *out, const void *in, size_t n, bool url) {
     size_t o = 0, i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63], out[o++] = a[(v >> 6) & 63], out[o++] = a[v & 63];
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = a[(v >> 6) & 63];
+        out[o++] = a[v & 63];
     }
     if (n - i) {
         uint32_t v = (uint32_t)p[i] << 16 | (n - i == 2 ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63];
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
         if (n - i == 2) out[o++] = a[(v >> 6) & 63];
         else if (!url) out[o++] = '=';
         if (!url) out[o++] = '=';
@@ -1823,8 +1935,12 @@ WF_API int wf_base64_decode(void *out, const char *in, size_t n, bool url) {
     for (size_t i = 0; i < n; i++) {
         int v = wf__b64val(in[i], url);
         if (v < 0) return WF_EPARSE;
-        acc = acc << 6 | (uint32_t)v, bits += 6;
-        if (bits >= 8) bits -= 8, o[len++] = (uint8_t)(acc >> bits);
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[len++] = (uint8_t)(acc >> bits);
+        }
     }
     if (!url && pad && (n + pad) % 4) return WF_EPARSE;
     if (!url && pad != (size_t)((4 - n % 4) % 4)) return WF_EPARSE;
@@ -1846,7 +1962,8 @@ WF_API int wf_random(void *out, size_t n) {
         long r = syscall(SYS_getrandom, p, n, 0);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) break;               /* ENOSYS: try the device */
-        p += r, n -= (size_t)r;
+        p += r;
+        n -= (size_t)r;
     }
     if (!n) return 0;
 #endif
@@ -1856,7 +1973,8 @@ WF_API int wf_random(void *out, size_t n) {
         ssize_t r = read(fd, p, n);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
-        p += r, n -= (size_t)r;
+        p += r;
+        n -= (size_t)r;
     }
     close(fd);
     return n ? WF_ESYS : 0;
@@ -1873,29 +1991,43 @@ WF_API void wf_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t
     else if (pn) memcpy(k, pw, pn);
     /* the keyed pads are hashed once; each round starts from copies of those states */
     for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
-    wf_sha256_init(&in), wf_sha256_update(&in, pad, 64);
+    wf_sha256_init(&in);
+    wf_sha256_update(&in, pad, 64);
     for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
-    wf_sha256_init(&outer), wf_sha256_update(&outer, pad, 64);
+    wf_sha256_init(&outer);
+    wf_sha256_update(&outer, pad, 64);
     for (uint32_t block = 1; outlen; block++) {
         uint8_t be[4];
         wf__put_be32(be, block);
-        c = in, wf_sha256_update(&c, salt, sn), wf_sha256_update(&c, be, 4), wf_sha256_final(&c, u);
-        c = outer, wf_sha256_update(&c, u, 32), wf_sha256_final(&c, u);
+        c = in;
+        wf_sha256_update(&c, salt, sn);
+        wf_sha256_update(&c, be, 4);
+        wf_sha256_final(&c, u);
+        c = outer;
+        wf_sha256_update(&c, u, 32);
+        wf_sha256_final(&c, u);
         memcpy(t, u, 32);
         for (uint32_t r = 1; r < iters; r++) {
-            c = in, wf_sha256_update(&c, u, 32), wf_sha256_final(&c, u);
-            c = outer, wf_sha256_update(&c, u, 32), wf_sha256_final(&c, u);
+            c = in;
+            wf_sha256_update(&c, u, 32);
+            wf_sha256_final(&c, u);
+            c = outer;
+            wf_sha256_update(&c, u, 32);
+            wf_sha256_final(&c, u);
             for (int i = 0; i < 32; i++) t[i] ^= u[i];
         }
         size_t n = WF__MIN(outlen, (size_t)32);
         memcpy(out, t, n);
-        out += n, outlen -= n;
+        out += n;
+        outlen -= n;
     }
-    memset(k, 0, sizeof k), memset(pad, 0, sizeof pad), memset(t, 0, sizeof t);
+    memset(k, 0, sizeof k);
+    memset(pad, 0, sizeof pad);
+    memset(t, 0, sizeof t);
 }
 
 /* passlib's "adapted base64": the standard alphabet with '.' for '+', no padding. */
-WF__PRIVATE size_t wf__ab64_encode(char *out, const uint8_t *p, size_t n) {
+WF__PRIVATE size_t wf__passlib_b64_encode(char *out, const uint8_t *p, size_t n) {
     size_t len = wf_base64_encode(out, p, n, false);
     while (len && out[len - 1] == '=') out[--len] = 0;
     for (size_t i = 0; i < len; i++)
@@ -1903,7 +2035,7 @@ WF__PRIVATE size_t wf__ab64_encode(char *out, const uint8_t *p, size_t n) {
     return len;
 }
 
-WF__PRIVATE int wf__ab64_decode(uint8_t *out, const char *s, size_t n) {
+WF__PRIVATE int wf__passlib_b64_decode(uint8_t *out, const char *s, size_t n) {
     char tmp[128];
     if (n > sizeof tmp - 4 || n % 4 == 1) return WF_EPARSE;
     for (size_t i = 0; i < n; i++) {
@@ -1930,7 +2062,7 @@ WF__PRIVATE bool wf__pw_uint(const char **p, uint32_t max, uint32_t *v) {
 
 /* Blowfish's initial P-array (18 words) and S-boxes (4 x 256): the hexadecimal digits of pi,
    generated with Machin's formula and checked against P[0] = 0x243f6a88 and S[3][255] = 0x3ac372e6. */
-static const uint32_t wf__bf_pi[18 + 1024] = {
+static const uint32_t wf__blowfish_pi[18 + 1024] = {
     0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0x082efa98, 0xec4e6c89,
     0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c, 0xc0ac29b7, 0xc97c50dd, 0x3f84d5b5, 0xb5470917,
     0x9216d5d9, 0x8979fb1b, 0xd1310ba6, 0x98dfb5ac, 0x2ffd72db, 0xd01adfb7, 0xb8e1afed, 0x6a267e96,
@@ -2065,24 +2197,24 @@ static const uint32_t wf__bf_pi[18 + 1024] = {
 };
 
 
-typedef struct wf__bf {
+typedef struct wf__blowfish {
     uint32_t p[18], s[4][256];
-} wf__bf;
+} wf__blowfish;
 
-#define WF__BF_F(b, x) ((((b)->s[0][(x) >> 24] + (b)->s[1][((x) >> 16) & 0xff]) ^ (b)->s[2][((x) >> 8) & 0xff]) + (b)->s[3][(x) & 0xff])
+#define WF__BLOWFISH_F(b, x) ((((b)->s[0][(x) >> 24] + (b)->s[1][((x) >> 16) & 0xff]) ^ (b)->s[2][((x) >> 8) & 0xff]) + (b)->s[3][(x) & 0xff])
 
-WF__PRIVATE void wf__bf_encipher(const wf__bf *b, uint32_t *xl, uint32_t *xr) {
+WF__PRIVATE void wf__blowfish_encipher(const wf__blowfish *b, uint32_t *xl, uint32_t *xr) {
     uint32_t l = *xl ^ b->p[0], r = *xr;
     for (int i = 1; i <= 16; i += 2) {
-        r ^= WF__BF_F(b, l) ^ b->p[i];
-        l ^= WF__BF_F(b, r) ^ b->p[i + 1];
+        r ^= WF__BLOWFISH_F(b, l) ^ b->p[i];
+        l ^= WF__BLOWFISH_F(b, r) ^ b->p[i + 1];
     }
     *xl = r ^ b->p[17];
     *xr = l;
 }
 
 /* The next 32-bit word of data, cycling, big-endian. */
-WF__PRIVATE uint32_t wf__bf_word(const uint8_t *data, size_t n, size_t *j) {
+WF__PRIVATE uint32_t wf__blowfish_word(const uint8_t *data, size_t n, size_t *j) {
     uint32_t w = 0;
     for (int i = 0; i < 4; i++) {
         w = w << 8 | data[*j];
@@ -2092,46 +2224,58 @@ WF__PRIVATE uint32_t wf__bf_word(const uint8_t *data, size_t n, size_t *j) {
 }
 
 /* ExpandKey: key into P, then P and S re-encrypted with the salt mixed in (salt NULL: none). */
-WF__PRIVATE void wf__bf_expand(wf__bf *b, const uint8_t *salt, const uint8_t *key, size_t kn) {
+WF__PRIVATE void wf__blowfish_expand(wf__blowfish *b, const uint8_t *salt, const uint8_t *key, size_t kn) {
     size_t j = 0, js = 0;
     uint32_t l = 0, r = 0;
-    for (int i = 0; i < 18; i++) b->p[i] ^= wf__bf_word(key, kn, &j);
+    for (int i = 0; i < 18; i++) b->p[i] ^= wf__blowfish_word(key, kn, &j);
     for (int i = 0; i < 18; i += 2) {
-        if (salt) l ^= wf__bf_word(salt, 16, &js), r ^= wf__bf_word(salt, 16, &js);
-        wf__bf_encipher(b, &l, &r);
-        b->p[i] = l, b->p[i + 1] = r;
+        if (salt) {
+            l ^= wf__blowfish_word(salt, 16, &js);
+            r ^= wf__blowfish_word(salt, 16, &js);
+        }
+        wf__blowfish_encipher(b, &l, &r);
+        b->p[i] = l;
+        b->p[i + 1] = r;
     }
     for (int s = 0; s < 4; s++)
         for (int k = 0; k < 256; k += 2) {
-            if (salt) l ^= wf__bf_word(salt, 16, &js), r ^= wf__bf_word(salt, 16, &js);
-            wf__bf_encipher(b, &l, &r);
-            b->s[s][k] = l, b->s[s][k + 1] = r;
+            if (salt) {
+                l ^= wf__blowfish_word(salt, 16, &js);
+                r ^= wf__blowfish_word(salt, 16, &js);
+            }
+            wf__blowfish_encipher(b, &l, &r);
+            b->s[s][k] = l;
+            b->s[s][k + 1] = r;
         }
 }
 
-static const char wf__bc64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+static const char wf__bcrypt_b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-WF__PRIVATE void wf__bc64_encode(char *out, const uint8_t *p, size_t n) {
+WF__PRIVATE void wf__bcrypt_b64_encode(char *out, const uint8_t *p, size_t n) {
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
         int chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
-        for (int k = 0; k < chars; k++) out[o++] = wf__bc64[(v >> (18 - 6 * k)) & 63];
+        for (int k = 0; k < chars; k++) out[o++] = wf__bcrypt_b64[(v >> (18 - 6 * k)) & 63];
     }
     out[o] = 0;
 }
 
 /* Decode n characters of bcrypt's base64 into out (the unused low bits are ignored, as OpenBSD
    does). Returns false on a character outside the alphabet. */
-WF__PRIVATE bool wf__bc64_decode(uint8_t *out, size_t outn, const char *s, size_t n) {
+WF__PRIVATE bool wf__bcrypt_b64_decode(uint8_t *out, size_t outn, const char *s, size_t n) {
     uint32_t acc = 0;
     int bits = 0;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *at = s[i] ? strchr(wf__bc64, s[i]) : NULL;
+        const char *at = s[i] ? strchr(wf__bcrypt_b64, s[i]) : NULL;
         if (!at) return false;
-        acc = acc << 6 | (uint32_t)(at - wf__bc64), bits += 6;
-        if (bits >= 8 && o < outn) bits -= 8, out[o++] = (uint8_t)(acc >> bits);
+        acc = acc << 6 | (uint32_t)(at - wf__bcrypt_b64);
+        bits += 6;
+        if (bits >= 8 && o < outn) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
     }
     return o == outn;
 }
@@ -2141,27 +2285,28 @@ WF__PRIVATE int wf__bcrypt_raw(const char *pw, size_t pn, const uint8_t salt[16]
     static const char magic[] = "OrpheanBeholderScryDoubt";
     uint8_t key[73];
     size_t kn = WF__MIN(pn, (size_t)72);
-    wf__bf *b = (wf__bf *)WF_MALLOC(NULL, sizeof *b);
+    wf__blowfish *b = (wf__blowfish *)WF_MALLOC(NULL, sizeof *b);
     if (!b) return WF_ENOMEM;
     memcpy(key, pw, kn);
     key[kn++] = 0;                  /* the NUL is part of the key ... */
     if (kn > 72) kn = 72;           /* ... within 72 bytes */
-    memcpy(b->p, wf__bf_pi, sizeof b->p);
-    memcpy(b->s, wf__bf_pi + 18, sizeof b->s);
-    wf__bf_expand(b, salt, key, kn);
+    memcpy(b->p, wf__blowfish_pi, sizeof b->p);
+    memcpy(b->s, wf__blowfish_pi + 18, sizeof b->s);
+    wf__blowfish_expand(b, salt, key, kn);
     for (uint64_t r = 0; r < ((uint64_t)1 << cost); r++) {
-        wf__bf_expand(b, NULL, key, kn);
-        wf__bf_expand(b, NULL, salt, 16);
+        wf__blowfish_expand(b, NULL, key, kn);
+        wf__blowfish_expand(b, NULL, salt, 16);
     }
     uint32_t c[6];
     size_t j = 0;
-    for (int i = 0; i < 6; i++) c[i] = wf__bf_word((const uint8_t *)magic, 24, &j);
+    for (int i = 0; i < 6; i++) c[i] = wf__blowfish_word((const uint8_t *)magic, 24, &j);
     for (int r = 0; r < 64; r++)
-        for (int i = 0; i < 6; i += 2) wf__bf_encipher(b, &c[i], &c[i + 1]);
+        for (int i = 0; i < 6; i += 2) wf__blowfish_encipher(b, &c[i], &c[i + 1]);
     uint8_t all[24];
     for (int i = 0; i < 6; i++) wf__put_be32(all + 4 * i, c[i]);
     memcpy(out, all, 23);
-    memset(b, 0, sizeof *b), memset(key, 0, sizeof key);
+    memset(b, 0, sizeof *b);
+    memset(key, 0, sizeof key);
     WF_FREE(NULL, b);
     return 0;
 }
@@ -2172,24 +2317,29 @@ WF__PRIVATE bool wf__bcrypt_parse(const char *h, char *minor, uint32_t *cost, ui
     if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9') return false;
     *minor = h[2];
     *cost = (uint32_t)((h[4] - '0') * 10 + (h[5] - '0'));
-    return *cost >= 4 && *cost <= 31 && wf__bc64_decode(salt, 16, h + 7, 22) && wf__bc64_decode(sum, 23, h + 29, 31);
+    return *cost >= 4 && *cost <= 31 && wf__bcrypt_b64_decode(salt, 16, h + 7, 22) && wf__bcrypt_b64_decode(sum, 23, h + 29, 31);
 }
 
 /* Split "$pbkdf2-sha256$rounds$salt$hash" (passlib) or "pbkdf2_sha256$iterations$salt$hash" (Django). */
 WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, const char **salt, size_t *sn,
                                   uint8_t *sum, int *sumn) {
     const char *p;
-    if (strncmp(h, "$pbkdf2-sha256$", 15) == 0) *django = false, p = h + 15;
-    else if (strncmp(h, "pbkdf2_sha256$", 14) == 0) *django = true, p = h + 14;
-    else return false;
+    if (strncmp(h, "$pbkdf2-sha256$", 15) == 0) {
+        *django = false;
+        p = h + 15;
+    } else if (strncmp(h, "pbkdf2_sha256$", 14) == 0) {
+        *django = true;
+        p = h + 14;
+    } else return false;
     if (!wf__pw_uint(&p, 100000000, iters) || *p++ != '$') return false;
     const char *d = strchr(p, '$');
     if (!d || (d == p && *django) || strchr(d + 1, '$')) return false;   /* passlib allows an empty salt */
-    *salt = p, *sn = (size_t)(d - p);
+    *salt = p;
+    *sn = (size_t)(d - p);
     size_t hn = strlen(d + 1);      /* 32 bytes: 44 characters of base64, 43 of passlib's (no padding) */
     uint8_t scratch[48];            /* decode where any 44 characters fit, then insist on 32 bytes */
     if (hn != (*django ? 44u : 43u)) return false;
-    *sumn = *django ? wf_base64_decode(scratch, d + 1, hn, false) : wf__ab64_decode(scratch, d + 1, hn);
+    *sumn = *django ? wf_base64_decode(scratch, d + 1, hn, false) : wf__passlib_b64_decode(scratch, d + 1, hn);
     if (*sumn != 32) return false;
     memcpy(sum, scratch, 32);
     return true;
@@ -2207,17 +2357,17 @@ WF_API int wf_password_hash(char *out, size_t cap, const char *password, size_t 
         if (cost < 4 || cost > 31) return WF_EINVAL;
         if (wf__bcrypt_raw(password, n, salt, cost, sum) < 0) return WF_ENOMEM;
         int len = snprintf(out, cap, "$2b$%02u$", (unsigned)cost);
-        wf__bc64_encode(out + len, salt, 16);
-        wf__bc64_encode(out + len + 22, sum, 23);
+        wf__bcrypt_b64_encode(out + len, salt, 16);
+        wf__bcrypt_b64_encode(out + len + 22, sum, 23);
         return (int)strlen(out);
     }
     if (o.scheme != WF_PW_PBKDF2_SHA256) return WF_EINVAL;
     uint32_t iters = o.rounds ? o.rounds : 600000;
     wf_pbkdf2_sha256(password, n, salt, sizeof salt, iters, sum, 32);
     int len = snprintf(out, cap, "$pbkdf2-sha256$%u$", (unsigned)iters);
-    len += (int)wf__ab64_encode(out + len, salt, sizeof salt);
+    len += (int)wf__passlib_b64_encode(out + len, salt, sizeof salt);
     out[len++] = '$';
-    len += (int)wf__ab64_encode(out + len, sum, 32);
+    len += (int)wf__passlib_b64_encode(out + len, sum, 32);
     return len;
 }
 
@@ -2236,7 +2386,7 @@ WF_API int wf_password_verify(const char *hash, const char *password, size_t n) 
         return wf_ct_equal(got, want, 23) ? 1 : 0;
     }
     if (!wf__pbkdf2_parse(hash, &django, &rounds, &sp, &sn, want, &sumn)) return WF_EINVAL;
-    int saltn = django ? (int)sn : (sn > 86 ? WF_EPARSE : wf__ab64_decode(salt, sp, sn));
+    int saltn = django ? (int)sn : (sn > 86 ? WF_EPARSE : wf__passlib_b64_decode(salt, sp, sn));
     if (saltn < 0 || (django && sn > sizeof salt)) return WF_EINVAL;
     if (django) memcpy(salt, sp, sn);          /* Django uses the salt text itself */
     wf_pbkdf2_sha256(password, n, salt, (size_t)saltn, rounds, got, 32);
@@ -2328,15 +2478,20 @@ WF__PRIVATE void wf__jw_escape(wf_jw *w, const char *s, size_t n) {
         unsigned char c = (unsigned char)s[i];
         size_t k = c < 0x80 ? 1 : wf__utf8_len((const unsigned char *)s + i, n - i);
         if (c >= 0x20 && c != '"' && c != '\\' && k > 0) {
-            i += k, run += k;
+            i += k;
+            run += k;
             continue;
         }
         wf__jw_put(w, s + i - run, run);
         run = 0;
         char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (k == 0) wf__jw_put(w, "\xef\xbf\xbd", 3), k = wf__utf8_subpart((const unsigned char *)s + i, n - i);
-        else if (c == '"' || c == '\\') e[1] = (char)c, wf__jw_put(w, e, 2);
-        else if (c == '\n') wf__jw_put(w, "\\n", 2);
+        if (k == 0) {
+            wf__jw_put(w, "\xef\xbf\xbd", 3);
+            k = wf__utf8_subpart((const unsigned char *)s + i, n - i);
+        } else if (c == '"' || c == '\\') {
+            e[1] = (char)c;
+            wf__jw_put(w, e, 2);
+        } else if (c == '\n') wf__jw_put(w, "\\n", 2);
         else if (c == '\r') wf__jw_put(w, "\\r", 2);
         else if (c == '\t') wf__jw_put(w, "\\t", 2);
         else if (c == '\b') wf__jw_put(w, "\\b", 2);
@@ -2406,7 +2561,11 @@ WF__PRIVATE bool wf__digits_read_back(const char *d, int n, int e, double v) {
     char t[48];
     int o = 0;
     t[o++] = d[0];
-    if (n > 1) t[o++] = '.', memcpy(t + o, d + 1, (size_t)(n - 1)), o += n - 1;
+    if (n > 1) {
+        t[o++] = '.';
+        memcpy(t + o, d + 1, (size_t)(n - 1));
+        o += n - 1;
+    }
     snprintf(t + o, sizeof t - (size_t)o, "e%d", e);
     return wf__strtod(t, NULL) == v;
 }
@@ -2424,7 +2583,8 @@ WF__PRIVATE bool wf__digits_step(char *d, int p, int *e, int delta) {
     }
     if (i < 0 && delta > 0) {           /* 999 + 1: one more digit, one more in the exponent */
         memmove(d + 1, d, (size_t)p - 1);
-        d[0] = '1', (*e)++;
+        d[0] = '1';
+        (*e)++;
         return true;
     }
     return i >= 0 && d[0] != '0';
@@ -2445,7 +2605,11 @@ WF__PRIVATE int wf__shortest(double v, char *digits, int *exp10) {
             char c[24];
             int ce = e;
             memcpy(c, d, (size_t)n);
-            if (wf__digits_step(c, n, &ce, delta) && wf__digits_read_back(c, n, ce, v)) memcpy(d, c, (size_t)n), e = ce, ok = true;
+            if (wf__digits_step(c, n, &ce, delta) && wf__digits_read_back(c, n, ce, v)) {
+                memcpy(d, c, (size_t)n);
+                e = ce;
+                ok = true;
+            }
         }
         if (!ok && p < 17) continue;
         while (n > 1 && d[n - 1] == '0') n--;
@@ -2460,7 +2624,10 @@ WF_API int wf_json_double(char out[32], double v) {
     char d[20];
     int e, n, o = 0;
     if (v != v || v - v != 0) return WF_EINVAL;        /* NaN, +-inf */
-    if (signbit(v)) out[o++] = '-', v = -v;
+    if (signbit(v)) {
+        out[o++] = '-';
+        v = -v;
+    }
     if (v == 0) {
         memcpy(out + o, "0.0", 4);
         return o + 3;
@@ -2468,7 +2635,8 @@ WF_API int wf_json_double(char out[32], double v) {
     n = wf__shortest(v, d, &e);
     if (e >= -4 && e < 16) {                            /* fixed, like Python's repr */
         if (e < 0) {
-            out[o++] = '0', out[o++] = '.';
+            out[o++] = '0';
+            out[o++] = '.';
             for (int z = 0; z < -e - 1; z++) out[o++] = '0';
             for (int i = 0; i < n; i++) out[o++] = d[i];
         } else {
@@ -2572,7 +2740,7 @@ struct wf_jval {
     const wf_jval *base;        /* the document's node array */
 };
 
-typedef struct wf__jp {
+typedef struct wf__json_reader {
     const char *p, *s, *end;
     wf_jval *nodes;
     uint32_t n, cap;
@@ -2581,19 +2749,22 @@ typedef struct wf__jp {
     int depth, max_depth;
     const char *err;
     int rc;
-} wf__jp;
+} wf__json_reader;
 
-WF__PRIVATE int wf__jp_fail(wf__jp *j, const char *at, const char *why) {
-    if (!j->err) j->err = why, j->p = at;
+WF__PRIVATE int wf__json_read_fail(wf__json_reader *j, const char *at, const char *why) {
+    if (!j->err) {
+        j->err = why;
+        j->p = at;
+    }
     return -1;
 }
 
-WF__PRIVATE void wf__jp_ws(wf__jp *j) {
+WF__PRIVATE void wf__json_read_ws(wf__json_reader *j) {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
 }
 
-WF__PRIVATE int wf__jp_node(wf__jp *j, int type) {
-    if (j->n == j->cap) return wf__jp_fail(j, j->p, "out of memory");     /* cap >= len + 1 */
+WF__PRIVATE int wf__json_read_node(wf__json_reader *j, int type) {
+    if (j->n == j->cap) return wf__json_read_fail(j, j->p, "out of memory");     /* cap >= len + 1 */
     wf_jval *v = &j->nodes[j->n];
     memset(v, 0, sizeof *v);
     v->type = (uint8_t)type;
@@ -2602,7 +2773,7 @@ WF__PRIVATE int wf__jp_node(wf__jp *j, int type) {
 }
 
 
-WF__PRIVATE int wf__jp_hex4(const char *p, const char *end, uint32_t *cp) {
+WF__PRIVATE int wf__json_read_hex4(const char *p, const char *end, uint32_t *cp) {
     *cp = 0;
     if (end - p < 4) return -1;
     for (int i = 0; i < 4; i++) {
@@ -2614,7 +2785,7 @@ WF__PRIVATE int wf__jp_hex4(const char *p, const char *end, uint32_t *cp) {
 }
 
 /* A string at j->p (on the quote): decoded into j->text; out gets the view. */
-WF__PRIVATE int wf__jp_string(wf__jp *j, wf_str *out) {
+WF__PRIVATE int wf__json_read_string(wf__json_reader *j, wf_str *out) {
     const char *start = j->p++;
     char *o = j->text + j->tlen;
     size_t n = 0;
@@ -2622,75 +2793,83 @@ WF__PRIVATE int wf__jp_string(wf__jp *j, wf_str *out) {
         unsigned char c = (unsigned char)*j->p;
         if (c == '"') {
             j->p++;
-            out->ptr = o, out->len = n;
+            out->ptr = o;
+            out->len = n;
             j->tlen += n;
             return 0;
         }
-        if (c < 0x20) return wf__jp_fail(j, j->p, "Invalid control character at");
+        if (c < 0x20) return wf__json_read_fail(j, j->p, "Invalid control character at");
         if (c >= 0x80) {
             size_t k = wf__utf8_len((const unsigned char *)j->p, (size_t)(j->end - j->p));
-            if (!k) return wf__jp_fail(j, j->p, "Invalid UTF-8");
+            if (!k) return wf__json_read_fail(j, j->p, "Invalid UTF-8");
             memcpy(o + n, j->p, k);
-            n += k, j->p += k;
+            n += k;
+            j->p += k;
             continue;
         }
         if (c != '\\') {
-            o[n++] = (char)c, j->p++;
+            o[n++] = (char)c;
+            j->p++;
             continue;
         }
         if (j->p + 1 >= j->end) break;
         char e = j->p[1];
         const char *map = strchr("\"\"\\\\//b\bf\fn\nr\rt\t", e);
         if (e && map && ((map - "\"\"\\\\//b\bf\fn\nr\rt\t") % 2) == 0) {
-            o[n++] = map[1], j->p += 2;
+            o[n++] = map[1];
+            j->p += 2;
             continue;
         }
         uint32_t cp, lo;
-        if (e != 'u') return wf__jp_fail(j, j->p, "Invalid \\escape");
-        if (wf__jp_hex4(j->p + 2, j->end, &cp) < 0) return wf__jp_fail(j, j->p + 1, "Invalid \\uXXXX escape");
+        if (e != 'u') return wf__json_read_fail(j, j->p, "Invalid \\escape");
+        if (wf__json_read_hex4(j->p + 2, j->end, &cp) < 0) return wf__json_read_fail(j, j->p + 1, "Invalid \\uXXXX escape");
         j->p += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return wf__jp_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+        if (cp >= 0xdc00 && cp <= 0xdfff) return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
         if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || wf__jp_hex4(j->p + 2, j->end, &lo) < 0 ||
+            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || wf__json_read_hex4(j->p + 2, j->end, &lo) < 0 ||
                 lo < 0xdc00 || lo > 0xdfff)
-                return wf__jp_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+                return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             j->p += 6;
         }
         wf__utf8_put(o, &n, cp);
     }
-    return wf__jp_fail(j, start, "Unterminated string starting at");
+    return wf__json_read_fail(j, start, "Unterminated string starting at");
 }
 
 /* A number by RFC 8259's grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
+WF__PRIVATE int wf__json_read_number(wf__json_reader *j, wf_jval *v) {
     const char *s = j->p, *p = s;
     bool frac = false;
     if (p < j->end && *p == '-') p++;
     if (p < j->end && *p == '0') p++;
     else if (p < j->end && *p >= '1' && *p <= '9') while (p < j->end && *p >= '0' && *p <= '9') p++;
-    else return wf__jp_fail(j, s, "Expecting value");
+    else return wf__json_read_fail(j, s, "Expecting value");
     /* a fraction or an exponent belongs to the number only when complete: "1." and "1e" are the
        number 1 followed by something else, as Python's scanner reads them (and reports) */
     if (p + 1 < j->end && *p == '.' && p[1] >= '0' && p[1] <= '9') {
-        frac = true, p++;
+        frac = true;
+        p++;
         while (p < j->end && *p >= '0' && *p <= '9') p++;
     }
     if (p < j->end && (*p == 'e' || *p == 'E')) {
         const char *q = p + 1;
         if (q < j->end && (*q == '+' || *q == '-')) q++;
         if (q < j->end && *q >= '0' && *q <= '9') {
-            frac = true, p = q;
+            frac = true;
+            p = q;
             while (p < j->end && *p >= '0' && *p <= '9') p++;
         }
     }
     char buf[64], *copy = (size_t)(p - s) < sizeof buf ? buf : (char *)WF_MALLOC(NULL, (size_t)(p - s) + 1);
-    if (!copy) return wf__jp_fail(j, s, "out of memory");
+    if (!copy) return wf__json_read_fail(j, s, "out of memory");
     memcpy(copy, s, (size_t)(p - s));
     copy[p - s] = 0;
     v->num = wf__strtod(copy, NULL);
     v->int_lit = !frac;
-    v->str.ptr = s, v->str.len = (size_t)(p - s);   /* the literal, in the caller's text */
+    /* the literal, in the caller's text */
+    v->str.ptr = s;
+    v->str.len = (size_t)(p - s);
     if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
         unsigned long long u = 0;
         bool neg = copy[0] == '-', fits = true;
@@ -2702,83 +2881,88 @@ WF__PRIVATE int wf__jp_number(wf__jp *j, wf_jval *v) {
         if (v->is_int) v->ival = neg ? (long long)(0 - u) : (long long)u;
     }
     if (copy != buf) WF_FREE(NULL, copy);
-    if (v->num - v->num != 0) return wf__jp_fail(j, s, "Number out of range");
+    if (v->num - v->num != 0) return wf__json_read_fail(j, s, "Number out of range");
     j->p = p;
     return 0;
 }
 
-WF__PRIVATE int wf__jp_value(wf__jp *j);
+WF__PRIVATE int wf__json_read_value(wf__json_reader *j);
 
 /* The members of an object or the elements of an array, after the opening bracket. */
-WF__PRIVATE int wf__jp_container(wf__jp *j, int idx, bool obj) {
+WF__PRIVATE int wf__json_read_container(wf__json_reader *j, int idx, bool obj) {
     uint32_t last = 0;
-    if (++j->depth > j->max_depth) return j->rc = WF_ETOOBIG, wf__jp_fail(j, j->p, "Too deeply nested");
+    if (++j->depth > j->max_depth) {
+        j->rc = WF_ETOOBIG;
+        return wf__json_read_fail(j, j->p, "Too deeply nested");
+    }
     j->p++;
-    wf__jp_ws(j);
+    wf__json_read_ws(j);
     if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-        j->p++, j->depth--;
+        j->p++;
+        j->depth--;
         return 0;
     }
     for (;;) {
         wf_str key = {NULL, 0};
-        wf__jp_ws(j);
+        wf__json_read_ws(j);
         if (obj) {
-            if (j->p >= j->end || *j->p != '"') return wf__jp_fail(j, j->p, "Expecting property name enclosed in double quotes");
-            if (wf__jp_string(j, &key) < 0) return -1;
-            wf__jp_ws(j);
-            if (j->p >= j->end || *j->p != ':') return wf__jp_fail(j, j->p, "Expecting ':' delimiter");
+            if (j->p >= j->end || *j->p != '"') return wf__json_read_fail(j, j->p, "Expecting property name enclosed in double quotes");
+            if (wf__json_read_string(j, &key) < 0) return -1;
+            wf__json_read_ws(j);
+            if (j->p >= j->end || *j->p != ':') return wf__json_read_fail(j, j->p, "Expecting ':' delimiter");
             j->p++;
         }
-        int child = wf__jp_value(j);
+        int child = wf__json_read_value(j);
         if (child < 0) return -1;
         j->nodes[child].key = key;
         if (last) j->nodes[last].next = (uint32_t)child;
         else j->nodes[idx].first = (uint32_t)child;
         last = (uint32_t)child;
         j->nodes[idx].count++;
-        wf__jp_ws(j);
+        wf__json_read_ws(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;
             continue;
         }
         if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-            j->p++, j->depth--;
+            j->p++;
+            j->depth--;
             return 0;
         }
-        return wf__jp_fail(j, j->p, "Expecting ',' delimiter");
+        return wf__json_read_fail(j, j->p, "Expecting ',' delimiter");
     }
 }
 
-WF__PRIVATE int wf__jp_value(wf__jp *j) {
-    wf__jp_ws(j);
-    if (j->p >= j->end) return wf__jp_fail(j, j->p, "Expecting value");
+WF__PRIVATE int wf__json_read_value(wf__json_reader *j) {
+    wf__json_read_ws(j);
+    if (j->p >= j->end) return wf__json_read_fail(j, j->p, "Expecting value");
     char c = *j->p;
     int idx;
     if (c == '{' || c == '[') {
-        if ((idx = wf__jp_node(j, c == '{' ? WF_JSON_OBJECT : WF_JSON_ARRAY)) < 0) return -1;
-        return wf__jp_container(j, idx, c == '{') < 0 ? -1 : idx;
+        if ((idx = wf__json_read_node(j, c == '{' ? WF_JSON_OBJECT : WF_JSON_ARRAY)) < 0) return -1;
+        return wf__json_read_container(j, idx, c == '{') < 0 ? -1 : idx;
     }
     if (c == '"') {
-        if ((idx = wf__jp_node(j, WF_JSON_STRING)) < 0) return -1;
-        return wf__jp_string(j, &j->nodes[idx].str) < 0 ? -1 : idx;
+        if ((idx = wf__json_read_node(j, WF_JSON_STRING)) < 0) return -1;
+        return wf__json_read_string(j, &j->nodes[idx].str) < 0 ? -1 : idx;
     }
     static const struct { const char *word; int type; bool b; } lits[] = {
         {"true", WF_JSON_BOOL, true}, {"false", WF_JSON_BOOL, false}, {"null", WF_JSON_NULL, false}};
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(lits[i].word);
         if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[i].word, n) == 0) {
-            if ((idx = wf__jp_node(j, lits[i].type)) < 0) return -1;
+            if ((idx = wf__json_read_node(j, lits[i].type)) < 0) return -1;
             j->nodes[idx].bval = lits[i].b;
             j->p += n;
             return idx;
         }
     }
-    if ((idx = wf__jp_node(j, WF_JSON_NUMBER)) < 0) return -1;
-    return wf__jp_number(j, &j->nodes[idx]) < 0 ? -1 : idx;
+    if ((idx = wf__json_read_node(j, WF_JSON_NUMBER)) < 0) return -1;
+    return wf__json_read_number(j, &j->nodes[idx]) < 0 ? -1 : idx;
 }
 
 WF_API int wf_json_parse(const char *text, size_t len, int max_depth, wf_json_doc *doc) {
-    wf__jp j;
+    wf__json_reader j;
     memset(doc, 0, sizeof doc[0]);
     memset(&j, 0, sizeof j);
     if (len > UINT32_MAX / 2) return WF_ETOOBIG;
@@ -2789,14 +2973,15 @@ WF_API int wf_json_parse(const char *text, size_t len, int max_depth, wf_json_do
     j.nodes = (wf_jval *)(void *)mem;
     j.cap = (uint32_t)(len + 2);
     j.text = mem + nodes;
-    j.s = j.p = text, j.end = text + len;
+    j.s = j.p = text;
+    j.end = text + len;
     j.max_depth = max_depth > 0 ? max_depth : 128;
     j.rc = WF_EPARSE;
-    wf__jp_node(&j, WF_JSON_NULL);          /* node 0 is a placeholder: 0 means "none" in links */
-    int root = wf__jp_value(&j);
+    wf__json_read_node(&j, WF_JSON_NULL);          /* node 0 is a placeholder: 0 means "none" in links */
+    int root = wf__json_read_value(&j);
     if (root >= 0) {
-        wf__jp_ws(&j);
-        if (j.p < j.end) root = wf__jp_fail(&j, j.p, "Extra data");
+        wf__json_read_ws(&j);
+        if (j.p < j.end) root = wf__json_read_fail(&j, j.p, "Extra data");
     }
     if (root < 0) {
         doc->err = j.err;
@@ -2849,7 +3034,8 @@ WF_API const wf_jval *wf_json_path(const wf_jval *v, const char *path) {
         const char *dot = strchr(path, '.');
         size_t n = dot ? (size_t)(dot - path) : strlen(path);
         if (n >= sizeof seg) return NULL;
-        memcpy(seg, path, n), seg[n] = 0;
+        memcpy(seg, path, n);
+        seg[n] = 0;
         if (v->type == WF_JSON_ARRAY) {
             char *e;
             unsigned long long i = strtoull(seg, &e, 10);
@@ -3010,8 +3196,10 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
         size_t hl = colon ? (size_t)(colon - t) : 0, pl = colon ? n - hl - 1 : 0;
         unsigned pv = 0;
         bool port = pl > 0 && pl <= 5;
-        for (size_t k = 0; port && k < pl; k++)
-            port = colon[1 + k] >= '0' && colon[1 + k] <= '9', pv = pv * 10 + (unsigned)(colon[1 + k] - '0');
+        for (size_t k = 0; port && k < pl; k++) {
+            port = colon[1 + k] >= '0' && colon[1 + k] <= '9';
+            pv = pv * 10 + (unsigned)(colon[1 + k] - '0');
+        }
         bool v6 = hl && t[0] == '[';    /* a colon in the host only inside [brackets] */
         if (!port || !pv || pv > 65535 || !hl || !wf__host_valid(t, hl) || (!v6 && memchr(t, ':', hl)))
             return wf__head_fail(h, 400, "invalid CONNECT target");
@@ -3079,7 +3267,10 @@ WF__PRIVATE int wf__each_list_item(wf_http_head *h, const char *v, size_t n, wf_
         while (i < n && v[i] != ',') i++;
         size_t e = i;
         while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
-        if (e > s) fn(h, v + s, e - s), count++;
+        if (e > s) {
+            fn(h, v + s, e - s);
+            count++;
+        }
         if (i >= n) return count;
         i++;
     }
@@ -3315,115 +3506,115 @@ WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len) {
 /* The chunked decoder, one state per element of RFC 9112 7.1:
    chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk; trailer-section; CRLF. */
 enum {
-    WF__CK_SIZE0, WF__CK_SIZE, WF__CK_SEMI_BWS, WF__CK_EQ_BWS, WF__CK_EXT_NAME0, WF__CK_EXT_NAME, WF__CK_EXT_VAL0, WF__CK_EXT_TOKEN,
-    WF__CK_EXT_QUOTED, WF__CK_EXT_QPAIR, WF__CK_EXT_AFTERQ, WF__CK_SIZE_LF, WF__CK_DATA, WF__CK_DATA_CR,
-    WF__CK_DATA_LF, WF__CK_TRL_START, WF__CK_TRL_NAME, WF__CK_TRL_VALUE, WF__CK_TRL_LF, WF__CK_END_LF,
-    WF__CK_DONE, WF__CK_ERROR
+    WF__CHUNK_SIZE0, WF__CHUNK_SIZE, WF__CHUNK_SEMI_BWS, WF__CHUNK_EQ_BWS, WF__CHUNK_EXT_NAME0, WF__CHUNK_EXT_NAME, WF__CHUNK_EXT_VAL0, WF__CHUNK_EXT_TOKEN,
+    WF__CHUNK_EXT_QUOTED, WF__CHUNK_EXT_QPAIR, WF__CHUNK_EXT_AFTERQ, WF__CHUNK_SIZE_LF, WF__CHUNK_DATA, WF__CHUNK_DATA_CR,
+    WF__CHUNK_DATA_LF, WF__CHUNK_TRL_START, WF__CHUNK_TRL_NAME, WF__CHUNK_TRL_VALUE, WF__CHUNK_TRL_LF, WF__CHUNK_END_LF,
+    WF__CHUNK_DONE, WF__CHUNK_ERROR
 };
 
-#define WF__CK_MAX_LINE 4096u
+#define WF__CHUNK_MAX_LINE 4096u
 
 
 /* One byte of a chunk-size line: chunk-size *( BWS ";" BWS name [ BWS "=" BWS value ] ) CRLF
    (RFC 9112 7.1.1). Returns 0, or a negative error. */
-WF__PRIVATE int wf__ck_size_byte(wf_http_chunked *c, char ch) {
+WF__PRIVATE int wf__chunk_size_byte(wf_http_chunked *c, char ch) {
     bool tok = WF__IS(ch, WF__C_TOKEN), ws = ch == ' ' || ch == '\t';
     uint32_t st = c->wf__state;
-    if (ws && (st == WF__CK_SEMI_BWS || st == WF__CK_EQ_BWS || st == WF__CK_EXT_NAME0 || st == WF__CK_EXT_VAL0))
-        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
-    if (ws && (st == WF__CK_SIZE || st == WF__CK_EXT_TOKEN || st == WF__CK_EXT_AFTERQ)) {
-        c->wf__state = WF__CK_SEMI_BWS;
-        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
+    if (ws && (st == WF__CHUNK_SEMI_BWS || st == WF__CHUNK_EQ_BWS || st == WF__CHUNK_EXT_NAME0 || st == WF__CHUNK_EXT_VAL0))
+        return ++c->wf__line > WF__CHUNK_MAX_LINE ? WF_EPARSE : 0;
+    if (ws && (st == WF__CHUNK_SIZE || st == WF__CHUNK_EXT_TOKEN || st == WF__CHUNK_EXT_AFTERQ)) {
+        c->wf__state = WF__CHUNK_SEMI_BWS;
+        return ++c->wf__line > WF__CHUNK_MAX_LINE ? WF_EPARSE : 0;
     }
-    if (ws && st == WF__CK_EXT_NAME) {
-        c->wf__state = WF__CK_EQ_BWS;
-        return ++c->wf__line > WF__CK_MAX_LINE ? WF_EPARSE : 0;
+    if (ws && st == WF__CHUNK_EXT_NAME) {
+        c->wf__state = WF__CHUNK_EQ_BWS;
+        return ++c->wf__line > WF__CHUNK_MAX_LINE ? WF_EPARSE : 0;
     }
-    if (++c->wf__line > WF__CK_MAX_LINE) return WF_EPARSE;
+    if (++c->wf__line > WF__CHUNK_MAX_LINE) return WF_EPARSE;
     switch (c->wf__state) {
-    case WF__CK_SIZE0:
-    case WF__CK_SIZE:
+    case WF__CHUNK_SIZE0:
+    case WF__CHUNK_SIZE:
         if (WF__IS(ch, WF__C_HEX)) {
             if (c->wf__left > (UINT64_MAX >> 4)) return WF_EPARSE;
             c->wf__left = (c->wf__left << 4) | (uint64_t)wf__hexval((unsigned char)ch);
-            c->wf__state = WF__CK_SIZE;
+            c->wf__state = WF__CHUNK_SIZE;
             return 0;
         }
-        if (c->wf__state == WF__CK_SIZE0) return WF_EPARSE;
-        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        if (c->wf__state == WF__CHUNK_SIZE0) return WF_EPARSE;
+        if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         break;
-    case WF__CK_SEMI_BWS: if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; } return WF_EPARSE;
-    case WF__CK_EQ_BWS:
-        if (ch == '=') { c->wf__state = WF__CK_EXT_VAL0; return 0; }
-        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+    case WF__CHUNK_SEMI_BWS: if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; } return WF_EPARSE;
+    case WF__CHUNK_EQ_BWS:
+        if (ch == '=') { c->wf__state = WF__CHUNK_EXT_VAL0; return 0; }
+        if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         return WF_EPARSE;
-    case WF__CK_EXT_NAME0: if (tok) { c->wf__state = WF__CK_EXT_NAME; return 0; } return WF_EPARSE;
-    case WF__CK_EXT_NAME:
+    case WF__CHUNK_EXT_NAME0: if (tok) { c->wf__state = WF__CHUNK_EXT_NAME; return 0; } return WF_EPARSE;
+    case WF__CHUNK_EXT_NAME:
         if (tok) return 0;
-        if (ch == '=') { c->wf__state = WF__CK_EXT_VAL0; return 0; }
-        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        if (ch == '=') { c->wf__state = WF__CHUNK_EXT_VAL0; return 0; }
+        if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         break;
-    case WF__CK_EXT_VAL0:
-        if (tok) { c->wf__state = WF__CK_EXT_TOKEN; return 0; }
-        if (ch == '"') { c->wf__state = WF__CK_EXT_QUOTED; return 0; }
+    case WF__CHUNK_EXT_VAL0:
+        if (tok) { c->wf__state = WF__CHUNK_EXT_TOKEN; return 0; }
+        if (ch == '"') { c->wf__state = WF__CHUNK_EXT_QUOTED; return 0; }
         return WF_EPARSE;
-    case WF__CK_EXT_TOKEN:
+    case WF__CHUNK_EXT_TOKEN:
         if (tok) return 0;
-        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+        if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         break;
-    case WF__CK_EXT_QUOTED:
-        if (ch == '"') { c->wf__state = WF__CK_EXT_AFTERQ; return 0; }
-        if (ch == '\\') { c->wf__state = WF__CK_EXT_QPAIR; return 0; }
+    case WF__CHUNK_EXT_QUOTED:
+        if (ch == '"') { c->wf__state = WF__CHUNK_EXT_AFTERQ; return 0; }
+        if (ch == '\\') { c->wf__state = WF__CHUNK_EXT_QPAIR; return 0; }
         return (WF__IS(ch, WF__C_VALUE)) ? 0 : WF_EPARSE;
-    case WF__CK_EXT_QPAIR:
-        c->wf__state = WF__CK_EXT_QUOTED;
+    case WF__CHUNK_EXT_QPAIR:
+        c->wf__state = WF__CHUNK_EXT_QUOTED;
         return (WF__IS(ch, WF__C_VALUE)) ? 0 : WF_EPARSE;
-    case WF__CK_EXT_AFTERQ:
-        if (ch == ';') { c->wf__state = WF__CK_EXT_NAME0; return 0; }
+    case WF__CHUNK_EXT_AFTERQ:
+        if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         break;
     default: return WF_EPARSE;
     }
     if (ch != '\r') return WF_EPARSE;
-    c->wf__state = WF__CK_SIZE_LF;
+    c->wf__state = WF__CHUNK_SIZE_LF;
     return 0;
 }
 
 /* One byte of the trailer section. Returns 0, 1 when the section ended, or a negative error. */
-WF__PRIVATE int wf__ck_trailer_byte(wf_http_chunked *c, char ch) {
-    bool field = c->wf__state != WF__CK_END_LF && !(c->wf__state == WF__CK_TRL_START && ch == '\r');
+WF__PRIVATE int wf__chunk_trailer_byte(wf_http_chunked *c, char ch) {
+    bool field = c->wf__state != WF__CHUNK_END_LF && !(c->wf__state == WF__CHUNK_TRL_START && ch == '\r');
     if (field && (c->no_trailers || ++c->wf__line > wf__def(c->max_trailer, WF__DEFAULT_MAX_TRAILER)))
         return WF_ETOOBIG;              /* the bytes of trailer fields; the closing CRLF is free */
     switch (c->wf__state) {
-    case WF__CK_TRL_START:
-        if (ch == '\r') { c->wf__state = WF__CK_END_LF; return 0; }
+    case WF__CHUNK_TRL_START:
+        if (ch == '\r') { c->wf__state = WF__CHUNK_END_LF; return 0; }
         if (!WF__IS(ch, WF__C_TOKEN)) return WF_EPARSE;
-        c->wf__state = WF__CK_TRL_NAME;
+        c->wf__state = WF__CHUNK_TRL_NAME;
         return 0;
-    case WF__CK_TRL_NAME:
-        if (ch == ':') { c->wf__state = WF__CK_TRL_VALUE; return 0; }
+    case WF__CHUNK_TRL_NAME:
+        if (ch == ':') { c->wf__state = WF__CHUNK_TRL_VALUE; return 0; }
         return WF__IS(ch, WF__C_TOKEN) ? 0 : WF_EPARSE;
-    case WF__CK_TRL_VALUE:
-        if (ch == '\r') { c->wf__state = WF__CK_TRL_LF; return 0; }
+    case WF__CHUNK_TRL_VALUE:
+        if (ch == '\r') { c->wf__state = WF__CHUNK_TRL_LF; return 0; }
         return WF__IS(ch, WF__C_VALUE) ? 0 : WF_EPARSE;
-    case WF__CK_TRL_LF:
+    case WF__CHUNK_TRL_LF:
         if (ch != '\n') return WF_EPARSE;
         if (++c->wf__n > wf__def(c->max_trailer_fields, WF__DEFAULT_MAX_FIELDS)) return WF_ETOOBIG;
-        c->wf__state = WF__CK_TRL_START;
+        c->wf__state = WF__CHUNK_TRL_START;
         return 0;
-    case WF__CK_END_LF:
+    case WF__CHUNK_END_LF:
         if (ch != '\n') return WF_EPARSE;
-        c->wf__state = WF__CK_DONE;
+        c->wf__state = WF__CHUNK_DONE;
         return 1;
     default: return WF_EPARSE;
     }
 }
 
 /* The end of a chunk-size line: start the data, or the trailers after the last chunk. */
-WF__PRIVATE int wf__ck_size_done(wf_http_chunked *c) {
+WF__PRIVATE int wf__chunk_size_done(wf_http_chunked *c) {
     uint64_t max = c->max_body ? c->max_body : UINT64_MAX;
     if (c->wf__left > max - c->total) return WF_ETOOBIG;
     c->wf__line = 0;
-    c->wf__state = c->wf__left ? WF__CK_DATA : WF__CK_TRL_START;
+    c->wf__state = c->wf__left ? WF__CHUNK_DATA : WF__CHUNK_TRL_START;
     return 0;
 }
 
@@ -3434,38 +3625,39 @@ WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_
     while (i < len && rc == 0) {
         char ch = src[i];
         switch (c->wf__state) {
-        case WF__CK_DATA: {
+        case WF__CHUNK_DATA: {
             size_t n = (size_t)WF__MIN((uint64_t)(len - i), c->wf__left);
             memmove(dst + o, src + i, n);
-            o += n, i += n;
+            o += n;
+            i += n;
             c->wf__left -= n;
             c->total += n;
-            if (!c->wf__left) c->wf__state = WF__CK_DATA_CR;
+            if (!c->wf__left) c->wf__state = WF__CHUNK_DATA_CR;
             continue;
         }
-        case WF__CK_SIZE_LF:
-            rc = ch == '\n' ? wf__ck_size_done(c) : WF_EPARSE;
+        case WF__CHUNK_SIZE_LF:
+            rc = ch == '\n' ? wf__chunk_size_done(c) : WF_EPARSE;
             break;
-        case WF__CK_DATA_CR:
+        case WF__CHUNK_DATA_CR:
             if (ch != '\r') rc = WF_EPARSE;
-            c->wf__state = WF__CK_DATA_LF;
+            c->wf__state = WF__CHUNK_DATA_LF;
             break;
-        case WF__CK_DATA_LF:
+        case WF__CHUNK_DATA_LF:
             if (ch != '\n') rc = WF_EPARSE;
-            c->wf__state = WF__CK_SIZE0;
+            c->wf__state = WF__CHUNK_SIZE0;
             c->wf__line = 0;
             break;
-        case WF__CK_DONE: rc = 1; continue;
-        case WF__CK_ERROR: rc = WF_EPARSE; continue;
+        case WF__CHUNK_DONE: rc = 1; continue;
+        case WF__CHUNK_ERROR: rc = WF_EPARSE; continue;
         default:
-            rc = c->wf__state >= WF__CK_TRL_START ? wf__ck_trailer_byte(c, ch) : wf__ck_size_byte(c, ch);
+            rc = c->wf__state >= WF__CHUNK_TRL_START ? wf__chunk_trailer_byte(c, ch) : wf__chunk_size_byte(c, ch);
             break;
         }
         i++;
     }
-    if (rc == WF_ETOOBIG && c->wf__state >= WF__CK_TRL_START) c->trailer_too_big = true;
-    if (rc < 0) c->wf__state = WF__CK_ERROR;
-    if (c->wf__state == WF__CK_DONE) rc = 1;
+    if (rc == WF_ETOOBIG && c->wf__state >= WF__CHUNK_TRL_START) c->trailer_too_big = true;
+    if (rc < 0) c->wf__state = WF__CHUNK_ERROR;
+    if (c->wf__state == WF__CHUNK_DONE) rc = 1;
     *used = i;
     *out = o;
     return rc;
@@ -3558,7 +3750,8 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
     char buf[64], mon[4] = "", zone[4] = "";
     int d = 0, y = 0, hh = 0, mm = 0, ss = 0, used = 0;
     if (!s.ptr || s.len >= sizeof buf) return false;
-    memcpy(buf, s.ptr, s.len), buf[s.len] = 0;
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = 0;
     const char *c = strchr(buf, ',');
     /* the fixed-width forms have fixed lengths: a one-digit day or a two-digit year is no date */
     if (c && c - buf == 3) {            /* IMF-fixdate */
@@ -3898,20 +4091,20 @@ struct wf__loop {
 
 /* ---- the clock ---- */
 
-WF__PRIVATE void wf__loop_tick(wf__loop *l) {
-    l->now_us = wf__mono_us();
-    l->now_ms = l->now_us / 1000;
+WF__PRIVATE void wf__loop_tick(wf__loop *loop) {
+    loop->now_us = wf__mono_us();
+    loop->now_ms = loop->now_us / 1000;
     time_t sec = time(NULL);
-    if (sec != l->date_sec) {
-        wf_http_date(l->date, (int64_t)sec);
-        l->date_sec = sec;
+    if (sec != loop->date_sec) {
+        wf_http_date(loop->date, (int64_t)sec);
+        loop->date_sec = sec;
     }
 }
 
 /* ---- output ---- */
 
 /* Where c's output goes now: its own queue, or the loop's scratch one. */
-WF__PRIVATE wf__output *wf__output_of(wf__loop *l, wf__conn *c) { return c->out ? c->out : &l->scratch; }
+WF__PRIVATE wf__output *wf__output_of(wf__loop *loop, wf__conn *c) { return c->out ? c->out : &loop->scratch; }
 
 WF__PRIVATE int wf__output_piece(wf__output *q, const char *ptr, size_t off, size_t len, bool owned) {
     if (q->npieces == q->cap) {
@@ -4043,7 +4236,7 @@ WF__PRIVATE int wf__output_flush(wf__output *q, int fd) {
 /* ---- the poll set: poll() over pfds, or epoll on Linux (see ON THE LOOP) ---- */
 
 /* Watch fd (at slot, for conn c or NULL) for events; add it if new. */
-WF__PRIVATE void wf__pollset_watch(wf__loop *l, uint32_t slot, int fd, wf__conn *c, short events, bool add) {
+WF__PRIVATE void wf__pollset_watch(wf__loop *loop, uint32_t slot, int fd, wf__conn *c, short events, bool add) {
 #if WF__EPOLL
     struct epoll_event ev;
     if (fd < 0) return;
@@ -4051,54 +4244,54 @@ WF__PRIVATE void wf__pollset_watch(wf__loop *l, uint32_t slot, int fd, wf__conn 
     ev.events = (uint32_t)events;           /* EPOLLIN/OUT have the values of POLLIN/OUT */
     if (c) ev.data.ptr = c;
     else ev.data.u64 = slot;
-    epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    epoll_ctl(loop->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
 #else
     (void)c;
     (void)add;
-    l->pfds[slot].fd = fd;
-    l->pfds[slot].events = events;
-    l->pfds[slot].revents = 0;
+    loop->pfds[slot].fd = fd;
+    loop->pfds[slot].events = events;
+    loop->pfds[slot].revents = 0;
 #endif
 }
 
 /* Set what c is watched for, touching the kernel only when it changes. A connection enters the set
    here, so one answered and closed within its first read never costs an epoll_ctl. */
-WF__PRIVATE void wf__conn_watch(wf__loop *l, wf__conn *c, bool readable, bool writable) {
+WF__PRIVATE void wf__conn_watch(wf__loop *loop, wf__conn *c, bool readable, bool writable) {
     short events = (short)((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
     if (c->watched && c->events == events) return;
-    wf__pollset_watch(l, c->slot, c->fd, c, events, !c->watched);
+    wf__pollset_watch(loop, c->slot, c->fd, c, events, !c->watched);
     c->events = events;
     c->watched = true;
 }
 
-/* Wait up to timeout ms; collect the ready connections in l->ready. Returns the wake-up and listener
+/* Wait up to timeout ms; collect the ready connections in loop->ready. Returns the wake-up and listener
    readiness as bits 1 and 2, or -1 on error. */
-WF__PRIVATE int wf__pollset_wait(wf__loop *l, int timeout) {
+WF__PRIVATE int wf__pollset_wait(wf__loop *loop, int timeout) {
     int special = 0;
-    l->nready = 0;
+    loop->nready = 0;
 #if WF__EPOLL
     struct epoll_event evs[256];
-    int rc = epoll_wait(l->epfd, evs, (int)WF__MIN(l->cap, 256u), timeout);   /* l->ready holds cap */
+    int rc = epoll_wait(loop->epfd, evs, (int)WF__MIN(loop->cap, 256u), timeout);   /* loop->ready holds cap */
     for (int i = 0; i < rc; i++) {
         if (evs[i].data.u64 < 2) {
             special |= 1 << evs[i].data.u64;
             continue;
         }
-        l->ready[l->nready].c = (wf__conn *)evs[i].data.ptr;
-        l->ready[l->nready++].rev = (short)evs[i].events;
+        loop->ready[loop->nready].c = (wf__conn *)evs[i].data.ptr;
+        loop->ready[loop->nready++].rev = (short)evs[i].events;
     }
 #else
-    int rc = poll(l->pfds, l->n, timeout);
-    for (uint32_t i = 0; rc > 0 && i < l->n; i++) {
-        short rev = l->pfds[i].revents;
+    int rc = poll(loop->pfds, loop->n, timeout);
+    for (uint32_t i = 0; rc > 0 && i < loop->n; i++) {
+        short rev = loop->pfds[i].revents;
         if (!rev) continue;
-        l->pfds[i].revents = 0;
+        loop->pfds[i].revents = 0;
         if (i < 2) {
             special |= 1 << i;
             continue;
         }
-        l->ready[l->nready].c = l->conns[i];
-        l->ready[l->nready++].rev = rev;
+        loop->ready[loop->nready].c = loop->conns[i];
+        loop->ready[loop->nready++].rev = rev;
     }
 #endif
     return rc < 0 ? -1 : special;
@@ -4107,10 +4300,10 @@ WF__PRIVATE int wf__pollset_wait(wf__loop *l, int timeout) {
 /* ---- connections ---- */
 
 /* Arm c's timer: timer fires at deadline (ms, monotonic). */
-WF__PRIVATE void wf__conn_timer(wf__loop *l, wf__conn *c, int timer, int64_t deadline) {
+WF__PRIVATE void wf__conn_timer(wf__loop *loop, wf__conn *c, int timer, int64_t deadline) {
     c->timer = (uint8_t)timer;
     c->deadline = deadline;
-    if (deadline < l->next_timer) l->next_timer = deadline;
+    if (deadline < loop->next_timer) loop->next_timer = deadline;
 }
 
 /* Set TCP_NODELAY once. */
@@ -4122,49 +4315,49 @@ WF__PRIVATE void wf__conn_nodelay(wf__conn *c) {
 }
 
 /* Serve c's input from where it is: its own buffer, or the scratch one. */
-WF__PRIVATE void wf__conn_input(wf__loop *l, wf__conn *c) {
-    l->in = c->in.len ? &c->in : &l->rbuf;
+WF__PRIVATE void wf__conn_input(wf__loop *loop, wf__conn *c) {
+    loop->in = c->in.len ? &c->in : &loop->rbuf;
     if (!c->in.len) c->in_start = 0;
 }
 
-WF__PRIVATE void wf__conn_close(wf__loop *l, wf__conn *c) {
-    uint32_t i = c->slot, last = l->n - 1;
+WF__PRIVATE void wf__conn_close(wf__loop *loop, wf__conn *c) {
+    uint32_t i = c->slot, last = loop->n - 1;
     close(c->fd);                           /* which also takes it out of an epoll set */
     c->fd = -1;
-    if (c->lingering) l->lingering--;
-    l->shared->hooks->closed(l, c);
+    if (c->lingering) loop->lingering--;
+    loop->shared->hooks->closed(loop, c);
     if (c->out) {
         wf__output_free(c->out);
         WF_FREE(NULL, c->out);
     }
     wf_buf_free(&c->in);
 #if !WF__EPOLL
-    l->pfds[i] = l->pfds[last];
+    loop->pfds[i] = loop->pfds[last];
 #endif
-    l->conns[i] = l->conns[last];
-    l->conns[i]->slot = i;
-    l->n--;
-    atomic_fetch_sub(&l->shared->nconns, 1);
-    c->next_dead = l->dead;                 /* freed once no ready list can point at it */
-    l->dead = c;
+    loop->conns[i] = loop->conns[last];
+    loop->conns[i]->slot = i;
+    loop->n--;
+    atomic_fetch_sub(&loop->shared->nconns, 1);
+    c->next_dead = loop->dead;                 /* freed once no ready list can point at it */
+    loop->dead = c;
 }
 
-WF__PRIVATE void wf__conn_bury(wf__loop *l) {
-    while (l->dead) {
-        wf__conn *n = l->dead->next_dead;
-        WF_FREE(NULL, l->dead);
-        l->dead = n;
+WF__PRIVATE void wf__conn_bury(wf__loop *loop) {
+    while (loop->dead) {
+        wf__conn *n = loop->dead->next_dead;
+        WF_FREE(NULL, loop->dead);
+        loop->dead = n;
     }
 }
 
 /* Keep what must outlive this event: unparsed input and unsent output move off the scratch buffers. */
-WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
-    wf_buf *in = l->in;
+WF__PRIVATE int wf__conn_stash(wf__loop *loop, wf__conn *c) {
+    wf_buf *in = loop->in;
     size_t left = in->len - c->in_start;
-    if (in == &l->rbuf) {
+    if (in == &loop->rbuf) {
         if (left && wf_buf_append(&c->in, in->ptr + c->in_start, left) < 0) return -1;
         c->in_start = 0;
-        l->rbuf.len = 0;
+        loop->rbuf.len = 0;
     } else if (!left) {
         wf_buf_free(&c->in);
         c->in_start = 0;
@@ -4173,11 +4366,11 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
         c->in.len = left;
         c->in_start = 0;
     }
-    if (!c->out && l->scratch.pending) {
+    if (!c->out && loop->scratch.pending) {
         c->out = (wf__output *)WF_MALLOC(NULL, sizeof *c->out);
         if (!c->out) return -1;
-        *c->out = l->scratch;
-        memset(&l->scratch, 0, sizeof l->scratch);
+        *c->out = loop->scratch;
+        memset(&loop->scratch, 0, sizeof loop->scratch);
     } else if (c->out && !c->out->pending) {
         wf__output_free(c->out);
         WF_FREE(NULL, c->out);
@@ -4187,34 +4380,34 @@ WF__PRIVATE int wf__conn_stash(wf__loop *l, wf__conn *c) {
 }
 
 /* Throw away what c's event left in the scratch buffers (c is closing). */
-WF__PRIVATE void wf__conn_drop_scratch(wf__loop *l) {
-    wf__output_clear(&l->scratch);
-    l->rbuf.len = 0;
+WF__PRIVATE void wf__conn_drop_scratch(wf__loop *loop) {
+    wf__output_clear(&loop->scratch);
+    loop->rbuf.len = 0;
 }
 
 /* Half-close and drain the input for a while, so a response is not destroyed by a reset. */
-WF__PRIVATE void wf__conn_linger(wf__loop *l, wf__conn *c) {
+WF__PRIVATE void wf__conn_linger(wf__loop *loop, wf__conn *c) {
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
-    l->lingering++;
-    wf__conn_timer(l, c, WF__TIMER_LINGER, l->now_ms + WF__LINGER_MS);
-    wf__conn_watch(l, c, true, false);
+    loop->lingering++;
+    wf__conn_timer(loop, c, WF__TIMER_LINGER, loop->now_ms + WF__LINGER_MS);
+    wf__conn_watch(loop, c, true, false);
 }
 
 /* Read once into the scratch buffer, or into c's own buffer when a partial request waits there.
    Returns bytes read, 0 at end of stream, or WF__READ_ERROR / _AGAIN (nothing was ready) / _FULL
    (c's buffer holds more than any acceptable request). */
-WF__PRIVATE long wf__conn_read(wf__loop *l, wf__conn *c) {
-    wf_buf *in = c->in.len ? &c->in : &l->rbuf;
-    size_t room = in == &l->rbuf ? WF__READ_CHUNK : 16384;
+WF__PRIVATE long wf__conn_read(wf__loop *loop, wf__conn *c) {
+    wf_buf *in = c->in.len ? &c->in : &loop->rbuf;
+    size_t room = in == &loop->rbuf ? WF__READ_CHUNK : 16384;
     if (in == &c->in) {
-        const wf_config *cfg = l->shared->cfg;
+        const wf_config *cfg = loop->shared->cfg;
         size_t cap = (size_t)cfg->max_header_bytes + (size_t)cfg->max_body + 65536;
         if (c->in.len >= cap) return WF__READ_FULL;
         room = WF__MIN(WF__MAX(room, c->in.len), cap - c->in.len);
     }
     if (wf_buf_reserve(in, room) < 0) return WF__READ_ERROR;
-    l->in = in;
+    loop->in = in;
     ssize_t r;
     do r = recv(c->fd, in->ptr + in->len, room, 0);
     while (r < 0 && errno == EINTR);
@@ -4223,43 +4416,43 @@ WF__PRIVATE long wf__conn_read(wf__loop *l, wf__conn *c) {
     return (long)r;
 }
 
-WF__PRIVATE void wf__conn_linger_read(wf__loop *l, wf__conn *c) {
+WF__PRIVATE void wf__conn_linger_read(wf__loop *loop, wf__conn *c) {
     char tmp[4096];
     ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
     if (r > 0) c->linger_bytes += (size_t)r;
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || c->linger_bytes > WF__LINGER_BYTES)
-        wf__conn_close(l, c);
+        wf__conn_close(loop, c);
 }
 
 /* c is ready: read what is there and hand it to the protocol. */
-WF__PRIVATE void wf__conn_event(wf__loop *l, wf__conn *c, short rev) {
+WF__PRIVATE void wf__conn_event(wf__loop *loop, wf__conn *c, short rev) {
     if (c->lingering) {
-        wf__conn_linger_read(l, c);
+        wf__conn_linger_read(loop, c);
         return;
     }
-    wf__conn_input(l, c);
-    long r = (rev & (POLLIN | POLLHUP | POLLERR)) ? wf__conn_read(l, c) : WF__READ_AGAIN;
-    l->shared->hooks->event(l, c, r, rev);
+    wf__conn_input(loop, c);
+    long r = (rev & (POLLIN | POLLHUP | POLLERR)) ? wf__conn_read(loop, c) : WF__READ_AGAIN;
+    loop->shared->hooks->event(loop, c, r, rev);
 }
 
 /* ---- timers ---- */
 
-WF__PRIVATE void wf__timers(wf__loop *l) {
-    if (l->now_ms < l->next_timer) return;
-    l->next_timer = INT64_MAX;
-    for (uint32_t i = l->n; i-- > 2;) {
-        wf__conn *c = l->conns[i];
-        if (c->timer != WF__TIMER_NONE && c->deadline <= l->now_ms) {
+WF__PRIVATE void wf__timers(wf__loop *loop) {
+    if (loop->now_ms < loop->next_timer) return;
+    loop->next_timer = INT64_MAX;
+    for (uint32_t i = loop->n; i-- > 2;) {
+        wf__conn *c = loop->conns[i];
+        if (c->timer != WF__TIMER_NONE && c->deadline <= loop->now_ms) {
             int timer = c->timer;
             c->timer = WF__TIMER_NONE;
-            if (timer == WF__TIMER_LINGER) wf__conn_close(l, c);
-            else l->shared->hooks->timeout(l, c, timer);
-        } else if (c->timer != WF__TIMER_NONE && c->deadline < l->next_timer) {
-            l->next_timer = c->deadline;
+            if (timer == WF__TIMER_LINGER) wf__conn_close(loop, c);
+            else loop->shared->hooks->timeout(loop, c, timer);
+        } else if (c->timer != WF__TIMER_NONE && c->deadline < loop->next_timer) {
+            loop->next_timer = c->deadline;
         }
     }
-    if (l->listen_paused_until && l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
-    if (l->stopping && l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
+    if (loop->listen_paused_until && loop->listen_paused_until < loop->next_timer) loop->next_timer = loop->listen_paused_until;
+    if (loop->stopping && loop->stop_deadline < loop->next_timer) loop->next_timer = loop->stop_deadline;
 }
 
 /* ---- accepting ---- */
@@ -4274,18 +4467,18 @@ WF__PRIVATE void wf__refuse(int fd) {
     close(fd);
 }
 
-WF__PRIVATE int wf__loop_grow(wf__loop *l) {
-    uint32_t cap = l->cap ? l->cap * 2 : 64;
-    struct pollfd *p = (struct pollfd *)WF_REALLOC(NULL, l->pfds, cap * sizeof *p);
+WF__PRIVATE int wf__loop_grow(wf__loop *loop) {
+    uint32_t cap = loop->cap ? loop->cap * 2 : 64;
+    struct pollfd *p = (struct pollfd *)WF_REALLOC(NULL, loop->pfds, cap * sizeof *p);
     if (!p) return -1;
-    l->pfds = p;
-    struct wf__ready *r = (struct wf__ready *)WF_REALLOC(NULL, l->ready, cap * sizeof *r);
+    loop->pfds = p;
+    struct wf__ready *r = (struct wf__ready *)WF_REALLOC(NULL, loop->ready, cap * sizeof *r);
     if (!r) return -1;
-    l->ready = r;
-    wf__conn **cs = (wf__conn **)WF_REALLOC(NULL, l->conns, cap * sizeof *cs);
+    loop->ready = r;
+    wf__conn **cs = (wf__conn **)WF_REALLOC(NULL, loop->conns, cap * sizeof *cs);
     if (!cs) return -1;
-    l->conns = cs;
-    l->cap = cap;
+    loop->conns = cs;
+    loop->cap = cap;
     return 0;
 }
 
@@ -4305,104 +4498,104 @@ WF__PRIVATE void wf__conn_peer(wf__conn *c, const struct sockaddr_storage *ss) {
     }
 }
 
-WF__PRIVATE void wf__conn_add(wf__loop *l, int fd, const struct sockaddr_storage *ss) {
-    wf__conn *c = (wf__conn *)WF_MALLOC(NULL, l->shared->hooks->conn_size);
-    if (!c || (l->n == l->cap && wf__loop_grow(l) < 0)) {
+WF__PRIVATE void wf__conn_add(wf__loop *loop, int fd, const struct sockaddr_storage *ss) {
+    wf__conn *c = (wf__conn *)WF_MALLOC(NULL, loop->shared->hooks->conn_size);
+    if (!c || (loop->n == loop->cap && wf__loop_grow(loop) < 0)) {
         WF_FREE(NULL, c);
         wf__refuse(fd);
         return;
     }
-    memset(c, 0, l->shared->hooks->conn_size);
+    memset(c, 0, loop->shared->hooks->conn_size);
     c->fd = fd;
     wf__conn_peer(c, ss);
-    c->slot = l->n++;
-    l->conns[c->slot] = c;
+    c->slot = loop->n++;
+    loop->conns[c->slot] = c;
 #if !WF__EPOLL
-    wf__pollset_watch(l, c->slot, fd, c, 0, true);   /* the pfds slot must hold the fd from now on */
+    wf__pollset_watch(loop, c->slot, fd, c, 0, true);   /* the pfds slot must hold the fd from now on */
 #endif
-    atomic_fetch_add(&l->shared->nconns, 1);
+    atomic_fetch_add(&loop->shared->nconns, 1);
     /* the request usually follows the handshake at once: read it now rather than after a poll */
-    wf__conn_event(l, c, POLLIN);
+    wf__conn_event(loop, c, POLLIN);
 }
 
 /* Out of descriptors: accept with the reserve descriptor and close at once, or pause the listener. */
-WF__PRIVATE void wf__accept_emfile(wf__loop *l) {
+WF__PRIVATE void wf__accept_emfile(wf__loop *loop) {
     bool refused = false;
-    if (l->reserve_fd >= 0) {
-        close(l->reserve_fd);
-        int fd = accept(l->listen_fd, NULL, NULL);
+    if (loop->reserve_fd >= 0) {
+        close(loop->reserve_fd);
+        int fd = accept(loop->listen_fd, NULL, NULL);
         if (fd >= 0) {
             wf__refuse(fd);
             refused = true;
         }
-        l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    if (!refused || l->reserve_fd < 0) {     /* no progress possible now (ENOMEM, ENOBUFS, ...) */
-        l->listen_paused_until = l->now_ms + WF__EMFILE_PAUSE_MS;
-        wf__pollset_watch(l, 1, l->listen_fd, NULL, 0, false);
-        if (l->listen_paused_until < l->next_timer) l->next_timer = l->listen_paused_until;
+    if (!refused || loop->reserve_fd < 0) {     /* no progress possible now (ENOMEM, ENOBUFS, ...) */
+        loop->listen_paused_until = loop->now_ms + WF__EMFILE_PAUSE_MS;
+        wf__pollset_watch(loop, 1, loop->listen_fd, NULL, 0, false);
+        if (loop->listen_paused_until < loop->next_timer) loop->next_timer = loop->listen_paused_until;
     }
-    if (l->now_ms - l->emfile_logged >= 1000) {   /* at most one line a second */
-        l->emfile_logged = l->now_ms;
-        wf__logf(l->shared->cfg, 1, "accept: out of file descriptors; refusing connections");
+    if (loop->now_ms - loop->emfile_logged >= 1000) {   /* at most one line a second */
+        loop->emfile_logged = loop->now_ms;
+        wf__logf(loop->shared->cfg, WF_LOG_WARNING, "accept: out of file descriptors; refusing connections");
     }
 }
 
-WF__PRIVATE void wf__accept(wf__loop *l) {
+WF__PRIVATE void wf__accept(wf__loop *loop) {
     for (int i = 0; i < WF__ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
-        int fd = accept4(l->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(loop->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) wf__accept_emfile(l);
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) wf__accept_emfile(loop);
             return;
         }
-        if (atomic_load(&l->shared->nconns) >= l->shared->cfg->max_conns || l->stopping) {
+        if (atomic_load(&loop->shared->nconns) >= loop->shared->cfg->max_conns || loop->stopping) {
             wf__refuse(fd);
             continue;
         }
-        wf__conn_add(l, fd, &ss);
+        wf__conn_add(loop, fd, &ss);
     }
 }
 
 /* ---- wake-ups and work posted from other threads ---- */
 
 /* Wake loop l's thread. Safe from any thread and from a signal handler. */
-WF__PRIVATE void wf__loop_wake(wf__loop *l) {
+WF__PRIVATE void wf__loop_wake(wf__loop *loop) {
     uint64_t one = 1;
-    ssize_t w = write(l->wake_wr, &one, sizeof one);
+    ssize_t w = write(loop->wake_wr, &one, sizeof one);
     (void)w;
 }
 
 /* Queue p (its fn and arg set) to run on loop l's thread and wake it. Safe from any thread. */
-WF__PRIVATE void wf__loop_post_node(wf__loop *l, wf__post *p) {
-    pthread_mutex_lock(&l->post_mu);
-    p->next = l->posts;
-    l->posts = p;
-    pthread_mutex_unlock(&l->post_mu);
-    wf__loop_wake(l);
+WF__PRIVATE void wf__loop_post_node(wf__loop *loop, wf__post *p) {
+    pthread_mutex_lock(&loop->post_mu);
+    p->next = loop->posts;
+    loop->posts = p;
+    pthread_mutex_unlock(&loop->post_mu);
+    wf__loop_wake(loop);
 }
 
 /* Queue fn(arg) to run on loop l's thread. Safe from any thread. */
-WF__PRIVATE int wf__loop_post(wf__loop *l, void (*fn)(void *), void *arg) {
+WF__PRIVATE int wf__loop_post(wf__loop *loop, void (*fn)(void *), void *arg) {
     wf__post *p = (wf__post *)WF_MALLOC(NULL, sizeof *p);
     if (!p) return WF_ENOMEM;
     p->fn = fn;
     p->arg = arg;
     p->heap = true;
-    wf__loop_post_node(l, p);
+    wf__loop_post_node(loop, p);
     return 0;
 }
 
-WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
+WF__PRIVATE void wf__loop_wake_drain(wf__loop *loop) {
     char tmp[64];
-    while (read(l->wake_rd, tmp, sizeof tmp) > 0) {
+    while (read(loop->wake_rd, tmp, sizeof tmp) > 0) {
     }
-    pthread_mutex_lock(&l->post_mu);
-    wf__post *p = l->posts, *rev = NULL;
-    l->posts = NULL;
-    pthread_mutex_unlock(&l->post_mu);
+    pthread_mutex_lock(&loop->post_mu);
+    wf__post *p = loop->posts, *rev = NULL;
+    loop->posts = NULL;
+    pthread_mutex_unlock(&loop->post_mu);
     while (p) {                 /* run in the order posted */
         wf__post *n = p->next;
         p->next = rev;
@@ -4422,51 +4615,51 @@ WF__PRIVATE void wf__loop_wake_drain(wf__loop *l) {
 
 /* Stop accepting; the protocol closes idle connections and lets the others finish within the
    grace period. */
-WF__PRIVATE void wf__loop_begin_stop(wf__loop *l) {
-    long long at = atomic_load(&l->shared->stop_at_ms);
-    l->stopping = true;
-    l->stop_deadline = (at ? at : l->now_ms) + l->shared->cfg->shutdown_grace_ms;
-    if (l->stop_deadline < l->next_timer) l->next_timer = l->stop_deadline;
-    if (l->listen_fd >= 0) close(l->listen_fd);
-    l->listen_fd = -1;
+WF__PRIVATE void wf__loop_begin_stop(wf__loop *loop) {
+    long long at = atomic_load(&loop->shared->stop_at_ms);
+    loop->stopping = true;
+    loop->stop_deadline = (at ? at : loop->now_ms) + loop->shared->cfg->shutdown_grace_ms;
+    if (loop->stop_deadline < loop->next_timer) loop->next_timer = loop->stop_deadline;
+    if (loop->listen_fd >= 0) close(loop->listen_fd);
+    loop->listen_fd = -1;
 #if !WF__EPOLL
-    l->pfds[1].fd = -1;
+    loop->pfds[1].fd = -1;
 #endif
-    for (uint32_t i = l->n; i-- > 2;)
-        if (!l->conns[i]->lingering) l->shared->hooks->stopping(l, l->conns[i]);
+    for (uint32_t i = loop->n; i-- > 2;)
+        if (!loop->conns[i]->lingering) loop->shared->hooks->stopping(loop, loop->conns[i]);
 }
 
-WF__PRIVATE int wf__loop_timeout(wf__loop *l) {
-    int64_t wait = l->next_timer == INT64_MAX ? 1000 : l->next_timer - l->now_ms;
+WF__PRIVATE int wf__loop_timeout(wf__loop *loop) {
+    int64_t wait = loop->next_timer == INT64_MAX ? 1000 : loop->next_timer - loop->now_ms;
     return (int)WF__MAX(0, WF__MIN(wait, 1000));
 }
 
-WF__PRIVATE void wf__loop_poll_once(wf__loop *l) {
-    int special = wf__pollset_wait(l, wf__loop_timeout(l));
-    wf__loop_tick(l);
-    if (special < 0 && errno != EINTR) wf__logf(l->shared->cfg, 0, "poll: %s", strerror(errno));
-    if (special > 0 && (special & 1)) wf__loop_wake_drain(l);
-    for (uint32_t i = 0; special >= 0 && i < l->nready; i++)
-        if (l->ready[i].c->fd >= 0) wf__conn_event(l, l->ready[i].c, l->ready[i].rev);
-    if (special > 0 && (special & 2) && l->listen_fd >= 0) wf__accept(l);
-    if (l->listen_paused_until && l->now_ms >= l->listen_paused_until && l->listen_fd >= 0) {
-        l->listen_paused_until = 0;
-        wf__pollset_watch(l, 1, l->listen_fd, NULL, POLLIN, false);
+WF__PRIVATE void wf__loop_poll_once(wf__loop *loop) {
+    int special = wf__pollset_wait(loop, wf__loop_timeout(loop));
+    wf__loop_tick(loop);
+    if (special < 0 && errno != EINTR) wf__logf(loop->shared->cfg, WF_LOG_ERROR, "poll: %s", strerror(errno));
+    if (special > 0 && (special & 1)) wf__loop_wake_drain(loop);
+    for (uint32_t i = 0; special >= 0 && i < loop->nready; i++)
+        if (loop->ready[i].c->fd >= 0) wf__conn_event(loop, loop->ready[i].c, loop->ready[i].rev);
+    if (special > 0 && (special & 2) && loop->listen_fd >= 0) wf__accept(loop);
+    if (loop->listen_paused_until && loop->now_ms >= loop->listen_paused_until && loop->listen_fd >= 0) {
+        loop->listen_paused_until = 0;
+        wf__pollset_watch(loop, 1, loop->listen_fd, NULL, POLLIN, false);
     }
-    wf__timers(l);
-    wf__conn_bury(l);
+    wf__timers(loop);
+    wf__conn_bury(loop);
 }
 
 WF__PRIVATE void *wf__loop_main(void *arg) {
-    wf__loop *l = (wf__loop *)arg;
-    wf__loop_tick(l);
+    wf__loop *loop = (wf__loop *)arg;
+    wf__loop_tick(loop);
     for (;;) {
-        if (atomic_load(&l->shared->stop) && !l->stopping) wf__loop_begin_stop(l);
-        if (l->stopping && (l->n - 2 == l->lingering || l->now_ms >= l->stop_deadline)) break;
-        wf__loop_poll_once(l);
+        if (atomic_load(&loop->shared->stop) && !loop->stopping) wf__loop_begin_stop(loop);
+        if (loop->stopping && (loop->n - 2 == loop->lingering || loop->now_ms >= loop->stop_deadline)) break;
+        wf__loop_poll_once(loop);
     }
-    for (uint32_t i = l->n; i-- > 2;) wf__conn_close(l, l->conns[i]);
-    wf__loop_wake_drain(l);
+    for (uint32_t i = loop->n; i-- > 2;) wf__conn_close(loop, loop->conns[i]);
+    wf__loop_wake_drain(loop);
     return NULL;
 }
 
@@ -4481,7 +4674,7 @@ WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     snprintf(service, sizeof service, "%d", port);
     if (getaddrinfo(cfg->host, service, &hints, &ai) != 0 || !ai) {
-        wf__logf(cfg, 0, "cannot resolve listen address %s", cfg->host);
+        wf__logf(cfg, WF_LOG_ERROR, "cannot resolve listen address %s", cfg->host);
         return WF_EADDR;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
@@ -4491,7 +4684,7 @@ WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 #endif
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, cfg->backlog) < 0) {
-            wf__logf(cfg, 0, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
+            wf__logf(cfg, WF_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
             close(fd);
             fd = WF_EADDR;
         }
@@ -4511,14 +4704,14 @@ WF__PRIVATE int wf__bound_port(int fd) {
 }
 
 /* Set up loop l of a server (listening on port, or not at all if port < 0); no thread yet. */
-WF__PRIVATE int wf__loop_init(wf__loop *l, wf__loop_shared *shared, void *user, int port) {
+WF__PRIVATE int wf__loop_init(wf__loop *loop, wf__loop_shared *shared, void *user, int port) {
     int wake[2] = {-1, -1};
-    memset(l, 0, sizeof *l);
-    l->shared = shared;
-    l->user = user;
-    l->listen_fd = l->wake_rd = l->wake_wr = l->reserve_fd = l->epfd = -1;
-    pthread_mutex_init(&l->post_mu, NULL);
-    l->next_timer = INT64_MAX;
+    memset(loop, 0, sizeof *loop);
+    loop->shared = shared;
+    loop->user = user;
+    loop->listen_fd = loop->wake_rd = loop->wake_wr = loop->reserve_fd = loop->epfd = -1;
+    pthread_mutex_init(&loop->post_mu, NULL);
+    loop->next_timer = INT64_MAX;
 #ifdef __linux__
     wake[0] = wake[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake[0] < 0) return WF_ESYS;
@@ -4527,42 +4720,42 @@ WF__PRIVATE int wf__loop_init(wf__loop *l, wf__loop_shared *shared, void *user, 
     fcntl(wake[0], F_SETFL, O_NONBLOCK);
     fcntl(wake[1], F_SETFL, O_NONBLOCK);
 #endif
-    l->wake_rd = wake[0];
-    l->wake_wr = wake[1];
-    l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (wf__loop_grow(l) < 0) return WF_ENOMEM;
-    if (port >= 0 && (l->listen_fd = wf__listen(shared->cfg, port)) < 0) return l->listen_fd;
+    loop->wake_rd = wake[0];
+    loop->wake_wr = wake[1];
+    loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (wf__loop_grow(loop) < 0) return WF_ENOMEM;
+    if (port >= 0 && (loop->listen_fd = wf__listen(shared->cfg, port)) < 0) return loop->listen_fd;
 #if WF__EPOLL
-    if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return WF_ESYS;
+    if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return WF_ESYS;
 #endif
-    wf__pollset_watch(l, 0, l->wake_rd, NULL, POLLIN, true);
-    if (l->listen_fd >= 0) wf__pollset_watch(l, 1, l->listen_fd, NULL, POLLIN, true);
-    else wf__pollset_watch(l, 1, -1, NULL, 0, false);
-    l->conns[0] = l->conns[1] = NULL;
-    l->n = 2;
-    wf__loop_tick(l);
+    wf__pollset_watch(loop, 0, loop->wake_rd, NULL, POLLIN, true);
+    if (loop->listen_fd >= 0) wf__pollset_watch(loop, 1, loop->listen_fd, NULL, POLLIN, true);
+    else wf__pollset_watch(loop, 1, -1, NULL, 0, false);
+    loop->conns[0] = loop->conns[1] = NULL;
+    loop->n = 2;
+    wf__loop_tick(loop);
     return 0;
 }
 
-WF__PRIVATE void wf__loop_free(wf__loop *l) {
-    if (l->listen_fd >= 0) close(l->listen_fd);
-    if (l->wake_rd >= 0) close(l->wake_rd);
-    if (l->wake_wr >= 0 && l->wake_wr != l->wake_rd) close(l->wake_wr);
-    if (l->reserve_fd >= 0) close(l->reserve_fd);
-    while (l->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents, */
-        wf__post *n = l->posts->next;   /* but an embedded post (a worker's hand-back) still runs */
-        if (l->posts->heap) WF_FREE(NULL, l->posts);
-        else l->posts->fn(l->posts->arg);
-        l->posts = n;
+WF__PRIVATE void wf__loop_free(wf__loop *loop) {
+    if (loop->listen_fd >= 0) close(loop->listen_fd);
+    if (loop->wake_rd >= 0) close(loop->wake_rd);
+    if (loop->wake_wr >= 0 && loop->wake_wr != loop->wake_rd) close(loop->wake_wr);
+    if (loop->reserve_fd >= 0) close(loop->reserve_fd);
+    while (loop->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents, */
+        wf__post *n = loop->posts->next;   /* but an embedded post (a worker's hand-back) still runs */
+        if (loop->posts->heap) WF_FREE(NULL, loop->posts);
+        else loop->posts->fn(loop->posts->arg);
+        loop->posts = n;
     }
-    wf__output_free(&l->scratch);
-    wf_buf_free(&l->rbuf);
-    if (l->epfd >= 0) close(l->epfd);
-    wf__conn_bury(l);
-    WF_FREE(NULL, l->pfds);
-    WF_FREE(NULL, l->ready);
-    WF_FREE(NULL, l->conns);
-    pthread_mutex_destroy(&l->post_mu);
+    wf__output_free(&loop->scratch);
+    wf_buf_free(&loop->rbuf);
+    if (loop->epfd >= 0) close(loop->epfd);
+    wf__conn_bury(loop);
+    WF_FREE(NULL, loop->pfds);
+    WF_FREE(NULL, loop->ready);
+    WF_FREE(NULL, loop->conns);
+    pthread_mutex_destroy(&loop->post_mu);
 }
 
 /* Use every descriptor the hard limit allows, and keep max_conns within it. */
@@ -4713,7 +4906,9 @@ WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rno
 }
 /* Parse one pattern segment: a literal, or {name} / {name:type}. */
 WF__PRIVATE int wf__part_parse(const char *s, size_t n, int *kind, const char **name, size_t *name_len) {
-    *kind = WF__PART_LIT, *name = s, *name_len = n;
+    *kind = WF__PART_LIT;
+    *name = s;
+    *name_len = n;
     if (memchr(s, '{', n) == NULL && memchr(s, '}', n) == NULL) return 0;
     if (n < 3 || s[0] != '{' || s[n - 1] != '}') return WF_EINVAL;
     const char *colon = (const char *)memchr(s, ':', n);
@@ -4721,7 +4916,8 @@ WF__PRIVATE int wf__part_parse(const char *s, size_t n, int *kind, const char **
     if (nl == 0) return WF_EINVAL;
     for (size_t i = 0; i < nl; i++)
         if (!(WF__IS(s[1 + i], WF__C_TOKEN) && s[1 + i] != '{' && s[1 + i] != '}')) return WF_EINVAL;
-    *name = s + 1, *name_len = nl;
+    *name = s + 1;
+    *name_len = nl;
     *kind = WF__PART_STR;
     if (!colon) return 0;
     size_t tl = (size_t)(s + n - 1 - colon - 1);
@@ -4828,12 +5024,28 @@ WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pat
     return 0;
 }
 
-WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h) {
-    return wf__group_route(g, method, pattern, h, false);
+WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
+                          const wf_route_opts *opts) {
+    return wf__group_route(g, method, pattern, h, opts && opts->blocking);
 }
 
-WF_API int wf_group_route_blocking(wf_group *g, const char *method, const char *pattern, wf_handler h) {
-    return wf__group_route(g, method, pattern, h, true);
+WF_API int wf_group_get(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "GET", pattern, h, NULL);
+}
+WF_API int wf_group_post(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "POST", pattern, h, NULL);
+}
+WF_API int wf_group_put(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "PUT", pattern, h, NULL);
+}
+WF_API int wf_group_patch(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "PATCH", pattern, h, NULL);
+}
+WF_API int wf_group_delete(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "DELETE", pattern, h, NULL);
+}
+WF_API int wf_group_options(wf_group *g, const char *pattern, wf_handler h) {
+    return wf_group_route(g, "OPTIONS", pattern, h, NULL);
 }
 
 WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
@@ -4881,34 +5093,34 @@ WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     return get;
 }
 /* Match the rest of a path, p..end (after a '/'), below n. Returns the node with the method. */
-WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
-                                        wf__params_found *pm);
+WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, const char *end, wf_str method,
+                                        wf__params_found *found);
 /* Try child k for segment p..se: the node found below it (or at it, for the last segment). */
-WF__PRIVATE const wf__rnode *wf__rmatch_kid(const wf__rnode *k, const char *slash, const char *end, wf_str method,
-                                            wf__params_found *pm) {
-    if (slash) return wf__rmatch(k, slash + 1, end, method, pm);
+WF__PRIVATE const wf__rnode *wf__match_child(const wf__rnode *k, const char *slash, const char *end, wf_str method,
+                                            wf__params_found *found) {
+    if (slash) return wf__match_path(k, slash + 1, end, method, found);
     if (!k->nroutes) return NULL;
     if (wf__node_route(k, method)) return k;
     bool seen = false;
-    for (int i = 0; i < pm->npartial; i++) seen = seen || pm->partial[i] == k;
-    if (!seen && pm->npartial < 8) pm->partial[pm->npartial++] = k;
+    for (int i = 0; i < found->npartial; i++) seen = seen || found->partial[i] == k;
+    if (!seen && found->npartial < 8) found->partial[found->npartial++] = k;
     return NULL;
 }
-WF__PRIVATE const wf__rnode *wf__rmatch(const wf__rnode *n, const char *p, const char *end, wf_str method,
-                                        wf__params_found *pm) {
+WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, const char *end, wf_str method,
+                                        wf__params_found *found) {
     const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
     size_t len = (size_t)((slash ? slash : end) - p);
     const wf__rnode *k = wf__lit_find(n, p, len, NULL), *r;
-    if (k && (r = wf__rmatch_kid(k, slash, end, method, pm))) return r;
-    for (uint32_t i = 0; i < n->nparams && pm->n < WF__MAX_PARAMS; i++) {
+    if (k && (r = wf__match_child(k, slash, end, method, found))) return r;
+    for (uint32_t i = 0; i < n->nparams && found->n < WF__MAX_PARAMS; i++) {
         k = n->params[i];
         bool whole = k->kind == WF__PART_PATH;
         if (!whole && !wf__part_fits(k->kind, p, len)) continue;
-        pm->value[pm->n].ptr = p;
-        pm->value[pm->n].len = whole ? (size_t)(end - p) : len;
-        pm->n++;
-        if ((r = wf__rmatch_kid(k, whole ? NULL : slash, end, method, pm))) return r;
-        pm->n--;
+        found->value[found->n].ptr = p;
+        found->value[found->n].len = whole ? (size_t)(end - p) : len;
+        found->n++;
+        if ((r = wf__match_child(k, whole ? NULL : slash, end, method, found))) return r;
+        found->n--;
     }
     return NULL;
 }
@@ -4928,7 +5140,6 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
                 listed[nl++] = m[t];
             }
         }
-    wf_buf_append(allow, "", 1);
 }
 /* ======================================================================
  * >>app  The app and the request: one part per section that owns it; request accessors
@@ -4977,7 +5188,7 @@ struct wf_req {
     wf__pool *pool;             /* the worker pool (NULL in the test client: tasks run inline) */
     wf_res *res;
     wf__arena arena;
-    struct wf__state *state;    /* wf_state_set */
+    struct wf__state *state;    /* wf_set_state */
     char peer[64];              /* "ip:port", formatted on first use */
     struct wf__req_route {      /* >>app (route lookup) and >>server (dispatch) */
         wf__match *match;
@@ -5020,7 +5231,7 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     m->found.npartial = 0;
     m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
     wf_str method = wf_span_str(req->buf, req->head->method);
-    m->node = m->n ? wf__rmatch(&req->app->router.root, dec + 1, dec + m->n, method, &m->found) : NULL;
+    m->node = m->n ? wf__match_path(&req->app->router.root, dec + 1, dec + m->n, method, &m->found) : NULL;
     return req->route.match = m;
 }
 
@@ -5028,7 +5239,10 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
    memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
 WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
     char *c = (char *)wf_req_alloc(req, b->len + 1);
-    if (c) memcpy(c, b->ptr ? b->ptr : "", b->len), c[b->len] = 0;
+    if (c) {
+        memcpy(c, b->ptr ? b->ptr : "", b->len);
+        c[b->len] = 0;
+    }
     *n = b->len;
     wf_buf_free(b);
     return c;
@@ -5083,9 +5297,12 @@ typedef struct wf__state {
     const char *key;
     void *value;
 } wf__state;
-WF_API int wf_state_set(wf_req *req, const char *key, void *value) {
+WF_API int wf_set_state(wf_req *req, const char *key, void *value) {
     for (wf__state *s = req->state; s; s = s->next)
-        if (strcmp(s->key, key) == 0) return s->value = value, 0;
+        if (strcmp(s->key, key) == 0) {
+            s->value = value;
+            return 0;
+        }
     wf__state *s = (wf__state *)wf_req_alloc(req, sizeof *s);
     char *k = (char *)wf_req_alloc(req, strlen(key) + 1);
     if (!s || !k) return WF_ENOMEM;
@@ -5096,7 +5313,7 @@ WF_API int wf_state_set(wf_req *req, const char *key, void *value) {
     req->state = s;
     return 0;
 }
-WF_API void *wf_state_get(const wf_req *req, const char *key) {
+WF_API void *wf_get_state(const wf_req *req, const char *key) {
     for (wf__state *s = req->state; s; s = s->next)
         if (strcmp(s->key, key) == 0) return s->value;
     return NULL;
@@ -5104,20 +5321,29 @@ WF_API void *wf_state_get(const wf_req *req, const char *key) {
 
 /* ---- routes on the app ---- */
 
-WF_API int wf_route_blocking(wf_app *app, const char *method, const char *pattern, wf_handler h) {
-    return app ? wf_group_route_blocking(&app->root, method, pattern, h) : WF_EINVAL;
+WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h,
+                    const wf_route_opts *opts) {
+    return app ? wf_group_route(&app->root, method, pattern, h, opts) : WF_EINVAL;
 }
 
-WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_handler h) {
-    return app ? wf_group_route(&app->root, method, pattern, h) : WF_EINVAL;
+WF_API int wf_get(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "GET", pattern, h, NULL);
 }
-
-WF_API int wf_get(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "GET", path, h); }
-WF_API int wf_post(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "POST", path, h); }
-WF_API int wf_put(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PUT", path, h); }
-WF_API int wf_patch(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "PATCH", path, h); }
-WF_API int wf_delete(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "DELETE", path, h); }
-WF_API int wf_options(wf_app *app, const char *path, wf_handler h) { return wf_route(app, "OPTIONS", path, h); }
+WF_API int wf_post(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "POST", pattern, h, NULL);
+}
+WF_API int wf_put(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "PUT", pattern, h, NULL);
+}
+WF_API int wf_patch(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "PATCH", pattern, h, NULL);
+}
+WF_API int wf_delete(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "DELETE", pattern, h, NULL);
+}
+WF_API int wf_options(wf_app *app, const char *pattern, wf_handler h) {
+    return wf_route(app, "OPTIONS", pattern, h, NULL);
+}
 
 WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) { return app ? wf_group_sub(&app->root, prefix) : NULL; }
 
@@ -5197,10 +5423,10 @@ WF__PRIVATE void wf__res_destroy(wf_res *res) {
     wf_buf_free(&res->hdrs);
     wf_buf_free(&res->copy);
 }
-WF_API void wf_res_status(wf_res *res, int status) {
+WF_API void wf_res_set_status(wf_res *res, int status) {
     res->status = (status >= 200 && status <= 599) ? status : 500;     /* RFC 9110 15: 3 digits, 1-5 */
 }
-WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
+WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
     for (int i = 0; i < 4; i++)         /* the server frames and dates the message itself */
@@ -5213,8 +5439,11 @@ WF_API int wf_res_header(wf_res *res, const char *name, const char *value) {
     wf_buf_append(&res->hdrs, "\r\n", 2);
     return 0;
 }
-WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
-    if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;      /* a new body replaces a file */
+WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
+    if (res->file_fd >= 0) {  /* a new body replaces a file */
+        close(res->file_fd);
+        res->file_fd = -1;
+    }
     if (res->has_body && res->mode == WF_BODY_OWN) {
         if (res->body != body) WF_FREE(NULL, (void *)res->body);
         else if (mode != WF_BODY_COPY) mode = WF_BODY_OWN;   /* still ours to free */
@@ -5237,26 +5466,32 @@ WF_API int wf_res_body(wf_res *res, const void *body, size_t len, wf_body_mode m
 }
 WF_API void wf_res_close(wf_res *res) { res->close = true; }
 WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len) {
-    wf_res_status(res, status);
+    wf_res_set_status(res, status);
     if (content_type) {
-        int rc = wf_res_header(res, "Content-Type", content_type);
+        int rc = wf_res_add_header(res, "Content-Type", content_type);
         if (rc < 0) return rc;
     }
-    return wf_res_body(res, body, len, WF_BODY_COPY);
+    return wf_res_set_body(res, body, len, WF_BODY_COPY);
 }
 WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
     return wf_reply(res, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 /* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
 WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
-    if (res->file_fd >= 0) close(res->file_fd), res->file_fd = -1;
+    if (res->file_fd >= 0) {
+        close(res->file_fd);
+        res->file_fd = -1;
+    }
     if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
     res->has_body = false;
     res->copy.len = 0;
     int rc = wf__json_vpack(&res->copy, fmt, ap);
-    if (rc < 0) return wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35), rc;
-    wf_res_status(res, status);
-    if ((rc = wf_res_header(res, "Content-Type", "application/json")) < 0) return rc;
+    if (rc < 0) {
+        wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35);
+        return rc;
+    }
+    wf_res_set_status(res, status);
+    if ((rc = wf_res_add_header(res, "Content-Type", "application/json")) < 0) return rc;
     res->has_body = true;
     res->mode = WF_BODY_COPY;
     res->body = res->copy.ptr;
@@ -5277,10 +5512,10 @@ WF_API int wf_reply_html(wf_res *res, int status, const char *html) {
     return wf_reply(res, status, "text/html; charset=utf-8", html, strlen(html));
 }
 WF_API int wf_redirect(wf_res *res, int status, const char *location) {
-    int rc = wf_res_header(res, "Location", location);
+    int rc = wf_res_add_header(res, "Location", location);
     if (rc < 0) return rc;
-    wf_res_status(res, status ? status : 307);
-    return wf_res_body(res, "", 0, WF_BODY_BORROW);
+    wf_res_set_status(res, status ? status : 307);
+    return wf_res_set_body(res, "", 0, WF_BODY_BORROW);
 }
 /* cookie-octet of RFC 6265, and a token for the name */
 WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
@@ -5309,8 +5544,9 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
     if (o.max_age) rc |= wf_buf_printf(&b, "; Max-Age=%lld", o.max_age < 0 ? 0 : o.max_age);
     rc |= wf_buf_printf(&b, "; Path=%s; SameSite=%s", o.path ? o.path : "/", o.samesite ? o.samesite : "lax");
     if (o.secure) rc |= wf_buf_printf(&b, "; Secure");
-    rc |= wf_buf_append(&b, "", 1);
-    if (rc == 0) rc = wf_res_header(res, "Set-Cookie", b.ptr);
+    const char *line = wf_buf_cstr(&b);
+    if (!line) rc = WF_ENOMEM;
+    if (rc == 0) rc = wf_res_add_header(res, "Set-Cookie", line);
     wf_buf_free(&b);
     return rc ? (rc == WF_EINVAL ? WF_EINVAL : WF_ENOMEM) : 0;
 }
@@ -5351,11 +5587,13 @@ WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
     if (!has_a && !has_b) return 0;
     if (!has_a) {                       /* the last y bytes */
         if (y == 0 || size == 0) return -1;
-        *a = y >= size ? 0 : size - y, *b = size - 1;
+        *a = y >= size ? 0 : size - y;
+        *b = size - 1;
         return 1;
     }
     if (x >= size || (has_b && y < x)) return -1;
-    *a = x, *b = has_b && y < size ? y : size - 1;
+    *a = x;
+    *b = has_b && y < size ? y : size - 1;
     return 1;
 }
 /* Whether a list of entity-tags ("*", or "x", W/"y", ...) names etag (a strong tag of ours): with
@@ -5370,7 +5608,10 @@ WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
         while (n > i && (list.ptr[n - 1] == ' ' || list.ptr[n - 1] == '\t')) n--;
         wf_str t = {list.ptr + i, n - i};
         bool weak = t.len > 2 && t.ptr[0] == 'W' && t.ptr[1] == '/';
-        if (weak) t.ptr += 2, t.len -= 2;
+        if (weak) {
+            t.ptr += 2;
+            t.len -= 2;
+        }
         if ((t.len == 1 && t.ptr[0] == '*') || (t.len == el && memcmp(t.ptr, etag, el) == 0 && !(strong && weak)))
             return true;
         i = e;
@@ -5425,27 +5666,31 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     wf_str m = wf_req_method(req);
     bool get = m.len == 3 && memcmp(m.ptr, "GET", 3) == 0;     /* RFC 9110 14.2: Range is GET's only */
     int r = pre || !get ? 0 : wf__range(wf_req_header(req, "range"), size, &a, &b);
-    if (r && !wf__if_range_ok(req, etag, (int64_t)st.st_mtime)) r = 0, a = 0, b = size ? size - 1 : 0;
+    if (r && !wf__if_range_ok(req, etag, (int64_t)st.st_mtime)) {
+        r = 0;
+        a = 0;
+        b = size ? size - 1 : 0;
+    }
     if (pre == 412 || r < 0) {
         close(fd);
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-        if (r < 0) wf_res_header(res, "Content-Range", cr);
+        if (r < 0) wf_res_add_header(res, "Content-Range", cr);
         return pre ? wf_reply_detail(res, 412, "Precondition Failed") : wf_reply_detail(res, 416, "Range Not Satisfiable");
     }
-    wf_res_header(res, "Content-Type", content_type ? content_type : wf__mime(path));
-    wf_res_header(res, "Accept-Ranges", "bytes");
-    wf_res_header(res, "Last-Modified", lastmod);
-    wf_res_header(res, "ETag", etag);
+    wf_res_add_header(res, "Content-Type", content_type ? content_type : wf__mime(path));
+    wf_res_add_header(res, "Accept-Ranges", "bytes");
+    wf_res_add_header(res, "Last-Modified", lastmod);
+    wf_res_add_header(res, "ETag", etag);
     if (pre == 304) {
         close(fd);
-        wf_res_status(res, 304);
+        wf_res_set_status(res, 304);
         return 0;
     }
     if (r > 0) {
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b, (unsigned long long)size);
-        wf_res_header(res, "Content-Range", cr);
+        wf_res_add_header(res, "Content-Range", cr);
     }
-    wf_res_status(res, r > 0 ? 206 : 200);
+    wf_res_set_status(res, r > 0 ? 206 : 200);
     res->file_fd = fd;
     res->file_off = a;
     res->body_len = size ? b - a + 1 : 0;
@@ -5494,8 +5739,10 @@ WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
         if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
                        sizeof ip - 2))
             strcpy(ip, "localhost");
-        else if (v6)
-            ip[0] = '[', strcat(ip, "]");
+        else if (v6) {
+            ip[0] = '[';
+            strcat(ip, "]");
+        }
         port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
     }
     if (port == 80) wf_buf_printf(out, "%s", ip);
@@ -5523,10 +5770,10 @@ WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path) {
     if (q.len) wf_buf_printf(&url, "?%.*s", (int)q.len, q.ptr);
     wf__quote_url(&loc, (wf_str){url.ptr, url.len});
     wf_buf_free(&url);
-    wf_buf_append(&loc, "", 1);
-    wf_res_status(res, 307);
-    if (wf__header_ok("Location", loc.ptr)) wf_res_header(res, "Location", loc.ptr);
-    wf_res_body(res, "", 0, WF_BODY_BORROW);
+    const char *location = wf_buf_cstr(&loc);
+    wf_res_set_status(res, 307);
+    if (location && wf__header_ok("Location", location)) wf_res_add_header(res, "Location", location);
+    wf_res_set_body(res, "", 0, WF_BODY_BORROW);
     wf_buf_free(&loc);
 }
 
@@ -5564,7 +5811,7 @@ WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *det
         char name[128];
         if (!colon || (size_t)(colon - *h) >= sizeof name) continue;
         snprintf(name, sizeof name, "%.*s", (int)(colon - *h), *h);
-        wf_res_header(res, name, colon[1] == ' ' ? colon + 2 : colon + 1);
+        wf_res_add_header(res, name, colon[1] == ' ' ? colon + 2 : colon + 1);
     }
     if (fn && !req->errors.in_handler) {
         char *copy = (char *)wf_req_alloc(req, n + 1);
@@ -5572,7 +5819,7 @@ WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *det
             memcpy(copy, detail, n);
             copy[n] = 0;
             req->errors.in_handler = true;
-            wf_res_status(res, status);
+            wf_res_set_status(res, status);
             fn(req, res, status, copy);
             req->errors.in_handler = false;
             return;
@@ -5601,13 +5848,16 @@ WF_API void wf_raise(wf_req *req, int status, const char *detail) {
     wf_buf d = {0};
     if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
     char *j = d.ptr ? (char *)wf_req_alloc(req, d.len + 1) : NULL;
-    if (j) memcpy(j, d.ptr, d.len), j[d.len] = 0;
+    if (j) {
+        memcpy(j, d.ptr, d.len);
+        j[d.len] = 0;
+    }
     wf_buf_free(&d);
     wf_raise_json(req, status, j ? j : "\"Internal Server Error\"", NULL);
 }
 WF_API void wf_fail(wf_req *req, const char *msg) {
     wf_str m = wf_req_method(req), p = wf_req_path(req);
-    wf__logf(req->cfg, 0, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
+    wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
     wf_raise(req, 500, "Internal Server Error");
 }
 WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
@@ -5644,8 +5894,12 @@ WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
         size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
         if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
             wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
-            k->ptr = text, k->len = wf__unquote(text, tmp, q.ptr + i, kl, true), text += k->len;
-            v->ptr = text, v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true), text += v->len;
+            k->ptr = text;
+            k->len = wf__unquote(text, tmp, q.ptr + i, kl, true);
+            text += k->len;
+            v->ptr = text;
+            v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true);
+            text += v->len;
             p->n++;
         }
         i = e + 1;
@@ -5692,11 +5946,20 @@ WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *valu
         const char *eq = (const char *)memchr(h.ptr + i, '=', e - i);
         if (!eq) continue;
         wf_str k = {h.ptr + i, (size_t)(eq - h.ptr) - i}, v = {eq + 1, (size_t)(h.ptr + e - eq - 1)};
-        while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) k.ptr++, k.len--;
+        while (k.len && (k.ptr[0] == ' ' || k.ptr[0] == '\t')) {
+            k.ptr++;
+            k.len--;
+        }
         while (k.len && (k.ptr[k.len - 1] == ' ' || k.ptr[k.len - 1] == '\t')) k.len--;
-        while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) v.ptr++, v.len--;
+        while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) {
+            v.ptr++;
+            v.len--;
+        }
         while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
-        if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') v.ptr++, v.len -= 2;
+        if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+            v.ptr++;
+            v.len -= 2;
+        }
         *key = k;
         *value = v;
         return true;
@@ -5767,7 +6030,7 @@ WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, cons
     }
     wf_jw_end(&w);
 }
-WF_API void wf_invalid_add(wf_req *req, const char *loc, const char *msg, const char *type) {
+WF_API void wf_add_invalid(wf_req *req, const char *loc, const char *msg, const char *type) {
     const char *dot = strchr(loc, '.');
     char in[32];
     snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
@@ -5833,7 +6096,8 @@ WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
         i += k;
     }
     if (i < s->len) return false;
-    s->ptr = buf, s->len = o;
+    s->ptr = buf;
+    s->len = o;
     return true;
 }
 /* Python's int(): optional spaces, a sign, digits with single underscores between them. */
@@ -5884,7 +6148,10 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
 /* The default of a spec, ptr NULL without one. */
 WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
     wf_str v = {NULL, 0};
-    if (wf__spec(spec, "default", def, cap)) v.ptr = def, v.len = strlen(def);
+    if (wf__spec(spec, "default", def, cap)) {
+        v.ptr = def;
+        v.len = strlen(def);
+    }
     return v;
 }
 /* Look the parameter up; records "field required" when a required one is absent. Returns the text
@@ -5940,8 +6207,14 @@ WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name,
 WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
     for (int i = 0; i < 6; i++) {
-        if (wf_str_ieq(v, yes[i])) return *out = true, true;
-        if (wf_str_ieq(v, no[i])) return *out = false, true;
+        if (wf_str_ieq(v, yes[i])) {
+            *out = true;
+            return true;
+        }
+        if (wf_str_ieq(v, no[i])) {
+            *out = false;
+            return true;
+        }
     }
     return false;
 }
@@ -6014,8 +6287,12 @@ WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str
     size_t line = 1, col = 1, pos = 0;
     for (size_t i = 0; i < d->err_offset && i < body.len; i++) {
         if (((unsigned char)body.ptr[i] & 0xc0) == 0x80) continue;     /* Python counts characters */
-        pos++, col++;
-        if (body.ptr[i] == '\n') line++, col = 1;
+        pos++;
+        col++;
+        if (body.ptr[i] == '\n') {
+            line++;
+            col = 1;
+        }
     }
     char msg[160], at[32];
     snprintf(msg, sizeof msg, "%s: line %zu column %zu (char %zu)", d->err, line, col, pos);
@@ -6046,7 +6323,10 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
         wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
         return NULL;
     }
-    if (body.len >= 3 && memcmp(body.ptr, "\xef\xbb\xbf", 3) == 0) body.ptr += 3, body.len -= 3;  /* utf-8-sig */
+    if (body.len >= 3 && memcmp(body.ptr, "\xef\xbb\xbf", 3) == 0) {  /* utf-8-sig */
+        body.ptr += 3;
+        body.len -= 3;
+    }
     if (!wf_utf8_valid(body.ptr, body.len)) wf_raise(req, 400, "There was an error parsing the body");
     wf_json_doc *d = (wf_json_doc *)wf_req_alloc(req, sizeof *d);
     if (!d) wf_fail(req, "out of memory");
@@ -6070,7 +6350,8 @@ WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
     if (!v) wf_fail(req, "out of memory");
     memset(v, 0, sizeof *v);
     v->type = WF_JSON_STRING;
-    v->str.ptr = p, v->str.len = n;
+    v->str.ptr = p;
+    v->str.len = n;
     return v;
 }
 /* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
@@ -6094,11 +6375,14 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
             const unsigned char *u = (const unsigned char *)t.ptr;      /* decoded text: valid UTF-8 */
             size_t a = wf__utf8_len(u, t.len), b = a < t.len ? wf__utf8_len(u + a, t.len - a) : 0;
             if (a + b != t.len || !b) *ok = false;
-            k.ptr = t.ptr, k.len = a, kt = WF_JSON_STRING;
+            k.ptr = t.ptr;
+            k.len = a;
+            kt = WF_JSON_STRING;
             if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
         } else if (wf_json_typeof(e) == WF_JSON_OBJECT && wf_json_len(e) == 2) {
             const wf_jval *m = wf_json_first(e);
-            k = m->key, kt = WF_JSON_STRING;
+            k = m->key;
+            kt = WF_JSON_STRING;
             if (wf_str_eq(k, name)) val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
         } else {
             *ok = false;
@@ -6158,7 +6442,8 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
     char *c = (char *)wf_req_alloc(req, (size_t)n + 1);
     if (!c) return false;
     memcpy(c, t, (size_t)n + 1);
-    out->ptr = c, out->len = (size_t)n;
+    out->ptr = c;
+    out->len = (size_t)n;
     return true;
 }
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
@@ -6263,7 +6548,8 @@ WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
         wf_app *app = req->app;
         wf__cleanup *c = fn ? (wf__cleanup *)WF_MALLOC(NULL, sizeof *c) : NULL;
         if (!c) return fn ? WF_ENOMEM : WF_EINVAL;
-        c->fn = fn, c->arg = arg;
+        c->fn = fn;
+        c->arg = arg;
         c->next = app->deps.cleanups;        /* the app's lock is held by the builder */
         app->deps.cleanups = c;
         return 0;
@@ -6370,7 +6656,7 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
 }
 
 WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
-    if (dep->scope == 1) return wf__app_dep(req, dep);
+    if (dep->scope == WF_SCOPE_APP) return wf__app_dep(req, dep);
     for (wf__depval *v = req->deps.values; v; v = v->next) {
         if (v->dep != dep) continue;
         if (!v->done) wf__dep_cycle(req, dep);
@@ -6409,7 +6695,10 @@ WF__PRIVATE void wf__app_shutdown(wf_app *app) {
 WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement) {
     if (!app || !dep || !replacement) return WF_EINVAL;
     for (int i = 0; i < app->deps.noverrides; i++)
-        if (app->deps.overrides[i].dep == dep) return app->deps.overrides[i].with = replacement, 0;
+        if (app->deps.overrides[i].dep == dep) {
+            app->deps.overrides[i].with = replacement;
+            return 0;
+        }
     wf__override *o = (wf__override *)WF_REALLOC(NULL, app->deps.overrides, (size_t)(app->deps.noverrides + 1) * sizeof *o);
     if (!o) return WF_ENOMEM;
     o[app->deps.noverrides].dep = dep;
@@ -6487,7 +6776,7 @@ WF__PRIVATE void wf__tasks_run(wf__job *job) {
     while (t) {
         wf__task *n = t->next;
         int rc = t->fn(t->arg);
-        if (rc != 0) wf__logf(t->cfg, 0, "background task %s failed (%d)", t->name, rc);
+        if (rc != 0) wf__logf(t->cfg, WF_LOG_ERROR, "background task %s failed (%d)", t->name, rc);
         wf__task_free(t);
         t = n;
     }
@@ -6498,7 +6787,7 @@ WF__PRIVATE void wf__tasks_drop(wf__job *job) {
     wf__task *t = (wf__task *)(void *)job;
     while (t) {
         wf__task *n = t->next;
-        wf__logf(t->cfg, 1, "background task %s dropped at shutdown", t->name);
+        wf__logf(t->cfg, WF_LOG_WARNING, "background task %s dropped at shutdown", t->name);
         wf__task_free(t);
         t = n;
     }
@@ -6568,7 +6857,10 @@ WF__PRIVATE int wf__jwt_part(const char *p, size_t n, wf_json_doc *d) {
     if (!raw) return WF_ENOMEM;
     int len = wf_base64_decode(raw, p, n, true);
     int rc = len < 0 ? WF_ETOKEN : wf_json_parse(raw, (size_t)len, 16, d) < 0 ? WF_ETOKEN : 0;
-    if (rc == 0 && wf_json_typeof(d->root) != WF_JSON_OBJECT) wf_json_free(d), rc = WF_ETOKEN;
+    if (rc == 0 && wf_json_typeof(d->root) != WF_JSON_OBJECT) {
+        wf_json_free(d);
+        rc = WF_ETOKEN;
+    }
     WF_FREE(NULL, raw);                         /* the document holds its own copies of strings */
     return rc;
 }
@@ -6668,13 +6960,13 @@ typedef struct wf__mw {
 } wf__mw;
 
 typedef struct wf__server wf__server;
-typedef struct wf__rs wf__rs;
+typedef struct wf__request wf__request;
 
 /* An HTTP connection: the loop's connection, and the requests on it. */
 typedef struct wf__hconn {
     wf__conn base;              /* first: the loop allocates and frees it */
-    wf__rs *rs;                 /* the request in progress */
-    wf__rs *done, *done_tail;   /* answered requests whose cleanups wait for the output to drain */
+    wf__request *request;                 /* the request in progress */
+    wf__request *done, *done_tail;   /* answered requests whose cleanups wait for the output to drain */
     bool closing;               /* close once the output is sent */
     bool must_linger;           /* the client may still be sending: drain before closing */
     bool started;               /* a request has begun on it */
@@ -6684,8 +6976,8 @@ typedef struct wf__hconn {
 } wf__hconn;
 
 /* The state of one request, from its first byte to the end of its response. Pooled per loop. */
-struct wf__rs {
-    wf__rs *next;               /* in a free list, or a connection's done list */
+struct wf__request {
+    wf__request *next;               /* in a free list, or a connection's done list */
     wf__server *srv;
     wf__loop *loop;
     wf__hconn *conn;
@@ -6706,7 +6998,7 @@ struct wf__rs {
 /* The server's state for one loop. */
 typedef struct wf__hloop {
     wf__server *srv;
-    wf__rs *free_rs;
+    wf__request *free_requests;
 } wf__hloop;
 
 struct wf__server {
@@ -6768,83 +7060,83 @@ WF__PRIVATE void wf__config_defaults(wf_config *c) {
 
 /* ---- request states ---- */
 
-WF__PRIVATE wf__rs *wf__rs_get(wf__loop *l, wf__hconn *c) {
-    wf__hloop *hl = (wf__hloop *)l->user;
+WF__PRIVATE wf__request *wf__request_get(wf__loop *loop, wf__hconn *c) {
+    wf__hloop *hl = (wf__hloop *)loop->user;
     wf__server *s = hl->srv;
-    wf__rs *rs = hl->free_rs;
+    wf__request *request = hl->free_requests;
     uint32_t nf = s->cfg.max_headers;
-    if (rs) {
-        hl->free_rs = rs->next;
+    if (request) {
+        hl->free_requests = request->next;
     } else {
-        rs = (wf__rs *)WF_MALLOC(NULL, sizeof *rs + nf * sizeof(wf_http_field));
-        if (!rs) return NULL;
-        memset(rs, 0, sizeof *rs);
+        request = (wf__request *)WF_MALLOC(NULL, sizeof *request + nf * sizeof(wf_http_field));
+        if (!request) return NULL;
+        memset(request, 0, sizeof *request);
     }
-    rs->srv = s;
-    rs->loop = l;
-    rs->conn = c;
-    rs->head.max_line = s->cfg.max_request_line;
-    rs->head.max_head = s->cfg.max_header_bytes;
-    wf_http_head_init(&rs->head, rs->fields, nf);
-    memset(&rs->chunked, 0, sizeof rs->chunked);
-    rs->chunked.max_body = s->cfg.max_body;
-    rs->head_len = rs->body_len = 0;
-    rs->phase = WF__P_HEAD;
-    rs->t_first_us = l->now_us;
-    rs->t_head_ms = 0;
-    atomic_store(&rs->orphan, false);
-    memset(&rs->req, 0, sizeof rs->req);
-    rs->req.head = &rs->head;
-    rs->req.conn = &c->base;
-    rs->req.app = s->app;
-    rs->req.cfg = &s->cfg;
-    rs->req.pool = s->pool;
-    rs->req.res = &rs->res;
-    rs->req.arena.inl = rs->arena_inline;
-    rs->req.arena.inl_cap = sizeof rs->arena_inline;
-    wf__res_init(&rs->res);
-    return rs;
+    request->srv = s;
+    request->loop = loop;
+    request->conn = c;
+    request->head.max_line = s->cfg.max_request_line;
+    request->head.max_head = s->cfg.max_header_bytes;
+    wf_http_head_init(&request->head, request->fields, nf);
+    memset(&request->chunked, 0, sizeof request->chunked);
+    request->chunked.max_body = s->cfg.max_body;
+    request->head_len = request->body_len = 0;
+    request->phase = WF__P_HEAD;
+    request->t_first_us = loop->now_us;
+    request->t_head_ms = 0;
+    atomic_store(&request->orphan, false);
+    memset(&request->req, 0, sizeof request->req);
+    request->req.head = &request->head;
+    request->req.conn = &c->base;
+    request->req.app = s->app;
+    request->req.cfg = &s->cfg;
+    request->req.pool = s->pool;
+    request->req.res = &request->res;
+    request->req.arena.inl = request->arena_inline;
+    request->req.arena.inl_cap = sizeof request->arena_inline;
+    wf__res_init(&request->res);
+    return request;
 }
 
 /* The request is over: each section lets go of its part, in the order FastAPI ends a request. */
-WF__PRIVATE void wf__rs_put(wf__loop *l, wf__rs *rs) {
-    wf__hloop *hl = (wf__hloop *)l->user;
-    wf__deps_request_end(&rs->req);             /* the cleanups, newest first */
-    wf__tasks_request_end(&rs->req);            /* the response is out: its tasks may run */
-    wf__params_request_end(&rs->req);
-    wf__res_end(&rs->res);
-    wf__arena_reset(&rs->req.arena);
-    rs->next = hl->free_rs;
-    hl->free_rs = rs;
+WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request) {
+    wf__hloop *hl = (wf__hloop *)loop->user;
+    wf__deps_request_end(&request->req);             /* the cleanups, newest first */
+    wf__tasks_request_end(&request->req);            /* the response is out: its tasks may run */
+    wf__params_request_end(&request->req);
+    wf__res_end(&request->res);
+    wf__arena_reset(&request->req.arena);
+    request->next = hl->free_requests;
+    hl->free_requests = request;
 }
 
 /* A request is answered: release it now, or once its response is sent if it has cleanups or tasks
    (the code after a dependency's `yield` runs after the response, as FastAPI does). */
-WF__PRIVATE void wf__rs_finish(wf__loop *l, wf__hconn *c, wf__rs *rs) {
-    if (!rs->req.deps.cleanups && !rs->req.tasks.head) {
-        wf__rs_put(l, rs);
+WF__PRIVATE void wf__request_finish(wf__loop *loop, wf__hconn *c, wf__request *request) {
+    if (!request->req.deps.cleanups && !request->req.tasks.head) {
+        wf__request_put(loop, request);
         return;
     }
-    rs->next = NULL;
-    if (c->done_tail) c->done_tail->next = rs;
-    else c->done = rs;
-    c->done_tail = rs;
+    request->next = NULL;
+    if (c->done_tail) c->done_tail->next = request;
+    else c->done = request;
+    c->done_tail = request;
 }
 
 /* The output has drained (or the connection is closing): run the waiting cleanups, in order. */
-WF__PRIVATE void wf__release_done(wf__loop *l, wf__hconn *c) {
+WF__PRIVATE void wf__release_done(wf__loop *loop, wf__hconn *c) {
     while (c->done) {
-        wf__rs *rs = c->done;
-        c->done = rs->next;
-        wf__rs_put(l, rs);
+        wf__request *request = c->done;
+        c->done = request->next;
+        wf__request_put(loop, request);
     }
     c->done_tail = NULL;
 }
 
-WF__PRIVATE void wf__rs_destroy(wf__rs *rs) {
-    wf__res_destroy(&rs->res);
-    wf__arena_reset(&rs->req.arena);
-    WF_FREE(NULL, rs);
+WF__PRIVATE void wf__request_destroy(wf__request *request) {
+    wf__res_destroy(&request->res);
+    wf__arena_reset(&request->req.arena);
+    WF_FREE(NULL, request);
 }
 
 /* ---- response serializer ---- */
@@ -6854,38 +7146,38 @@ WF__PRIVATE bool wf__is_head_method(const wf_req *req) {
     return m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0;
 }
 
-WF__PRIVATE void wf__access(wf__rs *rs, int status) {
-    const wf_config *cfg = &rs->srv->cfg;
+WF__PRIVATE void wf__access(wf__request *request, int status) {
+    const wf_config *cfg = &request->srv->cfg;
     if (!cfg->access_log) return;
     wf_access_entry e;
     wf_str na = {"-", 1};
-    bool parsed = rs->head.method.len > 0 && rs->req.buf;
+    bool parsed = request->head.method.len > 0 && request->req.buf;
     e.unix_ms = wf__wall_ms();
-    e.peer = wf_req_peer(&rs->req);
-    e.method = parsed ? wf_span_str(rs->req.buf, rs->head.method) : na;
-    e.path = parsed ? wf_req_path(&rs->req) : na;
+    e.peer = wf_req_peer(&request->req);
+    e.method = parsed ? wf_span_str(request->req.buf, request->head.method) : na;
+    e.path = parsed ? wf_req_path(&request->req) : na;
     e.status = status;
-    e.bytes = rs->res.bytes;
-    e.micros = wf__mono_us() - rs->t_first_us;
+    e.bytes = request->res.bytes;
+    e.micros = wf__mono_us() - request->t_first_us;
     cfg->access_log(cfg->access_log_user, &e);
 }
 
-/* Queue the status line and headers of rs's response. */
-WF__PRIVATE int wf__write_head(wf__loop *l, wf__hconn *c, wf__rs *rs, bool chunked, bool close) {
-    wf_res *res = &rs->res;
-    wf__output *out = wf__output_of(l, &c->base);
+/* Queue the status line and headers of request's response. */
+WF__PRIVATE int wf__write_head(wf__loop *loop, wf__hconn *c, wf__request *request, bool chunked, bool close) {
+    wf_res *res = &request->res;
+    wf__output *out = wf__output_of(loop, &c->base);
     size_t from = out->bytes.len;
     int status = res->status;
     wf_http_response h;
     memset(&h, 0, sizeof h);
     h.status = status;
-    h.date = l->date;
+    h.date = loop->date;
     h.chunked = chunked;
     h.content_length = !chunked && !res->stream && status != 204 && status != 304 ? (int64_t)res->body_len : -1;
     h.fields.ptr = res->hdrs.ptr;
     h.fields.len = res->hdrs.len;
     h.close = close;
-    h.keep_alive = !close && rs->head.minor == 0;
+    h.keep_alive = !close && request->head.minor == 0;
     int rc = wf_http_write_head(&out->bytes, &h);
     if (rc == 0) rc = wf__output_commit(out, from);
     if (rc == 0) res->bytes += out->bytes.len - from;
@@ -6893,8 +7185,8 @@ WF__PRIVATE int wf__write_head(wf__loop *l, wf__hconn *c, wf__rs *rs, bool chunk
 }
 
 /* Queue the body of a finished (non-stream) response. */
-WF__PRIVATE int wf__write_body(wf__loop *l, wf__hconn *c, wf_res *res) {
-    wf__output *q = wf__output_of(l, &c->base);
+WF__PRIVATE int wf__write_body(wf__loop *loop, wf__hconn *c, wf_res *res) {
+    wf__output *q = wf__output_of(loop, &c->base);
     int rc = 0;
     if (res->file_fd >= 0) {
         if (!res->body_len) return 0;
@@ -6917,65 +7209,65 @@ WF__PRIVATE int wf__write_body(wf__loop *l, wf__hconn *c, wf_res *res) {
     return rc;
 }
 
-/* Start rs's stream: the input buffer goes away before it ends, so the head is kept for the access
+/* Start request's stream: the input buffer goes away before it ends, so the head is kept for the access
    log; the body is not kept (a producer copies what it needs). */
-WF__PRIVATE void wf__stream_begin(wf__rs *rs) {
-    char *copy = (char *)wf__arena_alloc(&rs->req.arena, rs->head_len);
-    if (copy) memcpy(copy, rs->req.buf, rs->head_len);
-    rs->req.buf = copy;
-    rs->req.body.ptr = "";
-    rs->req.body.len = 0;
-    rs->phase = WF__P_STREAM;
+WF__PRIVATE void wf__stream_begin(wf__request *request) {
+    char *copy = (char *)wf__arena_alloc(&request->req.arena, request->head_len);
+    if (copy) memcpy(copy, request->req.buf, request->head_len);
+    request->req.buf = copy;
+    request->req.body.ptr = "";
+    request->req.body.len = 0;
+    request->phase = WF__P_STREAM;
 }
 
-/* Call rs's producer once with the connection's output as its sink. */
-WF__PRIVATE int wf__stream_call(wf__loop *l, wf__hconn *c, wf__rs *rs) {
-    wf_res *res = &rs->res;
-    res->sink = wf__output_of(l, &c->base);
+/* Call request's producer once with the connection's output as its sink. */
+WF__PRIVATE int wf__stream_call(wf__loop *loop, wf__hconn *c, wf__request *request) {
+    wf_res *res = &request->res;
+    res->sink = wf__output_of(loop, &c->base);
     int r = res->stream(res, res->stream_user);
     res->sink = NULL;
     return r;
 }
 
-/* Serialize the response the handler left in rs; starts a stream when it asked for one. */
-WF__PRIVATE int wf__finish_response(wf__loop *l, wf__hconn *c, wf__rs *rs) {
-    wf_res *res = &rs->res;
+/* Serialize the response the handler left in request; starts a stream when it asked for one. */
+WF__PRIVATE int wf__finish_response(wf__loop *loop, wf__hconn *c, wf__request *request) {
+    wf_res *res = &request->res;
     if (!res->status) res->status = 200;
     if (res->status == 205) wf__res_drop_body(res);  /* RFC 9110 15.3.6: no content, whatever was set */
-    bool head_only = wf__is_head_method(&rs->req);
+    bool head_only = wf__is_head_method(&request->req);
     bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
-    bool close = c->closing || res->close || !rs->head.keep_alive || l->stopping;
-    bool chunked = res->stream && rs->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
-    if (res->stream && rs->head.minor == 0 && !no_body) close = true;    /* delimited by close */
+    bool close = c->closing || res->close || !request->head.keep_alive || loop->stopping;
+    bool chunked = res->stream && request->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
+    if (res->stream && request->head.minor == 0 && !no_body) close = true;    /* delimited by close */
     if (close) c->closing = true;
-    res->chunked = rs->head.minor == 1;
-    int rc = wf__write_head(l, c, rs, chunked, close);
+    res->chunked = request->head.minor == 1;
+    int rc = wf__write_head(loop, c, request, chunked, close);
     if (rc == 0 && !no_body && res->stream && res->has_body && res->body_len) {
-        res->sink = wf__output_of(l, &c->base);     /* a body set with a stream is its first chunk */
+        res->sink = wf__output_of(loop, &c->base);     /* a body set with a stream is its first chunk */
         rc = wf_res_write(res, res->body, res->body_len);
         res->sink = NULL;
     } else if (rc == 0 && !no_body) {
-        rc = wf__write_body(l, c, res);
+        rc = wf__write_body(loop, c, res);
     }
     if (res->stream && !no_body && rc == 0) {
-        wf__stream_begin(rs);
+        wf__stream_begin(request);
         return 0;
     }
-    wf__access(rs, res->status);
+    wf__access(request, res->status);
     return rc;
 }
 
-/* Answer an error found by the HTTP layer, {"detail": ...}, and close; rs (c's) is released. */
-WF__PRIVATE void wf__http_error(wf__loop *l, wf__hconn *c, wf__rs *rs, int status, const char *why) {
+/* Answer an error found by the HTTP layer, {"detail": ...}, and close; request (c's) is released. */
+WF__PRIVATE void wf__http_error(wf__loop *loop, wf__hconn *c, wf__request *request, int status, const char *why) {
     char body[256];
     size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
-    wf__res_reset(&rs->res);
-    wf_reply(&rs->res, status, "application/json", body, n);
+    wf__res_reset(&request->res);
+    wf_reply(&request->res, status, "application/json", body, n);
     c->closing = true;
     c->must_linger = true;
-    wf__finish_response(l, c, rs);
-    wf__rs_put(l, rs);
-    c->rs = NULL;
+    wf__finish_response(loop, c, request);
+    wf__request_put(loop, request);
+    c->request = NULL;
 }
 
 /* ---- dispatch: middleware, the router, the handler ---- */
@@ -7018,7 +7310,7 @@ WF__PRIVATE void wf__route_missed(wf_req *req, wf_res *res, wf__match *m) {
         other.n = 0;
         other.npartial = 0;
         /* "//" strips to "", which nothing matches */
-        if (k && (wf__rmatch(&req->app->router.root, dec + 1, dec + k, wf_req_method(req), &other) || other.npartial)) {
+        if (k && (wf__match_path(&req->app->router.root, dec + 1, dec + k, wf_req_method(req), &other) || other.npartial)) {
             wf_str to = {dec, k};
             wf__redirect_slash(req, res, to);
             return;
@@ -7091,166 +7383,166 @@ WF__PRIVATE bool wf__app_blocks(wf_req *req) {
 
 WF__PRIVATE void wf__work_back(void *arg);
 
-/* The job is over, run or dropped: hand rs back to its loop (no allocation: this cannot fail). */
-WF__PRIVATE void wf__work_post(wf__rs *rs) {
-    wf__pool_release(rs->srv->pool);
-    rs->back.fn = wf__work_back;
-    rs->back.arg = rs;
-    rs->back.heap = false;
-    wf__loop_post_node(rs->loop, &rs->back);
+/* The job is over, run or dropped: hand request back to its loop (no allocation: this cannot fail). */
+WF__PRIVATE void wf__work_post(wf__request *request) {
+    wf__pool_release(request->srv->pool);
+    request->back.fn = wf__work_back;
+    request->back.arg = request;
+    request->back.heap = false;
+    wf__loop_post_node(request->loop, &request->back);
 }
 
-/* On a worker: middleware, dependencies and handler; the response waits in rs for its loop. */
+/* On a worker: middleware, dependencies and handler; the response waits in request for its loop. */
 WF__PRIVATE void wf__work_run(wf__job *job) {
-    wf__rs *rs = (wf__rs *)(void *)((char *)job - offsetof(wf__rs, job));
-    if (!atomic_load(&rs->orphan)) wf__app_dispatch(&rs->req, &rs->res);  /* its client may have left */
-    wf__work_post(rs);
+    wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
+    if (!atomic_load(&request->orphan)) wf__app_dispatch(&request->req, &request->res);  /* its client may have left */
+    wf__work_post(request);
 }
 
 WF__PRIVATE void wf__work_drop(wf__job *job) {
-    wf__rs *rs = (wf__rs *)(void *)((char *)job - offsetof(wf__rs, job));
-    wf_str m = wf_req_method(&rs->req), path = wf_req_path(&rs->req);
-    wf__logf(&rs->srv->cfg, 1, "blocking request %.*s %.*s dropped at shutdown", (int)WF__MIN(m.len, 16), m.ptr,
+    wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
+    wf_str m = wf_req_method(&request->req), path = wf_req_path(&request->req);
+    wf__logf(&request->srv->cfg, WF_LOG_WARNING, "blocking request %.*s %.*s dropped at shutdown", (int)WF__MIN(m.len, 16), m.ptr,
              (int)WF__MIN(path.len, 40), path.ptr);
-    wf__work_post(rs);
+    wf__work_post(request);
 }
 
-/* Hand rs, a complete request of total bytes, to the pool: its bytes are copied off the connection's
+/* Hand request, a complete request of total bytes, to the pool: its bytes are copied off the connection's
    input, which goes on to the next request. WF_EFULL past max_jobs. */
-WF__PRIVATE int wf__work_submit(wf__rs *rs, size_t total) {
-    char *copy = (char *)wf__arena_alloc(&rs->req.arena, total + 1);
+WF__PRIVATE int wf__work_submit(wf__request *request, size_t total) {
+    char *copy = (char *)wf__arena_alloc(&request->req.arena, total + 1);
     if (!copy) return WF_ENOMEM;
-    memcpy(copy, rs->req.buf, total);
-    rs->req.body.ptr = copy + (rs->req.body.ptr - rs->req.buf);
-    rs->req.buf = copy;
-    wf_req_peer(&rs->req);          /* formatted now: a worker never reads the connection */
-    if (!wf__pool_reserve(rs->srv->pool)) return WF_EFULL;
-    rs->job.run = wf__work_run;
-    rs->job.drop = wf__work_drop;
-    rs->job.urgent = true;          /* before queued tasks: a client waits for it */
-    rs->phase = WF__P_WORK;
-    wf__pool_push(rs->srv->pool, &rs->job);
+    memcpy(copy, request->req.buf, total);
+    request->req.body.ptr = copy + (request->req.body.ptr - request->req.buf);
+    request->req.buf = copy;
+    wf_req_peer(&request->req);          /* formatted now: a worker never reads the connection */
+    if (!wf__pool_reserve(request->srv->pool)) return WF_EFULL;
+    request->job.run = wf__work_run;
+    request->job.drop = wf__work_drop;
+    request->job.urgent = true;          /* before queued tasks: a client waits for it */
+    request->phase = WF__P_WORK;
+    wf__pool_push(request->srv->pool, &request->job);
     return 0;
 }
 
 /* ---- requests: from bytes to a handler call ---- */
 
-/* Run the handler for the complete request in rs (total bytes at buf) and queue its response, or
+/* Run the handler for the complete request in request (total bytes at buf) and queue its response, or
    hand it to the worker pool (phase WF__P_WORK) if its route is blocking. */
-WF__PRIVATE void wf__dispatch(wf__loop *l, wf__hconn *c, wf__rs *rs, const char *buf, size_t total) {
-    const wf_config *cfg = &rs->srv->cfg;
-    rs->req.buf = buf;
-    rs->req.body.ptr = buf + rs->head_len;
-    rs->req.body.len = rs->head.chunked ? rs->body_len : (size_t)WF__MAX(rs->head.content_length, 0);
-    if (rs->srv->pool && wf__app_blocks(&rs->req)) {
-        int rc = wf__work_submit(rs, total);
+WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request, const char *buf, size_t total) {
+    const wf_config *cfg = &request->srv->cfg;
+    request->req.buf = buf;
+    request->req.body.ptr = buf + request->head_len;
+    request->req.body.len = request->head.chunked ? request->body_len : (size_t)WF__MAX(request->head.content_length, 0);
+    if (request->srv->pool && wf__app_blocks(&request->req)) {
+        int rc = wf__work_submit(request, total);
         if (rc == 0) return;
-        rs->req.route.refused = rc == WF_EFULL ? 503 : 500;
+        request->req.route.refused = rc == WF_EFULL ? 503 : 500;
     }
     int64_t t0 = wf__mono_us();
-    wf__app_dispatch(&rs->req, &rs->res);
+    wf__app_dispatch(&request->req, &request->res);
     int64_t took = (wf__mono_us() - t0) / 1000;
-    if (took >= cfg->slow_handler_ms && !rs->req.route.blocking) {  /* it held the loop: all waited */
-        wf_str m = wf_req_method(&rs->req);
-        wf__logf(cfg, 1, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
-                 rs->req.route.pattern ? rs->req.route.pattern : "(no route)", (long long)took);
+    if (took >= cfg->slow_handler_ms && !request->req.route.blocking) {  /* it held the loop: all waited */
+        wf_str m = wf_req_method(&request->req);
+        wf__logf(cfg, WF_LOG_WARNING, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
+                 request->req.route.pattern ? request->req.route.pattern : "(no route)", (long long)took);
     }
-    if (wf__finish_response(l, c, rs) < 0) {
-        wf__logf(cfg, 0, "out of memory writing a response; closing the connection");
+    if (wf__finish_response(loop, c, request) < 0) {
+        wf__logf(cfg, WF_LOG_ERROR, "out of memory writing a response; closing the connection");
         c->closing = true;
     }
 }
 
 /* After the head: refuse what the head already rules out, announce 100 Continue. 0 = go on. */
-WF__PRIVATE int wf__head_accepted(wf__loop *l, wf__hconn *c, wf__rs *rs, size_t have) {
-    const wf_config *cfg = &rs->srv->cfg;
-    wf_http_head *h = &rs->head;
-    rs->phase = WF__P_BODY;
-    rs->t_head_ms = l->now_ms;
+WF__PRIVATE int wf__head_accepted(wf__loop *loop, wf__hconn *c, wf__request *request, size_t have) {
+    const wf_config *cfg = &request->srv->cfg;
+    wf_http_head *h = &request->head;
+    request->phase = WF__P_BODY;
+    request->t_head_ms = loop->now_ms;
     /* trailer fields count against the head's limits (what the head left of them) */
     uint32_t mh = cfg->max_header_bytes, mf = cfg->max_headers;
-    rs->chunked.max_trailer = rs->head_len < mh ? mh - (uint32_t)rs->head_len : 0;
-    rs->chunked.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 0;
-    rs->chunked.no_trailers = !rs->chunked.max_trailer || !rs->chunked.max_trailer_fields;
+    request->chunked.max_trailer = request->head_len < mh ? mh - (uint32_t)request->head_len : 0;
+    request->chunked.max_trailer_fields = h->num_fields < mf ? mf - h->num_fields : 0;
+    request->chunked.no_trailers = !request->chunked.max_trailer || !request->chunked.max_trailer_fields;
     if (h->content_length > 0 && (uint64_t)h->content_length > cfg->max_body) {
-        wf__http_error(l, c, rs, 413, "Request body too large");
+        wf__http_error(loop, c, request, 413, "Request body too large");
         return -1;
     }
     bool body_due = h->chunked || h->content_length > 0;
-    if (h->expect_continue && h->minor == 1 && body_due && have == rs->head_len) {
+    if (h->expect_continue && h->minor == 1 && body_due && have == request->head_len) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        wf__output_copy(wf__output_of(l, &c->base), cont, sizeof cont - 1);
+        wf__output_copy(wf__output_of(loop, &c->base), cont, sizeof cont - 1);
     }
     return 0;
 }
 
-/* Advance the body of rs with the bytes of the input after the connection's in_start. Returns the
+/* Advance the body of request with the bytes of the input after the connection's in_start. Returns the
    request's total length when it is complete, 0 if more is needed, -1 after answering an error.
    A chunked body is decoded in place and the input behind it moved down, so framing never
    accumulates in memory. */
-WF__PRIVATE long wf__body_progress(wf__loop *l, wf__hconn *c, wf__rs *rs, wf_buf *in) {
+WF__PRIVATE long wf__body_progress(wf__loop *loop, wf__hconn *c, wf__request *request, wf_buf *in) {
     char *buf = in->ptr + c->base.in_start;
     size_t len = in->len - c->base.in_start;
-    if (!rs->head.chunked) {
-        size_t need = rs->head_len + (size_t)WF__MAX(rs->head.content_length, 0);
+    if (!request->head.chunked) {
+        size_t need = request->head_len + (size_t)WF__MAX(request->head.content_length, 0);
         return len >= need ? (long)need : 0;
     }
-    size_t dec_at = rs->head_len + rs->body_len, used = 0, out = 0;
-    int rc = wf_http_dechunk(&rs->chunked, buf + dec_at, buf + dec_at, len - dec_at, &used, &out);
+    size_t dec_at = request->head_len + request->body_len, used = 0, out = 0;
+    int rc = wf_http_dechunk(&request->chunked, buf + dec_at, buf + dec_at, len - dec_at, &used, &out);
     if (used > out) {
         memmove(buf + dec_at + out, buf + dec_at + used, len - dec_at - used);
         in->len -= used - out;
     }
-    rs->body_len += out;
-    if (rc == WF_ETOOBIG && rs->chunked.trailer_too_big)        /* the trailers: a head, in effect */
-        wf__http_error(l, c, rs, 431, "Request header fields too large");
+    request->body_len += out;
+    if (rc == WF_ETOOBIG && request->chunked.trailer_too_big)        /* the trailers: a head, in effect */
+        wf__http_error(loop, c, request, 431, "Request header fields too large");
     else if (rc == WF_ETOOBIG)
-        wf__http_error(l, c, rs, 413, "Request body too large");
+        wf__http_error(loop, c, request, 413, "Request body too large");
     else if (rc < 0)
-        wf__http_error(l, c, rs, 400, "Invalid chunked body");
+        wf__http_error(loop, c, request, 400, "Invalid chunked body");
     if (rc < 0) return -1;
-    return rc == 1 ? (long)(rs->head_len + rs->body_len) : 0;
+    return rc == 1 ? (long)(request->head_len + request->body_len) : 0;
 }
 
 /* Parse and answer every complete request in the connection's input, in order. Returns true if it
    stopped at the output high-water mark with input left (call again once the output drains). */
-WF__PRIVATE bool wf__process_input(wf__loop *l, wf__hconn *c) {
-    wf_buf *in = l->in;
+WF__PRIVATE bool wf__process_input(wf__loop *loop, wf__hconn *c) {
+    wf_buf *in = loop->in;
     bool more = false;
     /* closing: finish the request in flight (graceful shutdown), start no new one */
-    while ((!c->closing || c->rs) && (!c->rs || c->rs->phase <= WF__P_BODY)) {
-        if (wf__output_of(l, &c->base)->pending > WF__PIPELINE_HIGH_WATER) {
+    while ((!c->closing || c->request) && (!c->request || c->request->phase <= WF__P_BODY)) {
+        if (wf__output_of(loop, &c->base)->pending > WF__PIPELINE_HIGH_WATER) {
             more = in->len > c->base.in_start;
             break;
         }
         char *buf = in->ptr + c->base.in_start;
         size_t len = in->len - c->base.in_start;
         if (!len) break;
-        if (!c->rs && !(c->rs = wf__rs_get(l, c))) {
+        if (!c->request && !(c->request = wf__request_get(loop, c))) {
             c->closing = true;
             break;
         }
         if (c->base.timer != WF__T_HEAD && c->base.timer != WF__T_BODY) c->base.timer = WF__TIMER_NONE;
-        wf__rs *rs = c->rs;
-        rs->req.buf = buf;
+        wf__request *request = c->request;
+        request->req.buf = buf;
         c->started = true;
-        if (rs->phase == WF__P_HEAD) {
-            int rc = wf_http_parse_head(&rs->head, buf, len);
+        if (request->phase == WF__P_HEAD) {
+            int rc = wf_http_parse_head(&request->head, buf, len);
             if (rc == WF_EPARTIAL) break;
             if (rc < 0) {
-                wf__http_error(l, c, rs, rs->head.status, rs->head.error);
+                wf__http_error(loop, c, request, request->head.status, request->head.error);
                 break;
             }
-            rs->head_len = (size_t)rc;
-            if (wf__head_accepted(l, c, rs, len) < 0) break;
+            request->head_len = (size_t)rc;
+            if (wf__head_accepted(loop, c, request, len) < 0) break;
         }
-        long total = wf__body_progress(l, c, rs, in);
+        long total = wf__body_progress(loop, c, request, in);
         if (total <= 0) break;
-        wf__dispatch(l, c, rs, buf, (size_t)total);
+        wf__dispatch(loop, c, request, buf, (size_t)total);
         c->base.in_start += (size_t)total;
-        if (rs->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
-        wf__rs_finish(l, c, rs);
-        c->rs = NULL;
+        if (request->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
+        wf__request_finish(loop, c, request);
+        c->request = NULL;
         c->base.timer = WF__TIMER_NONE;  /* the next request, or the idle wait, starts its own clock */
     }
     return more;
@@ -7259,24 +7551,24 @@ WF__PRIVATE bool wf__process_input(wf__loop *l, wf__hconn *c) {
 /* ---- streams ---- */
 
 /* Call the producer while the client keeps up. Returns -1 if it aborted. */
-WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__hconn *c) {
-    wf__rs *rs = c->rs;
-    wf_res *res = &rs->res;
-    wf__output *out = wf__output_of(l, &c->base);
+WF__PRIVATE int wf__stream_pump(wf__loop *loop, wf__hconn *c) {
+    wf__request *request = c->request;
+    wf_res *res = &request->res;
+    wf__output *out = wf__output_of(loop, &c->base);
     c->stream_idle = false;
     while (out->pending < WF__STREAM_LOW_WATER) {
         size_t before = out->pending;
-        int r = wf__stream_call(l, c, rs);
+        int r = wf__stream_call(loop, c, request);
         if (r < 0) return -1;
         if (r == 0) {
             size_t from = out->bytes.len;
             if (res->chunked && (wf_http_write_last_chunk(&out->bytes) < 0 || wf__output_commit(out, from) < 0))
                 return -1;
             res->bytes += out->bytes.len - from;
-            wf__access(rs, res->status);
+            wf__access(request, res->status);
             res->stream = NULL;
-            wf__rs_finish(l, c, rs);
-            c->rs = NULL;
+            wf__request_finish(loop, c, request);
+            c->request = NULL;
             c->base.timer = WF__TIMER_NONE;
             return 0;
         }
@@ -7291,135 +7583,135 @@ WF__PRIVATE int wf__stream_pump(wf__loop *l, wf__hconn *c) {
 /* ---- the HTTP connection: what the loop calls ---- */
 
 /* Choose the timer and poll events for c's state. */
-WF__PRIVATE void wf__http_arm(wf__loop *l, wf__hconn *c) {
-    const wf_config *cfg = l->shared->cfg;
-    wf__rs *rs = c->rs;
-    bool streaming = rs && rs->phase == WF__P_STREAM;
-    bool working = rs && rs->phase == WF__P_WORK;
+WF__PRIVATE void wf__http_arm(wf__loop *loop, wf__hconn *c) {
+    const wf_config *cfg = loop->shared->cfg;
+    wf__request *request = c->request;
+    bool streaming = request && request->phase == WF__P_STREAM;
+    bool working = request && request->phase == WF__P_WORK;
     bool out = (c->base.out && c->base.out->pending) || (streaming && !c->stream_idle);
-    bool partial = rs && rs->phase <= WF__P_BODY;     /* a request still arriving */
+    bool partial = request && request->phase <= WF__P_BODY;     /* a request still arriving */
     int t;
     int64_t d;
     if (c->base.lingering) return;
     if (out) {
         t = WF__T_WRITE;
-        d = l->now_ms + cfg->write_timeout_ms;
+        d = loop->now_ms + cfg->write_timeout_ms;
     } else if (streaming) {
         t = WF__T_RETRY;
-        d = l->now_ms + WF__STREAM_RETRY_MS;
+        d = loop->now_ms + WF__STREAM_RETRY_MS;
     } else if (working) {
         t = WF__TIMER_NONE;             /* no clock on a handler: it answers or it hangs */
         d = INT64_MAX;
-    } else if (rs && rs->phase == WF__P_HEAD) {
+    } else if (request && request->phase == WF__P_HEAD) {
         t = WF__T_HEAD;
-        d = rs->t_first_us / 1000 + cfg->header_timeout_ms;
-    } else if (rs) {
+        d = request->t_first_us / 1000 + cfg->header_timeout_ms;
+    } else if (request) {
         t = WF__T_BODY;
-        d = rs->t_head_ms + cfg->body_timeout_ms;
+        d = request->t_head_ms + cfg->body_timeout_ms;
     } else {
         t = WF__T_IDLE;
-        d = l->now_ms + (c->started ? cfg->idle_timeout_ms : cfg->header_timeout_ms);
+        d = loop->now_ms + (c->started ? cfg->idle_timeout_ms : cfg->header_timeout_ms);
     }
     /* a deadline is set when its phase begins; a write deadline again whenever bytes went out */
-    if (t != c->base.timer || (t == WF__T_WRITE && c->wrote)) wf__conn_timer(l, &c->base, t, d);
+    if (t != c->base.timer || (t == WF__T_WRITE && c->wrote)) wf__conn_timer(loop, &c->base, t, d);
     c->wrote = false;
-    bool reading = (!out || (!rs && c->base.in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done && !working &&
+    bool reading = (!out || (!request && c->base.in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done && !working &&
                    (!c->closing || partial);   /* at shutdown the request in flight is still read */
-    wf__conn_watch(l, &c->base, reading, out);
+    wf__conn_watch(loop, &c->base, reading, out);
 }
 
 /* Make progress on c: answer requests, pump a stream, write; then stash, arm or close. */
-WF__PRIVATE void wf__http_drive(wf__loop *l, wf__hconn *c) {
+WF__PRIVATE void wf__http_drive(wf__loop *loop, wf__hconn *c) {
     for (int round = 0; round < 64; round++) {
         bool more = false;
-        if (c->rs && c->rs->phase == WF__P_STREAM && wf__stream_pump(l, c) < 0) goto dead;
-        if (!c->rs || c->rs->phase <= WF__P_BODY) more = wf__process_input(l, c);
+        if (c->request && c->request->phase == WF__P_STREAM && wf__stream_pump(loop, c) < 0) goto dead;
+        if (!c->request || c->request->phase <= WF__P_BODY) more = wf__process_input(loop, c);
         /* as nginx does: no TCP_NODELAY for a lone response before a close, where Nagle cannot delay */
-        if (!c->closing || c->rs) wf__conn_nodelay(&c->base);
-        wf__output *q = wf__output_of(l, &c->base);
+        if (!c->closing || c->request) wf__conn_nodelay(&c->base);
+        wf__output *q = wf__output_of(loop, &c->base);
         int fr = wf__output_flush(q, c->base.fd);
         c->wrote = c->wrote || q->sent;
         q->sent = false;
         if (fr < 0) goto dead;
         if (fr == 1) break;
-        if (c->done) wf__release_done(l, c);   /* every response so far is sent */
-        if (c->rs && c->rs->phase == WF__P_STREAM) {
+        if (c->done) wf__release_done(loop, c);   /* every response so far is sent */
+        if (c->request && c->request->phase == WF__P_STREAM) {
             if (c->stream_idle) break;
             continue;
         }
         if (more) continue;                 /* pipelined requests waited for the output to drain */
         if (c->peer_done) {
-            if (c->rs && c->rs->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
+            if (c->request && c->request->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
             c->closing = true;
         }
-        if (c->closing && !c->rs) {
+        if (c->closing && !c->request) {
             /* a clean end closes at once; unread input (a refused body, pipelined requests after
                "Connection: close") is drained first, so a reset cannot destroy the response */
-            if (!c->must_linger && l->in->len == c->base.in_start) goto dead;
-            if (wf__conn_stash(l, &c->base) < 0) goto dead;
-            wf__conn_linger(l, &c->base);
+            if (!c->must_linger && loop->in->len == c->base.in_start) goto dead;
+            if (wf__conn_stash(loop, &c->base) < 0) goto dead;
+            wf__conn_linger(loop, &c->base);
             return;
         }
         break;
     }
-    if (wf__conn_stash(l, &c->base) < 0) goto dead;
-    wf__http_arm(l, c);
+    if (wf__conn_stash(loop, &c->base) < 0) goto dead;
+    wf__http_arm(loop, c);
     return;
 dead:     /* or done */
-    wf__conn_drop_scratch(l);
-    wf__conn_close(l, &c->base);
+    wf__conn_drop_scratch(loop);
+    wf__conn_close(loop, &c->base);
 }
 
 /* The loop read c (nread: bytes, 0 at end of stream, or WF__READ_*), or found it writable. */
-WF__PRIVATE void wf__http_event(wf__loop *l, wf__conn *conn, long r, short rev) {
+WF__PRIVATE void wf__http_event(wf__loop *loop, wf__conn *conn, long r, short rev) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
-    bool partial = c->rs && c->rs->phase <= WF__P_BODY;
-    bool unread = l->in->len > conn->in_start;
-    bool sending = (conn->out && conn->out->pending) || c->rs || unread;
+    bool partial = c->request && c->request->phase <= WF__P_BODY;
+    bool unread = loop->in->len > conn->in_start;
+    bool sending = (conn->out && conn->out->pending) || c->request || unread;
     if (r == WF__READ_FULL && partial) {
-        c->rs->req.buf = l->in->ptr + conn->in_start;
-        wf__http_error(l, c, c->rs, 413, "Request too large");
+        c->request->req.buf = loop->in->ptr + conn->in_start;
+        wf__http_error(loop, c, c->request, 413, "Request too large");
     } else if (r == WF__READ_ERROR || r == WF__READ_FULL ||
                (r == 0 && (partial || !sending || (rev & (POLLHUP | POLLERR))))) {
         /* an error, the peer left mid-request or idle, or it is gone both ways (a reset after
            its FIN reads as end of stream, and the hang-up would be reported again and again) */
-        wf__conn_close(l, conn);
+        wf__conn_close(loop, conn);
         return;
     } else if (r == 0) {
         c->peer_done = true;            /* answer the complete requests it sent, then close */
     }
-    wf__http_drive(l, c);
+    wf__http_drive(loop, c);
 }
 
-WF__PRIVATE void wf__http_timeout(wf__loop *l, wf__conn *conn, int timer) {
+WF__PRIVATE void wf__http_timeout(wf__loop *loop, wf__conn *conn, int timer) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
     if (timer == WF__T_RETRY) {         /* a stream producer asked to be called again */
-        wf__conn_input(l, conn);
-        wf__http_drive(l, c);
+        wf__conn_input(loop, conn);
+        wf__http_drive(loop, c);
         return;
     }
-    if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->rs) {
-        wf__conn_input(l, conn);
-        c->rs->req.buf = l->in->ptr + conn->in_start;
-        wf__http_error(l, c, c->rs, 408, "Request timeout");
-        wf__http_drive(l, c);
+    if ((timer == WF__T_HEAD || timer == WF__T_BODY) && c->request) {
+        wf__conn_input(loop, conn);
+        c->request->req.buf = loop->in->ptr + conn->in_start;
+        wf__http_error(loop, c, c->request, 408, "Request timeout");
+        wf__http_drive(loop, c);
         return;
     }
-    wf__conn_close(l, conn);
+    wf__conn_close(loop, conn);
 }
 
 /* The connection is closing: cleanups run when the client goes away too. */
-WF__PRIVATE void wf__http_closed(wf__loop *l, wf__conn *conn) {
+WF__PRIVATE void wf__http_closed(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
-    wf__release_done(l, c);
-    if (c->rs && c->rs->phase == WF__P_WORK) atomic_store(&c->rs->orphan, true);   /* its worker frees it */
-    else if (c->rs) wf__rs_put(l, c->rs);
-    c->rs = NULL;
+    wf__release_done(loop, c);
+    if (c->request && c->request->phase == WF__P_WORK) atomic_store(&c->request->orphan, true);   /* its worker frees it */
+    else if (c->request) wf__request_put(loop, c->request);
+    c->request = NULL;
 }
 
-WF__PRIVATE void wf__http_stopping(wf__loop *l, wf__conn *conn) {
+WF__PRIVATE void wf__http_stopping(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
-    if (!c->rs && !(conn->out && conn->out->pending)) wf__conn_close(l, conn);
+    if (!c->request && !(conn->out && conn->out->pending)) wf__conn_close(loop, conn);
     else c->closing = true;
 }
 
@@ -7429,28 +7721,28 @@ static const wf__loop_hooks wf__http_hooks = {
 
 /* On the loop: send what the worker made, then go on with the connection's next requests. */
 WF__PRIVATE void wf__work_back(void *arg) {
-    wf__rs *rs = (wf__rs *)arg;
-    wf__loop *l = rs->loop;
-    wf__hconn *c = rs->conn;
+    wf__request *request = (wf__request *)arg;
+    wf__loop *loop = request->loop;
+    wf__hconn *c = request->conn;
     /* the connection has gone: only the cleanups are left. A job that did not run (skipped, or
        dropped at shutdown, after every connection closed) is always such an orphan. */
-    if (atomic_load(&rs->orphan)) {
-        wf__access(rs, 499);            /* nginx's "client closed request", in the access log only */
-        wf__rs_put(l, rs);
+    if (atomic_load(&request->orphan)) {
+        wf__access(request, 499);            /* nginx's "client closed request", in the access log only */
+        wf__request_put(loop, request);
         return;
     }
-    wf__conn_input(l, &c->base);
-    rs->phase = WF__P_BODY;
-    if (wf__finish_response(l, c, rs) < 0) {
-        wf__logf(&rs->srv->cfg, 0, "out of memory writing a response; closing the connection");
+    wf__conn_input(loop, &c->base);
+    request->phase = WF__P_BODY;
+    if (wf__finish_response(loop, c, request) < 0) {
+        wf__logf(&request->srv->cfg, WF_LOG_ERROR, "out of memory writing a response; closing the connection");
         c->closing = true;
     }
-    if (rs->phase != WF__P_STREAM) {
-        wf__rs_finish(l, c, rs);
-        c->rs = NULL;
+    if (request->phase != WF__P_STREAM) {
+        wf__request_finish(loop, c, request);
+        c->request = NULL;
         c->base.timer = WF__TIMER_NONE;
     }
-    wf__http_drive(l, c);
+    wf__http_drive(loop, c);
 }
 
 /* ---- the app ---- */
@@ -7487,10 +7779,10 @@ WF__PRIVATE void wf__server_free(wf__server *s) {
     }
     for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
     for (int i = 0; i < s->nloops; i++)
-        while (s->hloops[i].free_rs) {
-            wf__rs *n = s->hloops[i].free_rs->next;
-            wf__rs_destroy(s->hloops[i].free_rs);
-            s->hloops[i].free_rs = n;
+        while (s->hloops[i].free_requests) {
+            wf__request *n = s->hloops[i].free_requests->next;
+            wf__request_destroy(s->hloops[i].free_requests);
+            s->hloops[i].free_requests = n;
         }
     wf__pool_free(s->pool);
     WF_FREE(NULL, s->loops);
@@ -7606,7 +7898,7 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
         sigaction(SIGTERM, &sa, &old_term);
     }
     wf__server *s = atomic_load(&app->server.running);
-    wf__logf(&s->cfg, 2, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
+    wf__logf(&s->cfg, WF_LOG_INFO, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
     int rc = wf_wait(app);
     if (sigs) {
         sigaction(SIGINT, &old_int, NULL);
@@ -7804,12 +8096,22 @@ WF__PRIVATE void wf__job_report(wf__run *r, wf__test_job *j, int status, bool ti
         fclose(j->out);
     }
     const char *name = j->t->name;
-    if (timed_out) printf("[ TIME ] %s (killed after %d ms)\n", name, r->timeout_ms), r->failed++;
-    else if (WIFSIGNALED(status))
-        printf("[CRASH ] %s (%s)\n", name, wf__signame(WTERMSIG(status))), r->failed++;
-    else if (WEXITSTATUS(status) == WF__EXIT_PASS) printf("[  OK  ] %s (%lld ms)\n", name, (long long)ms), r->passed++;
-    else if (WEXITSTATUS(status) == WF__EXIT_SKIP) printf("[ SKIP ] %s\n", name), r->skipped++;
-    else printf("[ FAIL ] %s (%s:%d, exit %d)\n", name, j->t->file, j->t->line, WEXITSTATUS(status)), r->failed++;
+    if (timed_out) {
+        printf("[ TIME ] %s (killed after %d ms)\n", name, r->timeout_ms);
+        r->failed++;
+    } else if (WIFSIGNALED(status)) {
+        printf("[CRASH ] %s (%s)\n", name, wf__signame(WTERMSIG(status)));
+        r->failed++;
+    } else if (WEXITSTATUS(status) == WF__EXIT_PASS) {
+        printf("[  OK  ] %s (%lld ms)\n", name, (long long)ms);
+        r->passed++;
+    } else if (WEXITSTATUS(status) == WF__EXIT_SKIP) {
+        printf("[ SKIP ] %s\n", name);
+        r->skipped++;
+    } else {
+        printf("[ FAIL ] %s (%s:%d, exit %d)\n", name, j->t->file, j->t->line, WEXITSTATUS(status));
+        r->failed++;
+    }
     fflush(stdout);
     j->pid = 0;
 }
@@ -7905,7 +8207,10 @@ WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg) {
     wf_test_client *tc = (wf_test_client *)WF_MALLOC(NULL, sizeof *tc);
     if (!tc) return NULL;
     if (cfg) c = *cfg;
-    else memset(&c, 0, sizeof c), c.no_access_log = true;
+    else {
+        memset(&c, 0, sizeof c);
+        c.no_access_log = true;
+    }
     if (wf__server_new(app, &c, -1, &tc->srv) < 0) {
         WF_FREE(NULL, tc);
         return NULL;
@@ -7934,10 +8239,16 @@ WF__PRIVATE int wf__test_build(const wf_test_req *rq, wf_buf *b) {
         rc = wf_buf_printf(b, "%s\r\n", *h);
     }
     if (!host && rc == 0) rc = wf_buf_printf(b, "Host: testserver\r\n");
-    if (rq->json) body = rq->json, blen = strlen(rq->json), rc |= wf_buf_printf(b, "Content-Type: application/json\r\n");
-    if (rq->form)
-        body = rq->form, blen = strlen(rq->form),
+    if (rq->json) {
+        body = rq->json;
+        blen = strlen(rq->json);
+        rc |= wf_buf_printf(b, "Content-Type: application/json\r\n");
+    }
+    if (rq->form) {
+        body = rq->form;
+        blen = strlen(rq->form);
         rc |= wf_buf_printf(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+    }
     if (rq->chunked) rc |= wf_buf_printf(b, "Transfer-Encoding: chunked\r\n\r\n%zx\r\n", blen);
     else if (body) rc |= wf_buf_printf(b, "Content-Length: %zu\r\n\r\n", blen);
     else rc |= wf_buf_printf(b, "\r\n");
@@ -7966,11 +8277,11 @@ WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head
         if (head_only || status == 204 || status == 304) {
             done = 1;
         } else if (te.ptr) {
-            wf_http_chunked ck;
+            wf_http_chunked chunked;
             size_t used = 0, out = 0;
             char *copy = wf__strndup(e, (size_t)(end - e));
-            memset(&ck, 0, sizeof ck);
-            done = copy && wf_http_dechunk(&ck, copy, copy, (size_t)(end - e), &used, &out) == 1;
+            memset(&chunked, 0, sizeof chunked);
+            done = copy && wf_http_dechunk(&chunked, copy, copy, (size_t)(end - e), &used, &out) == 1;
             if (done) wf_buf_append(&body, copy, out);
             WF_FREE(NULL, copy);
         } else if (cl.ptr) {
@@ -7986,25 +8297,26 @@ WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head
             wf_buf_free(&body);
             return 0;
         }
-        wf_buf_append(&body, "", 1);
-        tmp.body = body.ptr;
-        tmp.body_len = body.len - 1;
+        tmp.body = (char *)wf_buf_cstr(&body);
+        tmp.body_len = body.len;
         *res = tmp;
         return 1;
     }
 }
 
 /* Move bytes between the client end and the server until the response is complete. */
-WF__PRIVATE int wf__test_exchange(wf__loop *l, int fd, const wf_buf *req, bool head_only, wf_test_res *res) {
+WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, const wf_buf *req, bool head_only, wf_test_res *res) {
     size_t sent = 0;
     wf_buf in = {0};
     int rc = WF_EPARTIAL, idle = 0;
     for (int round = 0; round < 1000000 && rc == WF_EPARTIAL; round++) {
         bool progress = false, closed = false;
         ssize_t n;
-        if (sent < req->len && (n = send(fd, req->ptr + sent, req->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0)
-            sent += (size_t)n, progress = true;
-        if (l->n > 2) wf__conn_event(l, l->conns[2], POLLIN | POLLOUT);
+        if (sent < req->len && (n = send(fd, req->ptr + sent, req->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+            sent += (size_t)n;
+            progress = true;
+        }
+        if (loop->n > 2) wf__conn_event(loop, loop->conns[2], POLLIN | POLLOUT);
         for (;;) {
             if (wf_buf_reserve(&in, 65536) < 0) return WF_ENOMEM;
             n = recv(fd, in.ptr + in.len, 65536, MSG_DONTWAIT);
@@ -8012,7 +8324,8 @@ WF__PRIVATE int wf__test_exchange(wf__loop *l, int fd, const wf_buf *req, bool h
                 closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
                 break;
             }
-            in.len += (size_t)n, progress = true;
+            in.len += (size_t)n;
+            progress = true;
         }
         idle = progress ? 0 : idle + 1;
         if (wf__test_parse(in.ptr, in.len, closed, head_only, res)) rc = 0;
@@ -8023,7 +8336,7 @@ WF__PRIVATE int wf__test_exchange(wf__loop *l, int fd, const wf_buf *req, bool h
 }
 
 WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_res *res) {
-    wf__loop *l = &tc->srv->loops[0];
+    wf__loop *loop = &tc->srv->loops[0];
     wf_buf req = {0};
     int sv[2], rc;
     memset(res, 0, sizeof *res);
@@ -8036,14 +8349,14 @@ WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_re
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     ss.ss_family = AF_UNIX;
-    wf__loop_tick(l);
-    wf__conn_add(l, sv[0], &ss);
+    wf__loop_tick(loop);
+    wf__conn_add(loop, sv[0], &ss);
     bool head_only = rq->method && strcmp(rq->method, "HEAD") == 0;
-    rc = wf__test_exchange(l, sv[1], &req, head_only, res);
+    rc = wf__test_exchange(loop, sv[1], &req, head_only, res);
     close(sv[1]);                                   /* the server sees the end and lets go */
-    for (int i = 0; i < 100 && l->n > 2; i++) wf__conn_event(l, l->conns[2], POLLIN);
-    while (l->n > 2) wf__conn_close(l, l->conns[2]);
-    wf__conn_bury(l);
+    for (int i = 0; i < 100 && loop->n > 2; i++) wf__conn_event(loop, loop->conns[2], POLLIN);
+    while (loop->n > 2) wf__conn_close(loop, loop->conns[2]);
+    wf__conn_bury(loop);
     wf_buf_free(&req);
     return rc;
 }
@@ -8084,7 +8397,10 @@ WF_API const wf_jval *wf_test_json(wf_test_res *res) {
 }
 
 WF_API void wf_test_res_free(wf_test_res *res) {
-    if (res->json) wf_json_free(res->json), WF_FREE(NULL, res->json);
+    if (res->json) {
+        wf_json_free(res->json);
+        WF_FREE(NULL, res->json);
+    }
     WF_FREE(NULL, res->head);
     WF_FREE(NULL, res->body);
     res->head = res->body = NULL;
