@@ -99,27 +99,25 @@
 
    ON THE LOOP
    ===========
-   wf_run starts `threads` loop threads (default: one per online CPU). Each owns a SO_REUSEPORT
-   listener, a poll set and its connections; a connection never changes thread. The poll set is
-   epoll on Linux and poll() elsewhere (or anywhere with -DWF_USE_POLL, which the tests also run),
-   with exactly poll()'s semantics (level triggered, one wait per iteration): poll() rescans every
-   descriptor on each call, which costs about a third of the server's CPU with many short
-   connections. A connection joins the set only if its first read does not finish it, so a
-   one-request connection costs no epoll_ctl at all. An idle keep-alive connection costs well under
-   200 bytes (`make bench` measures it beside nginx): reads go to a per-thread scratch buffer and
-   responses are built in a per-thread output buffer; only a partial request or an unsent response
-   is copied to memory owned by the connection.
-   A new connection is read at once, without waiting for poll(), since the request usually follows the
-   handshake; TCP_NODELAY is set only once a connection outlives its first response. Timers: the head must arrive within header_timeout_ms of its first byte and the body
-   within body_timeout_ms of the head (else 408 and close); an idle keep-alive connection is closed
-   after idle_timeout_ms, a client that does not read its response after write_timeout_ms. Past
-   max_conns, new connections get a 503 and are closed. When accept() runs out of file descriptors
-   (EMFILE) the loop uses a reserve descriptor to accept and close the waiting connection, and pauses
-   the listener briefly if even that fails, so it never spins.
-   Shutdown: wf_stop(app) (any thread, or a signal handler) or SIGINT/SIGTERM (wf_run installs handlers
-   unless wf_config.no_signals) closes the listeners and idle connections; requests in flight finish
-   with "Connection: close" within shutdown_grace_ms; then wf_run returns 0.
-   Errors after the response is queued (a reset, a timeout) close that connection only.
+   wf_run starts `threads` loop threads (default: one per online CPU). Each owns a SO_REUSEPORT listener, a
+   poll set and its connections; a connection never changes thread. The poll set is epoll on Linux and poll()
+   elsewhere (or anywhere with -DWF_USE_POLL, which the tests also run), with exactly poll()'s semantics
+   (level triggered, one wait per iteration): poll() rescans every descriptor on each call, which costs about
+   a third of the server's CPU with many short connections. A connection joins the set only if its first read
+   does not finish it, so a one-request connection costs no epoll_ctl at all. An idle keep-alive connection
+   costs well under 200 bytes (`make bench` measures it beside nginx): reads go to a per-thread scratch buffer
+   and responses are built in a per-thread output buffer; only a partial request or an unsent response is
+   copied to memory owned by the connection. A new connection is read at once, without waiting for poll(),
+   since the request usually follows the handshake; TCP_NODELAY is set only once a connection outlives its
+   first response. Timers: the head must arrive within header_timeout_ms of its first byte and the body within
+   body_timeout_ms of the head (else 408 and close); an idle keep-alive connection is closed after
+   idle_timeout_ms, a client that does not read its response after write_timeout_ms. Past max_conns, new
+   connections get a 503 and are closed. When accept() runs out of file descriptors (EMFILE) the loop uses a
+   reserve descriptor to accept and close the waiting connection, and pauses the listener briefly if even that
+   fails, so it never spins. Shutdown: wf_stop(app) (any thread, or a signal handler) or SIGINT/SIGTERM
+   (wf_run installs handlers unless wf_config.no_signals) closes the listeners and idle connections; requests
+   in flight finish with "Connection: close" within shutdown_grace_ms; then wf_run returns 0. Errors after the
+   response is queued (a reset, a timeout) close that connection only.
 
    ON ROUTING
    ==========
@@ -151,33 +149,32 @@
 
    ON PARAMETERS AND VALIDATION
    ============================
-   FastAPI declares parameters in the handler's signature; here the handler asks for them, with a
-   spec in FastAPI's words: wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000").
-   Sources are the path, the query string ('+' is a space, %XX is decoded, the last repeated value
-   wins; wf_query_all gives them all), headers, cookies and urlencoded form fields. Path, query
-   and form text is decoded as Python's unquote does it: valid UTF-8 always, each ill-formed
-   sequence one U+FFFD, a raw byte of a form body its Latin-1 character. Conversions follow
-   pydantic v1: ints take "+3", "-5", "1_000", any Unicode decimal digits and spaces (as Python's
-   int() does), not "3.0", and must fit in 64 bits (Python's are unbounded: the one deviation);
-   floats are finite (nan and inf are 422, since they could never be written back as JSON);
-   booleans take 1/0, on/off, t/f, true/false, y/n, yes/no in any case. A failing getter records one entry {"loc","msg","type"[,"ctx"]} and returns zero; the
-   handler may check wf_invalid(req) and return; either way, after it returns the request is
-   answered 422 with every entry, in the order the getters ran. So a handler cannot reply 200
-   with a value that failed validation. JSON bodies (wf_body_json, wf_body_str/int/float/bool)
-   follow FastAPI's rules for content types, missing bodies and malformed JSON (loc ["body",
-   offset], Python's message and context); a body that is not UTF-8 is a 400 "There was an error
-   parsing the body", a UTF-8 BOM is skipped, a null body is a missing one, and a non-object body
-   goes through Python's dict() as pydantic's does. tests/diff compares all this with FastAPI 0.92
-   itself, request for request, and lists what differs on purpose.
+   FastAPI declares parameters in the handler's signature; here the handler asks for them, with a spec in
+   FastAPI's words: wf_param_int(req, WF_IN_QUERY, "limit", "default=100,ge=1,le=1000"). Sources are the path,
+   the query string ('+' is a space, %XX is decoded, the last repeated value wins; wf_query_all gives them
+   all), headers, cookies and urlencoded form fields. Path, query and form text is decoded as Python's unquote
+   does it: valid UTF-8 always, each ill-formed sequence one U+FFFD, a raw byte of a form body its Latin-1
+   character. Conversions follow pydantic v1: ints take "+3", "-5", "1_000", any Unicode decimal digits and
+   spaces (as Python's int() does), not "3.0", and must fit in 64 bits (Python's are unbounded: the one
+   deviation); floats are finite (nan and inf are 422, since they could never be written back as JSON);
+   booleans take 1/0, on/off, t/f, true/false, y/n, yes/no in any case. A failing getter records one entry
+   {"loc","msg","type"[,"ctx"]} and returns zero; the handler may check wf_invalid(req) and return; either
+   way, after it returns the request is answered 422 with every entry, in the order the getters ran. So a
+   handler cannot reply 200 with a value that failed validation. JSON bodies (wf_body_json,
+   wf_body_str/int/float/bool) follow FastAPI's rules for content types, missing bodies and malformed JSON
+   (loc ["body", offset], Python's message and context); a body that is not UTF-8 is a 400 "There was an error
+   parsing the body", a UTF-8 BOM is skipped, a null body is a missing one, and a non-object body goes through
+   Python's dict() as pydantic's does. tests/diff compares all this with FastAPI 0.92 itself, request for
+   request, and lists what differs on purpose.
 
    ON JSON
    =======
-   The writer (wf_jw_*, wf_json_pack, wf_reply_json) escapes strings, replaces bytes that are not
-   UTF-8 with U+FFFD, writes doubles as the shortest text that reads back exactly, as Python's repr
-   does (10.0, 0.1, 1e+16), and refuses NaN and infinities. The reader (wf_json_parse) is strict
-   RFC 8259: one value, UTF-8 checked, \u escapes of lone surrogates refused, nesting limited (128
-   by default; 900 for request bodies, about where Python's json gives up), numbers finite; lookups return the last of duplicate keys, as Python's json does.
-   A document takes one allocation: at most one node per input byte plus the decoded strings.
+   The writer (wf_jw_*, wf_json_pack, wf_reply_json) escapes strings, replaces bytes that are not UTF-8 with
+   U+FFFD, writes doubles as the shortest text that reads back exactly, as Python's repr does (10.0, 0.1,
+   1e+16), and refuses NaN and infinities. The reader (wf_json_parse) is strict RFC 8259: one value, UTF-8
+   checked, \u escapes of lone surrogates refused, nesting limited (128 by default; 900 for request bodies,
+   about where Python's json gives up), numbers finite; lookups return the last of duplicate keys, as Python's
+   json does. A document takes one allocation: at most one node per input byte plus the decoded strings.
 
    ON ERRORS AND MIDDLEWARE
    ========================
@@ -450,8 +447,8 @@ WF_API bool wf_ct_equal(const void *a, const void *b, size_t n);
 WF_API int wf_random(void *out, size_t n);
 
 /* PBKDF2-HMAC-SHA256 (RFC 8018): iters rounds of key derivation into out[0..outlen). */
-WF_API void wf_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iters, uint8_t *out,
-                             size_t outlen);
+WF_API void wf_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iters,
+                             uint8_t *out, size_t outlen);
 
 /* Password hashing schemes. */
 typedef enum wf_pw_scheme {
@@ -842,7 +839,8 @@ WF_API int wf_res_get_status(const wf_res *res);
 WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
 /* Like wf_raise, with detail given as JSON text (an object, a list...) and extra header lines
    ("WWW-Authenticate: Bearer"), NULL-terminated; headers may be NULL. */
-WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) WF__NORETURN;
+WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers)
+    WF__NORETURN;
 /* For a failure that is not the client's: logs msg with the route and answers 500
    {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
 WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
@@ -1201,10 +1199,22 @@ WF_API void wf_test_res_free(wf_test_res *res);
                   (blen), true, fatal)
 #define WF_ASSERT_EQ_MEM(a, alen, b, blen) do { WF__CHK_MEM(a, alen, b, blen, true); } while (0)
 #define WF_EXPECT_EQ_MEM(a, alen, b, blen) do { WF__CHK_MEM(a, alen, b, blen, false); } while (0)
-#define WF_ASSERT_TRUE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, true); } while (0)
-#define WF_EXPECT_TRUE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, false); } while (0)
-#define WF_ASSERT_FALSE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, true); } while (0)
-#define WF_EXPECT_FALSE(x) do { wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, false); } while (0)
+#define WF_ASSERT_TRUE(x)                                                                                    \
+    do {                                                                                                     \
+        wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, true);                              \
+    } while (0)
+#define WF_EXPECT_TRUE(x)                                                                                    \
+    do {                                                                                                     \
+        wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, true, false);                             \
+    } while (0)
+#define WF_ASSERT_FALSE(x)                                                                                   \
+    do {                                                                                                     \
+        wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, true);                             \
+    } while (0)
+#define WF_EXPECT_FALSE(x)                                                                                   \
+    do {                                                                                                     \
+        wf__check_true(__FILE__, __LINE__, #x, (x) ? true : false, false, false);                            \
+    } while (0)
 #define WF_SKIP(why) wf_test_skip(why)
 
 #endif /* WF_NO_TESTING */
@@ -1308,7 +1318,8 @@ WF__PRIVATE void wf__log_stderr(void *user, wf_log_level level, const char *msg)
     static const char *lv[] = {"error", "warning", "info"};
     char line[1024];
     (void)user;
-    int n = snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level > WF_LOG_INFO ? WF_LOG_ERROR : level], msg);
+    int n =
+        snprintf(line, sizeof line, "webfw: %s: %s\n", lv[level > WF_LOG_INFO ? WF_LOG_ERROR : level], msg);
     if (n > 0) {
         ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
         (void)w;
@@ -1436,7 +1447,11 @@ WF__PRIVATE size_t wf__utf8_len(const unsigned char *s, size_t n) {
    could still have completed it; a stray byte alone). */
 WF__PRIVATE size_t wf__utf8_subpart(const unsigned char *s, size_t n) {
     unsigned c = s[0];
-    size_t need = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0, i = 1;
+    size_t need = c >= 0xc2 && c <= 0xdf   ? 1
+                  : c >= 0xe0 && c <= 0xef ? 2
+                  : c >= 0xf0 && c <= 0xf4 ? 3
+                                           : 0,
+           i = 1;
     unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
     for (; i <= need && i < n; i++)
         if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf)) break;
@@ -1504,7 +1519,9 @@ WF__PRIVATE double wf__strtod(const char *s, char **end) {
 }
 
 WF__PRIVATE int wf__hexval(int c) {
-    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+    return c >= '0' && c <= '9'                     ? c - '0'
+           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                    : -1;
 }
 
 WF_API size_t wf_percent_decode(char *out, const char *in, size_t n, bool plus_space) {
@@ -1673,7 +1690,8 @@ WF__PRIVATE void wf__sha256_block1(uint32_t h[8], const uint8_t *p) {
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (WF__ROR32(e, 6) ^ WF__ROR32(e, 11) ^ WF__ROR32(e, 25)) + ((e & f) ^ (~e & g)) + wf__sha256_k[i] + w[i];
+        uint32_t t1 = k + (WF__ROR32(e, 6) ^ WF__ROR32(e, 11) ^ WF__ROR32(e, 25)) + ((e & f) ^ (~e & g)) +
+                      wf__sha256_k[i] + w[i];
         uint32_t t2 = (WF__ROR32(a, 2) ^ WF__ROR32(a, 13) ^ WF__ROR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g;
         g = f;
@@ -1694,23 +1712,26 @@ WF__PRIVATE void wf__sha256_block1(uint32_t h[8], const uint8_t *p) {
     h[7] += k;
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(WF_NO_SHA_NI)
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) &&               \
+    !defined(WF_NO_SHA_NI)
 #include <cpuid.h>
 #include <immintrin.h>
 #define WF__SHA_NI 1
 
 /* n blocks with the x86 SHA extensions (the layout of Intel's reference code: the state is kept as
    ABEF and CDGH; each 4 rounds take 4 schedule words, each computed with sha256msg1/msg2). */
-__attribute__((target("sha,sse4.1,ssse3"))) static void wf__sha256_ni(uint32_t h[8], const uint8_t *p, size_t n) {
+__attribute__((target("sha,sse4.1,ssse3"))) static void wf__sha256_ni(uint32_t h[8], const uint8_t *p,
+                                                                      size_t n) {
     const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
     __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xB1);   /* CDAB */
     __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1B);    /* EFGH */
-    __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);                                                          /* ABEF */
-    s1 = _mm_blend_epi16(s1, tmp, 0xF0);                                                               /* CDGH */
+    __m128i s0 = _mm_alignr_epi8(tmp, s1, 8); /* ABEF */
+    s1 = _mm_blend_epi16(s1, tmp, 0xF0); /* CDGH */
     for (; n; n--, p += 64) {
         __m128i w[16], abef = s0, cdgh = s1, m;
         for (int g = 0; g < 16; g++) {
-            if (g < 4) w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)), bswap);
+            if (g < 4)
+                w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)), bswap);
             else w[g] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[g - 4], w[g - 3]),
                                                            _mm_alignr_epi8(w[g - 1], w[g - 2], 4)), w[g - 1]);
             m = _mm_add_epi32(w[g], _mm_loadu_si128((const __m128i *)(const void *)&wf__sha256_k[4 * g]));
@@ -1720,10 +1741,10 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void wf__sha256_ni(uint32_t h
         s0 = _mm_add_epi32(s0, abef);
         s1 = _mm_add_epi32(s1, cdgh);
     }
-    tmp = _mm_shuffle_epi32(s0, 0x1B);                                                                 /* FEBA */
-    s1 = _mm_shuffle_epi32(s1, 0xB1);                                                                  /* DCHG */
-    _mm_storeu_si128((__m128i *)(void *)&h[0], _mm_blend_epi16(tmp, s1, 0xF0));                        /* DCBA */
-    _mm_storeu_si128((__m128i *)(void *)&h[4], _mm_alignr_epi8(s1, tmp, 8));                          /* HGFE */
+    tmp = _mm_shuffle_epi32(s0, 0x1B); /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1); /* DCHG */
+    _mm_storeu_si128((__m128i *)(void *)&h[0], _mm_blend_epi16(tmp, s1, 0xF0)); /* DCBA */
+    _mm_storeu_si128((__m128i *)(void *)&h[4], _mm_alignr_epi8(s1, tmp, 8)); /* HGFE */
 }
 
 /* Does this CPU have the SHA extensions (and SSE4.1, SSSE3)? Asked once; the answer never changes. */
@@ -1757,7 +1778,10 @@ WF__PRIVATE void wf__sha1_block1(uint32_t h[5], const uint8_t *p) {
     for (int i = 0; i < 16; i++) w[i] = wf__be32(p + 4 * i);
     for (int i = 16; i < 80; i++) w[i] = WF__ROL32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     for (int i = 0; i < 80; i++) {
-        uint32_t f = i < 20 ? (b & c) | (~b & d) : i < 40 ? b ^ c ^ d : i < 60 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d;
+        uint32_t f = i < 20   ? (b & c) | (~b & d)
+                     : i < 40 ? b ^ c ^ d
+                     : i < 60 ? (b & c) | (b & d) | (c & d)
+                              : b ^ c ^ d;
         uint32_t k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6;
         uint32_t t = WF__ROL32(a, 5) + f + e + k + w[i];
         e = d;
@@ -1801,8 +1825,8 @@ WF__PRIVATE void wf__md_update(uint32_t *h, uint8_t *buf, size_t *bn, uint64_t *
     *bn = n;
 }
 
-WF__PRIVATE void wf__md_final(uint32_t *h, int words, uint8_t *buf, size_t bn, uint64_t len, wf__block_fn block,
-                              uint8_t *out) {
+WF__PRIVATE void wf__md_final(uint32_t *h, int words, uint8_t *buf, size_t bn, uint64_t len,
+                              wf__block_fn block, uint8_t *out) {
     buf[bn++] = 0x80;
     if (bn > 56) {
         memset(buf + bn, 0, 64 - bn);
@@ -1982,8 +2006,8 @@ WF_API int wf_random(void *out, size_t n) {
 
 /* ---- password hashing ---- */
 
-WF_API void wf_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iters, uint8_t *out,
-                             size_t outlen) {
+WF_API void wf_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iters,
+                             uint8_t *out, size_t outlen) {
     uint8_t k[64], pad[64], u[32], t[32];
     wf_sha256_ctx in, outer, c;
     memset(k, 0, sizeof k);
@@ -2201,7 +2225,9 @@ typedef struct wf__blowfish {
     uint32_t p[18], s[4][256];
 } wf__blowfish;
 
-#define WF__BLOWFISH_F(b, x) ((((b)->s[0][(x) >> 24] + (b)->s[1][((x) >> 16) & 0xff]) ^ (b)->s[2][((x) >> 8) & 0xff]) + (b)->s[3][(x) & 0xff])
+#define WF__BLOWFISH_F(b, x)                                                                                 \
+    ((((b)->s[0][(x) >> 24] + (b)->s[1][((x) >> 16) & 0xff]) ^ (b)->s[2][((x) >> 8) & 0xff]) +               \
+     (b)->s[3][(x)&0xff])
 
 WF__PRIVATE void wf__blowfish_encipher(const wf__blowfish *b, uint32_t *xl, uint32_t *xr) {
     uint32_t l = *xl ^ b->p[0], r = *xr;
@@ -2254,7 +2280,8 @@ static const char wf__bcrypt_b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 WF__PRIVATE void wf__bcrypt_b64_encode(char *out, const uint8_t *p, size_t n) {
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        uint32_t v =
+            (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
         int chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
         for (int k = 0; k < chars; k++) out[o++] = wf__bcrypt_b64[(v >> (18 - 6 * k)) & 63];
     }
@@ -2281,7 +2308,8 @@ WF__PRIVATE bool wf__bcrypt_b64_decode(uint8_t *out, size_t outn, const char *s,
 }
 
 /* The 23 bytes of a bcrypt hash of pw (truncated to 72 bytes with its NUL) under salt and cost. */
-WF__PRIVATE int wf__bcrypt_raw(const char *pw, size_t pn, const uint8_t salt[16], uint32_t cost, uint8_t out[23]) {
+WF__PRIVATE int wf__bcrypt_raw(const char *pw, size_t pn, const uint8_t salt[16], uint32_t cost,
+                               uint8_t out[23]) {
     static const char magic[] = "OrpheanBeholderScryDoubt";
     uint8_t key[73];
     size_t kn = WF__MIN(pn, (size_t)72);
@@ -2312,12 +2340,15 @@ WF__PRIVATE int wf__bcrypt_raw(const char *pw, size_t pn, const uint8_t salt[16]
 }
 
 /* Split "$2b$12$<22 salt><31 hash>". */
-WF__PRIVATE bool wf__bcrypt_parse(const char *h, char *minor, uint32_t *cost, uint8_t salt[16], uint8_t sum[23]) {
-    if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || h[3] != '$' || h[6] != '$') return false;
+WF__PRIVATE bool wf__bcrypt_parse(const char *h, char *minor, uint32_t *cost, uint8_t salt[16],
+                                  uint8_t sum[23]) {
+    if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || h[3] != '$' || h[6] != '$')
+        return false;
     if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9') return false;
     *minor = h[2];
     *cost = (uint32_t)((h[4] - '0') * 10 + (h[5] - '0'));
-    return *cost >= 4 && *cost <= 31 && wf__bcrypt_b64_decode(salt, 16, h + 7, 22) && wf__bcrypt_b64_decode(sum, 23, h + 29, 31);
+    return *cost >= 4 && *cost <= 31 && wf__bcrypt_b64_decode(salt, 16, h + 7, 22) &&
+           wf__bcrypt_b64_decode(sum, 23, h + 29, 31);
 }
 
 /* Split "$pbkdf2-sha256$rounds$salt$hash" (passlib) or "pbkdf2_sha256$iterations$salt$hash" (Django). */
@@ -2339,7 +2370,8 @@ WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, 
     size_t hn = strlen(d + 1);      /* 32 bytes: 44 characters of base64, 43 of passlib's (no padding) */
     uint8_t scratch[48];            /* decode where any 44 characters fit, then insist on 32 bytes */
     if (hn != (*django ? 44u : 43u)) return false;
-    *sumn = *django ? wf_base64_decode(scratch, d + 1, hn, false) : wf__passlib_b64_decode(scratch, d + 1, hn);
+    *sumn =
+        *django ? wf_base64_decode(scratch, d + 1, hn, false) : wf__passlib_b64_decode(scratch, d + 1, hn);
     if (*sumn != 32) return false;
     memcpy(sum, scratch, 32);
     return true;
@@ -2406,8 +2438,10 @@ WF_API bool wf_password_needs_rehash(const char *hash, const wf_pw_opts *opts) {
     else memset(&o, 0, sizeof o);
     if (!hash) return true;
     if (o.scheme == WF_PW_BCRYPT)
-        return !wf__bcrypt_parse(hash, &minor, &rounds, salt, sum) || minor != 'b' || rounds < (o.rounds ? o.rounds : 12);
-    return !wf__pbkdf2_parse(hash, &django, &rounds, &sp, &sn, sum, &sumn) || django || rounds < (o.rounds ? o.rounds : 600000);
+        return !wf__bcrypt_parse(hash, &minor, &rounds, salt, sum) || minor != 'b' ||
+               rounds < (o.rounds ? o.rounds : 12);
+    return !wf__pbkdf2_parse(hash, &django, &rounds, &sp, &sn, sum, &sumn) || django ||
+           rounds < (o.rounds ? o.rounds : 600000);
 }
 /* ======================================================================
  * >>json  JSON writer and reader
@@ -2822,12 +2856,14 @@ WF__PRIVATE int wf__json_read_string(wf__json_reader *j, wf_str *out) {
         }
         uint32_t cp, lo;
         if (e != 'u') return wf__json_read_fail(j, j->p, "Invalid \\escape");
-        if (wf__json_read_hex4(j->p + 2, j->end, &cp) < 0) return wf__json_read_fail(j, j->p + 1, "Invalid \\uXXXX escape");
+        if (wf__json_read_hex4(j->p + 2, j->end, &cp) < 0)
+            return wf__json_read_fail(j, j->p + 1, "Invalid \\uXXXX escape");
         j->p += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+            return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
         if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || wf__json_read_hex4(j->p + 2, j->end, &lo) < 0 ||
-                lo < 0xdc00 || lo > 0xdfff)
+            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+                wf__json_read_hex4(j->p + 2, j->end, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
                 return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             j->p += 6;
@@ -2906,7 +2942,8 @@ WF__PRIVATE int wf__json_read_container(wf__json_reader *j, int idx, bool obj) {
         wf_str key = {NULL, 0};
         wf__json_read_ws(j);
         if (obj) {
-            if (j->p >= j->end || *j->p != '"') return wf__json_read_fail(j, j->p, "Expecting property name enclosed in double quotes");
+            if (j->p >= j->end || *j->p != '"')
+                return wf__json_read_fail(j, j->p, "Expecting property name enclosed in double quotes");
             if (wf__json_read_string(j, &key) < 0) return -1;
             wf__json_read_ws(j);
             if (j->p >= j->end || *j->p != ':') return wf__json_read_fail(j, j->p, "Expecting ':' delimiter");
@@ -3077,7 +3114,8 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     switch (wf_json_typeof(v)) {
     case WF_JSON_OBJECT:
         wf_jw_obj(w);
-        for (m = wf_json_first(v); m; m = wf_json_next(m)) wf_jw_keyn(w, m->key.ptr, m->key.len), wf_jw_value(w, m);
+        for (m = wf_json_first(v); m; m = wf_json_next(m))
+            wf_jw_keyn(w, m->key.ptr, m->key.len), wf_jw_value(w, m);
         wf_jw_end(w);
         break;
     case WF_JSON_ARRAY:
@@ -3221,7 +3259,8 @@ WF__PRIVATE int wf__parse_target(wf_http_head *h, const char *buf) {
         i = s;
         while (i < end && t[i] != '/' && t[i] != '?') i++;
         size_t a = s;
-        if (memchr(t + s, '@', i - s)) return wf__head_fail(h, 400, "userinfo in request-target");  /* RFC 9110 4.2.4 */
+        if (memchr(t + s, '@', i - s))
+            return wf__head_fail(h, 400, "userinfo in request-target"); /* RFC 9110 4.2.4 */
         h->host = wf__span(h->target.off + a, i - a);
         h->wf__flags |= WF__HF_ABSOLUTE;
         if (h->host.len == 0 || !wf__host_valid(t + a, i - a))
@@ -3404,9 +3443,11 @@ WF__PRIVATE int wf__partial_check(wf_http_head *h, const char *buf, size_t from,
         }
         uint32_t vs = h->wf__vs;
         bool ok;
-        if (vs == WF__V_METHOD) ok = WF__IS(c, WF__C_TOKEN) || (c == ' ' && i > h->wf__pos && (h->wf__vs = WF__V_TARGET0));
+        if (vs == WF__V_METHOD)
+            ok = WF__IS(c, WF__C_TOKEN) || (c == ' ' && i > h->wf__pos && (h->wf__vs = WF__V_TARGET0));
         else if (vs == WF__V_TARGET0) ok = WF__IS(c, WF__C_TARGET) && (h->wf__vs = WF__V_TARGET);
-        else if (vs == WF__V_TARGET) ok = WF__IS(c, WF__C_TARGET) || (c == ' ' && (h->wf__vs = WF__V_VERSION));
+        else if (vs == WF__V_TARGET)
+            ok = WF__IS(c, WF__C_TARGET) || (c == ' ' && (h->wf__vs = WF__V_VERSION));
         else if (vs >= WF__V_VERSION && vs < WF__V_VERSION + 8) {
             uint32_t k = vs - WF__V_VERSION;
             ok = k < 5 ? c == "HTTP/"[k] : k == 6 ? c == '.' : (c >= '0' && c <= '9');
@@ -3415,8 +3456,10 @@ WF__PRIVATE int wf__partial_check(wf_http_head *h, const char *buf, size_t from,
         } else if (vs == WF__V_NAME0) ok = WF__IS(c, WF__C_TOKEN) && (h->wf__vs = WF__V_NAME);
         else if (vs == WF__V_NAME) ok = WF__IS(c, WF__C_TOKEN) || (c == ':' && (h->wf__vs = WF__V_VALUE));
         else ok = vs == WF__V_VALUE && WF__IS(c, WF__C_VALUE);
-        if (!ok) return wf__head_fail(h, 400, vs == WF__V_NAME0 && (c == ' ' || c == '\t') ? "obsolete line folding"
-                                                                                    : "malformed request head");
+        if (!ok)
+            return wf__head_fail(h, 400,
+                                 vs == WF__V_NAME0 && (c == ' ' || c == '\t') ? "obsolete line folding"
+                                                                              : "malformed request head");
     }
     return 0;
 }
@@ -3498,7 +3541,8 @@ WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len) {
             if (rc == 1) return (int)h->wf__pos;
             break;
         default:
-            return h->status ? (h->status == 414 || h->status == 431 ? WF_ETOOBIG : WF_EPARSE) : (int)h->wf__pos;
+            return h->status ? (h->status == 414 || h->status == 431 ? WF_ETOOBIG : WF_EPARSE)
+                             : (int)h->wf__pos;
         }
     }
 }
@@ -3506,10 +3550,28 @@ WF_API int wf_http_parse_head(wf_http_head *h, const char *buf, size_t len) {
 /* The chunked decoder, one state per element of RFC 9112 7.1:
    chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk; trailer-section; CRLF. */
 enum {
-    WF__CHUNK_SIZE0, WF__CHUNK_SIZE, WF__CHUNK_SEMI_BWS, WF__CHUNK_EQ_BWS, WF__CHUNK_EXT_NAME0, WF__CHUNK_EXT_NAME, WF__CHUNK_EXT_VAL0, WF__CHUNK_EXT_TOKEN,
-    WF__CHUNK_EXT_QUOTED, WF__CHUNK_EXT_QPAIR, WF__CHUNK_EXT_AFTERQ, WF__CHUNK_SIZE_LF, WF__CHUNK_DATA, WF__CHUNK_DATA_CR,
-    WF__CHUNK_DATA_LF, WF__CHUNK_TRL_START, WF__CHUNK_TRL_NAME, WF__CHUNK_TRL_VALUE, WF__CHUNK_TRL_LF, WF__CHUNK_END_LF,
-    WF__CHUNK_DONE, WF__CHUNK_ERROR
+    WF__CHUNK_SIZE0,
+    WF__CHUNK_SIZE,
+    WF__CHUNK_SEMI_BWS,
+    WF__CHUNK_EQ_BWS,
+    WF__CHUNK_EXT_NAME0,
+    WF__CHUNK_EXT_NAME,
+    WF__CHUNK_EXT_VAL0,
+    WF__CHUNK_EXT_TOKEN,
+    WF__CHUNK_EXT_QUOTED,
+    WF__CHUNK_EXT_QPAIR,
+    WF__CHUNK_EXT_AFTERQ,
+    WF__CHUNK_SIZE_LF,
+    WF__CHUNK_DATA,
+    WF__CHUNK_DATA_CR,
+    WF__CHUNK_DATA_LF,
+    WF__CHUNK_TRL_START,
+    WF__CHUNK_TRL_NAME,
+    WF__CHUNK_TRL_VALUE,
+    WF__CHUNK_TRL_LF,
+    WF__CHUNK_END_LF,
+    WF__CHUNK_DONE,
+    WF__CHUNK_ERROR
 };
 
 #define WF__CHUNK_MAX_LINE 4096u
@@ -3520,7 +3582,8 @@ enum {
 WF__PRIVATE int wf__chunk_size_byte(wf_http_chunked *c, char ch) {
     bool tok = WF__IS(ch, WF__C_TOKEN), ws = ch == ' ' || ch == '\t';
     uint32_t st = c->wf__state;
-    if (ws && (st == WF__CHUNK_SEMI_BWS || st == WF__CHUNK_EQ_BWS || st == WF__CHUNK_EXT_NAME0 || st == WF__CHUNK_EXT_VAL0))
+    if (ws && (st == WF__CHUNK_SEMI_BWS || st == WF__CHUNK_EQ_BWS || st == WF__CHUNK_EXT_NAME0 ||
+               st == WF__CHUNK_EXT_VAL0))
         return ++c->wf__line > WF__CHUNK_MAX_LINE ? WF_EPARSE : 0;
     if (ws && (st == WF__CHUNK_SIZE || st == WF__CHUNK_EXT_TOKEN || st == WF__CHUNK_EXT_AFTERQ)) {
         c->wf__state = WF__CHUNK_SEMI_BWS;
@@ -3543,7 +3606,12 @@ WF__PRIVATE int wf__chunk_size_byte(wf_http_chunked *c, char ch) {
         if (c->wf__state == WF__CHUNK_SIZE0) return WF_EPARSE;
         if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
         break;
-    case WF__CHUNK_SEMI_BWS: if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; } return WF_EPARSE;
+    case WF__CHUNK_SEMI_BWS:
+        if (ch == ';') {
+            c->wf__state = WF__CHUNK_EXT_NAME0;
+            return 0;
+        }
+        return WF_EPARSE;
     case WF__CHUNK_EQ_BWS:
         if (ch == '=') { c->wf__state = WF__CHUNK_EXT_VAL0; return 0; }
         if (ch == ';') { c->wf__state = WF__CHUNK_EXT_NAME0; return 0; }
@@ -3650,7 +3718,8 @@ WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_
         case WF__CHUNK_DONE: rc = 1; continue;
         case WF__CHUNK_ERROR: rc = WF_EPARSE; continue;
         default:
-            rc = c->wf__state >= WF__CHUNK_TRL_START ? wf__chunk_trailer_byte(c, ch) : wf__chunk_size_byte(c, ch);
+            rc = c->wf__state >= WF__CHUNK_TRL_START ? wf__chunk_trailer_byte(c, ch)
+                                                     : wf__chunk_size_byte(c, ch);
             break;
         }
         i++;
@@ -3755,10 +3824,12 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
     const char *c = strchr(buf, ',');
     /* the fixed-width forms have fixed lengths: a one-digit day or a two-digit year is no date */
     if (c && c - buf == 3) {            /* IMF-fixdate */
-        if (s.len != 29 || sscanf(c + 1, " %2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
+        if (s.len != 29 ||
+            sscanf(c + 1, " %2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
             return false;
     } else if (c) {                     /* obsolete RFC 850 */
-        if (strlen(c) != 24 || sscanf(c + 1, " %2d-%3s-%2d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
+        if (strlen(c) != 24 ||
+            sscanf(c + 1, " %2d-%3s-%2d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
             return false;
         mon[3] = 0;
         time_t now = time(NULL);        /* RFC 9110 5.6.7: never more than 50 years ahead */
@@ -3768,13 +3839,15 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
         y += cur - cur % 100;
         if (y > cur + 50) y -= 100;
     } else {                            /* asctime */
-        if (s.len != 24 || sscanf(buf, "%*3s %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y, &used) != 6)
+        if (s.len != 24 ||
+            sscanf(buf, "%*3s %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y, &used) != 6)
             return false;
         memcpy(zone, "GMT", 4);
     }
     const char *m = strstr(mons, mon);
     if (used != (int)strlen(c ? c + 1 : buf) || strcmp(zone, "GMT") != 0 || strlen(mon) != 3 || !m ||
-        (m - mons) % 3 || d < 1 || d > 31 || y < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        (m - mons) % 3 || d < 1 || d > 31 || y < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 ||
+        ss > 60)
         return false;
     *t = wf__days(y, (int)(m - mons) / 3 + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
@@ -4104,7 +4177,9 @@ WF__PRIVATE void wf__loop_tick(wf__loop *loop) {
 /* ---- output ---- */
 
 /* Where c's output goes now: its own queue, or the loop's scratch one. */
-WF__PRIVATE wf__output *wf__output_of(wf__loop *loop, wf__conn *c) { return c->out ? c->out : &loop->scratch; }
+WF__PRIVATE wf__output *wf__output_of(wf__loop *loop, wf__conn *c) {
+    return c->out ? c->out : &loop->scratch;
+}
 
 WF__PRIVATE int wf__output_piece(wf__output *q, const char *ptr, size_t off, size_t len, bool owned) {
     if (q->npieces == q->cap) {
@@ -4236,7 +4311,8 @@ WF__PRIVATE int wf__output_flush(wf__output *q, int fd) {
 /* ---- the poll set: poll() over pfds, or epoll on Linux (see ON THE LOOP) ---- */
 
 /* Watch fd (at slot, for conn c or NULL) for events; add it if new. */
-WF__PRIVATE void wf__pollset_watch(wf__loop *loop, uint32_t slot, int fd, wf__conn *c, short events, bool add) {
+WF__PRIVATE void wf__pollset_watch(wf__loop *loop, uint32_t slot, int fd, wf__conn *c, short events,
+                                   bool add) {
 #if WF__EPOLL
     struct epoll_event ev;
     if (fd < 0) return;
@@ -4271,7 +4347,7 @@ WF__PRIVATE int wf__pollset_wait(wf__loop *loop, int timeout) {
     loop->nready = 0;
 #if WF__EPOLL
     struct epoll_event evs[256];
-    int rc = epoll_wait(loop->epfd, evs, (int)WF__MIN(loop->cap, 256u), timeout);   /* loop->ready holds cap */
+    int rc = epoll_wait(loop->epfd, evs, (int)WF__MIN(loop->cap, 256u), timeout); /* loop->ready holds cap */
     for (int i = 0; i < rc; i++) {
         if (evs[i].data.u64 < 2) {
             special |= 1 << evs[i].data.u64;
@@ -4451,7 +4527,8 @@ WF__PRIVATE void wf__timers(wf__loop *loop) {
             loop->next_timer = c->deadline;
         }
     }
-    if (loop->listen_paused_until && loop->listen_paused_until < loop->next_timer) loop->next_timer = loop->listen_paused_until;
+    if (loop->listen_paused_until && loop->listen_paused_until < loop->next_timer)
+        loop->next_timer = loop->listen_paused_until;
     if (loop->stopping && loop->stop_deadline < loop->next_timer) loop->next_timer = loop->stop_deadline;
 }
 
@@ -4548,7 +4625,8 @@ WF__PRIVATE void wf__accept(wf__loop *loop) {
         int fd = accept4(loop->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) wf__accept_emfile(loop);
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                wf__accept_emfile(loop);
             return;
         }
         if (atomic_load(&loop->shared->nconns) >= loop->shared->cfg->max_conns || loop->stopping) {
@@ -4992,7 +5070,8 @@ WF__PRIVATE bool wf__method_ok(const char *m) {
         if (!WF__IS(*m, WF__C_TOKEN)) return false;
     return true;
 }
-WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h, bool blocking) {
+WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
+                                bool blocking) {
     if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
     char *full = (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
     if (!full) return WF_ENOMEM;
@@ -5096,8 +5175,8 @@ WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
 WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, const char *end, wf_str method,
                                         wf__params_found *found);
 /* Try child k for segment p..se: the node found below it (or at it, for the last segment). */
-WF__PRIVATE const wf__rnode *wf__match_child(const wf__rnode *k, const char *slash, const char *end, wf_str method,
-                                            wf__params_found *found) {
+WF__PRIVATE const wf__rnode *wf__match_child(const wf__rnode *k, const char *slash, const char *end,
+                                             wf_str method, wf__params_found *found) {
     if (slash) return wf__match_path(k, slash + 1, end, method, found);
     if (!k->nroutes) return NULL;
     if (wf__node_route(k, method)) return k;
@@ -5130,7 +5209,8 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
     int nl = 0;
     for (int j = 0; j < nn; j++)
         for (uint32_t i = 0; i < nodes[j]->nroutes; i++) {
-            const char *m[2] = {nodes[j]->routes[i].method, strcmp(nodes[j]->routes[i].method, "GET") ? NULL : "HEAD"};
+            const char *m[2] = {nodes[j]->routes[i].method,
+                                strcmp(nodes[j]->routes[i].method, "GET") ? NULL : "HEAD"};
             for (int t = 0; t < 2 && m[t]; t++) {
                 bool dup = false;
                 for (int k = 0; k < nl; k++) dup = dup || strcmp(listed[k], m[t]) == 0;
@@ -5285,7 +5365,8 @@ WF_API const char *wf_req_peer(const wf_req *req) {
         char ip[INET6_ADDRSTRLEN];
         const wf__conn *c = req->conn;
         if (c->family == AF_UNIX) strcpy(ip, "testclient");
-        else if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, ip, sizeof ip)) strcpy(ip, "?");
+        else if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, ip, sizeof ip))
+            strcpy(ip, "?");
         snprintf(r->peer, sizeof r->peer, c->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)c->port);
     }
     return r->peer;
@@ -5345,7 +5426,9 @@ WF_API int wf_options(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "OPTIONS", pattern, h, NULL);
 }
 
-WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) { return app ? wf_group_sub(&app->root, prefix) : NULL; }
+WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) {
+    return app ? wf_group_sub(&app->root, prefix) : NULL;
+}
 
 WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->root : NULL; }
 
@@ -5553,14 +5636,35 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
 /* The media type of a file name's extension; text types get a charset. */
 WF__PRIVATE const char *wf__mime(const char *path) {
     static const char *const map[] = {
-        "html", "text/html; charset=utf-8", "htm", "text/html; charset=utf-8", "css", "text/css; charset=utf-8",
-        "js", "text/javascript; charset=utf-8", "mjs", "text/javascript; charset=utf-8", "json", "application/json",
-        "txt", "text/plain; charset=utf-8", "md", "text/markdown; charset=utf-8", "csv", "text/csv; charset=utf-8",
-        "xml", "application/xml", "svg", "image/svg+xml", "png", "image/png", "jpg", "image/jpeg",
-        "jpeg", "image/jpeg", "gif", "image/gif", "webp", "image/webp", "ico", "image/x-icon", "pdf", "application/pdf",
-        "wasm", "application/wasm", "zip", "application/zip", "gz", "application/gzip", "mp4", "video/mp4",
-        "webm", "video/webm", "mp3", "audio/mpeg", "wav", "audio/wav", "woff", "font/woff", "woff2", "font/woff2",
-        "ttf", "font/ttf", "otf", "font/otf",
+        "html",  "text/html; charset=utf-8",
+        "htm",   "text/html; charset=utf-8",
+        "css",   "text/css; charset=utf-8",
+        "js",    "text/javascript; charset=utf-8",
+        "mjs",   "text/javascript; charset=utf-8",
+        "json",  "application/json",
+        "txt",   "text/plain; charset=utf-8",
+        "md",    "text/markdown; charset=utf-8",
+        "csv",   "text/csv; charset=utf-8",
+        "xml",   "application/xml",
+        "svg",   "image/svg+xml",
+        "png",   "image/png",
+        "jpg",   "image/jpeg",
+        "jpeg",  "image/jpeg",
+        "gif",   "image/gif",
+        "webp",  "image/webp",
+        "ico",   "image/x-icon",
+        "pdf",   "application/pdf",
+        "wasm",  "application/wasm",
+        "zip",   "application/zip",
+        "gz",    "application/gzip",
+        "mp4",   "video/mp4",
+        "webm",  "video/webm",
+        "mp3",   "audio/mpeg",
+        "wav",   "audio/wav",
+        "woff",  "font/woff",
+        "woff2", "font/woff2",
+        "ttf",   "font/ttf",
+        "otf",   "font/otf",
     };
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     if (dot && (!slash || dot > slash))
@@ -5612,7 +5716,8 @@ WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
             t.ptr += 2;
             t.len -= 2;
         }
-        if ((t.len == 1 && t.ptr[0] == '*') || (t.len == el && memcmp(t.ptr, etag, el) == 0 && !(strong && weak)))
+        if ((t.len == 1 && t.ptr[0] == '*') ||
+            (t.len == el && memcmp(t.ptr, etag, el) == 0 && !(strong && weak)))
             return true;
         i = e;
     }
@@ -5633,7 +5738,8 @@ WF__PRIVATE bool wf__date_header(wf_req *req, const char *name, int64_t *t) {
 }
 /* RFC 9110 13.2.2: the preconditions of a GET/HEAD of a file, in their order. 412, 304, or 0. */
 WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) {
-    int im = wf__etag_list(req, "if-match", etag, true), inm = wf__etag_list(req, "if-none-match", etag, false);
+    int im = wf__etag_list(req, "if-match", etag, true),
+        inm = wf__etag_list(req, "if-none-match", etag, false);
     int64_t t;
     if (im == 0) return 412;
     if (im < 0 && wf__date_header(req, "if-unmodified-since", &t) && mtime > t) return 412;
@@ -5646,7 +5752,8 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
     wf_str ir = wf_req_header(req, "if-range");
     int64_t t;
     if (!ir.ptr) return true;
-    if (ir.len && (ir.ptr[0] == '"' || (ir.len > 1 && ir.ptr[0] == 'W' && ir.ptr[1] == '/')))  /* not "Wed, ..." */
+    if (ir.len &&
+        (ir.ptr[0] == '"' || (ir.len > 1 && ir.ptr[0] == 'W' && ir.ptr[1] == '/'))) /* not "Wed, ..." */
         return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
     return wf__http_date_parse(ir, &t) && t == mtime;
 }
@@ -5675,7 +5782,8 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
         close(fd);
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
         if (r < 0) wf_res_add_header(res, "Content-Range", cr);
-        return pre ? wf_reply_detail(res, 412, "Precondition Failed") : wf_reply_detail(res, 416, "Range Not Satisfiable");
+        return pre ? wf_reply_detail(res, 412, "Precondition Failed")
+                   : wf_reply_detail(res, 416, "Range Not Satisfiable");
     }
     wf_res_add_header(res, "Content-Type", content_type ? content_type : wf__mime(path));
     wf_res_add_header(res, "Accept-Ranges", "bytes");
@@ -5687,7 +5795,8 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
         return 0;
     }
     if (r > 0) {
-        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b, (unsigned long long)size);
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b,
+                 (unsigned long long)size);
         wf_res_add_header(res, "Content-Range", cr);
     }
     wf_res_set_status(res, r > 0 ? 206 : 200);
@@ -5736,7 +5845,8 @@ WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
         bool v6 = ss.ss_family == AF_INET6;
         const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&ss;
         const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)&ss;
-        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
+        if (!inet_ntop(v6 ? AF_INET6 : AF_INET,
+                       v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr, ip + v6,
                        sizeof ip - 2))
             strcpy(ip, "localhost");
         else if (v6) {
@@ -5826,12 +5936,14 @@ WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *det
         }
     }
     wf_buf body = {0};
-    int rc = wf_buf_append(&body, "{\"detail\":", 10) | wf_buf_append(&body, detail, n) | wf_buf_append(&body, "}", 1);
+    int rc = wf_buf_append(&body, "{\"detail\":", 10) | wf_buf_append(&body, detail, n) |
+             wf_buf_append(&body, "}", 1);
     if (rc == 0) wf_reply(res, status, "application/json", body.ptr, body.len);
     wf_buf_free(&body);
 }
 /* wf__error with a plain text detail. */
-WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail, const char *const *headers) {
+WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail,
+                                const char *const *headers) {
     wf_buf d = {0};
     size_t n;
     wf_json_pack(&d, "s", detail);
@@ -5840,7 +5952,8 @@ WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char
 }
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
     if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
-    wf__error(req, req->res, status, detail_json ? detail_json : "null", detail_json ? strlen(detail_json) : 4, headers);
+    wf__error(req, req->res, status, detail_json ? detail_json : "null",
+              detail_json ? strlen(detail_json) : 4, headers);
     if (req->errors.raise) longjmp(*req->errors.raise, 1);
     abort();                            /* no request is being handled: a programming error */
 }
@@ -5857,7 +5970,8 @@ WF_API void wf_raise(wf_req *req, int status, const char *detail) {
 }
 WF_API void wf_fail(wf_req *req, const char *msg) {
     wf_str m = wf_req_method(req), p = wf_req_path(req);
-    wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr, msg ? msg : "");
+    wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr,
+             msg ? msg : "");
     wf_raise(req, 500, "Internal Server Error");
 }
 WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
@@ -5928,7 +6042,9 @@ WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
     return out;
 }
 /* The last value of `name`, or NULL. */
-WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) { return wf__pairs_value(wf__query_pairs(req), name); }
+WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
+    return wf__pairs_value(wf__query_pairs(req), name);
+}
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     wf__qpairs *p = wf__query_pairs(req);
     int seen = 0;
@@ -6156,7 +6272,8 @@ WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
 }
 /* Look the parameter up; records "field required" when a required one is absent. Returns the text
    to convert (the value or the default), ptr NULL when there is none. */
-WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def, size_t cap) {
+WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def,
+                                  size_t cap) {
     wf_str v = wf_param(req, in, name);
     if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
     v.ptr = NULL;
@@ -6187,7 +6304,8 @@ WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, co
     return true;
 }
 /* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
-WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
+WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec,
+                                   wf_str v) {
     long long x = 0;
     if (!wf__parse_int(v, &x)) {
         wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
@@ -6205,7 +6323,9 @@ WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name,
 }
 /* true/false as pydantic v1 reads text. */
 WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
-    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off", "f", "false", "n", "no"};
+    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off",
+                                                                                          "f", "false",
+                                                                                          "n", "no"};
     for (int i = 0; i < 6; i++) {
         if (wf_str_ieq(v, yes[i])) {
             *out = true;
@@ -6226,7 +6346,8 @@ WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf
 }
 /* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
    checked against min_length and max_length. */
-WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v, const char *def) {
+WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v,
+                                const char *def) {
     char lim[32], msg[96];
     wf_str none = {NULL, 0};
     if (v.ptr == def) {
@@ -6305,9 +6426,9 @@ WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str
     if (req->params.errors->len) wf_buf_append(req->params.errors, ",", 1);
     wf_buf *b = req->params.errors;
     size_t mark = b->len;
-    int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg", msg, "type",
-                          "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos", (long long)pos, "lineno",
-                          (long long)line, "colno", (long long)col);
+    int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg",
+                          msg, "type", "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos",
+                          (long long)pos, "lineno", (long long)line, "colno", (long long)col);
     if (rc < 0) b->len = mark;
 }
 WF_API const wf_jval *wf_body_json(wf_req *req) {
@@ -6358,7 +6479,8 @@ WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
    (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
    key winning; anything else is not a valid dict (*ok false). A key that is not a string cannot
    become a field (*strkeys false: "keywords must be strings"). Returns the value of name or NULL. */
-WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok, bool *strkeys) {
+WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const char *name, bool *ok,
+                                        bool *strkeys) {
     const wf_jval *found = NULL;
     wf_str t;
     *ok = wf_json_typeof(arr) == WF_JSON_ARRAY || (wf_json_str(arr, &t) && !t.len);   /* dict("") is {} */
@@ -6383,7 +6505,8 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
             const wf_jval *m = wf_json_first(e);
             k = m->key;
             kt = WF_JSON_STRING;
-            if (wf_str_eq(k, name)) val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
+            if (wf_str_eq(k, name))
+                val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
         } else {
             *ok = false;
         }
@@ -6408,7 +6531,8 @@ WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const c
         req->params.json_state = -1;                   /* reported once */
         return NULL;
     }
-    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name) : wf__dict_get(req, root, name, &dict, &strkeys);
+    v = wf_json_typeof(root) == WF_JSON_OBJECT ? wf_json_get(root, name)
+                                               : wf__dict_get(req, root, name, &dict, &strkeys);
     if (!dict || !strkeys) {
         if (!dict) wf__invalid(req, "body", NULL, "value is not a valid dict", "type_error.dict", NULL);
         else wf__invalid(req, "body", NULL, "keywords must be strings", "type_error", NULL);
@@ -6418,7 +6542,9 @@ WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const c
     bool required = wf__spec(spec, "required", buf, cap) != NULL;
     if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
         if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
-        else if (required) wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed", NULL);
+        else if (required)
+            wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed",
+                        NULL);
         else *def = wf__spec_default(spec, buf, cap);
         return NULL;
     }
@@ -6481,7 +6607,8 @@ WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
     const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
     if (!v) return def.ptr ? wf__conv_int(req, "body", name, spec, def) : 0;
     if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, spec, text);
-    bool ok = wf_json_int(v, &x) || (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
+    bool ok = wf_json_int(v, &x) ||
+              (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
               (wf_json_bool(v, &b) && ((x = b), true));
     if (!ok) {
         wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
@@ -6635,7 +6762,8 @@ WF__PRIVATE const wf_dep *wf__override_of(const wf_app *app, const wf_dep *dep) 
 
 WF__PRIVATE void *wf__dep_call(wf_req *req, const wf_dep *dep) {
     const wf_dep *use = wf__override_of(req->app, dep);
-    if (++req->deps.depth > WF__DEP_MAX_DEPTH) wf_fail(req, "dependencies nested too deep (a cycle through wf_depends_fresh?)");
+    if (++req->deps.depth > WF__DEP_MAX_DEPTH)
+        wf_fail(req, "dependencies nested too deep (a cycle through wf_depends_fresh?)");
     void *v = use->fn(req);
     req->deps.depth--;
     return v;
@@ -6650,7 +6778,8 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
     for (const wf__depval *v = req->deps.values; v && k < WF__DEP_MAX_DEPTH; v = v->next)
         if (!v->done) chain[k++] = v;
     n += (size_t)snprintf(msg, sizeof msg, "dependency cycle: ");
-    while (k-- > 0 && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, "%s -> ", chain[k]->dep->name);
+    while (k-- > 0 && n < sizeof msg)
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s -> ", chain[k]->dep->name);
     if (n < sizeof msg) snprintf(msg + n, sizeof msg - n, "%s", dep->name);
     wf_fail(req, msg);
 }
@@ -6699,7 +6828,8 @@ WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement
             app->deps.overrides[i].with = replacement;
             return 0;
         }
-    wf__override *o = (wf__override *)WF_REALLOC(NULL, app->deps.overrides, (size_t)(app->deps.noverrides + 1) * sizeof *o);
+    wf__override *o =
+        (wf__override *)WF_REALLOC(NULL, app->deps.overrides, (size_t)(app->deps.noverrides + 1) * sizeof *o);
     if (!o) return WF_ENOMEM;
     o[app->deps.noverrides].dep = dep;
     o[app->deps.noverrides].with = replacement;
@@ -6840,7 +6970,8 @@ WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, 
     wf_json_free(&d);
     if (!obj) return WF_EINVAL;
     size_t start = out->len;
-    if (wf_buf_reserve(out, wf_base64_len(sizeof header - 1, true) + wf_base64_len(cl, true) + 48) < 0) return WF_ENOMEM;
+    if (wf_buf_reserve(out, wf_base64_len(sizeof header - 1, true) + wf_base64_len(cl, true) + 48) < 0)
+        return WF_ENOMEM;
     out->len += wf_base64_encode(out->ptr + out->len, header, sizeof header - 1, true);
     out->ptr[out->len++] = '.';
     out->len += wf_base64_encode(out->ptr + out->len, claims_json, cl, true);
@@ -6894,7 +7025,8 @@ WF__PRIVATE int wf__jwt_claims(const wf_jval *c, const wf_jwt_opts *o) {
         if (no_aud) return WF_EMISSING;
         if (wf_json_str(aud, &s)) ok = wf_str_eq(s, o->audience);
         else if (wf_json_typeof(aud) != WF_JSON_ARRAY) return WF_EAUDIENCE;
-        for (const wf_jval *m = wf_json_typeof(aud) == WF_JSON_ARRAY ? wf_json_first(aud) : NULL; m; m = wf_json_next(m)) {
+        for (const wf_jval *m = wf_json_typeof(aud) == WF_JSON_ARRAY ? wf_json_first(aud) : NULL; m;
+             m = wf_json_next(m)) {
             if (!wf_json_str(m, &s)) return WF_EAUDIENCE;
             ok = ok || wf_str_eq(s, o->audience);
         }
@@ -6919,8 +7051,10 @@ WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t kl
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
     if (!token || n > (o.max_len ? o.max_len : 8192)) return WF_ETOKEN;
-    const char *d1 = (const char *)memchr(token, '.', n), *d2 = d1 ? (const char *)memchr(d1 + 1, '.', (size_t)(token + n - d1 - 1)) : NULL;
-    if (!d1 || !d2 || memchr(d2 + 1, '.', (size_t)(token + n - d2 - 1))) return WF_ETOKEN;   /* exactly three parts */
+    const char *d1 = (const char *)memchr(token, '.', n),
+               *d2 = d1 ? (const char *)memchr(d1 + 1, '.', (size_t)(token + n - d1 - 1)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', (size_t)(token + n - d2 - 1)))
+        return WF_ETOKEN; /* exactly three parts */
     int rc = wf__jwt_part(token, (size_t)(d1 - token), &hdr);
     if (rc < 0) return rc;
     wf_str alg;
@@ -7021,11 +7155,12 @@ WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
     struct tm tm;
     (void)user;
     gmtime_r(&sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(e->unix_ms % 1000), e->peer, (int)WF__MIN(e->method.len, 32), e->method.ptr,
-                     (int)WF__MIN(e->path.len, 512), e->path.ptr, e->status, (unsigned long long)e->bytes,
-                     (long long)e->micros);
+    int n =
+        snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(e->unix_ms % 1000), e->peer, (int)WF__MIN(e->method.len, 32), e->method.ptr,
+                 (int)WF__MIN(e->path.len, 512), e->path.ptr, e->status, (unsigned long long)e->bytes,
+                 (long long)e->micros);
     if (n > 0) {
         ssize_t w = write(2, line, (size_t)WF__MIN(n, (int)sizeof line - 1));
         (void)w;
@@ -7173,7 +7308,8 @@ WF__PRIVATE int wf__write_head(wf__loop *loop, wf__hconn *c, wf__request *reques
     h.status = status;
     h.date = loop->date;
     h.chunked = chunked;
-    h.content_length = !chunked && !res->stream && status != 204 && status != 304 ? (int64_t)res->body_len : -1;
+    h.content_length =
+        !chunked && !res->stream && status != 204 && status != 304 ? (int64_t)res->body_len : -1;
     h.fields.ptr = res->hdrs.ptr;
     h.fields.len = res->hdrs.len;
     h.close = close;
@@ -7237,7 +7373,8 @@ WF__PRIVATE int wf__finish_response(wf__loop *loop, wf__hconn *c, wf__request *r
     bool head_only = wf__is_head_method(&request->req);
     bool no_body = head_only || res->status < 200 || res->status == 204 || res->status == 304;
     bool close = c->closing || res->close || !request->head.keep_alive || loop->stopping;
-    bool chunked = res->stream && request->head.minor == 1 && (head_only || !no_body);   /* HEAD: GET's headers */
+    bool chunked =
+        res->stream && request->head.minor == 1 && (head_only || !no_body); /* HEAD: GET's headers */
     if (res->stream && request->head.minor == 0 && !no_body) close = true;    /* delimited by close */
     if (close) c->closing = true;
     res->chunked = request->head.minor == 1;
@@ -7258,7 +7395,8 @@ WF__PRIVATE int wf__finish_response(wf__loop *loop, wf__hconn *c, wf__request *r
 }
 
 /* Answer an error found by the HTTP layer, {"detail": ...}, and close; request (c's) is released. */
-WF__PRIVATE void wf__http_error(wf__loop *loop, wf__hconn *c, wf__request *request, int status, const char *why) {
+WF__PRIVATE void wf__http_error(wf__loop *loop, wf__hconn *c, wf__request *request, int status,
+                                const char *why) {
     char body[256];
     size_t n = (size_t)snprintf(body, sizeof body, "{\"detail\":\"%s\"}", why ? why : wf_http_reason(status));
     wf__res_reset(&request->res);
@@ -7310,7 +7448,8 @@ WF__PRIVATE void wf__route_missed(wf_req *req, wf_res *res, wf__match *m) {
         other.n = 0;
         other.npartial = 0;
         /* "//" strips to "", which nothing matches */
-        if (k && (wf__match_path(&req->app->router.root, dec + 1, dec + k, wf_req_method(req), &other) || other.npartial)) {
+        if (k && (wf__match_path(&req->app->router.root, dec + 1, dec + k, wf_req_method(req), &other) ||
+                  other.npartial)) {
             wf_str to = {dec, k};
             wf__redirect_slash(req, res, to);
             return;
@@ -7395,15 +7534,16 @@ WF__PRIVATE void wf__work_post(wf__request *request) {
 /* On a worker: middleware, dependencies and handler; the response waits in request for its loop. */
 WF__PRIVATE void wf__work_run(wf__job *job) {
     wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
-    if (!atomic_load(&request->orphan)) wf__app_dispatch(&request->req, &request->res);  /* its client may have left */
+    if (!atomic_load(&request->orphan))
+        wf__app_dispatch(&request->req, &request->res); /* its client may have left */
     wf__work_post(request);
 }
 
 WF__PRIVATE void wf__work_drop(wf__job *job) {
     wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
     wf_str m = wf_req_method(&request->req), path = wf_req_path(&request->req);
-    wf__logf(&request->srv->cfg, WF_LOG_WARNING, "blocking request %.*s %.*s dropped at shutdown", (int)WF__MIN(m.len, 16), m.ptr,
-             (int)WF__MIN(path.len, 40), path.ptr);
+    wf__logf(&request->srv->cfg, WF_LOG_WARNING, "blocking request %.*s %.*s dropped at shutdown",
+             (int)WF__MIN(m.len, 16), m.ptr, (int)WF__MIN(path.len, 40), path.ptr);
     wf__work_post(request);
 }
 
@@ -7429,11 +7569,13 @@ WF__PRIVATE int wf__work_submit(wf__request *request, size_t total) {
 
 /* Run the handler for the complete request in request (total bytes at buf) and queue its response, or
    hand it to the worker pool (phase WF__P_WORK) if its route is blocking. */
-WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request, const char *buf, size_t total) {
+WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request, const char *buf,
+                              size_t total) {
     const wf_config *cfg = &request->srv->cfg;
     request->req.buf = buf;
     request->req.body.ptr = buf + request->head_len;
-    request->req.body.len = request->head.chunked ? request->body_len : (size_t)WF__MAX(request->head.content_length, 0);
+    request->req.body.len =
+        request->head.chunked ? request->body_len : (size_t)WF__MAX(request->head.content_length, 0);
     if (request->srv->pool && wf__app_blocks(&request->req)) {
         int rc = wf__work_submit(request, total);
         if (rc == 0) return;
@@ -7562,7 +7704,8 @@ WF__PRIVATE int wf__stream_pump(wf__loop *loop, wf__hconn *c) {
         if (r < 0) return -1;
         if (r == 0) {
             size_t from = out->bytes.len;
-            if (res->chunked && (wf_http_write_last_chunk(&out->bytes) < 0 || wf__output_commit(out, from) < 0))
+            if (res->chunked &&
+                (wf_http_write_last_chunk(&out->bytes) < 0 || wf__output_commit(out, from) < 0))
                 return -1;
             res->bytes += out->bytes.len - from;
             wf__access(request, res->status);
@@ -7615,8 +7758,8 @@ WF__PRIVATE void wf__http_arm(wf__loop *loop, wf__hconn *c) {
     /* a deadline is set when its phase begins; a write deadline again whenever bytes went out */
     if (t != c->base.timer || (t == WF__T_WRITE && c->wrote)) wf__conn_timer(loop, &c->base, t, d);
     c->wrote = false;
-    bool reading = (!out || (!request && c->base.in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done && !working &&
-                   (!c->closing || partial);   /* at shutdown the request in flight is still read */
+    bool reading = (!out || (!request && c->base.in.len < WF__PIPELINE_HIGH_WATER)) && !c->peer_done &&
+                   !working && (!c->closing || partial); /* at shutdown the request in flight is still read */
     wf__conn_watch(loop, &c->base, reading, out);
 }
 
@@ -7641,7 +7784,8 @@ WF__PRIVATE void wf__http_drive(wf__loop *loop, wf__hconn *c) {
         }
         if (more) continue;                 /* pipelined requests waited for the output to drain */
         if (c->peer_done) {
-            if (c->request && c->request->phase <= WF__P_BODY) goto dead;   /* the peer can no longer finish it */
+            if (c->request && c->request->phase <= WF__P_BODY)
+                goto dead; /* the peer can no longer finish it */
             c->closing = true;
         }
         if (c->closing && !c->request) {
@@ -7704,7 +7848,8 @@ WF__PRIVATE void wf__http_timeout(wf__loop *loop, wf__conn *conn, int timer) {
 WF__PRIVATE void wf__http_closed(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
     wf__release_done(loop, c);
-    if (c->request && c->request->phase == WF__P_WORK) atomic_store(&c->request->orphan, true);   /* its worker frees it */
+    if (c->request && c->request->phase == WF__P_WORK)
+        atomic_store(&c->request->orphan, true); /* its worker frees it */
     else if (c->request) wf__request_put(loop, c->request);
     c->request = NULL;
 }
@@ -7734,7 +7879,8 @@ WF__PRIVATE void wf__work_back(void *arg) {
     wf__conn_input(loop, &c->base);
     request->phase = WF__P_BODY;
     if (wf__finish_response(loop, c, request) < 0) {
-        wf__logf(&request->srv->cfg, WF_LOG_ERROR, "out of memory writing a response; closing the connection");
+        wf__logf(&request->srv->cfg, WF_LOG_ERROR,
+                 "out of memory writing a response; closing the connection");
         c->closing = true;
     }
     if (request->phase != WF__P_STREAM) {
@@ -8168,7 +8314,8 @@ WF__PRIVATE int wf__test_args(wf__run *r, int argc, char **argv) {
         else if (strcmp(a, "-j") == 0 && i + 1 < argc) r->jobs = atoi(argv[++i]);
         else if (strncmp(a, "-j", 2) == 0 && a[2]) r->jobs = atoi(a + 2);
         else {
-            fprintf(stderr, "usage: %s [--filter=PATTERN] [--list] [--no-fork] [--timeout=MS] [-j N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--filter=PATTERN] [--list] [--no-fork] [--timeout=MS] [-j N]\n",
+                    argv[0]);
             return -1;
         }
     }
@@ -8233,7 +8380,8 @@ WF__PRIVATE int wf__test_build(const wf_test_req *rq, wf_buf *b) {
     size_t blen = rq->body_len;
     bool host = false;
     int rc = wf_buf_printf(b, "%s %s%s%s HTTP/1.%d\r\n", rq->method ? rq->method : "GET", path,
-                           rq->query ? (strchr(path, '?') ? "&" : "?") : "", rq->query ? rq->query : "", rq->http10 ? 0 : 1);
+                           rq->query ? (strchr(path, '?') ? "&" : "?") : "", rq->query ? rq->query : "",
+                           rq->http10 ? 0 : 1);
     for (const char *const *h = rq->headers; h && *h && rc == 0; h++) {
         host = host || (strlen(*h) >= 5 && wf__mem_ieq(*h, "host:", 5));
         rc = wf_buf_printf(b, "%s\r\n", *h);
@@ -8305,14 +8453,16 @@ WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head
 }
 
 /* Move bytes between the client end and the server until the response is complete. */
-WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, const wf_buf *req, bool head_only, wf_test_res *res) {
+WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, const wf_buf *req, bool head_only,
+                                  wf_test_res *res) {
     size_t sent = 0;
     wf_buf in = {0};
     int rc = WF_EPARTIAL, idle = 0;
     for (int round = 0; round < 1000000 && rc == WF_EPARTIAL; round++) {
         bool progress = false, closed = false;
         ssize_t n;
-        if (sent < req->len && (n = send(fd, req->ptr + sent, req->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+        if (sent < req->len &&
+            (n = send(fd, req->ptr + sent, req->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
             sent += (size_t)n;
             progress = true;
         }
