@@ -3865,17 +3865,16 @@ WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
 
 WF_API int wf_http_write_head(wf_buf *out, const wf_http_response *r) {
     char line[64];
-    size_t n, from = out->len;
+    size_t n;
     int status = r->status >= 100 && r->status <= 599 ? r->status : 500;
     size_t date_len = r->date ? strlen(r->date) : 0;
     if (wf_buf_reserve(out, 128 + date_len + r->fields.len) < 0) return WF_ENOMEM;
+    /* the reservation holds every line but the fields and the date: the appends cannot fail */
     if (status == 200) {
         wf_buf_append(out, "HTTP/1.1 200 OK\r\n", 17);
     } else {
-        n = (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+        n = (size_t)snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, wf_http_reason(status));
         wf_buf_append(out, line, n);
-        const char *reason = wf_http_reason(status);
-        if (wf_buf_append(out, reason, strlen(reason)) < 0 || wf_buf_append(out, "\r\n", 2) < 0) goto fail;
     }
     if (date_len) {
         wf_buf_append(out, "Date: ", 6);
@@ -3895,9 +3894,6 @@ WF_API int wf_http_write_head(wf_buf *out, const wf_http_response *r) {
     else if (r->keep_alive) wf_buf_append(out, "Connection: keep-alive\r\n\r\n", 26);
     else wf_buf_append(out, "\r\n", 2);
     return 0;
-fail:
-    out->len = from;
-    return WF_ENOMEM;
 }
 
 WF_API int wf_http_write_chunk(wf_buf *out, const void *p, size_t n) {
@@ -6924,13 +6920,12 @@ WF__PRIVATE void wf__tasks_drop(wf__job *job) {
 }
 
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
-    wf__task *t = NULL;
-    int err = !fn ? WF_EINVAL : WF_ENOMEM;
-    if (fn && req->pool && !wf__pool_reserve(req->pool)) err = WF_EFULL;
-    else if (fn && !(t = (wf__task *)WF_MALLOC(NULL, sizeof *t)) && req->pool) wf__pool_release(req->pool);
+    int err = !fn ? WF_EINVAL : req->pool && !wf__pool_reserve(req->pool) ? WF_EFULL : 0;
+    wf__task *t = err ? NULL : (wf__task *)WF_MALLOC(NULL, sizeof *t);
     if (!t) {
+        if (!err && req->pool) wf__pool_release(req->pool);
         if (free_arg) free_arg(arg);
-        return err;
+        return err ? err : WF_ENOMEM;
     }
     memset(t, 0, sizeof *t);
     t->fn = fn;
