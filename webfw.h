@@ -175,6 +175,8 @@
    checked, \u escapes of lone surrogates refused, nesting limited (128 by default; 900 for request bodies,
    about where Python's json gives up), numbers finite; lookups return the last of duplicate keys, as Python's
    json does. A document takes one allocation: at most one node per input byte plus the decoded strings.
+   Numbers are read and written with a '.' whatever locale the program set with setlocale (JSON,
+   parameters, spec bounds); case-insensitive comparisons are ASCII.
 
    ON ERRORS AND MIDDLEWARE
    ========================
