@@ -73,12 +73,14 @@ static wf_app *mkapp(void) {
     return app;
 }
 
-static int serve(wf_app **app, wf_config *cfg) {
+/* Serve mkapp() on an ephemeral port; a failure to start names the caller's line. */
+static int serve_at(tu_at at, wf_app **app, wf_config *cfg) {
     *app = mkapp();
     int port = tu_serve(*app, cfg);
-    WF_ASSERT_GT_INT(port, 0);
+    TU_ASSERT_GT_INT_AT(at, port, 0);
     return port;
 }
+#define serve(...) serve_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(server_hello_get_head_404_405) {
     wf_app *app;
@@ -278,24 +280,26 @@ WF_TEST(server_large_owned_body) {
     tu_stop(app);
 }
 
-/* Send raw on a fresh connection; expect one response with `status`, then a close. */
-static void expect_refused(int port, const char *raw, size_t n, int status) {
+/* Send raw on a fresh connection; expect one response with `status`, then a close. A failure names
+   the caller's line and the request. */
+static void expect_refused_at(tu_at at, int port, const char *raw, size_t n, int status) {
     tu_conn c;
     tu_resp r;
-    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    TU_ASSERT_EQ_INT_AT(at, tu_connect(&c, port), 0);
     tu_send(&c, raw, n);
-    int got = tu_read(&c, &r, false, 3000);
-    if (got != status) wf_test_log("request %.60s...: got %d, want %d", raw, got, status);
-    WF_EXPECT_EQ_INT(got, status);
+    int got = tu_read(&c, &r, false, 5000);
+    bool ok = TU_EXPECT_EQ_INT_AT(at, got, status);
     if (got > 0) {
         char v[64];
-        WF_EXPECT_TRUE(tu_header(&r, "Connection", v, sizeof v) && strcmp(v, "close") == 0);
-        WF_EXPECT_TRUE(strstr(r.body, "\"detail\"") != NULL);
+        ok = TU_EXPECT_TRUE_AT(at, tu_header(&r, "Connection", v, sizeof v) && strcmp(v, "close") == 0) && ok;
+        ok = TU_EXPECT_TRUE_AT(at, strstr(r.body, "\"detail\"") != NULL) && ok;
     }
     tu_resp_free(&r);
-    WF_EXPECT_TRUE(tu_closed(&c, 3000));
+    ok = TU_EXPECT_TRUE_AT(at, tu_closed(&c, 5000)) && ok;
     tu_close(&c);
+    if (!ok) wf_test_log("  in the request %.60s...", raw);
 }
+#define expect_refused(...) expect_refused_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(server_limits) {
     wf_app *app;
