@@ -1,4 +1,4 @@
-/* hello.c - the Quick Start of webfw.h. make build/hello && ./build/hello, then curl localhost:8000 */
+/* hello.c - the Quick Start of webfw.h. make build/hello && ./build/hello; curl http://127.0.0.1:8000/ */
 #define WEBFW_IMPLEMENTATION
 #include "../webfw.h"
 
