@@ -412,6 +412,28 @@ WF_TEST(blocking_route_reset_after_fin_does_not_spin) {
     WF_EXPECT_EQ_INT(atomic_load(&closed_), 1);
 }
 
+/* A blocking request's place against max_jobs is free once its response has come: with room for one
+   job, requests one after the other on a connection are never refused. */
+WF_TEST(blocking_route_slot_free_once_answered) {
+    wf_app *app = blocking_app();
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .max_jobs = 1, .log = tu_log});
+    tu_conn c;
+    tu_resp r;
+    int refused = 0, n = 2000;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    for (int i = 0; i < n; i++) {
+        tu_sends(&c, "GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+        int st = tu_read(&c, &r, false, 5000);
+        WF_ASSERT_GT_INT(st, 0);
+        refused += st != 200;
+        tu_resp_free(&r);
+    }
+    wf_test_log("%d of %d refused", refused, n);
+    WF_EXPECT_EQ_INT(refused, 0);
+    tu_close(&c);
+    tu_stop(app);
+}
+
 /* A blocking handler cannot write to the connection itself (a stream's producer runs on the loop). */
 WF_TEST(blocking_route_cannot_write_the_connection) {
     wf_app *app = blocking_app();
