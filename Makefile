@@ -1,11 +1,11 @@
 # webfw.h - build, test, run, fuzz and benchmark.
-#   make          examples and tests, warning-free under gcc and clang
+#   make          examples, the README's code and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
 #                 SHA-256 in C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
 #   make fuzz     libFuzzer on each parser (FUZZ_TARGETS: http route json tokens app) for FUZZ_SECONDS
 #                 (default 60) each
-#   make bench    wrk against examples/hello.c and nginx, side by side; crypto against openssl
+#   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
 
 PORT ?= 8000
 FUZZ_SECONDS ?= 60
@@ -17,13 +17,20 @@ LIBS := -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
-TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c
-EXAMPLES := hello
+TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c
+EXAMPLES := hello bench_app tour tokens
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
-all: $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens $(B)/gcc/tests $(B)/clang/tests compile-checks
+.PHONY: examples readme
+all: examples $(B)/gcc/tests $(B)/clang/tests compile-checks
 
-# ---- examples: the tour (make run) and hello (the benchmark's app) ----
+# ---- examples: hello (the Quick Start), the tour (make run), bench_app (make bench), tokens. Each
+# is built with gcc and clang under WARN and with a bare `cc x.c -lpthread`, and is compiled once
+# without webfw.h's implementation (WF__IMPL_INCLUDED is its include guard), whose #includes would
+# otherwise stand in for the system headers the example uses. And every ```c block of README.md
+# compiles (tests/readme_code.sh) ----
+examples: $(foreach e,$(EXAMPLES),$(B)/$(e) $(B)/clang/$(e) $(B)/plain/$(e)) readme
+
 $(B)/%: examples/%.c webfw.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -o $@ $< $(LIBS)
@@ -31,6 +38,17 @@ $(B)/%: examples/%.c webfw.h
 $(B)/clang/%: examples/%.c webfw.h
 	@mkdir -p $(@D)
 	clang $(WARN) -O2 -o $@ $< $(LIBS)
+
+$(B)/plain/%: examples/%.c webfw.h
+	@mkdir -p $(@D)
+	cc $(WARN) -DWF__IMPL_INCLUDED -fsyntax-only $<
+	cc -o $@ $< -lpthread
+
+readme: $(B)/readme/.built
+$(B)/readme/.built: README.md webfw.h tests/readme_code.sh
+	tests/readme_code.sh $(B)/readme/gcc gcc $(WARN) -O1
+	tests/readme_code.sh $(B)/readme/clang clang $(WARN) -O1
+	@touch $@
 
 run: $(B)/tour
 	PORT=$(PORT) ./$(B)/tour
@@ -110,7 +128,7 @@ test-locale: deps $(B)/gcc/tests
 	done; exit $$rc
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/hello $(B)/tour $(B)/tokens $(B)/clang/hello $(B)/clang/tour $(B)/clang/tokens compile-checks
+	$(MAKE) --no-print-directory examples compile-checks
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-diff
 	$(MAKE) --no-print-directory test-clang
@@ -168,10 +186,15 @@ fuzz:
 	done
 
 # ---- benchmark ----
-bench: $(B)/hello
+bench: $(B)/bench_app
 	@tests/deps.sh bench
-	tests/bench/run.sh $(B)/hello
+	tests/bench/run.sh $(B)/bench_app
 	tests/bench/crypto.sh
+
+# the app on the poll() backend, to set against epoll: tests/bench/run.sh build/poll/bench_app
+$(B)/poll/bench_app: examples/bench_app.c webfw.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -DWF_USE_POLL -O2 -g -o $@ $< $(LIBS)
 
 clean:
 	rm -rf $(B)

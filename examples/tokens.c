@@ -10,11 +10,17 @@
 #define WEBFW_IMPLEMENTATION
 #define WF_NO_TESTING
 #include "../webfw.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static int usage(const char *why) {
-    fprintf(stderr, "tokens: %s\nusage: tokens sha256|sha1 [FILE] | hmac-sha256 KEY [FILE] | hash-password [--scheme "
-                    "pbkdf2-sha256|bcrypt] [--rounds N] | verify-password HASH | jwt-sign SECRET CLAIMS_JSON "
-                    "[--exp-minutes N] | jwt-verify SECRET TOKEN [--leeway S]\n", why);
+    fprintf(stderr, "tokens: %s\nusage: tokens sha256|sha1 [FILE] | hmac-sha256 KEY [FILE] | "
+                    "hash-password [--scheme pbkdf2-sha256|bcrypt] [--rounds N] | verify-password HASH | "
+                    "jwt-sign SECRET CLAIMS_JSON [--exp-minutes N] | jwt-verify SECRET TOKEN [--leeway S]\n",
+            why);
     return 2;
 }
 
@@ -27,10 +33,10 @@ static int slurp(const char *path, wf_buf *b) {
         fprintf(stderr, "tokens: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (wf_buf_append(b, chunk, n) < 0) return -1;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = wf_buf_append(b, chunk, n);
     if (f != stdin) fclose(f);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 static void print_hex(const uint8_t *d, size_t n, const char *name) {
@@ -133,13 +139,18 @@ static int jwt_sign(int argc, char **argv) {
         wf_jw_keyn(&w, k.ptr, k.len);
         wf_jw_value(&w, m);
     }
-    if (set_exp) wf_jw_key(&w, "exp"), wf_jw_int(&w, (long long)time(NULL) + minutes * 60);
+    if (set_exp) {
+        wf_jw_key(&w, "exp");
+        wf_jw_int(&w, (long long)time(NULL) + minutes * 60);
+    }
     wf_jw_end(&w);
     wf_buf_append(&claims, "", 1);
     int rc = w.err ? w.err : wf_jwt_encode(&tok, claims.ptr, argv[2], strlen(argv[2]));
     if (rc == 0) printf("%.*s\n", (int)tok.len, tok.ptr);
     else fprintf(stderr, "tokens: %s\n", wf_strerror(rc));
-    wf_json_free(&d), wf_buf_free(&claims), wf_buf_free(&tok);
+    wf_json_free(&d);
+    wf_buf_free(&claims);
+    wf_buf_free(&tok);
     return rc ? 1 : 0;
 }
 
@@ -174,7 +185,8 @@ static int jwt_verify(int argc, char **argv) {
     wf_jw w = {.out = &out};
     wf_jw_value(&w, c.root);
     printf("%.*s\n", (int)out.len, out.ptr);
-    wf_buf_free(&out), wf_json_free(&c);
+    wf_buf_free(&out);
+    wf_json_free(&c);
     return 0;
 }
 

@@ -1,7 +1,10 @@
-/* tour.c - FastAPI's feature reference, ported to C route for route (the contract is TOUR.md).
-   `make run` starts it. PORT (default 8000), HOST (default 127.0.0.1), TASK_LOG (default ./log.txt).
-   Routes arrive with the features they need; this version has the application layer's and the
-   dependency and background-task routes. */
+/* tour.c - a FastAPI app ported to C route for route, a tour of what webfw.h offers in FastAPI's
+   terms: dependencies (a cached settings dependency, a database session closed after the response as
+   a `yield` dependency is, chains of them, a class-style query dependency), a validated JSON body, a
+   blocking route (FastAPI's plain `def`) on the worker pool, and background tasks that append to a log.
+   tests/diff/reference_app.py is the same app written for FastAPI; `make test` sends both the same
+   raw requests and compares the answers (tests/diff/compare.py).
+   `make run` starts it. PORT (default 8000), HOST (default 127.0.0.1), TASK_LOG (default ./log.txt). */
 #ifndef TOUR_NO_MAIN
 #define WEBFW_IMPLEMENTATION
 #endif
@@ -29,7 +32,11 @@ static int write_log(void *arg) {
     const char *path = getenv("TASK_LOG");
     pthread_mutex_lock(&log_mu);
     FILE *f = fopen(path ? path : "./log.txt", "a");
-    if (f) fwrite(l->text, 1, l->len, f), fputc('\n', f), fclose(f);
+    if (f) {
+        fwrite(l->text, 1, l->len, f);
+        fputc('\n', f);
+        fclose(f);
+    }
     pthread_mutex_unlock(&log_mu);
     return f ? 0 : 1;
 }
@@ -50,7 +57,7 @@ static void add_log_task(wf_req *req, const char *name, const char *prefix, wf_s
     if (!l || wf_add_task(req, name, write_log, l, free) != 0) wf_raise(req, 503, "Too many queued tasks");
 }
 
-/* ---- settings, the database and its sessions (the seed's get_db with yield) ---- */
+/* ---- settings, the database and its sessions (get_db, a dependency with yield in FastAPI) ---- */
 
 typedef struct settings { const char *db_url; } settings;
 typedef struct item { char *name; size_t name_len; double price; int id; } item;   /* names live on */
@@ -94,7 +101,8 @@ WF_DEPENDENCY(user_repo *, get_user_repo) {
     user_repo *r = wf_req_alloc(req, sizeof *r);
     if (!r) wf_fail(req, "out of memory");
     r->db = WF_DEPENDS(req, get_db);
-    r->users[0] = "admin", r->users[1] = "testuser";
+    r->users[0] = "admin";
+    r->users[1] = "testuser";
     return r;
 }
 
@@ -103,9 +111,12 @@ static void db_check(wf_req *req, wf_res *res) {
     settings *s = WF_DEPENDS(req, get_settings);
     user_repo *repo = WF_DEPENDS(req, get_user_repo);
     bool cached = WF_DEPENDS(req, get_settings) == s;
-    wf_reply_json(res, 200, "{s:[s,s,s], s:s, s:b, s:b, s:[s,s]}", "chain", "get_settings", "get_db", "get_user_repo",
-                  "db_url", s->db_url, "db_open", repo->db->open, "settings_cached", cached, "users", repo->users[0],
-                  repo->users[1]);
+    wf_reply_json(res, 200, "{s:[s,s,s], s:s, s:b, s:b, s:[s,s]}",
+                  "chain", "get_settings", "get_db", "get_user_repo",
+                  "db_url", s->db_url,
+                  "db_open", repo->db->open,
+                  "settings_cached", cached,
+                  "users", repo->users[0], repo->users[1]);
 }
 
 static void db_stats(wf_req *req, wf_res *res) {
@@ -170,8 +181,8 @@ static void create_item(wf_req *req, wf_res *res) {
     char id[24];
     snprintf(id, sizeof id, "%d", saved.id);
     add_log_task(a->req, "log_creation", "created ", (wf_str){id, strlen(id)});
-    wf_reply_json(res, 200, "{s:S, s:f, s:i}", "name", (wf_str){saved.name, saved.name_len}, "price", saved.price, "id",
-                  saved.id);
+    wf_reply_json(res, 200, "{s:S, s:f, s:i}", "name", (wf_str){saved.name, saved.name_len},
+                  "price", saved.price, "id", saved.id);
 }
 
 static void db_items(wf_req *req, wf_res *res) {
@@ -182,9 +193,12 @@ static void db_items(wf_req *req, wf_res *res) {
     wf_jw_arr(&w);
     for (int i = 0; i < store.n; i++) {
         wf_jw_obj(&w);
-        wf_jw_key(&w, "id"), wf_jw_int(&w, store.items[i].id);
-        wf_jw_key(&w, "name"), wf_jw_strn(&w, store.items[i].name, store.items[i].name_len);
-        wf_jw_key(&w, "price"), wf_jw_num(&w, store.items[i].price);
+        wf_jw_key(&w, "id");
+        wf_jw_int(&w, store.items[i].id);
+        wf_jw_key(&w, "name");
+        wf_jw_strn(&w, store.items[i].name, store.items[i].name_len);
+        wf_jw_key(&w, "price");
+        wf_jw_num(&w, store.items[i].price);
         wf_jw_end(&w);
     }
     wf_jw_end(&w);

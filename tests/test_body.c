@@ -15,17 +15,20 @@ static void create_item(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:S, s:f, s:I, s:b, s:i}", "name", name, "price", price, "qty", qty, "sale", sale, "id", 1);
 }
 
-static void post(wf_test_client *tc, const char *ct, const char *body, int status, const char *want) {
+/* POST body with Content-Type line ct; expect status and the body want. A failure names the
+   caller's line. */
+static void post_at(tu_at at, wf_test_client *tc, const char *ct, const char *body, int status, const char *want) {
     const char *h[] = {ct, NULL};
     wf_test_req rq = {.method = "POST", .path = "/items/", .headers = ct ? h : NULL, .body = body,
                       .body_len = body ? strlen(body) : 0};
     wf_test_res r;
-    WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_test_request(tc, &rq, &r), 0);
     if (r.status != status || strcmp(r.body, want) != 0) wf_test_log("POST %s (%s)", body ? body : "(none)", ct ? ct : "no type");
-    WF_EXPECT_EQ_INT(r.status, status);
-    WF_EXPECT_EQ_STR(r.body, want);
+    TU_EXPECT_EQ_INT_AT(at, r.status, status);
+    TU_EXPECT_EQ_STR_AT(at, r.body, want);
     wf_test_res_free(&r);
 }
+#define post(...) post_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(body_json_fastapi_rules) {
     wf_app *app = wf_app_new();

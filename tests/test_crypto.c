@@ -87,8 +87,9 @@ static void cavp_digest(bool sha1, const uint8_t *msg, size_t n, unsigned seed, 
     hex(one, dl, h);
 }
 
-/* Check every vector of one .rsp file; returns how many it checked, or -1 if it cannot be read. */
-static int cavp_file(const char *name, bool sha1) {
+/* Check every vector of one .rsp file; returns how many it checked, or -1 if it cannot be read. A
+   failure names the caller's line, the file and the vector. */
+static int cavp_file_at(tu_at at, const char *name, bool sha1) {
     char path[256], line[65536], want[80] = "", h[65];
     static uint8_t msg[32768];
     snprintf(path, sizeof path, CAVP_DIR "%s", name);
@@ -101,18 +102,18 @@ static int cavp_file(const char *name, bool sha1) {
         if (sscanf(line, "Len = %ld", &bits) == 1) continue;
         if (strncmp(line, "Msg = ", 6) == 0) n = unhex(line + 6, msg, sizeof msg);
         if (sscanf(line, "MD = %79s", want) != 1 || bits < 0) continue;
-        bool agree;
-        WF_EXPECT_EQ_INT((long)n * 8, bits == 0 ? 8 : bits);
+        bool agree, ok = TU_EXPECT_EQ_INT_AT(at, (long)n * 8, bits == 0 ? 8 : bits);
         cavp_digest(sha1, msg, (size_t)bits / 8, (unsigned)checked, h, &agree);
-        WF_EXPECT_EQ_STR(h, want);
-        WF_EXPECT_TRUE(agree);
-        if (strcmp(h, want) != 0 || !agree) wf_test_log("%s: Len = %ld", name, bits);
+        ok = TU_EXPECT_EQ_STR_AT(at, h, want) && ok;
+        ok = TU_EXPECT_TRUE_AT(at, agree) && ok;
+        if (!ok) wf_test_log("  in %s: Len = %ld", name, bits);
         checked++;
         bits = -1;
     }
     fclose(f);
     return checked;
 }
+#define cavp_file(...) cavp_file_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(sha_nist_cavp_short_and_long_messages) {
     static const struct { const char *file; bool sha1; int count; } files[] = {

@@ -192,11 +192,13 @@ WF_TEST(deps_overrides_for_tests) {
     wf_app_free(app);
 }
 
-/* Over a socket: the response reaches the client before the cleanup (which takes 400 ms) ends, and
-   a client that leaves mid-stream still gets its cleanups run. */
+/* Over a socket: the response reaches the client while the cleanup still runs (it waits at a gate
+   the test opens once it has the response), and a client that leaves mid-stream still gets its
+   cleanups run. */
+static tu_gate cleanup_gate = TU_GATE_INIT;
 static void slow_cleanup(void *arg) {
     (void)arg;
-    usleep(400000);
+    tu_gate_pass(&cleanup_gate, 8000);
     atomic_fetch_add(&cleanups_run, 1);
 }
 
@@ -223,15 +225,13 @@ WF_TEST(deps_cleanups_after_the_response_and_on_disconnect) {
     int port = tu_serve(app, NULL);
     tu_resp r;
     atomic_store(&cleanups_run, 0);
-    long long t0 = tu_ms();
+    tu_gate_reset(&cleanup_gate);
     WF_ASSERT_EQ_INT(tu_request(port, "GET /slow-cleanup HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
-    long long took = tu_ms() - t0;
     tu_resp_free(&r);
-    wf_test_log("response after %lld ms, cleanup still running: %d", took, atomic_load(&cleanups_run) == 0);
-    WF_EXPECT_LT_INT(took, 300);
-    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 0);
-    usleep(600000);
-    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 1);
+    WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 0);   /* the response came first: its cleanup still waits */
+    WF_EXPECT_TRUE(tu_gate_arrivals(&cleanup_gate, 1, 5000));
+    tu_gate_open(&cleanup_gate);
+    WF_EXPECT_TRUE(tu_wait_atomic(&cleanups_run, 1, 5000));
     tu_conn c;
     WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
     trail[0] = 0;
@@ -239,8 +239,7 @@ WF_TEST(deps_cleanups_after_the_response_and_on_disconnect) {
     char buf[4096];
     WF_ASSERT_GT_INT(recv(c.fd, buf, sizeof buf, 0), 0);
     tu_close(&c);                                   /* leave mid-stream */
-    long long t1 = tu_ms();
-    while (atomic_load(&cleanups_run) < 2 && tu_ms() - t1 < 3000) usleep(10000);
+    WF_EXPECT_TRUE(tu_wait_atomic(&cleanups_run, 2, 5000));
     WF_EXPECT_EQ_INT(atomic_load(&cleanups_run), 2);
     WF_EXPECT_EQ_STR(trail, "stream over");
     tu_stop(app);

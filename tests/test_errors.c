@@ -42,13 +42,15 @@ static wf_app *error_app(void) {
     return app;
 }
 
-static void check(wf_test_client *tc, const char *path, int status, const char *body) {
+/* GET path; expect status and body. A failure names the caller's line. */
+static void check_at(tu_at at, wf_test_client *tc, const char *path, int status, const char *body) {
     wf_test_res r;
-    WF_ASSERT_EQ_INT(wf_test_get(tc, path, &r), 0);
-    WF_EXPECT_EQ_INT(r.status, status);
-    WF_EXPECT_EQ_STR(r.body, body);
+    TU_ASSERT_EQ_INT_AT(at, wf_test_get(tc, path, &r), 0);
+    TU_EXPECT_EQ_INT_AT(at, r.status, status);
+    TU_EXPECT_EQ_STR_AT(at, r.body, body);
     wf_test_res_free(&r);
 }
+#define check(...) check_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(errors_raise_from_nested_calls) {
     wf_app *app = error_app();

@@ -45,15 +45,18 @@ static wf_test_client *params_client(wf_app **app) {
     return wf_test_client_new(*app, NULL);
 }
 
-static void expect(wf_test_client *tc, const char *path, const char *const *headers, int status, const char *body) {
+/* GET path with headers; expect status and body. A failure names the caller's line. */
+static void expect_at(tu_at at, wf_test_client *tc, const char *path, const char *const *headers, int status,
+                      const char *body) {
     wf_test_req rq = {.path = path, .headers = headers};
     wf_test_res r;
-    WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_test_request(tc, &rq, &r), 0);
     if (r.status != status || strcmp(r.body, body) != 0) wf_test_log("GET %s", path);
-    WF_EXPECT_EQ_INT(r.status, status);
-    WF_EXPECT_EQ_STR(r.body, body);
+    TU_EXPECT_EQ_INT_AT(at, r.status, status);
+    TU_EXPECT_EQ_STR_AT(at, r.body, body);
     wf_test_res_free(&r);
 }
+#define expect(...) expect_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(params_defaults_and_422) {
     wf_app *app;

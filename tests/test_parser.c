@@ -73,8 +73,9 @@ out:
     tu_guard_free(buf, n);
 }
 
-/* Check that every way of delivering raw gives the same outcome as delivering it whole. */
-static void check_splits(const char *name, const char *raw, size_t n, const outcome *whole) {
+/* Check that every way of delivering raw gives the same outcome as delivering it whole. A failure
+   names the caller's line and the case. */
+static void check_splits_at(tu_at at, const char *name, const char *raw, size_t n, const outcome *whole) {
     for (size_t k = 0; k <= n; k++) {
         outcome o;
         simulate(raw, n, k, &o);
@@ -83,11 +84,12 @@ static void check_splits(const char *name, const char *raw, size_t n, const outc
             wf_test_log("case %s: split %s %zu differs: status %d/%d count %d/%d partial %d/%d first '%s'/'%s'",
                         name, k ? "at" : "byte by byte", k, o.status, whole->status, o.count, whole->count,
                         o.partial, whole->partial, o.first, whole->first);
-            WF_EXPECT_TRUE(0);
+            TU_EXPECT_TRUE_AT(at, !"every split gives the outcome of the whole");
             return;
         }
     }
 }
+#define check_splits(...) check_splits_at(TU_HERE, __VA_ARGS__)
 
 typedef struct pcase {
     const char *name;
@@ -222,19 +224,22 @@ static const pcase cases[] = {
     {"too many fields", "GET / HTTP/1.1\r\nHost: a\r\n1: a\r\n2: a\r\n3: a\r\n4: a\r\n5: a\r\n6: a\r\n7: a\r\n8: a\r\n9: a\r\n10: a\r\n11: a\r\n12: a\r\n13: a\r\n14: a\r\n15: a\r\n16: a\r\n\r\n", 431, 0, NULL},
 };
 
-static void run_case(const pcase *c, size_t n) {
+/* One case of the table, whole and split; a failure names the caller's line and the case. */
+static void run_case_at(tu_at at, const pcase *c, size_t n) {
     outcome whole;
+    bool ok;
     simulate(c->raw, n, n, &whole);
     if (c->status) {
-        WF_EXPECT_EQ_INT(whole.status, c->status);
+        ok = TU_EXPECT_EQ_INT_AT(at, whole.status, c->status);
     } else {
-        WF_EXPECT_EQ_INT(whole.status, 0);
-        WF_EXPECT_EQ_INT(whole.count, c->count);
-        if (c->first) WF_EXPECT_EQ_STR(whole.first, c->first);
+        ok = TU_EXPECT_EQ_INT_AT(at, whole.status, 0);
+        ok = TU_EXPECT_EQ_INT_AT(at, whole.count, c->count) && ok;
+        if (c->first) ok = TU_EXPECT_EQ_STR_AT(at, whole.first, c->first) && ok;
     }
-    if (wf_test_failed()) wf_test_log("  in case '%s'", c->name);
-    check_splits(c->name, c->raw, n, &whole);
+    if (!ok) wf_test_log("  in case '%s'", c->name);
+    check_splits_at(at, c->name, c->raw, n, &whole);
 }
+#define run_case(...) run_case_at(TU_HERE, __VA_ARGS__)
 
 WF_TEST(parser_cases_whole_and_split_at_every_byte) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

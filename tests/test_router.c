@@ -41,32 +41,34 @@ ROUTE(stats, "x")
 ROUTE(cafe, "x")
 ROUTE(two, "a", "b")
 
-static wf_app *router_app(void) {
+/* The routes of these tests; a registration that fails names the caller's line (and the route). */
+static wf_app *router_app_at(tu_at at) {
     wf_app *app = wf_app_new();
-    WF_ASSERT_EQ_INT(wf_get(app, "/items/me", items_me), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/items/{id}", items_id), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x:int}", n_int), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x:float}", n_float), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/n/{x}", n_str), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/files/{p:path}", files), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/a/{x}/d", abd), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/a/b/c", abc), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/m/{x}", m_param), 0);
-    WF_ASSERT_EQ_INT(wf_post(app, "/m/lit", m_lit), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/multi", multi), 0);
-    WF_ASSERT_EQ_INT(wf_post(app, "/multi", multi), 0);
-    WF_ASSERT_EQ_INT(wf_delete(app, "/multi", multi), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/list/", list_items), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/users", users), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/caf\xc3\xa9", cafe), 0);
-    WF_ASSERT_EQ_INT(wf_get(app, "/two/{a:int}/and/{b}", two), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/items/me", items_me), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/items/{id}", items_id), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/n/{x:int}", n_int), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/n/{x:float}", n_float), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/n/{x}", n_str), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/files/{p:path}", files), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/a/{x}/d", abd), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/a/b/c", abc), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/m/{x}", m_param), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_post(app, "/m/lit", m_lit), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/multi", multi), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_post(app, "/multi", multi), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_delete(app, "/multi", multi), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/list/", list_items), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/users", users), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/caf\xc3\xa9", cafe), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/two/{a:int}/and/{b}", two), 0);
     wf_group *api = wf_group_new(app, "/api/v1/");
-    WF_ASSERT_TRUE(api != NULL);
-    WF_ASSERT_EQ_INT(wf_group_route(api, "GET", "/ping", ping), 0);
+    TU_ASSERT_TRUE_AT(at, api != NULL);
+    TU_ASSERT_EQ_INT_AT(at, wf_group_route(api, "GET", "/ping", ping), 0);
     wf_group *admin = wf_group_sub(api, "/admin");
-    WF_ASSERT_EQ_INT(wf_group_route(admin, "GET", "/stats", stats), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_group_route(admin, "GET", "/stats", stats), 0);
     return app;
 }
+#define router_app() router_app_at(TU_HERE)
 
 /* GET path on a fresh connection; returns the status, the body in out. */
 static int get(int port, const char *method, const char *path, char *out, size_t cap, char *loc) {

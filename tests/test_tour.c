@@ -92,17 +92,19 @@ WF_TEST(tour_dependencies_and_background_tasks) {
     unlink(logpath);
 }
 
-/* The seed's test: app.dependency_overrides[get_db] = override_get_db */
+/* FastAPI's override test: app.dependency_overrides[get_db] = override_get_db. The override must be
+   what runs (once per request, its cleanup too) and the real get_db must not: the tour counts the
+   sessions get_db opens, and /db-stats reports them. */
 WF_DEPENDENCY_EXTERN(get_db);
-static int overridden_sessions;
+static int override_calls, override_closes;
 static void close_test_session(void *arg) {
     (void)arg;
-    overridden_sessions--;
+    override_closes++;
 }
 
 WF_DEPENDENCY(session *, override_get_db) {
     static session s = {true};
-    overridden_sessions++;
+    override_calls++;
     wf_defer(req, close_test_session, &s);
     return &s;
 }
@@ -111,11 +113,21 @@ WF_TEST(tour_dependency_override) {
     wf_app *app = tour_app();
     WF_ASSERT_EQ_INT(wf_override(app, &get_db, &override_get_db), 0);
     wf_test_client *tc = wf_test_client_new(app, NULL);
-    char b[256];
+    char b[256], before[128], after[128];
+    override_calls = override_closes = 0;
+    WF_ASSERT_EQ_INT(tu_call(tc, "GET", "/db-stats", NULL, NULL, before, sizeof before), 200);
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_TRUE(strstr(b, "\"db_open\":true") != NULL);
-    WF_EXPECT_EQ_INT(overridden_sessions, 0);           /* opened by the override, and closed */
+    WF_EXPECT_EQ_INT(override_calls, 1);                /* the override ran */
+    WF_EXPECT_EQ_INT(override_closes, 1);               /* and its cleanup */
+    WF_ASSERT_EQ_INT(tu_call(tc, "GET", "/db-stats", NULL, NULL, after, sizeof after), 200);
+    WF_EXPECT_EQ_STR(after, before);                    /* the real get_db opened no session */
+    /* cleared, the real dependency is back */
     wf_override_clear(app);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(override_calls, 1);
+    WF_ASSERT_EQ_INT(tu_call(tc, "GET", "/db-stats", NULL, NULL, after, sizeof after), 200);
+    WF_EXPECT_NE_STR(after, before);
     wf_test_client_free(tc);
     wf_app_free(app);
 }

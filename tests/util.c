@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -287,4 +288,185 @@ void tu_log_clear(void) {
     pthread_mutex_lock(&tu_log_mu);
     tu_log_buf[0] = 0;
     pthread_mutex_unlock(&tu_log_mu);
+}
+
+long tu_log_number_after(const char *needle) {
+    long n = -1;
+    pthread_mutex_lock(&tu_log_mu);
+    const char *p = strstr(tu_log_buf, needle);
+    if (p) n = strtol(p + strlen(needle), NULL, 10);
+    pthread_mutex_unlock(&tu_log_mu);
+    return n;
+}
+
+/* ---- waiting on events ---- */
+
+void tu_gate_reset(tu_gate *g) {
+    pthread_mutex_lock(&g->mu);
+    g->open = false;
+    g->arrived = 0;
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool tu_gate_pass(tu_gate *g, int timeout_ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    long long ns = until.tv_nsec + (long long)timeout_ms * 1000000;
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&g->mu);
+    g->arrived++;
+    pthread_cond_broadcast(&g->cv);
+    int rc = 0;
+    while (!g->open && rc == 0) rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
+    bool open = g->open;
+    pthread_mutex_unlock(&g->mu);
+    return open;
+}
+
+void tu_gate_open(tu_gate *g) {
+    pthread_mutex_lock(&g->mu);
+    g->open = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool tu_gate_arrivals(tu_gate *g, int n, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    pthread_mutex_lock(&g->mu);
+    while (g->arrived < n && tu_ms() < deadline) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long long ns = until.tv_nsec + 10000000;      /* look again every 10 ms at most */
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&g->cv, &g->mu, &until);
+    }
+    bool ok = g->arrived >= n;
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+bool tu_wait_atomic(atomic_int *v, int want, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    while (atomic_load(v) < want && tu_ms() < deadline) usleep(1000);
+    return atomic_load(v) >= want;
+}
+
+/* The entry of /proc/net/tcp for the IPv4 connection from local port lport to remote port rport
+   (TIME_WAIT left out: it is no socket of ours). */
+static bool tcp_entry(int lport, int rport, long *tx, long *rx, unsigned long *inode) {
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    bool found = false;
+    if (!f) return false;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long la, ra, ino, t, r;
+        unsigned lp, rp, st;
+        if (sscanf(line, " %*d: %lx:%x %lx:%x %x %lx:%lx %*x:%*x %*x %*u %*d %lu", &la, &lp, &ra, &rp, &st, &t,
+                   &r, &ino) != 8)
+            continue;
+        if ((int)lp == lport && (int)rp == rport && st != 0x06) {
+            found = true;
+            *tx = (long)t;
+            *rx = (long)r;
+            *inode = ino;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void conn_ports(const tu_conn *c, int *client_port, int *server_port) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    *client_port = *server_port = -1;
+    if (getsockname(c->fd, (struct sockaddr *)&a, &al) == 0) *client_port = ntohs(a.sin_port);
+    al = sizeof a;
+    if (getpeername(c->fd, (struct sockaddr *)&a, &al) == 0) *server_port = ntohs(a.sin_port);
+}
+
+tu_peer tu_server_end(const tu_conn *c) {
+    tu_peer p = {0, 0, 0};
+    long tx, rx;
+    long long deadline = tu_ms() + 5000;
+    conn_ports(c, &p.client_port, &p.server_port);
+    /* listed from the handshake on, with an inode once the server has accepted it */
+    while (!(tcp_entry(p.server_port, p.client_port, &tx, &rx, &p.inode) && p.inode) && tu_ms() < deadline)
+        usleep(1000);
+    return p;
+}
+
+bool tu_server_received(const tu_conn *c, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    int cport, sport;
+    long tx = -1, rx;
+    unsigned long ino;
+    conn_ports(c, &cport, &sport);
+    while (!(tcp_entry(cport, sport, &tx, &rx, &ino) && tx == 0) && tu_ms() < deadline) usleep(1000);
+    return tx == 0;
+}
+
+bool tu_server_read_all(const tu_conn *c, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    int cport, sport;
+    long tx, rx = -1;
+    unsigned long ino;
+    /* first every byte arrived, then none left to read */
+    if (!tu_server_received(c, timeout_ms)) return false;
+    conn_ports(c, &cport, &sport);
+    while (!(tcp_entry(sport, cport, &tx, &rx, &ino) && rx == 0) && tu_ms() < deadline) usleep(1000);
+    return rx == 0;
+}
+
+bool tu_server_reset_seen(const tu_peer *p, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    long tx, rx;
+    unsigned long ino;
+    bool listed;
+    while ((listed = tcp_entry(p->server_port, p->client_port, &tx, &rx, &ino)) && tu_ms() < deadline) usleep(1000);
+    return !listed;
+}
+
+static bool holds_inode(unsigned long inode) {
+    char want[64], path[300], link[64];
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    bool held = false;
+    if (!d) return true;
+    snprintf(want, sizeof want, "socket:[%lu]", inode);
+    while (!held && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0) continue;
+        link[n] = 0;
+        held = strcmp(link, want) == 0;
+    }
+    closedir(d);
+    return held;
+}
+
+bool tu_server_released(const tu_peer *p, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    if (!p->inode) return false;
+    bool held;
+    while ((held = holds_inode(p->inode)) && tu_ms() < deadline) usleep(1000);
+    return !held;
+}
+
+void tu_reset(tu_conn *c) {
+    struct linger lg = {1, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    tu_close(c);
+}
+
+int tu_open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1;           /* not the directory's own descriptor */
 }

@@ -3,6 +3,8 @@
 #ifndef TESTS_UTIL_H
 #define TESTS_UTIL_H
 #include "../webfw.h"
+#include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct tu_conn {
     int fd;
@@ -50,6 +52,8 @@ int tu_call(wf_test_client *tc, const char *method, const char *path, const char
 void tu_log(void *user, int level, const char *msg);
 int tu_log_count(const char *needle);
 void tu_log_clear(void);
+/* The first kept line that contains needle: the integer right after needle in it, or -1. */
+long tu_log_number_after(const char *needle);
 /* Monotonic milliseconds. */
 long long tu_ms(void);
 /* CPU time (user + system) this process has used, in seconds. */
@@ -57,4 +61,72 @@ double tu_cpu_seconds(void);
 /* Run a snippet with Debian's /usr/bin/python3 (where python3-jwt, -passlib, -bcrypt live); the first
    line of its output goes to out. True if it printed one and exited 0. */
 bool tu_python(const char *script, char *out, size_t cap);
+
+/* ---- waiting on events, not on time ----
+   Tests synchronise on what they can observe (a handler has started, the server has read the
+   bytes, the server has closed its end) instead of sleeping and hoping. Every wait is bounded: it
+   returns false after timeout_ms, so a broken server fails the test rather than hanging it. */
+
+/* A gate that threads (handlers, tasks, cleanups) wait at until the test opens it. */
+typedef struct tu_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+    int arrived;                /* how many waits have begun */
+} tu_gate;
+#define TU_GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0}
+/* Close g and forget its arrivals (no thread may be waiting at it). */
+void tu_gate_reset(tu_gate *g);
+/* Arrive at g and wait until it is open; false if it stayed shut for timeout_ms. */
+bool tu_gate_pass(tu_gate *g, int timeout_ms);
+/* Open g: every wait, now and later, passes. */
+void tu_gate_open(tu_gate *g);
+/* Wait until n waits have begun at g. */
+bool tu_gate_arrivals(tu_gate *g, int n, int timeout_ms);
+/* Wait until *v >= want. */
+bool tu_wait_atomic(atomic_int *v, int want, int timeout_ms);
+
+/* The server's end of a loopback connection, as the kernel lists it (/proc/net/tcp). The server
+   must run in this process (tu_serve) for tu_server_released. */
+typedef struct tu_peer {
+    int server_port, client_port;
+    unsigned long inode;        /* the server's socket, 0 if not found */
+} tu_peer;
+/* Find the server's end of c (it exists once connect() returned). */
+tu_peer tu_server_end(const tu_conn *c);
+/* True once the server's kernel has acknowledged every byte sent on c so far (they have arrived). */
+bool tu_server_received(const tu_conn *c, int timeout_ms);
+/* True once the server has read every byte sent on c so far: they have all arrived and none is
+   left unread in its socket. */
+bool tu_server_read_all(const tu_conn *c, int timeout_ms);
+/* True once the server's kernel has dropped the connection (after a reset it is no longer listed). */
+bool tu_server_reset_seen(const tu_peer *p, int timeout_ms);
+/* True once the server has closed its socket for p (no descriptor of this process refers to it). */
+bool tu_server_released(const tu_peer *p, int timeout_ms);
+/* Close c with a reset (SO_LINGER 0) rather than a FIN. */
+void tu_reset(tu_conn *c);
+/* Descriptors this process has open. */
+int tu_open_fds(void);
+
+/* ---- checks in helpers ----
+   A helper that checks takes a tu_at first and is called through a macro passing TU_HERE, so a
+   failure names the test's line (where the helper was called), not the helper's own:
+       static void expect_at(tu_at at, ..., int status) { TU_EXPECT_EQ_INT_AT(at, got, status); }
+       #define expect(...) expect_at(TU_HERE, __VA_ARGS__)
+   Each check is an expression: true if it held (a helper can then say which case failed). */
+typedef struct tu_at {
+    const char *file;
+    int line;
+} tu_at;
+#define TU_HERE ((tu_at){__FILE__, __LINE__})
+#define TU__INT_AT(at, a, op, ops, b, fatal)                                                  \
+    wf__check_int((at).file, (at).line, #a " " ops " " #b, (long long)(a), (long long)(b), op, #a, #b, fatal)
+#define TU_ASSERT_EQ_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_EQ, "==", b, true)
+#define TU_ASSERT_GT_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_GT, ">", b, true)
+#define TU_EXPECT_EQ_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_EQ, "==", b, false)
+#define TU_EXPECT_GE_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_GE, ">=", b, false)
+#define TU_EXPECT_EQ_STR_AT(at, a, b)                                                         \
+    wf__check_str((at).file, (at).line, #a, #b, (a), (size_t)-1, (b), (size_t)-1, true, false)
+#define TU_EXPECT_TRUE_AT(at, x) wf__check_true((at).file, (at).line, #x, (x) ? true : false, true, false)
+#define TU_ASSERT_TRUE_AT(at, x) wf__check_true((at).file, (at).line, #x, (x) ? true : false, true, true)
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh - benchmark our server against nginx with wrk.
 #
-# Usage:   tests/bench/run.sh build/hello          (what `make bench` runs)
+# Usage:   tests/bench/run.sh build/bench_app      (what `make bench` runs; examples/bench_app.c)
+#          tests/bench/run.sh build/poll/bench_app (the poll() backend instead of epoll; make it first)
 #
 # Our server is started as  PORT=<port> THREADS=1 ACCESS_LOG=0 <binary>  and
 # must answer GET / (text/plain "Hello, World!") and GET /json
@@ -61,7 +62,7 @@ CONTENTION_MAX=10                # % of a run other tasks may wait for a CPU
 # at a load the server sustains: the task route's tasks (TASK_MS each, on the worker pool) must not
 # show in its p99, which the table compares with the bare route's at the same rate.
 # The last field, when present, is the path nginx serves instead (it has no routes with parameters:
-# our routed request is compared with nginx's static plaintext, as the application-layer issue asks).
+# our routed request is compared with nginx's static plaintext: the price of routing and validation).
 SCENARIOS=(
     "plaintext keep-alive c64|/|64|keepalive"
     "json keep-alive c64|/json|64|keepalive"
@@ -579,7 +580,7 @@ print_table() {
 # ------------------------------------------------------------------ main
 
 main() {
-    (( $# == 1 )) || { echo "usage: $0 PATH/TO/SERVER_BINARY   (e.g. build/hello)" >&2; exit 2; }
+    (( $# == 1 )) || { echo "usage: $0 PATH/TO/SERVER_BINARY   (e.g. build/bench_app)" >&2; exit 2; }
     SERVER_BIN=$1
     [[ $SERVER_BIN == */* ]] || SERVER_BIN=./$SERVER_BIN
     [[ -f $SERVER_BIN && -x $SERVER_BIN ]] || die "server binary '$1' not found or not executable (run make first)"
