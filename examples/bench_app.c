@@ -25,8 +25,8 @@
 
 static void plaintext(wf_req *req, wf_res *res) {
     (void)req;
-    wf_res_header(res, "Content-Type", "text/plain");
-    wf_res_body(res, "Hello, World!", 13, WF_BODY_BORROW);
+    wf_res_add_header(res, "Content-Type", "text/plain");
+    wf_res_set_body(res, "Hello, World!", 13, WF_BODY_BORROW);
 }
 
 static void json(wf_req *req, wf_res *res) {
@@ -137,7 +137,7 @@ static void other(wf_req *req, wf_res *res) {
 static void add_route(wf_app *app, const char *method, const char *resource, const char *rest) {
     char pattern[96];
     snprintf(pattern, sizeof pattern, "/api/v1/%s%s", resource, rest);
-    wf_route(app, method, pattern, other);
+    wf_route(app, method, pattern, other, NULL);
 }
 
 /* 50 more routes, as a real API has: resources with ids, nested resources, actions. */

@@ -124,13 +124,13 @@ static void h_idle_stream(wf_req *req, wf_res *res) {
 
 static wf_app *blocking_app(void) {
     wf_app *app = wf_app_new();
-    wf_route_blocking(app, "GET", "/sleep", h_sleep);
-    wf_route_blocking(app, "GET", "/wait", h_wait);
+    wf_route(app, "GET", "/sleep", h_sleep, &(wf_route_opts){.blocking = true});
+    wf_route(app, "GET", "/wait", h_wait, &(wf_route_opts){.blocking = true});
     wf_get(app, "/hold-loop", h_hold_loop);
-    wf_route_blocking(app, "POST", "/echo", h_echo);
-    wf_route_blocking(app, "GET", "/fail", h_fail);
-    wf_route_blocking(app, "GET", "/stream", h_stream);
-    wf_route_blocking(app, "GET", "/write", h_write_directly);
+    wf_route(app, "POST", "/echo", h_echo, &(wf_route_opts){.blocking = true});
+    wf_route(app, "GET", "/fail", h_fail, &(wf_route_opts){.blocking = true});
+    wf_route(app, "GET", "/stream", h_stream, &(wf_route_opts){.blocking = true});
+    wf_route(app, "GET", "/write", h_write_directly, &(wf_route_opts){.blocking = true});
     wf_get(app, "/idle-stream", h_idle_stream);
     wf_get(app, "/fast", h_fast);
     wf_get(app, "/task", h_add_task);

@@ -133,7 +133,7 @@ static char *nested(int depth) {
 WF_TEST(body_json_deep_nesting) {
     wf_app *app = wf_app_new();
     wf_post(app, "/items/", create_item);
-    wf_route_blocking(app, "POST", "/blocking", create_item);
+    wf_route(app, "POST", "/blocking", create_item, &(wf_route_opts){.blocking = true});
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char *ok = nested(900), *deep = nested(901);
     post(tc, "Content-Type: application/json", ok, 200, "{\"name\":\"x\",\"price\":1.0,\"qty\":1,\"sale\":false,\"id\":1}");

@@ -36,15 +36,15 @@ static int produce(wf_res *res, void *user) {
 static void stream(wf_req *req, wf_res *res) {
     (void)req;
     chunks_left = 1000;
-    wf_res_header(res, "Content-Type", "text/plain");
+    wf_res_add_header(res, "Content-Type", "text/plain");
     wf_res_stream(res, produce, NULL, NULL);
 }
 
 static wf_app *client_app(void) {
     wf_app *app = wf_app_new();
     wf_get(app, "/", hello);
-    wf_route(app, "POST", "/echo", echo);
-    wf_route(app, "PUT", "/raw", raw_echo);
+    wf_route(app, "POST", "/echo", echo, NULL);
+    wf_route(app, "PUT", "/raw", raw_echo, NULL);
     wf_get(app, "/stream", stream);
     wf_get(app, "/items/", hello);
     return app;

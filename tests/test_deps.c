@@ -119,7 +119,7 @@ static wf_app *deps_app(void) {
     wf_get(app, "/fresh", h_fresh);
     wf_group *admin = wf_group_new(app, "/admin");
     wf_group_depends(admin, &current_user);
-    wf_group_route(admin, "GET", "/stats", h_admin_stats);
+    wf_group_route(admin, "GET", "/stats", h_admin_stats, NULL);
     return app;
 }
 

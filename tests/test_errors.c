@@ -29,7 +29,7 @@ static void h_fail(wf_req *req, wf_res *res) {
 }
 
 static void h_state(wf_req *req, wf_res *res) {
-    const char *who = (const char *)wf_state_get(req, "user");
+    const char *who = (const char *)wf_get_state(req, "user");
     wf_reply_json(res, 200, "{s:s}", "user", who);
 }
 
@@ -104,11 +104,11 @@ WF_TEST(errors_custom_handlers) {
 /* Middleware: the first added is the outermost. */
 static void mw_outer(wf_req *req, wf_res *res, void *user) {
     (void)user;
-    wf_state_set(req, "user", "alice");
+    wf_set_state(req, "user", "alice");
     wf_next(req, res);
     char v[32];
     snprintf(v, sizeof v, "outer-%d", wf_res_get_status(res));
-    wf_res_header(res, "X-Outer", v);              /* sees every response, errors too */
+    wf_res_add_header(res, "X-Outer", v);              /* sees every response, errors too */
 }
 
 static void mw_inner(wf_req *req, wf_res *res, void *user) {
@@ -120,7 +120,7 @@ static void mw_inner(wf_req *req, wf_res *res, void *user) {
     }
     if (wf_str_eq(wf_req_path(req), "/raise-in-mw")) wf_raise(req, 418, "teapot");
     wf_next(req, res);
-    wf_res_header(res, "X-Inner", "inner");
+    wf_res_add_header(res, "X-Inner", "inner");
 }
 
 /* An inner middleware that raises: the outer one still sees the response. */

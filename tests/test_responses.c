@@ -237,7 +237,7 @@ WF_TEST(responses_file_preconditions) {
 static int date_rc;
 static void h_status(wf_req *req, wf_res *res) {
     long long st = wf_param_int(req, WF_IN_QUERY, "s", "");
-    date_rc = wf_res_header(res, "Date", "Thu, 01 Jan 1970 00:00:00 GMT");
+    date_rc = wf_res_add_header(res, "Date", "Thu, 01 Jan 1970 00:00:00 GMT");
     wf_reply_text(res, (int)st, "some content");
 }
 

@@ -63,9 +63,9 @@ static wf_app *router_app_at(tu_at at) {
     TU_ASSERT_EQ_INT_AT(at, wf_get(app, "/two/{a:int}/and/{b}", two), 0);
     wf_group *api = wf_group_new(app, "/api/v1/");
     TU_ASSERT_TRUE_AT(at, api != NULL);
-    TU_ASSERT_EQ_INT_AT(at, wf_group_route(api, "GET", "/ping", ping), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_group_route(api, "GET", "/ping", ping, NULL), 0);
     wf_group *admin = wf_group_sub(api, "/admin");
-    TU_ASSERT_EQ_INT_AT(at, wf_group_route(admin, "GET", "/stats", stats), 0);
+    TU_ASSERT_EQ_INT_AT(at, wf_group_route(admin, "GET", "/stats", stats, NULL), 0);
     return app;
 }
 #define router_app() router_app_at(TU_HERE)
@@ -215,7 +215,7 @@ WF_TEST(router_refuses_bad_patterns) {
     WF_EXPECT_EQ_INT(wf_get(app, "/dup/{x}", items_id), WF_EINVAL);
     WF_EXPECT_EQ_INT(wf_get(app, "/dup/{y}", items_id), WF_EINVAL);   /* the same route under another name */
     WF_EXPECT_EQ_INT(wf_post(app, "/dup/{x}", items_id), 0);
-    WF_EXPECT_EQ_INT(wf_route(app, "BAD METHOD", "/z", items_id), WF_EINVAL);
+    WF_EXPECT_EQ_INT(wf_route(app, "BAD METHOD", "/z", items_id, NULL), WF_EINVAL);
     WF_EXPECT_TRUE(wf_group_new(app, "noslash") == NULL);
     wf_app_free(app);
 }

@@ -37,8 +37,8 @@ static void h_big(wf_req *req, wf_res *res) {
     char *p = malloc(n);
     (void)req;
     for (size_t i = 0; i < n; i++) p[i] = (char)('a' + i % 26);
-    wf_res_header(res, "Content-Type", "application/octet-stream");
-    wf_res_body(res, p, n, WF_BODY_OWN);
+    wf_res_add_header(res, "Content-Type", "application/octet-stream");
+    wf_res_set_body(res, p, n, WF_BODY_OWN);
 }
 
 /* A stream of `total` bytes in 16 KiB chunks; counts what it produced. */
@@ -59,7 +59,7 @@ static int produce(wf_res *res, void *user) {
 
 static void h_stream(wf_req *req, wf_res *res) {
     (void)req;
-    wf_res_header(res, "Content-Type", "text/plain");
+    wf_res_add_header(res, "Content-Type", "text/plain");
     wf_res_stream(res, produce, NULL, NULL);
 }
 
@@ -560,7 +560,7 @@ WF_TEST(server_shutdown_grace_expires) {
 
 static int port_pipe[2];
 
-static void log_port(void *user, int level, const char *msg) {
+static void log_port(void *user, wf_log_level level, const char *msg) {
     (void)user;
     (void)level;
     const char *p = strstr(msg, "127.0.0.1:");
@@ -618,16 +618,16 @@ WF_TEST(server_access_log) {
 
 WF_TEST(response_header_injection_refused) {
     wf_app *app = wf_app_new();
-    WF_EXPECT_EQ_INT(wf_route(app, "GET", "no-slash", h_hello), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_route(app, "G T", "/", h_hello), WF_EINVAL);
+    WF_EXPECT_EQ_INT(wf_route(app, "GET", "no-slash", h_hello, NULL), WF_EINVAL);
+    WF_EXPECT_EQ_INT(wf_route(app, "G T", "/", h_hello, NULL), WF_EINVAL);
     wf_app_free(app);
 }
 
 static void h_inject(wf_req *req, wf_res *res) {
     (void)req;
-    int a = wf_res_header(res, "X-Bad", "a\r\nSet-Cookie: evil=1");
-    int b = wf_res_header(res, "Bad Name", "v");
-    int c = wf_res_header(res, "X-Good", "fine value");
+    int a = wf_res_add_header(res, "X-Bad", "a\r\nSet-Cookie: evil=1");
+    int b = wf_res_add_header(res, "Bad Name", "v");
+    int c = wf_res_add_header(res, "X-Good", "fine value");
     char msg[64];
     snprintf(msg, sizeof msg, "%d %d %d", a, b, c);
     wf_reply_text(res, 200, msg);

@@ -59,7 +59,7 @@ static void h_big(wf_req *req, wf_res *res) {
     char *p = malloc(n);
     (void)req;
     memset(p, 'b', n);
-    wf_res_body(res, p, n, WF_BODY_OWN);
+    wf_res_set_body(res, p, n, WF_BODY_OWN);
 }
 
 static int direct_write_rc;
@@ -69,7 +69,7 @@ static void h_huge(wf_req *req, wf_res *res) {
     char *p = malloc(n);
     (void)req;
     memset(p, 'h', n);
-    wf_res_body(res, p, n, WF_BODY_OWN);
+    wf_res_set_body(res, p, n, WF_BODY_OWN);
 }
 
 /* A stream that waits (its producer has nothing until `release`) while another request tries to
@@ -102,8 +102,8 @@ static void h_204(wf_req *req, wf_res *res) {
 
 static void h_304(wf_req *req, wf_res *res) {
     (void)req;
-    wf_res_status(res, 304);
-    wf_res_body(res, "nope", 4, WF_BODY_BORROW);
+    wf_res_set_status(res, 304);
+    wf_res_set_body(res, "nope", 4, WF_BODY_BORROW);
 }
 
 static void h_direct(wf_req *req, wf_res *res) {
@@ -342,10 +342,10 @@ static int prefix_stream(wf_res *res, void *user) {
 
 static void h_framing(wf_req *req, wf_res *res) {
     (void)req;
-    framing_rc[0] = wf_res_header(res, "Content-Length", "5");
-    framing_rc[1] = wf_res_header(res, "transfer-encoding", "chunked");
-    framing_rc[2] = wf_res_header(res, "Connection", "keep-alive");
-    wf_res_body(res, "head", 4, WF_BODY_BORROW);
+    framing_rc[0] = wf_res_add_header(res, "Content-Length", "5");
+    framing_rc[1] = wf_res_add_header(res, "transfer-encoding", "chunked");
+    framing_rc[2] = wf_res_add_header(res, "Connection", "keep-alive");
+    wf_res_set_body(res, "head", 4, WF_BODY_BORROW);
     wf_res_stream(res, prefix_stream, NULL, NULL);
 }
 

@@ -68,7 +68,7 @@ WF_TEST(llhttp_vectors_over_sockets) {
     const char *paths[] = {"/url", "/", "/test", "/demo", "/favicon.ico", "/dumbpack", "/aaa", "/bbb", "/hello"};
     const char *methods[] = {"GET", "PUT", "POST", "OPTIONS", "PATCH", "DELETE"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        for (size_t m = 0; m < 6; m++) wf_route(app, methods[m], paths[i], h_any);
+        for (size_t m = 0; m < 6; m++) wf_route(app, methods[m], paths[i], h_any, NULL);
     wf_get(app, "/hold", h_hold);
     int port = tu_serve(app, &(wf_config){.header_timeout_ms = 30, .body_timeout_ms = 30, .idle_timeout_ms = 30});
     WF_ASSERT_GT_INT(port, 0);

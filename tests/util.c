@@ -268,7 +268,7 @@ void tu_guard_free(char *g, size_t n) {
 static pthread_mutex_t tu_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char tu_log_buf[16384];
 
-void tu_log(void *user, int level, const char *msg) {
+void tu_log(void *user, wf_log_level level, const char *msg) {
     (void)user, (void)level;
     pthread_mutex_lock(&tu_log_mu);
     size_t n = strlen(tu_log_buf);

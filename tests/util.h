@@ -49,7 +49,7 @@ int tu_call(wf_test_client *tc, const char *method, const char *path, const char
             char *body, size_t cap);
 /* A wf_config.log that keeps every line it is given (any thread). tu_log_count says how many kept
    lines contain needle; tu_log_clear forgets them. */
-void tu_log(void *user, int level, const char *msg);
+void tu_log(void *user, wf_log_level level, const char *msg);
 int tu_log_count(const char *needle);
 void tu_log_clear(void);
 /* The first kept line that contains needle: the integer right after needle in it, or -1. */

@@ -90,7 +90,7 @@ static void h_redirect(wf_req *req, wf_res *res) {
     if (wf_redirect(res, 307, loc) < 0) wf_raise(req, 400, "bad location");
 }
 
-static void quiet(void *user, int level, const char *msg) { (void)user, (void)level, (void)msg; }
+static void quiet(void *user, wf_log_level level, const char *msg) { (void)user, (void)level, (void)msg; }
 
 static wf_test_client *client(void) {
     static wf_test_client *tc;
@@ -98,14 +98,14 @@ static wf_test_client *client(void) {
     wf_app *app = wf_app_new();
     wf_group *g = wf_group_new(app, "/api");
     wf_get(app, "/items/{id:int}", h_item);
-    wf_route_blocking(app, "GET", "/blocking/{id:int}", h_item);
+    wf_route(app, "GET", "/blocking/{id:int}", h_item, &(wf_route_opts){.blocking = true});
     wf_post(app, "/form", h_form);
     wf_post(app, "/json", h_json);
     wf_put(app, "/echo", h_echo);
     wf_get(app, "/files/{rest:path}", h_path);
     wf_get(app, "/stream", h_stream);
     wf_get(app, "/go", h_redirect);
-    wf_group_route(g, "DELETE", "/items/{id}/", h_item);
+    wf_group_route(g, "DELETE", "/items/{id}/", h_item, NULL);
     wf_group_depends(g, &f_session);
     tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = quiet, .max_body = 1 << 16});
     return tc;
