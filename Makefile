@@ -1,8 +1,9 @@
 # webfw.h - build, test, run, fuzz and benchmark.
 #   make          examples, the README's code and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
-#   make test     the whole suite built with gcc, with clang, with the portable code paths (poll(),
-#                 SHA-256 in C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
+#   make test     the layering and line-length checks; the whole suite built with gcc (also run under
+#                 a decimal-comma locale), with clang, with the portable code paths (poll(), SHA-256 in
+#                 C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
 #   make fuzz     libFuzzer on each parser (FUZZ_TARGETS: http route json tokens app) for FUZZ_SECONDS
 #                 (default 60) each
 #   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
@@ -21,7 +22,7 @@ TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c ex
 EXAMPLES := hello bench_app tour tokens
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
-.PHONY: examples readme
+.PHONY: examples readme lint check-layers check-lines
 all: examples $(B)/gcc/tests $(B)/clang/tests compile-checks
 
 # ---- examples: hello (the Quick Start), the tour (make run), bench_app (make bench), tokens. Each
@@ -127,9 +128,19 @@ test-locale: deps $(B)/gcc/tests
 	  WF_TEST_LOCALE=de_DE.UTF-8 ./$(B)/gcc/tests -j $(JOBS) --filter="$$t*" || rc=1; \
 	done; exit $$rc
 
+# the sections of webfw.h call only downward (tests/layers.py; exceptions in tests/layers.allow), and
+# no line of the header, the examples or the tests is over 110 columns
+lint: check-layers check-lines
+check-layers:
+	/usr/bin/python3 tests/layers.py
+check-lines:
+	tests/lines.sh
+
 test: deps
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory examples compile-checks
 	$(MAKE) --no-print-directory test-gcc
+	$(MAKE) --no-print-directory test-locale
 	$(MAKE) --no-print-directory test-diff
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll
