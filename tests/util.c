@@ -454,6 +454,17 @@ bool tu_server_released(const tu_peer *p, int timeout_ms) {
     return !held;
 }
 
+bool tu_listener_closed(int port, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    tu_conn probe;
+    for (;;) {
+        if (tu_connect(&probe, port) < 0) return true;
+        tu_close(&probe);
+        if (tu_ms() >= deadline) return false;
+        usleep(1000);
+    }
+}
+
 void tu_reset(tu_conn *c) {
     struct linger lg = {1, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
