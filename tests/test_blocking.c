@@ -346,6 +346,7 @@ WF_TEST(blocking_route_shutdown) {
         tu_sends(&c, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
         WF_ASSERT_TRUE(tu_gate_arrivals(&handler_gate, 1, 5000));   /* in flight */
         wf_stop(app);
+        WF_EXPECT_TRUE(tu_listener_closed(port, 5000));   /* the loop has begun to stop */
         if (!outlast) {
             tu_gate_open(&handler_gate);        /* it ends within the grace */
             WF_EXPECT_EQ_INT(tu_read(&c, &r, false, 5000), 200);

@@ -285,14 +285,7 @@ WF_TEST(edge_shutdown_reads_a_body_still_arriving) {
     tu_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
     WF_ASSERT_TRUE(tu_server_read_all(&c, 5000));      /* in flight when the stop comes */
     wf_stop(app);
-    /* the loop has begun to stop once it closed its listener */
-    long long deadline = tu_ms() + 5000;
-    tu_conn probe;
-    while (tu_connect(&probe, port) == 0 && tu_ms() < deadline) {
-        tu_close(&probe);
-        usleep(1000);
-    }
-    WF_EXPECT_TRUE(tu_connect(&probe, port) < 0);
+    WF_EXPECT_TRUE(tu_listener_closed(port, 5000));   /* the loop has begun to stop */
     tu_sends(&c, "cdef");
     WF_EXPECT_TRUE(tu_server_read_all(&c, 5000));
     tu_sends(&c, "ghij");
