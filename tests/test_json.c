@@ -64,9 +64,10 @@ WF_TEST(json_pack_objects_arrays_and_values) {
     WF_EXPECT_EQ_MEM(b.ptr, b.len, "{\"message\":\"Hello World\"}", 25);
     b.len = 0;
     wf_str view = {"abc", 2};
-    WF_ASSERT_EQ_INT(wf_json_pack(&b, "{s:i, s:I, s:u, s:f, s:b, s:b, s:n, s:s, s:S, s:[i,[],{}], s:j}", "i", -7, "I",
-                                  -9007199254740993LL, "u", 4000000000u, "f", 0.5, "t", 1, "f2", 0, "n", "null", (const char *)NULL,
-                                  "S", view, "a", 1, "raw", "{\"x\":[1]}"), 0);
+    WF_ASSERT_EQ_INT(wf_json_pack(&b, "{s:i, s:I, s:u, s:f, s:b, s:b, s:n, s:s, s:S, s:[i,[],{}], s:j}",
+                                  "i", -7, "I", -9007199254740993LL, "u", 4000000000u, "f", 0.5, "t", 1,
+                                  "f2", 0, "n", "null", (const char *)NULL, "S", view, "a", 1,
+                                  "raw", "{\"x\":[1]}"), 0);
     const char *want = "{\"i\":-7,\"I\":-9007199254740993,\"u\":4000000000,\"f\":0.5,\"t\":true,\"f2\":false,"
                        "\"n\":null,\"null\":null,\"S\":\"ab\",\"a\":[1,[],{}],\"raw\":{\"x\":[1]}}";
     WF_EXPECT_EQ_MEM(b.ptr, b.len, want, strlen(want));
@@ -90,7 +91,8 @@ WF_TEST(json_strings_escaped_and_utf8_checked) {
     b.len = 0;
     /* invalid UTF-8: a lone continuation, an overlong, a surrogate, past U+10FFFF, a cut sequence;
        one U+FFFD per maximal subpart, as b"...".decode("utf-8", "replace") gives */
-    WF_ASSERT_EQ_INT(wf_json_pack(&b, "[s]", "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e\xe2\x82"), 0);
+    WF_ASSERT_EQ_INT(wf_json_pack(&b, "[s]",
+                                  "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e\xe2\x82"), 0);
     const char *fffd = "[\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                        "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "e\xef\xbf\xbd\"]";
     WF_EXPECT_EQ_MEM(b.ptr, b.len, fffd, strlen(fffd));
@@ -138,10 +140,12 @@ static const char *const valid_json[] = {
 };
 
 static const char *const invalid_json[] = {
-    "", " ", "[", "]", "{", "{\"a\"}", "{\"a\":}", "{a:1}", "{'a':1}", "[1,]", "[,1]", "{\"a\":1,}", "01", "1.",
-    ".5", "+1", "-", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity", "[1e400]", "tru", "nul", "True",
-    "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\tb\"", "\"\x01\"",
-    "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "[1] [2]", "1 2", "[\"a\" \"b\"]", "{\"a\" 1}", "\xef\xbb\xbf{}",
+    "", " ", "[", "]", "{", "{\"a\"}", "{\"a\":}", "{a:1}", "{'a':1}", "[1,]", "[,1]", "{\"a\":1,}", "01",
+    "1.", ".5", "+1", "-", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity", "[1e400]", "tru", "nul",
+    "True",
+    "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
+    "\"a\tb\"", "\"\x01\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "[1] [2]", "1 2",
+    "[\"a\" \"b\"]", "{\"a\" 1}", "\xef\xbb\xbf{}",
 };
 
 WF_TEST(json_reader_accepts_and_refuses) {
@@ -181,7 +185,8 @@ WF_TEST(json_reader_errors_like_python) {
 }
 
 WF_TEST(json_reader_values_paths_iteration) {
-    const char *t = "{\"name\":\"Foo \\u00e9\",\"price\":10.5,\"n\":-42,\"big\":18446744073709551616,\"ok\":true,"
+    const char *t = "{\"name\":\"Foo \\u00e9\",\"price\":10.5,\"n\":-42,\"big\":18446744073709551616,"
+                    "\"ok\":true,"
                     "\"none\":null,\"tags\":[\"a\",\"b\",{\"deep\":[0,1,2]}],\"dup\":1,\"dup\":2}";
     wf_json_doc d;
     WF_ASSERT_EQ_INT(wf_json_parse(t, strlen(t), 0, &d), 0);
