@@ -249,7 +249,8 @@ wf_app *tour_app(void) {
     wf_get(app, "/", read_root);
     wf_get(app, "/items/", read_items);
     wf_post(app, "/items/", create_item);
-    wf_route(app, "GET", "/db-items/", db_items, &(wf_route_opts){.blocking = true});     /* a plain `def` endpoint: on a worker */
+    /* a plain `def` endpoint: it runs on a worker */
+    wf_route(app, "GET", "/db-items/", db_items, &(wf_route_opts){.blocking = true});
     wf_get(app, "/db-check", db_check);
     wf_get(app, "/db-stats", db_stats);
     wf_get(app, "/async-endpoint", async_endpoint);

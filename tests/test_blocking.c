@@ -161,7 +161,8 @@ WF_TEST(blocking_route_leaves_the_loop_free) {
     int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log});
     tu_conn a, b;
     tu_resp r;
-    WF_ASSERT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);   /* learn the loop thread */
+    /* learn the loop thread */
+    WF_ASSERT_EQ_INT(tu_request(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
     tu_resp_free(&r);
     WF_ASSERT_EQ_INT(tu_connect(&a, port), 0);
     WF_ASSERT_EQ_INT(tu_connect(&b, port), 0);
@@ -207,7 +208,8 @@ WF_TEST(blocking_route_keeps_pipelined_order_and_bodies) {
     tu_sends(&c, "GET /sleep?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
                  "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"
                  "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello there"
-                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n3\r\ned!\r\n0\r\n\r\n"
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n3\r\n"
+                 "ed!\r\n0\r\n\r\n"
                  "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"
                  "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 3000), 200);
@@ -252,7 +254,8 @@ static void count_499(void *user, const wf_access_entry *e) {
 WF_TEST(blocking_route_client_gone_runs_cleanup_once) {
     wf_app *app = blocking_app();
     atomic_store(&closed_by_client, 0);
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log, .access_log = count_499});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 2, .log = tu_log,
+                                          .access_log = count_499});
     for (int rst = 0; rst < 2; rst++) {
         tu_conn c;
         tu_gate_reset(&handler_gate);
@@ -346,6 +349,7 @@ WF_TEST(blocking_route_shutdown) {
         tu_sends(&c, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
         WF_ASSERT_TRUE(tu_gate_arrivals(&handler_gate, 1, 5000));   /* in flight */
         wf_stop(app);
+        WF_EXPECT_TRUE(tu_listener_closed(port, 5000));   /* the loop has begun to stop */
         if (!outlast) {
             tu_gate_open(&handler_gate);        /* it ends within the grace */
             WF_EXPECT_EQ_INT(tu_read(&c, &r, false, 5000), 200);
@@ -400,7 +404,8 @@ WF_TEST(blocking_route_reset_after_fin_does_not_spin) {
         double cpu0 = tu_cpu_seconds();
         usleep(500000);
         double used = tu_cpu_seconds() - cpu0;
-        wf_test_log("%s: %.3f s of CPU in the 0.5 s after the reset", i ? "idle stream" : "blocking request", used);
+        wf_test_log("%s: %.3f s of CPU in the 0.5 s after the reset", i ? "idle stream" : "blocking request",
+                    used);
         WF_EXPECT_TRUE(used < 0.25);
         tu_gate_open(&handler_gate);
         tu_resp r;
@@ -455,7 +460,8 @@ WF_TEST(blocking_route_cannot_write_the_connection) {
 WF_TEST(blocking_route_before_tasks_and_skipped_when_its_client_left) {
     wf_app *app = blocking_app();
     atomic_store(&closed_by_client, 0);
-    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .log = tu_log, .access_log = count_499});
+    int port = tu_serve(app, &(wf_config){.threads = 1, .workers = 1, .log = tu_log,
+                                          .access_log = count_499});
     tu_conn c, h, gone;
     tu_resp r;
     WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
@@ -492,9 +498,11 @@ WF_TEST(blocking_route_before_tasks_and_skipped_when_its_client_left) {
     WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 5000), 200);
     tu_resp_free(&r);
     WF_EXPECT_TRUE(tu_wait_atomic(&tasks_started, 2, 5000));
-    wf_test_log("started in this order: task %d, blocking request %d, task %d", atomic_load(&task_started_at[0]),
+    wf_test_log("started in this order: task %d, blocking request %d, task %d",
+                atomic_load(&task_started_at[0]),
                 atomic_load(&sleep_started_at), atomic_load(&task_started_at[1]));
-    WF_EXPECT_LT_INT(atomic_load(&sleep_started_at), atomic_load(&task_started_at[1]));   /* before the task */
+    /* before the task */
+    WF_EXPECT_LT_INT(atomic_load(&sleep_started_at), atomic_load(&task_started_at[1]));
     tu_close(&c);
     tu_close(&h);
     tu_stop(app);

@@ -13,7 +13,8 @@ static void hello(wf_req *req, wf_res *res) {
 static void echo(wf_req *req, wf_res *res) {
     wf_str b = wf_req_body(req), ct = wf_req_header(req, "content-type"), q = wf_req_query(req);
     wf_buf out = {0};
-    wf_json_pack(&out, "{s:S, s:S, s:S, s:i, s:s}", "method", wf_req_method(req), "query", q, "type", ct, "len",
+    wf_json_pack(&out, "{s:S, s:S, s:S, s:i, s:s}", "method", wf_req_method(req), "query", q, "type", ct,
+                 "len",
                  (int)b.len, "peer", wf_req_peer(req));
     wf_reply(res, 200, "application/json", out.ptr, out.len);
     wf_buf_free(&out);
@@ -87,13 +88,17 @@ WF_TEST(test_client_bodies_query_headers) {
     wf_test_res r;
     wf_test_req rq = {.method = "POST", .path = "/echo?a=1", .query = "b=2", .json = "{\"x\":1}"};
     WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
-    WF_EXPECT_EQ_STR(r.body, "{\"method\":\"POST\",\"query\":\"a=1&b=2\",\"type\":\"application/json\",\"len\":7,"
+    WF_EXPECT_EQ_STR(r.body,
+                     "{\"method\":\"POST\",\"query\":\"a=1&b=2\",\"type\":\"application/json\",\"len\":7,"
                              "\"peer\":\"testclient:50000\"}");
     wf_test_res_free(&r);
     const char *hdrs[] = {"Content-Type: text/plain", NULL};
-    wf_test_req rq2 = {.method = "POST", .path = "/echo", .headers = hdrs, .body = "abc", .body_len = 3, .chunked = true};
+    wf_test_req rq2 = {.method = "POST", .path = "/echo", .headers = hdrs, .body = "abc", .body_len = 3,
+                       .chunked = true};
     WF_ASSERT_EQ_INT(wf_test_request(tc, &rq2, &r), 0);
-    WF_EXPECT_EQ_STR(r.body, "{\"method\":\"POST\",\"query\":\"\",\"type\":\"text/plain\",\"len\":3,\"peer\":\"testclient:50000\"}");
+    WF_EXPECT_EQ_STR(r.body,
+            "{\"method\":\"POST\",\"query\":\"\",\"type\":\"text/plain\",\"len\":3,"
+            "\"peer\":\"testclient:50000\"}");
     wf_test_res_free(&r);
     /* a body larger than the socket buffers, both ways */
     size_t n = 600000;

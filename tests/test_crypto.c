@@ -13,7 +13,8 @@ static void hex(const uint8_t *p, size_t n, char *out) {
 
 static const char *const msgs[] = {
     "", "abc", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+    ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrs"
+     "tnopqrstu"),
 };
 static const char *const sha256_want[] = {
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -41,7 +42,8 @@ WF_TEST(sha_fips_examples_and_million_a) {
     memset(a, 'a', sizeof a);
     wf_sha256_ctx c;
     wf_sha256_init(&c);
-    for (size_t i = 0; i < sizeof a; i += 999) wf_sha256_update(&c, a + i, i + 999 <= sizeof a ? 999 : sizeof a - i);
+    for (size_t i = 0; i < sizeof a; i += 999) wf_sha256_update(&c, a + i,
+                                                                i + 999 <= sizeof a ? 999 : sizeof a - i);
     wf_sha256_final(&c, d), hex(d, 32, h);
     WF_EXPECT_EQ_STR(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     wf_sha1(a, sizeof a, d), hex(d, 20, h);
@@ -122,7 +124,8 @@ WF_TEST(sha_nist_cavp_short_and_long_messages) {
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         int n = cavp_file(files[i].file, files[i].sha1);
-        if (n < 0) wf_test_log("cannot read " CAVP_DIR "%s: install python3-cryptography-vectors", files[i].file);
+        if (n < 0) wf_test_log("cannot read " CAVP_DIR "%s: install python3-cryptography-vectors",
+                               files[i].file);
         WF_EXPECT_EQ_INT(n, files[i].count);
     }
 }
@@ -180,13 +183,18 @@ WF_TEST(hmac_sha256_rfc4231) {
     for (int i = 0; i < 25; i++) k25[i] = (uint8_t)(i + 1);
     static const struct { int key; const char *data; const char *mac; } tc[] = {
         {0, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
-        {1, "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {1, "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
         {2, NULL, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
         {3, NULL, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
         {4, "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"},
-        {5, "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
-        {5, "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be "
-            "hashed before being used by the HMAC algorithm.", "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+        {5, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {5,
+         "This is a test using a larger than block-size key and a larger than block-size data. The key "
+         "needs to be "
+            "hashed before being used by the HMAC algorithm.", "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f07"
+                                                               "13938a7f51535c3a35e2"},
     };
     uint8_t k0c[20];
     memset(k0c, 0x0c, 20);
@@ -195,7 +203,8 @@ WF_TEST(hmac_sha256_rfc4231) {
                         : tc[i].key == 2 ? (const void *)aa131 : tc[i].key == 3 ? (const void *)k25
                         : tc[i].key == 4 ? (const void *)k0c : (const void *)aa131;
         size_t kl = tc[i].key == 1 ? 4 : tc[i].key == 3 ? 25 : tc[i].key == 5 ? 131 : 20;
-        const void *data = tc[i].data ? (const void *)tc[i].data : tc[i].key == 2 ? (const void *)dd : (const void *)cd;
+        const void *data = tc[i].data ? (const void *)tc[i].data
+                         : tc[i].key == 2 ? (const void *)dd : (const void *)cd;
         size_t dl = tc[i].data ? strlen(tc[i].data) : 50;
         wf_hmac_sha256(key, kl, data, dl, d);
         hex(d, 32, h);
@@ -228,7 +237,8 @@ WF_TEST(base64_rfc4648_and_strictness) {
     WF_EXPECT_EQ_STR(out, "+//+");
     wf_base64_encode(out, all, 3, true);
     WF_EXPECT_EQ_STR(out, "-__-");
-    static const char *const bad_std[] = {"Zg=", "Zh==", "Z===", "Zg=a", "Zm9v\n", "Zm8", "-__-", "=Zg=", "Zm9=",
+    static const char *const bad_std[] = {"Zg=", "Zh==", "Z===", "Zg=a", "Zm9v\n", "Zm8", "-__-", "=Zg=",
+                                          "Zm9=",
                                           "Zm9vYmFy====", "Z", "Zg==Zg=="};
     for (size_t i = 0; i < sizeof bad_std / sizeof bad_std[0]; i++) {
         int rc = wf_base64_decode(dec, bad_std[i], strlen(bad_std[i]), false);

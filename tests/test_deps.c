@@ -162,14 +162,18 @@ WF_TEST(deps_failures_groups_and_validation_order) {
     WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", NULL, NULL, b, sizeof b), 401);
     WF_EXPECT_EQ_STR(b, "{\"detail\":\"Not authenticated\"}");
     WF_EXPECT_EQ_STR(trail, "auth done");                  /* the cleanup ran though the dependency failed */
-    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer user", NULL, b, sizeof b), 403);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer user", NULL, b, sizeof b),
+                     403);
     WF_EXPECT_EQ_STR(b, "{\"detail\":\"Insufficient permissions\"}");
-    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer admin", NULL, b, sizeof b), 422);
-    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/7", "Authorization: Bearer admin", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/abc", "Authorization: Bearer admin", NULL, b, sizeof b),
+                     422);
+    WF_EXPECT_EQ_INT(tu_call(tc, "DELETE", "/users/7", "Authorization: Bearer admin", NULL, b, sizeof b),
+                     200);
     WF_EXPECT_EQ_STR(b, "{\"deleted\":7}");
     /* a group's dependency guards every route in it, and its value is there for the handler */
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/admin/stats", NULL, NULL, b, sizeof b), 401);
-    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/admin/stats", "Authorization: Bearer admin", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/admin/stats", "Authorization: Bearer admin", NULL, b, sizeof b),
+                     200);
     WF_EXPECT_EQ_STR(b, "{\"user\":\"admin\"}");
     wf_test_client_free(tc);
     wf_app_free(app);
@@ -183,7 +187,8 @@ WF_TEST(deps_overrides_for_tests) {
     trail[0] = 0;
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"repo\":\"users\",\"db_url\":\"sqlite:///:memory:\",\"db_open\":true}");
-    WF_EXPECT_EQ_STR(trail, "open fake,settings,repo,close repo,close fake");   /* the fake's cleanup is honoured */
+    /* the fake's cleanup is honoured */
+    WF_EXPECT_EQ_STR(trail, "open fake,settings,repo,close repo,close fake");
     wf_override_clear(app);
     trail[0] = 0;
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);

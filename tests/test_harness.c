@@ -17,7 +17,8 @@ static int run_helper(const char *args, char *out, size_t cap) {
     char *slash = strrchr(self, '/');
     *slash = 0;
     /* under ASan or TSan, let the crash be the plain SIGSEGV the helper raises */
-    snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=handle_segv=0:detect_leaks=0 TSAN_OPTIONS=handle_segv=0 %s/harness_helper %s 2>&1",
+    snprintf(cmd, sizeof cmd,
+             "ASAN_OPTIONS=handle_segv=0:detect_leaks=0 TSAN_OPTIONS=handle_segv=0 %s/harness_helper %s 2>&1",
              self, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;

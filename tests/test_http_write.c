@@ -23,13 +23,15 @@ WF_TEST(http_write_head_framing) {
     r = (wf_http_response){.status = 404, .date = "Sat, 28 Nov 2026 16:20:00 GMT", .content_length = 0,
                            .fields = {"Content-Type: application/json\r\n", 32}, .close = true};
     WF_ASSERT_EQ_INT(head_text(&r, out, sizeof out), 0);
-    WF_EXPECT_EQ_STR(out, "HTTP/1.1 404 Not Found\r\nDate: Sat, 28 Nov 2026 16:20:00 GMT\r\nContent-Length: 0\r\n"
-                          "Content-Type: application/json\r\nConnection: close\r\n\r\n");
+    WF_EXPECT_EQ_STR(out,
+                     "HTTP/1.1 404 Not Found\r\nDate: Sat, 28 Nov 2026 16:20:00 GMT\r\nContent-Length: 0\r\n"
+                     "Content-Type: application/json\r\nConnection: close\r\n\r\n");
 
     /* chunked: no Content-Length whatever content_length says; an HTTP/1.0 connection kept open */
     r = (wf_http_response){.status = 201, .content_length = 99, .chunked = true, .keep_alive = true};
     WF_ASSERT_EQ_INT(head_text(&r, out, sizeof out), 0);
-    WF_EXPECT_EQ_STR(out, "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n");
+    WF_EXPECT_EQ_STR(out,
+                     "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n");
 
     /* no body framing at all (a 304, a stream to an HTTP/1.0 client), and a status out of range */
     r = (wf_http_response){.status = 304, .content_length = -1};

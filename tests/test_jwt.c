@@ -30,8 +30,10 @@ static char *forge(const char *header, const char *payload, bool sign) {
 }
 
 WF_TEST(jwt_rfc7515_a1) {
-    const char *k64 = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
-    const char *tok = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    const char *k64 = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAo"
+                      "w";
+    const char *tok = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAs"
+                      "DQogImh0dHA6Ly9leGFt"
                       "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     uint8_t key[64];
     WF_ASSERT_EQ_INT(wf_base64_decode(key, k64, strlen(k64), true), 64);
@@ -58,7 +60,8 @@ WF_TEST(jwt_encode_and_attacks) {
     WF_ASSERT_EQ_INT(wf_jwt_encode(&b, claims, secret, strlen(secret)), 0);
     wf_buf_append(&b, "", 1);
     WF_EXPECT_EQ_INT(decode(b.ptr, NULL), 0);
-    WF_EXPECT_EQ_MEM(b.ptr, 36, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", 36);   /* {"alg":"HS256","typ":"JWT"} */
+    /* {"alg":"HS256","typ":"JWT"} */
+    WF_EXPECT_EQ_MEM(b.ptr, 36, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", 36);
     WF_EXPECT_EQ_INT(wf_jwt_encode(&b, "[1]", secret, 6), WF_EINVAL);
     WF_EXPECT_EQ_INT(wf_jwt_encode(&b, "{bad", secret, 6), WF_EINVAL);
     /* tampering with the payload, the key, the signature */
@@ -95,16 +98,19 @@ WF_TEST(jwt_encode_and_attacks) {
         {"not json", "{\"sub\":\"a\"}", true, WF_ETOKEN},
         {"{\"alg\":\"HS256\"}", exp_claims, true, WF_EEXPIRED},
         {"{\"alg\":\"HS256\",\"kid\":5}", "{\"sub\":\"a\"}", true, WF_ETOKEN},
-        {"{\"alg\":\"HS256\"}", "{\"sub\":\"a\",\"aud\":[]}", true, 0},          /* empty aud: none, as PyJWT */
+        /* empty aud: none, as PyJWT */
+        {"{\"alg\":\"HS256\"}", "{\"sub\":\"a\",\"aud\":[]}", true, 0},
         {"{\"alg\":\"HS256\"}", "{\"sub\":\"a\",\"aud\":\"\"}", true, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = decode(forge(cases[i].hdr, cases[i].payload, cases[i].sign), NULL);
-        if (rc != cases[i].want) wf_test_log("case %zu (%s / %s): %d, want %d", i, cases[i].hdr, cases[i].payload, rc, cases[i].want);
+        if (rc != cases[i].want) wf_test_log("case %zu (%s / %s): %d, want %d", i, cases[i].hdr,
+                                             cases[i].payload, rc, cases[i].want);
         WF_EXPECT_EQ_INT(rc, cases[i].want);
     }
     /* structure: segments, base64, size */
-    static const char *const junk[] = {"", "a", "a.b", "a.b.c.d", "..", "e30.e30.", "e30=.e30.x", "!!!.e30.e30",
+    static const char *const junk[] = {"", "a", "a.b", "a.b.c.d", "..", "e30.e30.", "e30=.e30.x",
+                                       "!!!.e30.e30",
                                        "eyJhbGciOiJIUzI1NiJ9..", "eyJhbGciOiJIUzI1NiJ9.e30"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         int rc = decode(junk[i], NULL);
@@ -140,7 +146,8 @@ WF_TEST(jwt_interop_with_pyjwt) {
     /* PyJWT signs, we verify */
     long long now = (long long)time(NULL);
     snprintf(script, sizeof script,
-             "import jwt; print(jwt.encode({\"sub\": \"testuser\", \"exp\": %lld}, \"%s\", algorithm=\"HS256\"))", now + 1800,
+             "import jwt; print(jwt.encode({\"sub\": \"testuser\", \"exp\": %lld}, \"%s\", "
+             "algorithm=\"HS256\"))", now + 1800,
              secret);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     wf_json_doc c;
@@ -153,13 +160,15 @@ WF_TEST(jwt_interop_with_pyjwt) {
     char claims[128];
     snprintf(claims, sizeof claims, "{\"sub\":\"admin\",\"exp\":%lld,\"n\":1.5}", now + 1800);
     WF_ASSERT_EQ_INT(wf_jwt_encode(&b, claims, secret, strlen(secret)), 0);
-    snprintf(script, sizeof script, "import jwt; print(jwt.decode(\"%.*s\", \"%s\", algorithms=[\"HS256\"])[\"sub\"])",
+    snprintf(script, sizeof script,
+             "import jwt; print(jwt.decode(\"%.*s\", \"%s\", algorithms=[\"HS256\"])[\"sub\"])",
              (int)b.len, b.ptr, secret);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "admin");
     /* and PyJWT refuses what we refuse: a wrong key */
     snprintf(script, sizeof script,
-             "import jwt\ntry:\n jwt.decode(\"%.*s\", \"wrong\", algorithms=[\"HS256\"]); print(\"accepted\")\n"
+             "import jwt\ntry:\n jwt.decode(\"%.*s\", \"wrong\", algorithms=[\"HS256\"]); "
+             "print(\"accepted\")\n"
              "except jwt.InvalidSignatureError: print(\"bad-signature\")", (int)b.len, b.ptr);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "bad-signature");

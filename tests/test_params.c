@@ -21,7 +21,8 @@ static void typed(wf_req *req, wf_res *res) {
     wf_str token = wf_param_str(req, WF_IN_HEADER, "x-token", "required");
     wf_str session = wf_param_str(req, WF_IN_COOKIE, "session", "");
     long long id = wf_param_int(req, WF_IN_PATH, "id", "");
-    wf_reply_json(res, 200, "{s:I, s:f, s:b, s:S, s:S, s:S, s:I}", "page", page, "price", price, "flag", flag, "name",
+    wf_reply_json(res, 200, "{s:I, s:f, s:b, s:S, s:S, s:S, s:I}", "page", page, "price", price, "flag", flag,
+                  "name",
                   name, "token", token, "session", session, "id", id);
 }
 
@@ -63,15 +64,20 @@ WF_TEST(params_defaults_and_422) {
     wf_test_client *tc = params_client(&app);
     expect(tc, "/items/", NULL, 200, "{\"skip\":0,\"limit\":100,\"q\":null}");
     expect(tc, "/items/?skip=+3&limit=-5&q=a+b%20c", NULL, 200, "{\"skip\":3,\"limit\":-5,\"q\":\"a b c\"}");
-    expect(tc, "/items/?skip=1&skip=2&q=x&q=%E2%82%AC", NULL, 200, "{\"skip\":2,\"limit\":100,\"q\":\"\xe2\x82\xac\"}");
+    expect(tc, "/items/?skip=1&skip=2&q=x&q=%E2%82%AC", NULL, 200,
+           "{\"skip\":2,\"limit\":100,\"q\":\"\xe2\x82\xac\"}");
     expect(tc, "/items/?skip=1_000", NULL, 200, "{\"skip\":1000,\"limit\":100,\"q\":null}");
     expect(tc, "/items/?skip=abc&limit=3.0", NULL, 422,
-           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"},"
-           "{\"loc\":[\"query\",\"limit\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\","
+           "\"type\":\"type_error.integer\"},"
+           "{\"loc\":[\"query\",\"limit\"],\"msg\":\"value is not a valid integer\","
+           "\"type\":\"type_error.integer\"}]}");
     expect(tc, "/items/?skip=99999999999999999999", NULL, 422,
-           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\","
+           "\"type\":\"type_error.integer\"}]}");
     expect(tc, "/items/?skip=", NULL, 422,
-           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+           "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\","
+           "\"type\":\"type_error.integer\"}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
 }
@@ -81,27 +87,40 @@ WF_TEST(params_types_bounds_sources) {
     wf_test_client *tc = params_client(&app);
     const char *h[] = {"X-Token: secret", "Cookie: a=1; session=\"abc\"; b=2", NULL};
     expect(tc, "/typed/7?page=2&flag=YES&name=bob", h, 200,
-           "{\"page\":2,\"price\":1.5,\"flag\":true,\"name\":\"bob\",\"token\":\"secret\",\"session\":\"abc\",\"id\":7}");
+           "{\"page\":2,\"price\":1.5,\"flag\":true,\"name\":\"bob\",\"token\":\"secret\","
+           "\"session\":\"abc\",\"id\":7}");
     expect(tc, "/typed/7?page=50&price=2e3&flag=off", h, 200,
-           "{\"page\":50,\"price\":2000.0,\"flag\":false,\"name\":\"anon\",\"token\":\"secret\",\"session\":\"abc\",\"id\":7}");
+           "{\"page\":50,\"price\":2000.0,\"flag\":false,\"name\":\"anon\",\"token\":\"secret\","
+           "\"session\":\"abc\",\"id\":7}");
     expect(tc, "/typed/x?page=0&price=nan&flag=maybe&name=a", NULL, 422,
            "{\"detail\":["
-           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is greater than or equal to 1\",\"type\":\"value_error.number.not_ge\",\"ctx\":{\"limit_value\":1}},"
-           "{\"loc\":[\"query\",\"price\"],\"msg\":\"value is not a valid float\",\"type\":\"type_error.float\"},"
-           "{\"loc\":[\"query\",\"flag\"],\"msg\":\"value could not be parsed to a boolean\",\"type\":\"type_error.bool\"},"
-           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at least 2 characters\",\"type\":\"value_error.any_str.min_length\",\"ctx\":{\"limit_value\":2}},"
+           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is greater than or equal to 1\","
+           "\"type\":\"value_error.number.not_ge\",\"ctx\":{\"limit_value\":1}},"
+           "{\"loc\":[\"query\",\"price\"],\"msg\":\"value is not a valid float\","
+           "\"type\":\"type_error.float\"},"
+           "{\"loc\":[\"query\",\"flag\"],\"msg\":\"value could not be parsed to a boolean\","
+           "\"type\":\"type_error.bool\"},"
+           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at least 2 characters\","
+           "\"type\":\"value_error.any_str.min_length\",\"ctx\":{\"limit_value\":2}},"
            "{\"loc\":[\"header\",\"x-token\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"},"
-           "{\"loc\":[\"path\",\"id\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+           "{\"loc\":[\"path\",\"id\"],\"msg\":\"value is not a valid integer\","
+           "\"type\":\"type_error.integer\"}]}");
     expect(tc, "/typed/1?price=0&page=51&name=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9", h, 422,
            "{\"detail\":["
-           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is less than or equal to 50\",\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":50}},"
-           "{\"loc\":[\"query\",\"price\"],\"msg\":\"ensure this value is greater than 0\",\"type\":\"value_error.number.not_gt\",\"ctx\":{\"limit_value\":0}},"
-           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at most 5 characters\",\"type\":\"value_error.any_str.max_length\",\"ctx\":{\"limit_value\":5}}]}");
-    const char *dup[] = {"X-Token: t", "Cookie: session=first; session = last ;x=1", "Cookie: session=ignored", NULL};
+           "{\"loc\":[\"query\",\"page\"],\"msg\":\"ensure this value is less than or equal to 50\","
+           "\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":50}},"
+           "{\"loc\":[\"query\",\"price\"],\"msg\":\"ensure this value is greater than 0\","
+           "\"type\":\"value_error.number.not_gt\",\"ctx\":{\"limit_value\":0}},"
+           "{\"loc\":[\"query\",\"name\"],\"msg\":\"ensure this value has at most 5 characters\","
+           "\"type\":\"value_error.any_str.max_length\",\"ctx\":{\"limit_value\":5}}]}");
+    const char *dup[] = {"X-Token: t", "Cookie: session=first; session = last ;x=1",
+                         "Cookie: session=ignored", NULL};
     expect(tc, "/typed/1?page=1", dup, 200,
-           "{\"page\":1,\"price\":1.5,\"flag\":false,\"name\":\"anon\",\"token\":\"t\",\"session\":\"last\",\"id\":1}");
+           "{\"page\":1,\"price\":1.5,\"flag\":false,\"name\":\"anon\",\"token\":\"t\",\"session\":\"last\","
+           "\"id\":1}");
     expect(tc, "/typed/1?h=1", h, 422,
-           "{\"detail\":[{\"loc\":[\"query\",\"page\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+           "{\"detail\":[{\"loc\":[\"query\",\"page\"],\"msg\":\"field required\","
+           "\"type\":\"value_error.missing\"}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
 }
@@ -117,14 +136,17 @@ WF_TEST(params_float_underscores_nul_and_422_over_raise) {
     wf_get(app, "/f", typed_then_raise);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     expect(tc, "/f?x=1_0.5", NULL, 200, "{\"x\":10.5}");
-    const char *bad = "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"value is not a valid float\",\"type\":\"type_error.float\"}]}";
+    const char *bad = "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"value is not a valid float\","
+                      "\"type\":\"type_error.float\"}]}";
     expect(tc, "/f?x=_5", NULL, 422, bad);
     expect(tc, "/f?x=5_", NULL, 422, bad);
     expect(tc, "/f?x=1%00abc", NULL, 422, bad);
     expect(tc, "/f?x=0x10", NULL, 422, bad);
     expect(tc, "/f?x=500", NULL, 404, "{\"detail\":\"too big\"}");
     /* a failed parameter wins over a raise that follows it, as FastAPI validates first */
-    expect(tc, "/f", NULL, 422, "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    expect(tc, "/f", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"x\"],\"msg\":\"field required\","
+           "\"type\":\"value_error.missing\"}]}");
     wf_test_client_free(tc);
     wf_app_free(app);
 }
@@ -163,27 +185,34 @@ WF_TEST(params_form_fields_from_an_urlencoded_body) {
     wf_post(app, "/login", h_login);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     wf_test_res r;
-    wf_test_req rq = {.method = "POST", .path = "/login", .form = "username=j%C3%B6rg+x&password=a%26b%3Dc&remember=1"};
+    wf_test_req rq = {.method = "POST", .path = "/login",
+                      .form = "username=j%C3%B6rg+x&password=a%26b%3Dc&remember=1"};
     WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
     WF_EXPECT_EQ_INT(r.status, 200);
     WF_EXPECT_EQ_STR(r.body, "{\"username\":\"j\xc3\xb6rg x\",\"password\":\"a&b=c\",\"remember\":1}");
     wf_test_res_free(&r);
     /* the same fields as JSON are not a form: both required fields are missing */
-    wf_test_req js = {.method = "POST", .path = "/login", .json = "{\"username\":\"bob\",\"password\":\"x\"}"};
+    wf_test_req js = {.method = "POST", .path = "/login",
+                      .json = "{\"username\":\"bob\",\"password\":\"x\"}"};
     WF_ASSERT_EQ_INT(wf_test_request(tc, &js, &r), 0);
     WF_EXPECT_EQ_INT(r.status, 422);
-    WF_EXPECT_EQ_STR(r.body, "{\"detail\":[{\"loc\":[\"body\",\"username\"],\"msg\":\"field required\",\"type\":"
-                             "\"value_error.missing\"},{\"loc\":[\"body\",\"password\"],\"msg\":\"field required\","
+    WF_EXPECT_EQ_STR(r.body,
+                     "{\"detail\":[{\"loc\":[\"body\",\"username\"],\"msg\":\"field required\",\"type\":"
+                             "\"value_error.missing\"},{\"loc\":[\"body\",\"password\"],\"msg\":\"field "
+                             "required\","
                              "\"type\":\"value_error.missing\"}]}");
     wf_test_res_free(&r);
     /* a charset parameter is fine; bad values are reported at ["body", name] */
     const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
-    wf_test_req bad = {.method = "POST", .path = "/login", .headers = hdrs, .body = "username=a&password=&remember=2",
+    wf_test_req bad = {.method = "POST", .path = "/login", .headers = hdrs,
+                       .body = "username=a&password=&remember=2",
                        .body_len = 31};
     WF_ASSERT_EQ_INT(wf_test_request(tc, &bad, &r), 0);
     WF_EXPECT_EQ_INT(r.status, 422);
-    WF_EXPECT_TRUE(strstr(r.body, "\"loc\":[\"body\",\"username\"],\"msg\":\"ensure this value has at least 2 characters\"") != NULL);
-    WF_EXPECT_TRUE(strstr(r.body, "\"loc\":[\"body\",\"remember\"],\"msg\":\"ensure this value is less than or equal to 1\"") != NULL);
+    WF_EXPECT_TRUE(strstr(r.body, "\"loc\":[\"body\",\"username\"],"
+                                  "\"msg\":\"ensure this value has at least 2 characters\"") != NULL);
+    WF_EXPECT_TRUE(strstr(r.body, "\"loc\":[\"body\",\"remember\"],"
+                                  "\"msg\":\"ensure this value is less than or equal to 1\"") != NULL);
     /* FastAPI reads an empty form field as an absent one: required -> missing, else the default */
     WF_EXPECT_TRUE(strstr(r.body, "\"loc\":[\"body\",\"password\"],\"msg\":\"field required\"") != NULL);
     wf_test_res_free(&r);
@@ -204,7 +233,8 @@ static void h_echo_q(wf_req *req, wf_res *res) {
     double f = wf_param_float(req, WF_IN_QUERY, "f", "default=0");
     wf_str form = wf_param_str(req, WF_IN_FORM, "a", "");
     if (wf_invalid(req)) return;
-    wf_reply_json(res, 200, "{s:S,s:I,s:f,s:S,s:S}", "q", q, "n", n, "f", f, "a", form, "p", wf_path_param(req, "p"));
+    wf_reply_json(res, 200, "{s:S,s:I,s:f,s:S,s:S}", "q", q, "n", n, "f", f, "a", form, "p",
+                  wf_path_param(req, "p"));
 }
 
 static void h_echo_h(wf_req *req, wf_res *res) {
@@ -223,10 +253,12 @@ WF_TEST(params_decoded_as_python_does) {
     const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
     static const struct { const char *target, *body, *want; } cases[] = {
         {"/e/x?q=%F0%9F%98", "", "{\"q\":\"\xef\xbf\xbd\",\"n\":0,\"f\":0.0,\"a\":null,\"p\":\"x\"}"},
-        {"/e/%FFx?q=%E2%82A%C3%A9", "", "{\"q\":\"\xef\xbf\xbd" "A\xc3\xa9\",\"n\":0,\"f\":0.0,\"a\":null,\"p\":\"\xef\xbf\xbdx\"}"},
+        {"/e/%FFx?q=%E2%82A%C3%A9", "",
+         "{\"q\":\"\xef\xbf\xbd" "A\xc3\xa9\",\"n\":0,\"f\":0.0,\"a\":null,\"p\":\"\xef\xbf\xbdx\"}"},
         {"/e/x?n=%EF%BC%93&f=%D9%A3.%D9%A5", "", "{\"q\":null,\"n\":3,\"f\":3.5,\"a\":null,\"p\":\"x\"}"},
         {"/e/x?n=%E3%80%80-7%E2%80%83", "", "{\"q\":null,\"n\":-7,\"f\":0.0,\"a\":null,\"p\":\"x\"}"},
-        {"/e/x", "a=\xe9%C3%A9%C3", "{\"q\":null,\"n\":0,\"f\":0.0,\"a\":\"\xc3\xa9\xc3\xa9\xef\xbf\xbd\",\"p\":\"x\"}"},
+        {"/e/x", "a=\xe9%C3%A9%C3",
+         "{\"q\":null,\"n\":0,\"f\":0.0,\"a\":\"\xc3\xa9\xc3\xa9\xef\xbf\xbd\",\"p\":\"x\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wf_test_req rq = {.method = "POST", .path = cases[i].target, .headers = hdrs, .body = cases[i].body,
@@ -238,7 +270,8 @@ WF_TEST(params_decoded_as_python_does) {
         WF_EXPECT_EQ_STR(b, cases[i].want);
         wf_test_res_free(&r);
     }
-    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/e/x?n=%E2%85%A0", NULL, NULL, b, sizeof b), 422);   /* Roman one: not Nd */
+    /* Roman one: not Nd */
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/e/x?n=%E2%85%A0", NULL, NULL, b, sizeof b), 422);
     /* pydantic 1.10 takes int texts of at most 4300 characters, whatever they hold */
     static char longint[4400];
     int k = snprintf(longint, sizeof longint, "/e/x?n=");
@@ -270,7 +303,8 @@ WF_TEST(params_cookie_iteration) {
     wf_get(app, "/c", list_cookies);
     wf_test_client *tc = wf_test_client_new(app, NULL);
     char b[256];
-    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/c", "Cookie: a=1; b = \"two\" ;junk; =e; c=", NULL, b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/c", "Cookie: a=1; b = \"two\" ;junk; =e; c=", NULL, b, sizeof b),
+                     200);
     WF_EXPECT_EQ_STR(b, "a=1;b=two;=e;c=;");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/c", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "");

@@ -81,7 +81,8 @@ static void check_splits_at(tu_at at, const char *name, const char *raw, size_t 
         simulate(raw, n, k, &o);
         if (o.status != whole->status || o.count != whole->count || o.partial != whole->partial ||
             strcmp(o.first, whole->first) != 0 || strcmp(o.last, whole->last) != 0) {
-            wf_test_log("case %s: split %s %zu differs: status %d/%d count %d/%d partial %d/%d first '%s'/'%s'",
+            wf_test_log("case %s: split %s %zu differs: status %d/%d count %d/%d partial %d/%d first "
+                        "'%s'/'%s'",
                         name, k ? "at" : "byte by byte", k, o.status, whole->status, o.count, whole->count,
                         o.partial, whole->partial, o.first, whole->first);
             TU_EXPECT_TRUE_AT(at, !"every split gives the outcome of the whole");
@@ -107,43 +108,73 @@ static const pcase cases[] = {
     {"leading empty lines", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 1, "GET / ? "},
     {"http/1.0 no host", "GET /x HTTP/1.0\r\n\r\n", 0, 1, "GET /x ? "},
     {"http/1.2 served as 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 0, 1, NULL},
-    {"absolute form", "GET http://example.com:8080/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n", 0, 1, "GET /p ?q=1 "},
-    {"absolute form no path", "GET http://example.com?q HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, 1, "GET  ?q "},
+    {"absolute form", "GET http://example.com:8080/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n", 0, 1,
+     "GET /p ?q=1 "},
+    {"absolute form no path", "GET http://example.com?q HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, 1,
+     "GET  ?q "},
     {"absolute userinfo", "GET https://u:p@h.com/t HTTP/1.1\r\nHost: h.com\r\n\r\n", 400, 0, NULL},
     {"asterisk not options", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, NULL},
-    {"empty list elements", "POST / HTTP/1.1\r\nHost: a\r\nConnection: , close ,\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 0, 1, "POST / ? "},
+    {"empty list elements",
+     "POST / HTTP/1.1\r\nHost: a\r\nConnection: , close ,\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\n"
+     "GET / HTTP/1.1\r\n", 0, 1, "POST / ? "},
     {"te only commas", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , ,\r\n\r\n", 400, 0, NULL},
-    {"chunk ext bws", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2 ; a = b ;c= \"d\" \t;e\r\nhi\r\n0\r\n\r\n", 0, 1, "POST / ? hi"},
-    {"chunk ext bws then crlf", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;a \r\nhi\r\n0\r\n\r\n", 400, 0, NULL},
+    {"chunk ext bws",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2 ; a = b ;c= \"d\" \t;e\r\nhi\r\n"
+     "0\r\n\r\n", 0, 1, "POST / ? hi"},
+    {"chunk ext bws then crlf",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;a \r\nhi\r\n0\r\n\r\n", 400, 0, NULL},
     {"asterisk", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, 1, "OPTIONS * ? "},
-    {"connect authority", "CONNECT h.com:443 HTTP/1.1\r\nHost: h.com:443\r\n\r\n", 0, 1, "CONNECT h.com:443 ? "},
+    {"connect authority", "CONNECT h.com:443 HTTP/1.1\r\nHost: h.com:443\r\n\r\n", 0, 1,
+     "CONNECT h.com:443 ? "},
     {"connect ipv6", "CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n", 0, 1, "CONNECT [::1]:443 ? "},
     {"any token method", "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n", 0, 1, "PURGE /x ? "},
-    {"content-length body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 0, 1, "POST / ? hello"},
-    {"content-length leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello", 0, 1, "POST / ? hello"},
-    {"content-length same repeated", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi", 0, 1, NULL},
+    {"content-length body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 0, 1,
+     "POST / ? hello"},
+    {"content-length leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello", 0, 1,
+     "POST / ? hello"},
+    {"content-length same repeated",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi", 0, 1, NULL},
     {"content-length list same", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2, 2\r\n\r\nhi", 0, 1, NULL},
     {"ows around values", "POST / HTTP/1.1\r\nHost:   a \t\r\nContent-Length:\t2 \r\n\r\nhi", 0, 1, NULL},
-    {"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 0, 1, "POST / ? hello world"},
-    {"chunked upper hex, ext", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA;x=y;z=\"q\\\"\"\r\n0123456789\r\n0;last\r\n\r\n", 0, 1, "POST / ? 0123456789"},
-    {"chunked trailers", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nT1: v\r\nT2: w\r\n\r\n", 0, 1, "POST / ? x"},
-    {"keep-alive then close", "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n", 0, 2, "GET /1 ? "},
-    {"pipelined three", "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxGET /3 HTTP/1.1\r\nHost: a\r\n\r\n", 0, 3, "GET /1 ? "},
+    {"chunked",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n"
+     "\r\n", 0, 1, "POST / ? hello world"},
+    {"chunked upper hex, ext",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA;x=y;z=\"q\\\"\"\r\n0123456789\r\n"
+     "0;last\r\n\r\n", 0, 1, "POST / ? 0123456789"},
+    {"chunked trailers",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nT1: v\r\nT2: w\r\n"
+     "\r\n", 0, 1, "POST / ? x"},
+    {"keep-alive then close",
+     "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /3 "
+     "HTTP/1.1\r\nHost: a\r\n\r\n", 0, 2, "GET /1 ? "},
+    {"pipelined three",
+     "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxGET /3 "
+     "HTTP/1.1\r\nHost: a\r\n\r\n", 0, 3, "GET /1 ? "},
     {"1.0 closes", "GET /1 HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\n\r\n", 0, 1, NULL},
-    {"1.0 keep-alive", "GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n", 0, 2, NULL},
-    {"connection list close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\nGET / HTTP/1.1\r\n", 0, 1, NULL},
+    {"1.0 keep-alive", "GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n", 0, 2,
+     NULL},
+    {"connection list close",
+     "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\nGET / HTTP/1.1\r\n", 0, 1, NULL},
     {"obs-text value", "GET / HTTP/1.1\r\nHost: a\r\nX: D\xc3\xbc\x80\xff\r\n\r\n", 0, 1, NULL},
     {"empty host value", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 0, 1, NULL},
     {"ipv6 host", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 0, 1, NULL},
-    {"expect continue", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nz", 0, 1, NULL},
+    {"expect continue", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nz", 0,
+     1, NULL},
     /* incomplete */
     {"partial head", "GET / HTTP/1.1\r\nHost: a\r\n", 0, 0, NULL},
     {"partial body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", 0, 0, NULL},
-    {"partial chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", 0, 0, NULL},
+    {"partial chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", 0, 0,
+     NULL},
     /* smuggling and malformed: 400 */
-    {"cl and te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0, NULL},
-    {"te and cl", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400, 0, NULL},
-    {"cl differing", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, 0, NULL},
+    {"cl and te",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+     "", 400, 0, NULL},
+    {"te and cl",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"
+     "", 400, 0, NULL},
+    {"cl differing", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, 0,
+     NULL},
     {"cl list differing", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nab", 400, 0, NULL},
     {"cl negative", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400, 0, NULL},
     {"cl plus", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nx", 400, 0, NULL},
@@ -151,23 +182,41 @@ static const pcase cases[] = {
     {"cl inner space", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\nx", 400, 0, NULL},
     {"cl hex", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\nx", 400, 0, NULL},
     {"cl empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400, 0, NULL},
-    {"cl overflow", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400, 0, NULL},
+    {"cl overflow", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400, 0,
+     NULL},
     {"te in http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0, NULL},
-    {"te chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, 0, NULL},
-    {"te chunked twice lines", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 0, NULL},
-    {"te chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, 0, NULL},
+    {"te chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+     400, 0, NULL},
+    {"te chunked twice lines",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "", 400, 0, NULL},
+    {"te chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, 0,
+     NULL},
     {"te empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 400, 0, NULL},
     {"te quoted junk", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", 400, 0, NULL},
-    {"chunk size negative", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n", 400, 0, NULL},
-    {"chunk size space", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk size empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk data too long", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk lf only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk ext empty name", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"chunk ext bad quote", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"\x01\"\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
-    {"trailer bad", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n", 400, 0, NULL},
-    {"chunked too large", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffff\r\n", 413, 0, NULL},
+    {"chunk size negative",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
+    {"chunk size overflow",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n"
+     "", 400, 0, NULL},
+    {"chunk size space",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n", 400, 0, NULL},
+    {"chunk size empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\nx\r\n0\r\n\r\n",
+     400, 0, NULL},
+    {"chunk data too long",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n", 400, 0, NULL},
+    {"chunk lf only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n",
+     400, 0, NULL},
+    {"chunk ext empty name",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nx\r\n0\r\n\r\n", 400, 0, NULL},
+    {"chunk ext bad quote",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"\x01\"\r\nx\r\n0\r\n\r\n"
+     "", 400, 0, NULL},
+    {"trailer bad",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n"
+     "", 400, 0, NULL},
+    {"chunked too large", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffff\r\n", 413, 0,
+     NULL},
     {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400, 0, NULL},
     {"leading space first field", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400, 0, NULL},
     {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, 0, NULL},
@@ -216,12 +265,20 @@ static const pcase cases[] = {
     /* not supported */
     {"http/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, 0, NULL},
     {"te gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501, 0, NULL},
-    {"te gzip chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, 0, NULL},
+    {"te gzip chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+     501, 0, NULL},
     {"te identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501, 0, NULL},
-    {"expect other", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417, 0, NULL},
+    {"expect other", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417, 0,
+     NULL},
     /* limits (max_line 256, max_head 1024, 16 fields in simulate) */
-    {"line too long", "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n", 414, 0, NULL},
-    {"too many fields", "GET / HTTP/1.1\r\nHost: a\r\n1: a\r\n2: a\r\n3: a\r\n4: a\r\n5: a\r\n6: a\r\n7: a\r\n8: a\r\n9: a\r\n10: a\r\n11: a\r\n12: a\r\n13: a\r\n14: a\r\n15: a\r\n16: a\r\n\r\n", 431, 0, NULL},
+    {"line too long",
+     "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n"
+     "", 414, 0, NULL},
+    {"too many fields",
+     "GET / HTTP/1.1\r\nHost: a\r\n1: a\r\n2: a\r\n3: a\r\n4: a\r\n5: a\r\n6: a\r\n7: a\r\n8: a\r\n9: a\r\n"
+     "10: a\r\n11: a\r\n12: a\r\n13: a\r\n14: a\r\n15: a\r\n16: a\r\n\r\n", 431, 0, NULL},
 };
 
 /* One case of the table, whole and split; a failure names the caller's line and the case. */
@@ -274,7 +331,8 @@ WF_TEST(parser_results_and_fields) {
     int rc = wf_http_parse_head(&h, raw, strlen(raw));
     WF_ASSERT_EQ_INT(rc, (int)strlen(raw));
     WF_EXPECT_EQ_INT(h.num_fields, 5);
-    wf_str host = wf_span_str(raw, h.host), v1 = wf_span_str(raw, f[1].value), n2 = wf_span_str(raw, f[2].name);
+    wf_str host = wf_span_str(raw, h.host), v1 = wf_span_str(raw, f[1].value), n2 = wf_span_str(raw,
+                                                                                                f[2].name);
     WF_EXPECT_EQ_MEM(host.ptr, host.len, "h.example:81", 12);
     WF_EXPECT_EQ_MEM(v1.ptr, v1.len, "1", 1);
     WF_EXPECT_EQ_MEM(n2.ptr, n2.len, "x-a", 3);
@@ -351,7 +409,8 @@ WF_TEST(llhttp_request_vectors) {
             if (!o.status) wf_test_log("%s: expected a rejection, got %d messages", v[i].id, o.count);
             WF_EXPECT_TRUE(o.status >= 400);
         } else if (strcmp(oc, "incomplete") == 0) {
-            if (o.status || !o.partial) wf_test_log("%s: expected to wait for more, got status %d", v[i].id, o.status);
+            if (o.status || !o.partial) wf_test_log("%s: expected to wait for more, got status %d", v[i].id,
+                                                    o.status);
             WF_EXPECT_TRUE(o.status == 0 && o.partial);
         } else {
             if (o.status) wf_test_log("%s: expected acceptance, got %d", v[i].id, o.status);

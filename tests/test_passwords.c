@@ -11,10 +11,14 @@ WF_TEST(pbkdf2_sha256_rfc7914) {
     char h[129];
     wf_pbkdf2_sha256("passwd", 6, "salt", 4, 1, dk, 64);
     for (int i = 0; i < 64; i++) sprintf(h + 2 * i, "%02x", dk[i]);
-    WF_EXPECT_EQ_STR(h, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783");
+    WF_EXPECT_EQ_STR(h,
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef3"
+            "17c71b845b1e30bd509112041d3a19783");
     wf_pbkdf2_sha256("Password", 8, "NaCl", 4, 80000, dk, 64);
     for (int i = 0; i < 64; i++) sprintf(h + 2 * i, "%02x", dk[i]);
-    WF_EXPECT_EQ_STR(h, "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d");
+    WF_EXPECT_EQ_STR(h,
+            "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b31"
+            "76a272bdebba1d078478f62b397f33c8d");
 }
 
 WF_TEST(bcrypt_published_vectors) {
@@ -54,13 +58,16 @@ WF_TEST(password_hash_verify_rehash_and_malformed) {
     WF_ASSERT_EQ_INT(wf_password_hash(h, sizeof h, long1, 100, &bc), 60);
     WF_EXPECT_EQ_INT(wf_password_verify(h, long2, 100), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(h, long1, 71), 0);
-    static const char *const bad[] = {"", "plain", "$2b$04$short", "$2b$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+    static const char *const bad[] = {"", "plain", "$2b$04$short",
+                                      "$2b$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
                                       "$2c$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
                                       "$2a$05$CCCCCCCCCCCCCCCCCCCCC!E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-                                      "$pbkdf2-sha256$0$c2FsdA$AAAA", "$pbkdf2-sha256$1000$c2FsdA", "$pbkdf2-sha256$01$a$b",
-                                      "$pbkdf2-sha256$1000$c2FsdA$tooshort", "pbkdf2_sha256$1000$salt$bad!", "$pbkdf2-sha512$1$a$b",
+                                      "$pbkdf2-sha256$0$c2FsdA$AAAA", "$pbkdf2-sha256$1000$c2FsdA",
+                                      "$pbkdf2-sha256$01$a$b", "$pbkdf2-sha256$1000$c2FsdA$tooshort",
+                                      "pbkdf2_sha256$1000$salt$bad!", "$pbkdf2-sha512$1$a$b",
                                       /* found by fuzzing: a checksum longer than 32 bytes */
-                                      "$pbkdf2-sha256$5000$c2s$peeeeeeeeeeeeeeeeeeeeeeeeeeeee000eeeeeeebkdfAA",
+                                      ("$pbkdf2-sha256$5000$c2s$"
+                                       "peeeeeeeeeeeeeeeeeeeeeeeeeeeee000eeeeeeebkdfAA"),
                                       /* found in review: 44 unpadded characters decode to 33 bytes */
                                       "pbkdf2_sha256$1000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -78,29 +85,38 @@ WF_TEST(passwords_interop_with_passlib_bcrypt_django) {
     if (system("/usr/bin/python3 -c 'import passlib.hash, bcrypt' 2>/dev/null") != 0)
         WF_SKIP("python3-passlib and python3-bcrypt are not installed");
     /* passlib hashes, we verify */
-    WF_ASSERT_TRUE(tu_python("from passlib.hash import pbkdf2_sha256 as h; print(h.using(rounds=2000).hash(\"testpass\"))", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("from passlib.hash import pbkdf2_sha256 as h; "
+                             "print(h.using(rounds=2000).hash(\"testpass\"))", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "testpass", 8), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "testpasS", 8), 0);
-    WF_ASSERT_TRUE(tu_python("import bcrypt; print(bcrypt.hashpw(b\"adminpass\", bcrypt.gensalt(5)).decode())", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("import bcrypt; print(bcrypt.hashpw(b\"adminpass\", "
+                             "bcrypt.gensalt(5)).decode())", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "adminpass", 9), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "adminpas", 8), 0);
-    WF_ASSERT_TRUE(tu_python("from passlib.hash import bcrypt as h; print(h.using(rounds=5, ident=\"2y\").hash(\"pw\"))", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("from passlib.hash import bcrypt as h; print(h.using(rounds=5, "
+                             "ident=\"2y\").hash(\"pw\"))", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "pw", 2), 1);
     /* Django's format: salt text, standard base64 */
-    WF_ASSERT_TRUE(tu_python("import hashlib, base64; print(\"pbkdf2_sha256$1500$NaClsalt$\" + base64.b64encode("
-                      "hashlib.pbkdf2_hmac(\"sha256\", b\"django pw\", b\"NaClsalt\", 1500)).decode())", out, sizeof out));
+    WF_ASSERT_TRUE(tu_python("import hashlib, base64; print(\"pbkdf2_sha256$1500$NaClsalt$\" + "
+                             "base64.b64encode(hashlib.pbkdf2_hmac(\"sha256\", b\"django pw\", "
+                             "b\"NaClsalt\", 1500)).decode())", out, sizeof out));
     WF_EXPECT_EQ_INT(wf_password_verify(out, "django pw", 9), 1);
     WF_EXPECT_EQ_INT(wf_password_verify(out, "django pW", 9), 0);
     /* we hash, passlib and bcrypt verify */
     WF_ASSERT_GT_INT(wf_password_hash(h, sizeof h, "testpass", 8, &(wf_pw_opts){.rounds = 3000}), 0);
-    snprintf(script, sizeof script, "from passlib.hash import pbkdf2_sha256 as h; print(h.verify(\"testpass\", \"%s\"))", h);
+    snprintf(script, sizeof script,
+             "from passlib.hash import pbkdf2_sha256 as h; print(h.verify(\"testpass\", \"%s\"))", h);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True");
-    WF_ASSERT_GT_INT(wf_password_hash(h, sizeof h, "adminpass", 9, &(wf_pw_opts){.scheme = WF_PW_BCRYPT, .rounds = 5}), 0);
-    snprintf(script, sizeof script, "import bcrypt; print(bcrypt.checkpw(b\"adminpass\", b\"%s\"), bcrypt.checkpw(b\"x\", b\"%s\"))", h, h);
+    wf_pw_opts bcrypt5 = {.scheme = WF_PW_BCRYPT, .rounds = 5};
+    WF_ASSERT_GT_INT(wf_password_hash(h, sizeof h, "adminpass", 9, &bcrypt5), 0);
+    snprintf(script, sizeof script,
+             "import bcrypt; print(bcrypt.checkpw(b\"adminpass\", b\"%s\"), bcrypt.checkpw(b\"x\", b\"%s\"))",
+             h, h);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True False");
-    snprintf(script, sizeof script, "from passlib.hash import bcrypt as h; print(h.verify(\"adminpass\", \"%s\"))", h);
+    snprintf(script, sizeof script,
+             "from passlib.hash import bcrypt as h; print(h.verify(\"adminpass\", \"%s\"))", h);
     WF_ASSERT_TRUE(tu_python(script, out, sizeof out));
     WF_EXPECT_EQ_STR(out, "True");
 }

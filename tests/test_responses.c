@@ -22,7 +22,8 @@ static void h_redirect(wf_req *req, wf_res *res) {
 static void h_cookie(wf_req *req, wf_res *res) {
     (void)req;
     wf_set_cookie(res, "session", "abc123", NULL);
-    wf_set_cookie(res, "pref", "dark", &(wf_cookie){.max_age = 60, .httponly = true, .secure = true, .domain = "example.com"});
+    wf_set_cookie(res, "pref", "dark", &(wf_cookie){.max_age = 60, .httponly = true, .secure = true,
+                                                    .domain = "example.com"});
     int bad = wf_set_cookie(res, "bad", "a;b", NULL);
     wf_reply_json(res, 200, "{s:i}", "bad", bad);
 }
@@ -62,7 +63,8 @@ static void make_file(size_t n) {
 static wf_str hdr(const wf_test_res *r, const char *name) { return wf_test_header(r, name); }
 
 /* One request; returns the status. A failure names the caller's line. */
-static int get_at(tu_at at, wf_test_client *tc, const char *path, const char *const *headers, const char *method,
+static int get_at(tu_at at, wf_test_client *tc, const char *path, const char *const *headers,
+                  const char *method,
                   wf_test_res *r) {
     wf_test_req rq = {.method = method, .path = path, .headers = headers};
     TU_ASSERT_EQ_INT_AT(at, wf_test_request(tc, &rq, r), 0);
@@ -108,7 +110,8 @@ WF_TEST(responses_file_ranges_and_conditionals) {
     WF_EXPECT_EQ_MEM(hdr(&r, "content-type").ptr, 25, "text/plain; charset=utf-8", 25);
     WF_EXPECT_EQ_MEM(hdr(&r, "accept-ranges").ptr, 5, "bytes", 5);
     snprintf(etag, sizeof etag, "%.*s", (int)hdr(&r, "etag").len, hdr(&r, "etag").ptr);
-    snprintf(lastmod, sizeof lastmod, "%.*s", (int)hdr(&r, "last-modified").len, hdr(&r, "last-modified").ptr);
+    snprintf(lastmod, sizeof lastmod, "%.*s", (int)hdr(&r, "last-modified").len, hdr(&r,
+                                                                                     "last-modified").ptr);
     wf_test_res_free(&r);
     snprintf(h1, sizeof h1, "If-None-Match: %s", etag);
     const char *inm[] = {h1, NULL};
@@ -140,7 +143,8 @@ WF_TEST(responses_file_ranges_and_conditionals) {
         if (ranges[i].status != 416) {
             WF_EXPECT_EQ_INT(r.body_len, ranges[i].len);
             bool ok = true;
-            for (size_t k = 0; k < r.body_len; k++) ok = ok && r.body[k] == (char)('a' + (ranges[i].off + k) % 26);
+            for (size_t k = 0; k < r.body_len; k++)
+                ok = ok && r.body[k] == (char)('a' + (ranges[i].off + k) % 26);
             WF_EXPECT_TRUE(ok);
         }
         wf_test_res_free(&r);
@@ -191,7 +195,8 @@ WF_TEST(responses_file_preconditions) {
         {"If-Range: %s", "Range: bytes=0-9", 206, 10},
         {"If-Range: Sat, 01 Jan 2000 00:00:00 GMT", "Range: bytes=0-9", 200, 100},
         {"If-Unmodified-Since: Sat, 28 Nov 26 19:50:40 GMT", NULL, 200, 100},     /* not a date: ignored */
-        {"If-Unmodified-Since: Thursday, 01-Jan-70 00:00:00 GMT", NULL, 200, 100}, /* 2070: the 50-year rule */
+        /* 2070: the 50-year rule */
+        {"If-Unmodified-Since: Thursday, 01-Jan-70 00:00:00 GMT", NULL, 200, 100},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strstr(cases[i].h, "%s")) snprintf(h, sizeof h, cases[i].h, etag);
@@ -209,7 +214,8 @@ WF_TEST(responses_file_preconditions) {
     const char *lists[] = {"If-Match: \"zz\"", im2, NULL};
     WF_EXPECT_EQ_INT(get(tc, "/file", lists, NULL, &r), 200);
     wf_test_res_free(&r);
-    const char *dates[] = {"If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", NULL};
+    const char *dates[] = {"If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT",
+                           "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", NULL};
     WF_EXPECT_EQ_INT(get(tc, "/file", dates, NULL, &r), 200);
     wf_test_res_free(&r);
     /* If-Range with a date that is a Wednesday is a date, not an entity-tag */

@@ -74,7 +74,8 @@ static wf_app *router_app_at(tu_at at) {
 static int get(int port, const char *method, const char *path, char *out, size_t cap, char *loc) {
     char raw[1024];
     tu_resp r;
-    snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: testserver\r\nContent-Length: 0\r\n\r\n", method, path);
+    snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: testserver\r\nContent-Length: 0\r\n\r\n", method,
+             path);
     int st = tu_request(port, raw, &r);
     snprintf(out, cap, "%s", r.body ? r.body : "");
     if (loc && !tu_header(&r, "Location", loc, 256)) loc[0] = 0;
@@ -178,11 +179,13 @@ WF_TEST(router_redirect_location_as_starlette) {
     wf_app *app = router_app();
     int port = tu_serve(app, NULL);
     static const struct { const char *req, *loc; } cases[] = {
-        {"GET /list?q=a\"b|c^d`e{f} HTTP/1.1\r\nHost: h.example:81\r\n\r\n", "http://h.example:81/list/?q=a%22b%7Cc%5Ed%60e%7Bf%7D"},
+        {"GET /list?q=a\"b|c^d`e{f} HTTP/1.1\r\nHost: h.example:81\r\n\r\n",
+         "http://h.example:81/list/?q=a%22b%7Cc%5Ed%60e%7Bf%7D"},
         {"GET /list HTTP/1.0\r\n\r\n", "http://127.0.0.1:%d/list/"},
         {"GET /list HTTP/1.1\r\nHost: bad_host\r\n\r\n", "http://127.0.0.1:%d/list/"},
         {"GET /list HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "http://[::1]:8080/list/"},
-        {"GET http://a.example:81/list?x=1 HTTP/1.1\r\nHost: b.example\r\n\r\n", "http://a.example:81/list/?x=1"},
+        {"GET http://a.example:81/list?x=1 HTTP/1.1\r\nHost: b.example\r\n\r\n",
+         "http://a.example:81/list/?x=1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tu_resp r;
@@ -204,7 +207,8 @@ WF_TEST(router_redirect_location_as_starlette) {
 
 WF_TEST(router_refuses_bad_patterns) {
     wf_app *app = wf_app_new();
-    const char *bad[] = {"", "x", "/{", "/a/{}", "/a/{x:bogus}", "/a/{x:path}/b", "/a/{x}y", "/a/x}", "/{a b}",
+    const char *bad[] = {"", "x", "/{", "/a/{}", "/a/{x:bogus}", "/a/{x:path}/b", "/a/{x}y", "/a/x}",
+                         "/{a b}",
                          "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = wf_get(app, bad[i], items_id);
@@ -242,7 +246,8 @@ WF_TEST(router_parameter_names_belong_to_routes) {
 static void numbered(wf_req *req, wf_res *res) {
     wf_str v = wf_path_param(req, "id");
     char out[128];
-    snprintf(out, sizeof out, "%.*s|%.*s", (int)wf_req_path(req).len, wf_req_path(req).ptr, (int)v.len, v.ptr);
+    snprintf(out, sizeof out, "%.*s|%.*s", (int)wf_req_path(req).len, wf_req_path(req).ptr, (int)v.len,
+             v.ptr);
     wf_reply_text(res, 200, out);
 }
 

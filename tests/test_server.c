@@ -156,8 +156,11 @@ WF_TEST(server_pipelining_in_order) {
     for (int i = 0; i < 16; i++) {
         char one[256];
         if (i % 3 == 0) snprintf(one, sizeof one, "GET /path/a?n=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
-        else if (i % 3 == 1) snprintf(one, sizeof one, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nn=%02d", i);
-        else snprintf(one, sizeof one, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nn=\r\n2\r\n%02d\r\n0\r\n\r\n", i);
+        else if (i % 3 == 1) snprintf(one, sizeof one,
+                                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nn=%02d", i);
+        else snprintf(one, sizeof one,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nn=\r\n2\r\n"
+                "%02d\r\n0\r\n\r\n", i);
         strcat(req, one);
     }
     WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
@@ -209,7 +212,8 @@ WF_TEST(server_chunked_both_directions) {
     tu_resp r;
     WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
     /* a chunked request body arriving in small pieces, with extensions and trailers */
-    const char *parts[] = {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5", ";ext=1\r\nhel",
+    const char *parts[] = {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5",
+                           ";ext=1\r\nhel",
                            "lo\r\n", "6\r\n world\r\n0\r\nTrailer-A: 1\r", "\n\r\n"};
     for (int i = 0; i < 5; i++) {
         tu_sends(&c, parts[i]);
@@ -310,21 +314,29 @@ WF_TEST(server_limits) {
     expect_refused(port, raw, (size_t)n, 414);
     n = snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: x\r\nX: %01200d\r\n\r\n", 0);
     expect_refused(port, raw, (size_t)n, 431);
-    n = snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\n\r\n");
+    n = snprintf(raw, sizeof raw,
+            "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\n"
+            "\r\n");
     expect_refused(port, raw, (size_t)n, 431);
     n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
     expect_refused(port, raw, (size_t)n, 413);
-    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n%064d\r\n40\r\n%064d\r\n0\r\n\r\n", 0, 0);
+    n = snprintf(raw, sizeof raw,
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n%064d\r\n40\r\n"
+            "%064d\r\n0\r\n\r\n", 0, 0);
     expect_refused(port, raw, (size_t)n, 413);
     /* trailers count against what the head left of the header limits, and are a 431 past them */
-    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+    n = snprintf(raw, sizeof raw,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
                  "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n\r\n");
     expect_refused(port, raw, (size_t)n, 431);
-    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT: %0990d\r\n\r\n", 0);
+    n = snprintf(raw, sizeof raw,
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT: "
+            "%0990d\r\n\r\n", 0);
     expect_refused(port, raw, (size_t)n, 431);
     /* exactly at the limits is fine */
     tu_resp r;
-    n = snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+    n = snprintf(raw, sizeof raw,
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
                  "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\n\r\n");
     WF_EXPECT_EQ_INT(tu_request(port, raw, &r), 200);
     tu_resp_free(&r);
@@ -345,7 +357,8 @@ WF_TEST(server_limits) {
 
 WF_TEST(server_smuggling_refused_and_closed) {
     static const struct { const char *raw; int status; } cases[] = {
-        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", 400},
         {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -4\r\n\r\n", 400},
         {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4a\r\n\r\n", 400},
@@ -576,7 +589,8 @@ WF_TEST(server_sigterm_exits_zero) {
     pid_t pid = fork();
     if (pid == 0) {
         wf_app *app = mkapp();
-        int rc = wf_run(app, &(wf_config){.port = WF_PORT_ANY, .threads = 2, .no_access_log = true, .log = log_port});
+        int rc = wf_run(app, &(wf_config){.port = WF_PORT_ANY, .threads = 2, .no_access_log = true,
+                                          .log = log_port});
         wf_app_free(app);
         _exit(rc == 0 ? 0 : 3);
     }
@@ -710,7 +724,8 @@ WF_TEST(server_write_timeout_closes_a_client_that_does_not_read) {
     WF_EXPECT_TRUE(tu_server_released(&p, 5000));
     long stuck = atomic_load(&produced);
     tu_resp resp;
-    WF_EXPECT_EQ_INT(tu_request(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);   /* a loop round trip */
+    /* a loop round trip */
+    WF_EXPECT_EQ_INT(tu_request(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);
     tu_resp_free(&resp);
     WF_EXPECT_EQ_INT(atomic_load(&produced), stuck);   /* the stream's producer is no longer called */
     /* the connection is gone: reading drains what was buffered, then hits the end */

@@ -138,7 +138,8 @@ WF_TEST(tasks_after_the_response_on_the_pool) {
     /* several requests' tasks keep each request's own order, on the other worker one request
        after the other */
     for (int i = 0; i < 5; i++) {
-        WF_ASSERT_EQ_INT(tu_request(port, "POST /process/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r), 200);
+        WF_ASSERT_EQ_INT(tu_request(port, "POST /process/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                                    &r), 200);
         tu_resp_free(&r);
     }
     long long deadline = tu_ms() + 5000;

@@ -11,7 +11,8 @@
 static int tokens(const char *input, const char *args, char *out, size_t cap) {
     char cmd[4096];
     if (access("build/tokens", X_OK) != 0) return -100;
-    snprintf(cmd, sizeof cmd, "printf '%%b' '%s' 2>/dev/null | build/tokens %s 2>/dev/null", input ? input : "", args);
+    snprintf(cmd, sizeof cmd, "printf '%%b' '%s' 2>/dev/null | build/tokens %s 2>/dev/null",
+             input ? input : "", args);
     FILE *p = popen(cmd, "r");
     out[0] = 0;
     if (!p) return -1;
@@ -50,7 +51,8 @@ WF_TEST(tokens_passwords) {
     /* the shell would expand $...: pass the hash through the environment instead */
     setenv("WF_HASH", hash, 1);
     WF_EXPECT_EQ_INT(tokens("testpass\n", "verify-password \"$WF_HASH\"", out, sizeof out), 0);
-    WF_EXPECT_EQ_INT(tokens("testpass", "verify-password \"$WF_HASH\"", out, sizeof out), 0);   /* one newline is dropped */
+    /* one newline is dropped */
+    WF_EXPECT_EQ_INT(tokens("testpass", "verify-password \"$WF_HASH\"", out, sizeof out), 0);
     WF_EXPECT_EQ_INT(tokens("testpasS", "verify-password \"$WF_HASH\"", out, sizeof out), 1);
     WF_EXPECT_EQ_INT(tokens("x", "verify-password 'not-a-hash'", out, sizeof out), 2);
     WF_ASSERT_EQ_INT(tokens("adminpass", "hash-password --scheme bcrypt --rounds 4", hash, sizeof hash), 0);
@@ -64,7 +66,8 @@ WF_TEST(tokens_passwords) {
 WF_TEST(tokens_jwt_and_pyjwt) {
     char tok[1024], out[1024], cmd[2048];
     if (access("build/tokens", X_OK) != 0) WF_SKIP("build/tokens is not built (make builds it)");
-    WF_ASSERT_EQ_INT(tokens("", "jwt-sign your-secret-key '{\"sub\":\"testuser\"}' --exp-minutes 30", tok, sizeof tok), 0);
+    WF_ASSERT_EQ_INT(tokens("", "jwt-sign your-secret-key '{\"sub\":\"testuser\"}' --exp-minutes 30", tok,
+                            sizeof tok), 0);
     snprintf(cmd, sizeof cmd, "jwt-verify your-secret-key %s", tok);
     WF_EXPECT_EQ_INT(tokens("", cmd, out, sizeof out), 0);
     WF_EXPECT_TRUE(strncmp(out, "{\"sub\":\"testuser\",\"exp\":", 24) == 0);
@@ -86,12 +89,15 @@ WF_TEST(tokens_jwt_and_pyjwt) {
     /* PyJWT verifies ours, and we verify PyJWT's */
     if (system("/usr/bin/python3 -c 'import jwt' 2>/dev/null") != 0) WF_SKIP("python3-jwt is not installed");
     WF_ASSERT_EQ_INT(tokens("", "jwt-sign s3 '{\"sub\":\"py\"}' --exp-minutes 5", tok, sizeof tok), 0);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import jwt; print(jwt.decode(\"%s\", \"s3\", algorithms=[\"HS256\"])[\"sub\"])'", tok);
+    snprintf(cmd, sizeof cmd,
+            "/usr/bin/python3 -c 'import jwt; print(jwt.decode(\"%s\", \"s3\", "
+            "algorithms=[\"HS256\"])[\"sub\"])'", tok);
     FILE *p = popen(cmd, "r");
     WF_ASSERT_TRUE(p && fgets(out, sizeof out, p));
     pclose(p);
     WF_EXPECT_EQ_STR(out, "py\n");
-    p = popen("/usr/bin/python3 -c 'import jwt, time; print(jwt.encode({\"sub\": \"from-py\", \"exp\": int(time.time()) + 60}, \"s3\"))'", "r");
+    p = popen("/usr/bin/python3 -c 'import jwt, time; print(jwt.encode({\"sub\": \"from-py\", \"exp\": "
+              "int(time.time()) + 60}, \"s3\"))'", "r");
     WF_ASSERT_TRUE(p && fgets(tok, sizeof tok, p));
     pclose(p);
     tok[strcspn(tok, "\n")] = 0;

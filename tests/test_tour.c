@@ -62,18 +62,26 @@ WF_TEST(tour_dependencies_and_background_tasks) {
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items/?skip=5&limit=2&q=x", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"skip\":5,\"limit\":2,\"q\":\"x\"}");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items/?skip=abc", NULL, NULL, b, sizeof b), 422);
-    WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\",\"type\":\"type_error.integer\"}]}");
+    WF_EXPECT_EQ_STR(b,
+            "{\"detail\":[{\"loc\":[\"query\",\"skip\"],\"msg\":\"value is not a valid integer\","
+            "\"type\":\"type_error.integer\"}]}");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/items?skip=1", NULL, NULL, b, sizeof b), 307);
-    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Foo\",\"price\":10.5}", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Foo\",\"price\":10.5}", b, sizeof b),
+                     200);
     WF_EXPECT_EQ_STR(b, "{\"name\":\"Foo\",\"price\":10.5,\"id\":1}");
-    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Bar\",\"price\":3}", b, sizeof b), 200);
+    WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"Bar\",\"price\":3}", b, sizeof b),
+                     200);
     WF_EXPECT_EQ_STR(b, "{\"name\":\"Bar\",\"price\":3.0,\"id\":2}");
     WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/items/", NULL, "{\"name\":\"NoPrice\"}", b, sizeof b), 422);
-    WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"body\",\"price\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    WF_EXPECT_EQ_STR(b,
+            "{\"detail\":[{\"loc\":[\"body\",\"price\"],\"msg\":\"field required\","
+            "\"type\":\"value_error.missing\"}]}");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-items/", NULL, NULL, b, sizeof b), 200);
-    WF_EXPECT_EQ_STR(b, "[{\"id\":1,\"name\":\"Foo\",\"price\":10.5},{\"id\":2,\"name\":\"Bar\",\"price\":3.0}]");
+    WF_EXPECT_EQ_STR(b,
+            "[{\"id\":1,\"name\":\"Foo\",\"price\":10.5},{\"id\":2,\"name\":\"Bar\",\"price\":3.0}]");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/db-check", NULL, NULL, b, sizeof b), 200);
-    WF_EXPECT_EQ_STR(b, "{\"chain\":[\"get_settings\",\"get_db\",\"get_user_repo\"],\"db_url\":\"sqlite:///./demo.db\","
+    WF_EXPECT_EQ_STR(b,
+            "{\"chain\":[\"get_settings\",\"get_db\",\"get_user_repo\"],\"db_url\":\"sqlite:///./demo.db\","
                         "\"db_open\":true,\"settings_cached\":true,\"users\":[\"admin\",\"testuser\"]}");
     WF_EXPECT_EQ_INT(tu_call(tc, "GET", "/async-endpoint", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"session_active\":true}");
@@ -82,11 +90,14 @@ WF_TEST(tour_dependencies_and_background_tasks) {
     WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/send-notification/?email=a%40b.c", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"message\":\"Notification scheduled\"}");
     WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/send-notification/", NULL, NULL, b, sizeof b), 422);
-    WF_EXPECT_EQ_STR(b, "{\"detail\":[{\"loc\":[\"query\",\"email\"],\"msg\":\"field required\",\"type\":\"value_error.missing\"}]}");
+    WF_EXPECT_EQ_STR(b,
+            "{\"detail\":[{\"loc\":[\"query\",\"email\"],\"msg\":\"field required\","
+            "\"type\":\"value_error.missing\"}]}");
     WF_EXPECT_EQ_INT(tu_call(tc, "POST", "/process/", NULL, NULL, b, sizeof b), 200);
     WF_EXPECT_EQ_STR(b, "{\"status\":\"processing\"}");
     read_file(logpath, logged, sizeof logged);
-    WF_EXPECT_EQ_STR(logged, "created 1\ncreated 2\nNotification sent to a@b.c\ntask one\ntask two\ntask three\n");
+    WF_EXPECT_EQ_STR(logged,
+                     "created 1\ncreated 2\nNotification sent to a@b.c\ntask one\ntask two\ntask three\n");
     wf_test_client_free(tc);
     wf_app_free(app);
     unlink(logpath);

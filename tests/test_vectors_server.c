@@ -40,7 +40,8 @@ static int replay(int port, const vcase *v, int *answers, bool *closed) {
     tu_gate_reset(&hold_gate);
     atomic_store(&hold_armed, 1);
     bool held = tu_gate_arrivals(&hold_gate, 1, 5000);
-    bool sent = held && tu_connect(&c, port) == 0 && tu_send(&c, v->raw, v->n) == 0 && tu_server_received(&c, 5000);
+    bool sent = held && tu_connect(&c, port) == 0 && tu_send(&c, v->raw, v->n) == 0 &&
+                tu_server_received(&c, 5000);
     atomic_store(&hold_armed, 0);
     tu_gate_open(&hold_gate);
     if (!held) return -1;
@@ -65,12 +66,14 @@ WF_TEST(llhttp_vectors_over_sockets) {
     int n = vectors_load(v, 400);
     WF_ASSERT_GT_INT(n, 150);
     wf_app *app = wf_app_new();
-    const char *paths[] = {"/url", "/", "/test", "/demo", "/favicon.ico", "/dumbpack", "/aaa", "/bbb", "/hello"};
+    const char *paths[] = {"/url", "/", "/test", "/demo", "/favicon.ico", "/dumbpack", "/aaa", "/bbb",
+                           "/hello"};
     const char *methods[] = {"GET", "PUT", "POST", "OPTIONS", "PATCH", "DELETE"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         for (size_t m = 0; m < 6; m++) wf_route(app, methods[m], paths[i], h_any, NULL);
     wf_get(app, "/hold", h_hold);
-    int port = tu_serve(app, &(wf_config){.header_timeout_ms = 30, .body_timeout_ms = 30, .idle_timeout_ms = 30});
+    int port = tu_serve(app, &(wf_config){.header_timeout_ms = 30, .body_timeout_ms = 30,
+                                          .idle_timeout_ms = 30});
     WF_ASSERT_GT_INT(port, 0);
     tu_conn hold;
     atomic_store(&hold_armed, 0);
@@ -83,12 +86,14 @@ WF_TEST(llhttp_vectors_over_sockets) {
         bool closed = false;
         long long t0 = tu_ms();
         int last = replay(port, &v[i], &answers, &closed);
-        if (tu_ms() - t0 > 500) wf_test_log("%s took %lld ms (%d answers, last %d, closed %d)", v[i].id, tu_ms() - t0, answers, last, closed);
+        if (tu_ms() - t0 > 500) wf_test_log("%s took %lld ms (%d answers, last %d, closed %d)", v[i].id,
+                                            tu_ms() - t0, answers, last, closed);
         const char *dev = vectors_deviation(&v[i]);
         bool want_refusal = v[i].strict && strcmp(v[i].outcome, "reject") == 0;
         if (dev) want_refusal = strncmp(dev, "reject", 6) == 0;
         bool refused = last >= 400 && last != 404 && last != 405;
-        if (want_refusal && !refused) wf_test_log("%s: want a refusal, got %d after %d answers", v[i].id, last, answers);
+        if (want_refusal && !refused) wf_test_log("%s: want a refusal, got %d after %d answers", v[i].id,
+                                                  last, answers);
         if (want_refusal) WF_EXPECT_TRUE(refused);
         if (refused) WF_EXPECT_TRUE(closed);     /* every refusal closes the connection */
         rejected += want_refusal && refused;

@@ -38,7 +38,8 @@ int tu_call(wf_test_client *tc, const char *method, const char *path, const char
 double tu_cpu_seconds(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 bool tu_python(const char *script, char *out, size_t cap) {
@@ -363,7 +364,8 @@ static bool tcp_entry(int lport, int rport, long *tx, long *rx, unsigned long *i
     while (!found && fgets(line, sizeof line, f)) {
         unsigned long la, ra, ino, t, r;
         unsigned lp, rp, st;
-        if (sscanf(line, " %*d: %lx:%x %lx:%x %x %lx:%lx %*x:%*x %*x %*u %*d %lu", &la, &lp, &ra, &rp, &st, &t,
+        if (sscanf(line, " %*d: %lx:%x %lx:%x %x %lx:%lx %*x:%*x %*x %*u %*d %lu", &la, &lp, &ra, &rp, &st,
+                   &t,
                    &r, &ino) != 8)
             continue;
         if ((int)lp == lport && (int)rp == rport && st != 0x06) {
@@ -424,7 +426,8 @@ bool tu_server_reset_seen(const tu_peer *p, int timeout_ms) {
     long tx, rx;
     unsigned long ino;
     bool listed;
-    while ((listed = tcp_entry(p->server_port, p->client_port, &tx, &rx, &ino)) && tu_ms() < deadline) usleep(1000);
+    while ((listed = tcp_entry(p->server_port, p->client_port, &tx, &rx,
+                               &ino)) && tu_ms() < deadline) usleep(1000);
     return !listed;
 }
 
@@ -452,6 +455,17 @@ bool tu_server_released(const tu_peer *p, int timeout_ms) {
     bool held;
     while ((held = holds_inode(p->inode)) && tu_ms() < deadline) usleep(1000);
     return !held;
+}
+
+bool tu_listener_closed(int port, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    tu_conn probe;
+    for (;;) {
+        if (tu_connect(&probe, port) < 0) return true;
+        tu_close(&probe);
+        if (tu_ms() >= deadline) return false;
+        usleep(1000);
+    }
 }
 
 void tu_reset(tu_conn *c) {

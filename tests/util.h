@@ -103,6 +103,8 @@ bool tu_server_read_all(const tu_conn *c, int timeout_ms);
 bool tu_server_reset_seen(const tu_peer *p, int timeout_ms);
 /* True once the server has closed its socket for p (no descriptor of this process refers to it). */
 bool tu_server_released(const tu_peer *p, int timeout_ms);
+/* True once nothing listens on port any more (a stopping server closes its listener first). */
+bool tu_listener_closed(int port, int timeout_ms);
 /* Close c with a reset (SO_LINGER 0) rather than a FIN. */
 void tu_reset(tu_conn *c);
 /* Descriptors this process has open. */
@@ -125,6 +127,7 @@ typedef struct tu_at {
 #define TU_ASSERT_GT_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_GT, ">", b, true)
 #define TU_EXPECT_EQ_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_EQ, "==", b, false)
 #define TU_EXPECT_GE_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_GE, ">=", b, false)
+#define TU_EXPECT_GT_INT_AT(at, a, b) TU__INT_AT(at, a, WF__OP_GT, ">", b, false)
 #define TU_EXPECT_EQ_STR_AT(at, a, b)                                                         \
     wf__check_str((at).file, (at).line, #a, #b, (a), (size_t)-1, (b), (size_t)-1, true, false)
 #define TU_EXPECT_TRUE_AT(at, x) wf__check_true((at).file, (at).line, #x, (x) ? true : false, true, false)

@@ -17,7 +17,8 @@ int vectors_load(vcase *v, int max) {
             continue;
         size_t hl = strlen(hex);
         v[n].raw = malloc(hl / 2 + 1);
-        for (size_t i = 0; i < hl / 2; i++) v[n].raw[i] = (char)(hexval(hex[2 * i]) * 16 + hexval(hex[2 * i + 1]));
+        for (size_t i = 0; i < hl / 2; i++)
+            v[n].raw[i] = (char)(hexval(hex[2 * i]) * 16 + hexval(hex[2 * i + 1]));
         v[n].n = hl / 2;
         n++;
     }
@@ -30,7 +31,8 @@ void vectors_free(vcase *v, int n) {
 }
 
 const char *vectors_deviation(const vcase *v) {
-    static const struct { const char *id, *why; } devs[] = {
+    static const struct { const char *id, *why;
+    } devs[] = {
         {"invalid.md:68", "accept: ANNOUNCE is a valid token method (RFC 9110 9.1); the router answers it"},
         {"invalid.md:358", "accept: MKCOLA is a valid token method (RFC 9110 9.1); the router answers it"},
         {"sample.md:316", "reject: HTTP/0.9 requests are not served"},
@@ -41,8 +43,10 @@ const char *vectors_deviation(const vcase *v) {
         {"transfer-encoding.md:795", "reject: a transfer coding other than chunked is 501"},
         {"method.md:137", "reject: asterisk-form is only for OPTIONS (RFC 9112 3.2.4)"},
         {"uri.md:224", "reject: userinfo in the request-target is an error (RFC 9110 4.2.4)"},
-        {"connection.md:36", "first: the second request has no Host (the vector adds one to the first only): 400"},
-        {"pipelining.md:6", "first: the second request has no Host (the vector adds one to the first only): 400"},
+        {"connection.md:36",
+         "first: the second request has no Host (the vector adds one to the first only): 400"},
+        {"pipelining.md:6",
+         "first: the second request has no Host (the vector adds one to the first only): 400"},
     };
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
         if (strcmp(v->id, devs[i].id) == 0) return devs[i].why;

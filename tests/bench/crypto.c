@@ -25,7 +25,7 @@ int main(void) {
     static uint8_t buf[16384];
     uint8_t d[32];
     double r[5];
-    for (int k = 0; k < 5; k++) {              /* SHA-256 over 16 KiB buffers, as openssl speed -bytes 16384 */
+    for (int k = 0; k < 5; k++) { /* SHA-256 over 16 KiB buffers, as openssl speed -bytes 16384 */
         size_t total = 0;
         double t0 = now();
         while (now() - t0 < 0.4) {
@@ -46,7 +46,8 @@ int main(void) {
         while (now() - t0 < 0.3) {
             for (int i = 0; i < 256; i++) {
                 wf_json_doc c;
-                if (wf_jwt_decode(tok.ptr, tok.len, "your-secret-key", 15, NULL, &c) == 0) wf_json_free(&c), n++;
+                if (wf_jwt_decode(tok.ptr, tok.len, "your-secret-key", 15, NULL, &c) == 0)
+                    wf_json_free(&c), n++;
             }
         }
         r[k] = (double)n / (now() - t0);

@@ -115,7 +115,8 @@ int main(int argc, char **argv) {
         }
         int np = 0;
         for (int i = 0; i < n; i++)
-            if (cs[i].fd >= 0 && cs[i].waiting) pf[np].fd = cs[i].fd, pf[np].events = POLLIN, pf[np++].revents = 0;
+            if (cs[i].fd >= 0 && cs[i].waiting)
+                pf[np].fd = cs[i].fd, pf[np].events = POLLIN, pf[np++].revents = 0;
         double wait = next > stop ? 0.1 : next - t;     /* to the microsecond: no spinning, no lateness */
         if (wait < 0) wait = 0;
         struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};

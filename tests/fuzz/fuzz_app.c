@@ -18,7 +18,8 @@ static void count_cleanup(void *arg) {
 WF_DEPENDENCY(int *, f_session) {
     cleanups++;
     wf_defer(req, count_cleanup, NULL);
-    if (wf_param_bool(req, WF_IN_QUERY, "fail", "default=false")) wf_raise(req, 403, "refused by a dependency");
+    if (wf_param_bool(req, WF_IN_QUERY, "fail", "default=false"))
+        wf_raise(req, 403, "refused by a dependency");
     return &cleanups;
 }
 
@@ -36,8 +37,8 @@ static void h_item(wf_req *req, wf_res *res) {
     wf_str tags[4];
     int nt = wf_query_all(req, "tag", tags, 4);
     if (wf_invalid(req)) return;
-    wf_reply_json(res, 200, "{s:I,s:I,s:f,s:b,s:S,s:S,s:S,s:i}", "id", id, "limit", limit, "price", price, "flag", flag,
-                  "q", q, "token", tok, "session", sess, "tags", nt);
+    wf_reply_json(res, 200, "{s:I,s:I,s:f,s:b,s:S,s:S,s:S,s:i}", "id", id, "limit", limit, "price", price,
+                  "flag", flag, "q", q, "token", tok, "session", sess, "tags", nt);
 }
 
 static void h_form(wf_req *req, wf_res *res) {

@@ -23,7 +23,8 @@ static void parse_stream(char *buf, size_t n, size_t first) {
         }
         if ((size_t)rc > avail - pos || h.num_fields > 32 || h.method.len == 0) __builtin_trap();
         for (uint32_t i = 0; i < h.num_fields; i++)
-            if (fields[i].name.off + fields[i].name.len > (size_t)rc || fields[i].value.off + fields[i].value.len > (size_t)rc)
+            if (fields[i].name.off + fields[i].name.len > (size_t)rc ||
+                fields[i].value.off + fields[i].value.len > (size_t)rc)
                 __builtin_trap();
         size_t at = pos + (size_t)rc;
         if (h.chunked) {

@@ -46,9 +46,11 @@ static void same(const wf_jval *a, const wf_jval *b) {
     if (wf_json_typeof(a) != wf_json_typeof(b) || wf_json_len(a) != wf_json_len(b)) __builtin_trap();
     wf_str x, y;
     double f, g;
-    if (wf_json_str(a, &x) && (!wf_json_str(b, &y) || x.len != y.len || memcmp(x.ptr, y.ptr, x.len))) __builtin_trap();
+    if (wf_json_str(a, &x) && (!wf_json_str(b, &y) || x.len != y.len || memcmp(x.ptr, y.ptr, x.len)))
+        __builtin_trap();
     if (wf_json_num(a, &f) && (!wf_json_num(b, &g) || f != g)) __builtin_trap();
-    for (const wf_jval *m = wf_json_first(a), *n = wf_json_first(b); m || n; m = wf_json_next(m), n = wf_json_next(n)) {
+    for (const wf_jval *m = wf_json_first(a), *n = wf_json_first(b); m || n;
+         m = wf_json_next(m), n = wf_json_next(n)) {
         if (!m || !n) __builtin_trap();
         same(m, n);
     }

@@ -22,7 +22,8 @@ static void base64(const char *s, size_t n, bool url) {
 static void jwt(const char *s, size_t n) {
     wf_json_doc c;
     const char *need[] = {"sub", NULL};
-    wf_jwt_opts o = {.leeway = 5, .required = n % 2 ? need : NULL, .audience = n % 3 ? NULL : "api", .now = 1700000000};
+    wf_jwt_opts o = {
+        .leeway = 5, .required = n % 2 ? need : NULL, .audience = n % 3 ? NULL : "api", .now = 1700000000};
     int rc = wf_jwt_decode(s, n, "key", 3, &o, &c);
     if (rc == 0) {
         if (wf_json_typeof(c.root) != WF_JSON_OBJECT) __builtin_trap();
