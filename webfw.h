@@ -5268,13 +5268,15 @@ struct wf_req {
     wf__arena arena;
     struct wf__state *state;    /* wf_set_state */
     char peer[64];              /* "ip:port", formatted on first use */
-    struct wf__req_route {      /* >>app (route lookup) and >>server (dispatch) */
+    struct wf__req_route {      /* >>app: the route lookup */
         wf__match *match;
+    } route;
+    struct wf__req_dispatch {   /* >>server */
         const char *pattern;    /* of the matched route, for the log */
         bool blocking;          /* the route is blocking (in the test client it runs inline) */
         int refused;            /* a blocking route could not be handed over: 503 (pool full), 500 */
         int next_mw;            /* the next middleware to run */
-    } route;
+    } dispatch;
     struct wf__req_params {     /* >>params */
         wf_buf *errors;         /* 422 entries as JSON objects, comma-separated */
         struct wf__qpairs *query, *form;   /* decoded on first use */
@@ -7463,19 +7465,19 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         wf__route_missed(req, res, m);
         return;
     }
-    if (req->route.refused == 503) {        /* a blocking route, and the worker pool is full */
+    if (req->dispatch.refused == 503) {        /* a blocking route, and the worker pool is full */
         static const char *const retry[] = {"Retry-After: 1", NULL};
         wf__error_text(req, res, 503, "Service Unavailable", retry);
         return;
     }
-    if (req->route.refused) wf_fail(req, "out of memory handing the request to a worker");
+    if (req->dispatch.refused) wf_fail(req, "out of memory handing the request to a worker");
     jmp_buf jb, *outer = req->errors.raise;
     req->errors.raise = &jb;
     const wf__route *rt = wf__node_route(m->node, wf_req_method(req));
     for (int i = 0; i < m->found.n; i++) m->found.name[i] = rt->names[i];
     if (setjmp(jb) == 0) {
-        req->route.pattern = rt->pattern;
-        req->route.blocking = rt->blocking;
+        req->dispatch.pattern = rt->pattern;
+        req->dispatch.blocking = rt->blocking;
         wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
         rt->handler(req, res);
         if (wf_invalid(req)) wf__answer_invalid(req, res);
@@ -7489,13 +7491,13 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
 
 WF_API void wf_next(wf_req *req, wf_res *res) {
     struct wf__app_server *as = &req->app->server;
-    if (req->route.next_mw < as->nmw) {
-        wf__mw *m = &as->mws[req->route.next_mw++];
+    if (req->dispatch.next_mw < as->nmw) {
+        wf__mw *m = &as->mws[req->dispatch.next_mw++];
         jmp_buf jb, *outer = req->errors.raise;   /* a raise below returns here, so the middleware */
         req->errors.raise = &jb;                  /* that called wf_next still sees the response */
         if (setjmp(jb) == 0) m->fn(req, res, m->user);
         req->errors.raise = outer;
-    } else if (req->route.next_mw++ == as->nmw) {
+    } else if (req->dispatch.next_mw++ == as->nmw) {
         wf__route_request(req, res);
     }
 }
@@ -7576,15 +7578,15 @@ WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request
     if (request->srv->pool && wf__app_blocks(&request->req)) {
         int rc = wf__work_submit(request, total);
         if (rc == 0) return;
-        request->req.route.refused = rc == WF_EFULL ? 503 : 500;
+        request->req.dispatch.refused = rc == WF_EFULL ? 503 : 500;
     }
     int64_t t0 = wf__mono_us();
     wf__app_dispatch(&request->req, &request->res);
     int64_t took = (wf__mono_us() - t0) / 1000;
-    if (took >= cfg->slow_handler_ms && !request->req.route.blocking) {  /* it held the loop: all waited */
+    if (took >= cfg->slow_handler_ms && !request->req.dispatch.blocking) {  /* it held the loop: all waited */
         wf_str m = wf_req_method(&request->req);
         wf__logf(cfg, WF_LOG_WARNING, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
-                 request->req.route.pattern ? request->req.route.pattern : "(no route)", (long long)took);
+                 request->req.dispatch.pattern ? request->req.dispatch.pattern : "(no route)", (long long)took);
     }
     if (wf__finish_response(loop, c, request) < 0) {
         wf__logf(cfg, WF_LOG_ERROR, "out of memory writing a response; closing the connection");
