@@ -7859,8 +7859,13 @@ WF__PRIVATE void wf__http_stopping(wf__loop *loop, wf__conn *conn) {
     else c->closing = true;
 }
 
+/* The hooks the loops of a server are given: the only way the loop reaches the HTTP code above it. */
 static const wf__loop_hooks wf__http_hooks = {
-    sizeof(wf__hconn), wf__http_event, wf__http_timeout, wf__http_closed, wf__http_stopping,
+    .conn_size = sizeof(wf__hconn),
+    .event = wf__http_event,
+    .timeout = wf__http_timeout,
+    .closed = wf__http_closed,
+    .stopping = wf__http_stopping,
 };
 
 /* On the loop: send what the worker made, then go on with the connection's next requests. */

@@ -5,7 +5,8 @@
 #include "../../webfw.h"
 
 static void h(wf_req *req, wf_res *res) {
-    (void)req, (void)res;
+    (void)req;
+    (void)res;
 }
 
 static wf_app *table(void) {
@@ -30,16 +31,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dec[0] = '/';
     size_t n = 1 + wf_percent_decode(dec + 1, (const char *)data, size, false);
     if (n > size + 1) __builtin_trap();
-    wf__pmatch pm;
-    pm.n = 0, pm.npartial = 0;
+    wf__params_found found;
+    found.n = 0;
+    found.npartial = 0;
     wf_str method = {size && (data[0] & 1) ? "GET" : "PUT", 3};
-    const wf__rnode *node = wf__rmatch(&app->root, dec + 1, dec + n, method, &pm);
+    const wf__rnode *node = wf__match_path(&app->router.root, dec + 1, dec + n, method, &found);
     if (node && !wf__node_route(node, method)) __builtin_trap();
-    if (pm.n < 0 || pm.n > WF__MAX_PARAMS) __builtin_trap();
+    if (found.n < 0 || found.n > WF__MAX_PARAMS) __builtin_trap();
     const wf__route *rt = node ? wf__node_route(node, method) : NULL;
-    for (int i = 0; node && i < pm.n; i++) {    /* every value lies inside the decoded path */
-        if (pm.value[i].ptr < dec + 1 || pm.value[i].ptr + pm.value[i].len > dec + n) __builtin_trap();
-        if (!rt->names[i] || (strcmp(rt->names[i], "x") == 0 && pm.value[i].len == 0)) __builtin_trap();
+    for (int i = 0; node && i < found.n; i++) {    /* every value lies inside the decoded path */
+        if (found.value[i].ptr < dec + 1 || found.value[i].ptr + found.value[i].len > dec + n) __builtin_trap();
+        if (!rt->names[i] || (strcmp(rt->names[i], "x") == 0 && found.value[i].len == 0)) __builtin_trap();
     }
     free(dec);
     return 0;
