@@ -1,4 +1,4 @@
-/* examples/tour.c against TOUR.md, through the test client. */
+/* examples/tour.c, the FastAPI feature tour ported route for route, through the test client. */
 #define _GNU_SOURCE
 #define TOUR_NO_MAIN
 #include "../examples/tour.c"

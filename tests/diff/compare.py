@@ -33,10 +33,10 @@ TOUR = os.path.join(ROOT, "build", "tour")
 HOST = "example.com"
 
 # ---------------------------------------------------------------------------------------------
-# Known deviations, each documented by the project (TOUR.md, webfw.h, or the known list it keeps):
+# Known deviations, each documented by the project (the tour, webfw.h, or the known list it keeps):
 # (case name glob, difference kind glob, one-line reason). A difference matching an entry never fails.
-_HEAD = "TOUR.md: HEAD works on every GET route; FastAPI 0.92's APIRoute has no HEAD (405, Allow: GET)"
-_NONFINITE = "TOUR.md: NaN/infinity never reach a response (422); FastAPI stores the item, then 500s on it"
+_HEAD = "the tour: HEAD works on every GET route; FastAPI 0.92's APIRoute has no HEAD (405, Allow: GET)"
+_NONFINITE = "the tour: NaN/infinity never reach a response (422); FastAPI stores the item, then 500s on it"
 _ALLOW = "Allow lists every method of the path (RFC 9110 15.5.6); Starlette names the first route's only"
 _INT64 = "integer parameters are C long long: past int64 a 422, where Python's int is unbounded"
 _STRICT = ("the JSON reader is RFC 8259 strict: NaN/Infinity literals and numbers past the double range are "

@@ -29,7 +29,7 @@ def write_log(line: str) -> None:
         f.write(line + "\n")
 
 
-# ---- settings, the database and its sessions (the seed's get_db with yield) ----
+# ---- settings, the database and its sessions (get_db with yield) ----
 
 class Settings:
     db_url = "sqlite:///./demo.db"
