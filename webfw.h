@@ -571,7 +571,7 @@ WF_API bool wf_json_bool(const wf_jval *v, bool *out);
 WF_API void wf_jw_value(wf_jw *w, const wf_jval *v);
 
 /* ======================================================================
- * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
+ * >>http  HTTP/1.1: request parser, chunked decoder, response head and chunk writers
  * ====================================================================== */
 
 /* A byte range [off, off+len) of the caller's buffer. */
@@ -3136,7 +3136,7 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     }
 }
 /* ======================================================================
- * >>http  HTTP/1.1: request parser, chunked decoder, response helpers
+ * >>http  HTTP/1.1: request parser, chunked decoder, response head and chunk writers
  * ====================================================================== */
 
 /* Character classes of RFC 9110: tchar (tokens: alphanumerics and !#$%&'*+-.^_`|~), field-value
@@ -7585,8 +7585,9 @@ WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request
     int64_t took = (wf__mono_us() - t0) / 1000;
     if (took >= cfg->slow_handler_ms && !request->req.dispatch.blocking) {  /* it held the loop: all waited */
         wf_str m = wf_req_method(&request->req);
-        wf__logf(cfg, WF_LOG_WARNING, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr,
-                 request->req.dispatch.pattern ? request->req.dispatch.pattern : "(no route)", (long long)took);
+        const char *route = request->req.dispatch.pattern ? request->req.dispatch.pattern : "(no route)";
+        wf__logf(cfg, WF_LOG_WARNING, "%.*s %s held its loop thread for %lld ms", (int)m.len, m.ptr, route,
+                 (long long)took);
     }
     if (wf__finish_response(loop, c, request) < 0) {
         wf__logf(cfg, WF_LOG_ERROR, "out of memory writing a response; closing the connection");

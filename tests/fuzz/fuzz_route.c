@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (found.n < 0 || found.n > WF__MAX_PARAMS) __builtin_trap();
     const wf__route *rt = node ? wf__node_route(node, method) : NULL;
     for (int i = 0; node && i < found.n; i++) {    /* every value lies inside the decoded path */
-        if (found.value[i].ptr < dec + 1 || found.value[i].ptr + found.value[i].len > dec + n) __builtin_trap();
+        const wf_str *v = &found.value[i];
+        if (v->ptr < dec + 1 || v->ptr + v->len > dec + n) __builtin_trap();
         if (!rt->names[i] || (strcmp(rt->names[i], "x") == 0 && found.value[i].len == 0)) __builtin_trap();
     }
     free(dec);
