@@ -211,7 +211,9 @@
    handler validates its own parameters (so DELETE /users/abc without a token is 401, not 422).
    wf_override swaps a dependency for tests. wf_add_task queues work for after the response on the
    worker pool (wf_config.workers); a request's tasks run in order; a failing task is logged with
-   its name; at shutdown queued tasks get shutdown_grace_ms and the rest are logged and freed.
+   its name; at shutdown queued tasks get shutdown_grace_ms and the rest are logged and freed. A
+   request that raises or fails validation runs none of its tasks (FastAPI's tasks belong to the
+   response the handler returns); a handler that returns runs them, whatever status it replied.
    Cleanups run on the loop thread as soon as the response is out, tasks later on the pool: a task
    must own what it uses (its arg and free_arg), not borrow a dependency's value. A handler that
    holds its loop thread longer than slow_handler_ms (100) is logged with its route.
@@ -970,11 +972,13 @@ typedef int (*wf_task_fn)(void *arg);
 
 /* Run fn(arg) after this request's response has been completely written, on the worker pool
    (wf_config.workers threads), after the tasks added before it in this request; free_arg(arg)
-   follows, whatever happened. The test client runs them before wf_test_request returns. At
-   shutdown, queued tasks run within shutdown_grace_ms; those it cannot start are logged by name
-   and freed. Returns 0, WF_ENOMEM, or WF_EFULL when wf_config.max_jobs tasks and blocking requests
-   are already waiting (the handler decides: answer 503, or do the work inline); on an error
-   free_arg has been called. */
+   follows, whatever happened. As in FastAPI, a request that ends in a raise (wf_raise, wf_fail, a
+   dependency's) or a validation failure runs none of its tasks (they are freed unrun); one whose
+   handler returns runs them whatever status it replied. The test client runs them before
+   wf_test_request returns. At shutdown, queued tasks run within shutdown_grace_ms; those it cannot
+   start are logged by name and freed. Returns 0, WF_ENOMEM, or WF_EFULL when wf_config.max_jobs
+   tasks and blocking requests are already waiting (the handler decides: answer 503, or do the work
+   inline); on an error free_arg has been called. */
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
 
 /* ======================================================================
@@ -6944,6 +6948,19 @@ WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, 
     return 0;
 }
 
+/* The request failed (it raised, or a parameter failed validation): its tasks are dropped unrun and
+   their arguments freed. FastAPI attaches tasks to the response a handler returns, and the response
+   of an error has none. */
+WF__PRIVATE void wf__tasks_drop_all(wf_req *req) {
+    wf__task *t = req->tasks.head;
+    memset(&req->tasks, 0, sizeof req->tasks);
+    while (t) {
+        wf__task *n = t->next;
+        wf__task_free(t);
+        t = n;
+    }
+}
+
 /* The response is out: hand the request's tasks to the pool (which drops them if it has stopped),
    or run them here when there is none (the test client). */
 WF__PRIVATE void wf__tasks_request_end(wf_req *req) {
@@ -7480,11 +7497,17 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         req->dispatch.blocking = rt->blocking;
         wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
         rt->handler(req, res);
-        if (wf_invalid(req)) wf__answer_invalid(req, res);
-    } else if (wf_invalid(req) && !req->errors.in_handler) {
-        /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
-        req->errors.raise = outer;
-        wf__answer_invalid(req, res);
+        if (wf_invalid(req)) {
+            wf__tasks_drop_all(req);
+            wf__answer_invalid(req, res);
+        }
+    } else {
+        wf__tasks_drop_all(req);                /* it raised: an error's response has no tasks */
+        if (wf_invalid(req) && !req->errors.in_handler) {
+            /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
+            req->errors.raise = outer;
+            wf__answer_invalid(req, res);
+        }
     }
     req->errors.raise = outer;
 }
@@ -7496,6 +7519,7 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
         jmp_buf jb, *outer = req->errors.raise;   /* a raise below returns here, so the middleware */
         req->errors.raise = &jb;                  /* that called wf_next still sees the response */
         if (setjmp(jb) == 0) m->fn(req, res, m->user);
+        else wf__tasks_drop_all(req);
         req->errors.raise = outer;
     } else if (req->dispatch.next_mw++ == as->nmw) {
         wf__route_request(req, res);
@@ -7507,6 +7531,7 @@ WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
     jmp_buf jb;
     req->errors.raise = &jb;
     if (setjmp(jb) == 0) wf_next(req, res);
+    else wf__tasks_drop_all(req);
     req->errors.raise = NULL;
 }
 

@@ -286,3 +286,117 @@ WF_TEST(tasks_and_cleanups_wait_for_a_streams_last_chunk) {
     tu_close(&c);
     tu_stop(app);
 }
+
+/* ---- a request that fails runs none of its tasks (FastAPI: tasks belong to the returned response) ---- */
+
+static atomic_int fail_runs, fail_frees;
+
+static int count_run(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&fail_runs, 1);
+    return 0;
+}
+
+static void count_fail_free(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&fail_frees, 1);
+}
+
+static void add_counted(wf_req *req) {
+    if (wf_add_task(req, "counted", count_run, NULL, count_fail_free) != 0) wf_fail(req, "no task");
+}
+
+/* ?how=raise|fail|invalid|reply400|ok: the handler adds a task, then ends that way */
+static void h_then(wf_req *req, wf_res *res) {
+    add_counted(req);
+    wf_str how = wf_param(req, WF_IN_QUERY, "how");
+    if (wf_str_eq(how, "raise")) wf_raise(req, 404, "Item not found");
+    if (wf_str_eq(how, "fail")) wf_fail(req, "on purpose");
+    if (wf_str_eq(how, "invalid")) (void)wf_param_int(req, WF_IN_QUERY, "n", "required");
+    if (wf_str_eq(how, "reply400")) {
+        wf_reply_detail(res, 400, "bad, but returned");
+        return;
+    }
+    wf_reply_text(res, 200, "ok");
+}
+
+/* a group dependency that adds a task and raises before the handler runs */
+WF_DEPENDENCY(int *, task_then_raise) {
+    add_counted(req);
+    wf_raise(req, 401, "Not authenticated");
+}
+
+static void h_never(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_text(res, 200, "unreachable");
+}
+
+/* a middleware that raises after the handler returned normally (with its task added) */
+static void mw_raise_after(wf_req *req, wf_res *res, void *user) {
+    (void)user;
+    wf_next(req, res);
+    if (wf_str_eq(wf_req_path(req), "/mw")) wf_raise(req, 500, "middleware failed");
+}
+
+static wf_app *failing_app(void) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/then", h_then);
+    wf_get(app, "/mw", h_then);
+    wf_group *g = wf_group_new(app, "/guarded");
+    wf_group_depends(g, &task_then_raise);
+    wf_group_get(g, "/x", h_never);
+    wf_use(app, mw_raise_after, NULL);
+    return app;
+}
+
+WF_TEST(tasks_of_a_failed_request_do_not_run) {
+    static const struct { const char *path; int status; int runs; } cases[] = {
+        {"/then?how=raise", 404, 0},     {"/then?how=fail", 500, 0},   {"/then?how=invalid", 422, 0},
+        {"/guarded/x", 401, 0},          {"/mw?how=ok", 500, 0},       {"/then?how=reply400", 400, 1},
+        {"/then?how=ok", 200, 1},
+    };
+    wf_app *app = failing_app();
+    wf_test_client *tc = wf_test_client_new(app, &(wf_config){.no_access_log = true, .log = tu_log});
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        atomic_store(&fail_runs, 0);
+        atomic_store(&fail_frees, 0);
+        wf_test_res r;
+        WF_ASSERT_EQ_INT(wf_test_get(tc, cases[i].path, &r), 0);
+        wf_test_log("%s -> %d", cases[i].path, r.status);
+        WF_EXPECT_EQ_INT(r.status, cases[i].status);
+        WF_EXPECT_EQ_INT(atomic_load(&fail_runs), cases[i].runs);
+        WF_EXPECT_EQ_INT(atomic_load(&fail_frees), 1);      /* run or not, its argument is freed once */
+        wf_test_res_free(&r);
+    }
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+/* The same over a socket, with the worker pool: a dropped task is freed when its request ends (on
+   the loop), a kept one after it ran on a worker; both are waited for, not timed. */
+WF_TEST(tasks_of_a_failed_request_do_not_run_on_the_pool) {
+    wf_app *app = failing_app();
+    int port = tu_serve(app, &(wf_config){.workers = 2, .log = tu_log});
+    static const struct { const char *path; int status; int runs; } cases[] = {
+        {"/then?how=raise", 404, 0}, {"/then?how=invalid", 422, 0}, {"/guarded/x", 401, 0},
+        {"/then?how=reply400", 400, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char raw[256];
+        tu_resp r;
+        atomic_store(&fail_runs, 0);
+        atomic_store(&fail_frees, 0);
+        snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", cases[i].path);
+        WF_ASSERT_EQ_INT(tu_request(port, raw, &r), cases[i].status);
+        tu_resp_free(&r);
+        long long until = tu_ms() + 5000;           /* bounded: freed means run or dropped */
+        while (atomic_load(&fail_frees) == 0 && tu_ms() < until) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        wf_test_log("%s: %d run, %d freed", cases[i].path, atomic_load(&fail_runs), atomic_load(&fail_frees));
+        WF_EXPECT_EQ_INT(atomic_load(&fail_frees), 1);
+        WF_EXPECT_EQ_INT(atomic_load(&fail_runs), cases[i].runs);
+    }
+    tu_stop(app);
+}
