@@ -803,6 +803,7 @@ typedef struct wf_cookie {
     const char *samesite;       /* "lax" (default), "strict", "none" */
     bool secure, httponly;
 } wf_cookie;
+
 /* Add a Set-Cookie header (attributes in Starlette's order). opts may be NULL. Returns 0, or
    WF_EINVAL for a name or value a cookie cannot carry. */
 WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts);
@@ -922,6 +923,7 @@ typedef enum wf_dep_scope {
     WF_SCOPE_REQUEST,           /* one value per request (WF_DEPENDENCY, the default) */
     WF_SCOPE_APP                /* one value for the app (WF_DEPENDENCY_APP) */
 } wf_dep_scope;
+
 typedef struct wf_dep {
     const char *name;
     wf_dep_fn fn;
@@ -1346,6 +1348,7 @@ WF__PRIVATE void wf__logf(const wf_config *cfg, wf_log_level level, const char *
     va_end(ap);
     cfg->log(cfg->log_user, level, msg);
 }
+
 /* ======================================================================
  * >>basics  String views, growable buffers, the per-request arena
  * ====================================================================== */
@@ -1593,6 +1596,7 @@ WF__PRIVATE void wf__arena_reset(wf__arena *a) {
     }
     a->inl_used = 0;
 }
+
 WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
     if (cp < 0x80) {
         o[(*n)++] = (char)cp;
@@ -1603,6 +1607,7 @@ WF__PRIVATE void wf__utf8_put(char *o, size_t *n, uint32_t cp) {
     o[(*n)++] = (char)(lead[more] | cp >> (6 * more));
     for (int k = more - 1; k >= 0; k--) o[(*n)++] = (char)(0x80 | ((cp >> (6 * k)) & 63));
 }
+
 /* Python's unquote, as Starlette applies it to the query, form fields and the path: %XX and ASCII
    become bytes read as UTF-8, each ill-formed subpart one U+FFFD; a raw byte >= 0x80 (only a form
    body has them) is the Latin-1 character it stands for; '+' is a space if plus. out: 2n bytes,
@@ -1628,6 +1633,7 @@ WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, b
     }
     return o;
 }
+
 WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
     char *p = (char *)WF_MALLOC(NULL, n + 1);
     if (p) {
@@ -1636,6 +1642,7 @@ WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
     }
     return p;
 }
+
 WF__PRIVATE char *wf__strdup(const char *s) { return wf__strndup(s, strlen(s)); }
 /* Characters of UTF-8 text (bytes that do not start a sequence are not counted). */
 WF__PRIVATE size_t wf__chars(wf_str s) {
@@ -1643,20 +1650,24 @@ WF__PRIVATE size_t wf__chars(wf_str s) {
     for (size_t i = 0; i < s.len; i++) n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
     return n;
 }
+
 /* ASCII letters and digits (not the locale's). */
 WF__PRIVATE bool wf__alnum(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+
 WF__PRIVATE int64_t wf__mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
 WF__PRIVATE int64_t wf__wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
 /* ======================================================================
  * >>crypto  SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare, random bytes, passwords
  * ====================================================================== */
@@ -2449,6 +2460,7 @@ WF_API bool wf_password_needs_rehash(const char *hash, const wf_pw_opts *opts) {
     return !wf__pbkdf2_parse(hash, &django, &rounds, &sp, &sn, sum, &sumn) || django ||
            rounds < (o.rounds ? o.rounds : 600000);
 }
+
 /* ======================================================================
  * >>json  JSON writer and reader
  * ====================================================================== */
@@ -3139,6 +3151,7 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     default: if (!w->err) w->err = WF_EINVAL; break;
     }
 }
+
 /* ======================================================================
  * >>http  HTTP/1.1: request parser, chunked decoder, response head and chunk writers
  * ====================================================================== */
@@ -3858,6 +3871,7 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
     *t = wf__days(y, (int)(m - mons) / 3 + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
 }
+
 WF__PRIVATE bool wf__header_ok(const char *name, const char *value) {
     if (!*name) return false;
     for (const char *p = name; *p; p++)
@@ -4057,6 +4071,7 @@ WF__PRIVATE void wf__pool_free(wf__pool *p) {
     WF_FREE(NULL, p->threads);
     WF_FREE(NULL, p);
 }
+
 /* ======================================================================
  * >>loop  Transport: poll set, listeners, connections, timers, wake-ups, loop threads
  * ====================================================================== */
@@ -4850,6 +4865,7 @@ WF__PRIVATE void wf__fd_limit(wf_config *cfg) {
     if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)cfg->max_conns + 32 > rl.rlim_cur)
         cfg->max_conns = rl.rlim_cur > 64 ? (int)(rl.rlim_cur - 32) : 32;
 }
+
 /* ======================================================================
  * >>router  The route trie: patterns, groups, matching, 405's Allow
  * ====================================================================== */
@@ -4957,11 +4973,13 @@ WF__PRIVATE void wf__router_free(wf__router *r, wf_group *g) {
     }
     wf__group_free(g);
 }
+
 /* Order of literal children: by length, then bytes. */
 WF__PRIVATE int wf__lit_cmp(const char *a, size_t an, const char *b, size_t bn) {
     if (an != bn) return an < bn ? -1 : 1;
     return memcmp(a, b, an);
 }
+
 WF__PRIVATE wf__rnode *wf__lit_find(const wf__rnode *n, const char *seg, size_t len, uint32_t *at) {
     uint32_t lo = 0, hi = n->nlits;
     while (lo < hi) {
@@ -4974,6 +4992,7 @@ WF__PRIVATE wf__rnode *wf__lit_find(const wf__rnode *n, const char *seg, size_t 
     if (at) *at = lo;
     return NULL;
 }
+
 /* Insert child k into the array *v of *n at index at. */
 WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rnode *k) {
     wf__rnode **nv = (wf__rnode **)WF_REALLOC(NULL, *v, (*n + 1) * sizeof *nv);
@@ -4984,6 +5003,7 @@ WF__PRIVATE int wf__kid_insert(wf__rnode ***v, uint32_t *n, uint32_t at, wf__rno
     (*n)++;
     return 0;
 }
+
 /* Parse one pattern segment: a literal, or {name} / {name:type}. */
 WF__PRIVATE int wf__part_parse(const char *s, size_t n, int *kind, const char **name, size_t *name_len) {
     *kind = WF__PART_LIT;
@@ -5009,6 +5029,7 @@ WF__PRIVATE int wf__part_parse(const char *s, size_t n, int *kind, const char **
     else return WF_EINVAL;
     return 0;
 }
+
 /* The child of n for one pattern segment, created if missing. */
 WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, size_t len) {
     uint32_t at = 0;
@@ -5037,6 +5058,7 @@ WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, 
     }
     return k;
 }
+
 /* Walk (creating) the trie along a full pattern; returns its terminal node. */
 WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
     const char *p = pattern + 1, *end = pattern + strlen(pattern);
@@ -5054,6 +5076,7 @@ WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
         p = slash + 1;
     }
 }
+
 /* The parameter names of r's pattern, in order ("{id:int}" gives "id"). */
 WF__PRIVATE int wf__route_names(wf__route *r) {
     int k = 0;
@@ -5066,12 +5089,14 @@ WF__PRIVATE int wf__route_names(wf__route *r) {
     }
     return 0;
 }
+
 WF__PRIVATE bool wf__method_ok(const char *m) {
     if (!*m) return false;
     for (; *m; m++)
         if (!WF__IS(*m, WF__C_TOKEN)) return false;
     return true;
 }
+
 WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
                                 bool blocking) {
     if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
@@ -5113,18 +5138,23 @@ WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, 
 WF_API int wf_group_get(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "GET", pattern, h, NULL);
 }
+
 WF_API int wf_group_post(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "POST", pattern, h, NULL);
 }
+
 WF_API int wf_group_put(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "PUT", pattern, h, NULL);
 }
+
 WF_API int wf_group_patch(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "PATCH", pattern, h, NULL);
 }
+
 WF_API int wf_group_delete(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "DELETE", pattern, h, NULL);
 }
+
 WF_API int wf_group_options(wf_group *g, const char *pattern, wf_handler h) {
     return wf_group_route(g, "OPTIONS", pattern, h, NULL);
 }
@@ -5152,6 +5182,7 @@ WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
     parent->router->groups = g;
     return g;
 }
+
 /* Does segment s[0..n) fit a parameter of this kind (Starlette's convertors)? */
 WF__PRIVATE bool wf__part_fits(int kind, const char *s, size_t n) {
     size_t i = 0;
@@ -5164,6 +5195,7 @@ WF__PRIVATE bool wf__part_fits(int kind, const char *s, size_t n) {
         if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
+
 WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     const wf__route *get = NULL;
     bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
@@ -5173,6 +5205,7 @@ WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     }
     return get;
 }
+
 /* Match the rest of a path, p..end (after a '/'), below n. Returns the node with the method. */
 WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, const char *end, wf_str method,
                                         wf__params_found *found);
@@ -5187,6 +5220,7 @@ WF__PRIVATE const wf__rnode *wf__match_child(const wf__rnode *k, const char *sla
     if (!seen && found->npartial < 8) found->partial[found->npartial++] = k;
     return NULL;
 }
+
 WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, const char *end, wf_str method,
                                         wf__params_found *found) {
     const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
@@ -5205,6 +5239,7 @@ WF__PRIVATE const wf__rnode *wf__match_path(const wf__rnode *n, const char *p, c
     }
     return NULL;
 }
+
 /* Allow for a 405: every method of every node the path matched, GET implying HEAD, no repeats. */
 WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow) {
     const char *listed[64];
@@ -5223,6 +5258,7 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
             }
         }
 }
+
 /* ======================================================================
  * >>app  The app and the request: one part per section that owns it; request accessors
  * ====================================================================== */
@@ -5331,6 +5367,7 @@ WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
     wf_buf_free(b);
     return c;
 }
+
 WF_API wf_str wf_req_method(const wf_req *req) { return wf_span_str(req->buf, req->head->method); }
 WF_API wf_str wf_req_target(const wf_req *req) { return wf_span_str(req->buf, req->head->target); }
 WF_API wf_str wf_req_path(const wf_req *req) {
@@ -5338,6 +5375,7 @@ WF_API wf_str wf_req_path(const wf_req *req) {
     if (!p.len) p = wf_str_c("/");
     return p;
 }
+
 WF_API wf_str wf_req_query(const wf_req *req) { return wf_span_str(req->buf, req->head->query); }
 WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n) {
     const wf_http_head *h = req->head;
@@ -5350,6 +5388,7 @@ WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n) {
     }
     return none;
 }
+
 WF_API wf_str wf_req_header(const wf_req *req, const char *name) { return wf_req_header_nth(req, name, 0); }
 WF_API int wf_req_header_count(const wf_req *req) { return (int)req->head->num_fields; }
 WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
@@ -5359,6 +5398,7 @@ WF_API bool wf_req_header_at(const wf_req *req, int i, wf_str *name, wf_str *val
     *value = wf_span_str(req->buf, h->fields[i].value);
     return true;
 }
+
 WF_API wf_str wf_req_body(const wf_req *req) { return req->body; }
 WF_API int wf_req_http_minor(const wf_req *req) { return req->head->minor; }
 WF_API void *wf_req_user(const wf_req *req) { return req->cfg->user; }
@@ -5375,6 +5415,7 @@ WF_API const char *wf_req_peer(const wf_req *req) {
     }
     return r->peer;
 }
+
 /* ---- middleware and per-request state ---- */
 
 typedef struct wf__state {
@@ -5382,6 +5423,7 @@ typedef struct wf__state {
     const char *key;
     void *value;
 } wf__state;
+
 WF_API int wf_set_state(wf_req *req, const char *key, void *value) {
     for (wf__state *s = req->state; s; s = s->next)
         if (strcmp(s->key, key) == 0) {
@@ -5398,6 +5440,7 @@ WF_API int wf_set_state(wf_req *req, const char *key, void *value) {
     req->state = s;
     return 0;
 }
+
 WF_API void *wf_get_state(const wf_req *req, const char *key) {
     for (wf__state *s = req->state; s; s = s->next)
         if (strcmp(s->key, key) == 0) return s->value;
@@ -5414,18 +5457,23 @@ WF_API int wf_route(wf_app *app, const char *method, const char *pattern, wf_han
 WF_API int wf_get(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "GET", pattern, h, NULL);
 }
+
 WF_API int wf_post(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "POST", pattern, h, NULL);
 }
+
 WF_API int wf_put(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "PUT", pattern, h, NULL);
 }
+
 WF_API int wf_patch(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "PATCH", pattern, h, NULL);
 }
+
 WF_API int wf_delete(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "DELETE", pattern, h, NULL);
 }
+
 WF_API int wf_options(wf_app *app, const char *pattern, wf_handler h) {
     return wf_route(app, "OPTIONS", pattern, h, NULL);
 }
@@ -5443,6 +5491,7 @@ WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
         if (strcmp(f->name[i], name) == 0) return f->value[i];
     return none;
 }
+
 /* ======================================================================
  * >>response  Replies, headers, cookies, files, streams
  * ====================================================================== */
@@ -5510,9 +5559,11 @@ WF__PRIVATE void wf__res_destroy(wf_res *res) {
     wf_buf_free(&res->hdrs);
     wf_buf_free(&res->copy);
 }
+
 WF_API void wf_res_set_status(wf_res *res, int status) {
     res->status = (status >= 200 && status <= 599) ? status : 500;     /* RFC 9110 15: 3 digits, 1-5 */
 }
+
 WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
@@ -5526,6 +5577,7 @@ WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
     wf_buf_append(&res->hdrs, "\r\n", 2);
     return 0;
 }
+
 WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
     if (res->file_fd >= 0) {  /* a new body replaces a file */
         close(res->file_fd);
@@ -5551,6 +5603,7 @@ WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mo
     res->body = res->copy.ptr;
     return 0;
 }
+
 WF_API void wf_res_close(wf_res *res) { res->close = true; }
 WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len) {
     wf_res_set_status(res, status);
@@ -5560,9 +5613,11 @@ WF_API int wf_reply(wf_res *res, int status, const char *content_type, const voi
     }
     return wf_res_set_body(res, body, len, WF_BODY_COPY);
 }
+
 WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
     return wf_reply(res, status, "text/plain; charset=utf-8", text, strlen(text));
 }
+
 /* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
 WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
     if (res->file_fd >= 0) {
@@ -5585,6 +5640,7 @@ WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_lis
     res->body_len = res->copy.len;
     return 0;
 }
+
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -5592,18 +5648,22 @@ WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
     va_end(ap);
     return rc;
 }
+
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail) {
     return wf_reply_json(res, status, "{s:s}", "detail", detail);
 }
+
 WF_API int wf_reply_html(wf_res *res, int status, const char *html) {
     return wf_reply(res, status, "text/html; charset=utf-8", html, strlen(html));
 }
+
 WF_API int wf_redirect(wf_res *res, int status, const char *location) {
     int rc = wf_res_add_header(res, "Location", location);
     if (rc < 0) return rc;
     wf_res_set_status(res, status ? status : 307);
     return wf_res_set_body(res, "", 0, WF_BODY_BORROW);
 }
+
 /* cookie-octet of RFC 6265, and a token for the name */
 WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
     if (!*name) return false;
@@ -5613,6 +5673,7 @@ WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
         if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == ',' || *p == ';' || *p == '\\') return false;
     return true;
 }
+
 WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts) {
     wf_cookie o;
     wf_buf b = {0};
@@ -5637,6 +5698,7 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
     wf_buf_free(&b);
     return rc ? (rc == WF_EINVAL ? WF_EINVAL : WF_ENOMEM) : 0;
 }
+
 /* The media type of a file name's extension; text types get a charset. */
 WF__PRIVATE const char *wf__mime(const char *path) {
     static const char *const map[] = {
@@ -5676,6 +5738,7 @@ WF__PRIVATE const char *wf__mime(const char *path) {
             if (wf_str_ieq(wf_str_c(dot + 1), map[i])) return map[i + 1];
     return "application/octet-stream";
 }
+
 /* A "bytes=" range against size: 1 with [*a, *b] to send, 0 for the whole file (absent, several
    ranges, or not bytes), -1 when unsatisfiable. */
 WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
@@ -5704,6 +5767,7 @@ WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
     *b = has_b && y < size ? y : size - 1;
     return 1;
 }
+
 /* Whether a list of entity-tags ("*", or "x", W/"y", ...) names etag (a strong tag of ours): with
    strong comparison a weak entry never matches (RFC 9110 8.8.3.2). */
 WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
@@ -5727,6 +5791,7 @@ WF__PRIVATE bool wf__etag_match(wf_str list, const char *etag, bool strong) {
     }
     return false;
 }
+
 /* A list header given once or more (RFC 9110 5.3: the lines are one list): -1 if absent, else
    whether any member names etag. */
 WF__PRIVATE int wf__etag_list(wf_req *req, const char *name, const char *etag, bool strong) {
@@ -5736,10 +5801,12 @@ WF__PRIVATE int wf__etag_list(wf_req *req, const char *name, const char *etag, b
         if (wf__etag_match(v, etag, strong)) return 1;
     return n ? 0 : -1;
 }
+
 /* A date header's time, if it is there exactly once and is a date (else it is ignored). */
 WF__PRIVATE bool wf__date_header(wf_req *req, const char *name, int64_t *t) {
     return !wf_req_header_nth(req, name, 1).ptr && wf__http_date_parse(wf_req_header(req, name), t);
 }
+
 /* RFC 9110 13.2.2: the preconditions of a GET/HEAD of a file, in their order. 412, 304, or 0. */
 WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) {
     int im = wf__etag_list(req, "if-match", etag, true),
@@ -5750,6 +5817,7 @@ WF__PRIVATE int wf__preconditions(wf_req *req, const char *etag, int64_t mtime) 
     if (inm >= 0) return inm ? 304 : 0;
     return wf__date_header(req, "if-modified-since", &t) && mtime <= t ? 304 : 0;
 }
+
 /* If-Range: the Range applies only if the validator is current (a strong etag, or exactly the
    Last-Modified date). */
 WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
@@ -5761,6 +5829,7 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
         return ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0;
     return wf__http_date_parse(ir, &t) && t == mtime;
 }
+
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
     struct stat st;
     char etag[64], lastmod[30], cr[96];
@@ -5809,6 +5878,7 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     res->body_len = size ? b - a + 1 : 0;
     return 0;
 }
+
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
     if (!fn) return WF_EINVAL;
     res->stream = fn;
@@ -5816,6 +5886,7 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
     res->stream_free = free_user;
     return 0;
 }
+
 WF_API int wf_res_get_status(const wf_res *res) { return res->status ? res->status : 200; }
 /* A plain host[:port] or [ipv6][:port], the only Host Starlette (as Debian ships 0.26, with the fix
    against host-header tricks) puts in a URL: ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$ */
@@ -5837,6 +5908,7 @@ WF__PRIVATE bool wf__netloc_ok(wf_str h) {
     while (i < h.len && h.ptr[i] >= '0' && h.ptr[i] <= '9') i++;
     return i == h.len;
 }
+
 /* Where the client reached us, as Starlette's scope["server"] gives it: "ip" or "ip:port" (port 80
    left out; an IPv6 address in brackets, where Starlette writes an invalid URL without them);
    "testserver" in the test client. */
@@ -5862,6 +5934,7 @@ WF__PRIVATE void wf__server_netloc(wf_req *req, wf_buf *out) {
     if (port == 80) wf_buf_printf(out, "%s", ip);
     else wf_buf_printf(out, "%s:%u", ip, port);
 }
+
 /* Append s percent-encoded as Python's quote(s, safe=":/%#?=@[]!$&'()*+,;") does. */
 WF__PRIVATE void wf__quote_url(wf_buf *out, wf_str s) {
     static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
@@ -5871,6 +5944,7 @@ WF__PRIVATE void wf__quote_url(wf_buf *out, wf_str s) {
         else wf_buf_printf(out, "%%%02X", c);
     }
 }
+
 /* Starlette's redirect to the other form of the path: an absolute URL on the request's host (for an
    absolute-form target its authority, RFC 9112 3.2.2) if it is a plain one, else on the address
    the client reached; the query kept; then quoted as RedirectResponse does. */
@@ -5905,6 +5979,7 @@ WF_API int wf_res_write(wf_res *res, const void *p, size_t n) {
     res->bytes += out->bytes.len - from;
     return 0;
 }
+
 /* ======================================================================
  * >>errors  Errors: wf_raise (FastAPI's HTTPException), error handlers
  * ====================================================================== */
@@ -5912,6 +5987,7 @@ typedef struct wf__errh {
     int status;                 /* 0: any */
     wf_error_fn fn;
 } wf__errh;
+
 /* The error response: the app's handler for the status, else {"detail": <detail_json>}. */
 WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *detail, size_t n,
                            const char *const *headers) {
@@ -5945,6 +6021,7 @@ WF__PRIVATE void wf__error(wf_req *req, wf_res *res, int status, const char *det
     if (rc == 0) wf_reply(res, status, "application/json", body.ptr, body.len);
     wf_buf_free(&body);
 }
+
 /* wf__error with a plain text detail. */
 WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char *detail,
                                 const char *const *headers) {
@@ -5954,6 +6031,7 @@ WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char
     char *j = wf__arena_take(req, &d, &n);
     wf__error(req, res, status, j && n ? j : "null", j && n ? n : 4, headers);
 }
+
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
     if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
     wf__error(req, req->res, status, detail_json ? detail_json : "null",
@@ -5961,6 +6039,7 @@ WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, cons
     if (req->errors.raise) longjmp(*req->errors.raise, 1);
     abort();                            /* no request is being handled: a programming error */
 }
+
 WF_API void wf_raise(wf_req *req, int status, const char *detail) {
     wf_buf d = {0};
     if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
@@ -5972,12 +6051,14 @@ WF_API void wf_raise(wf_req *req, int status, const char *detail) {
     wf_buf_free(&d);
     wf_raise_json(req, status, j ? j : "\"Internal Server Error\"", NULL);
 }
+
 WF_API void wf_fail(wf_req *req, const char *msg) {
     wf_str m = wf_req_method(req), p = wf_req_path(req);
     wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr,
              msg ? msg : "");
     wf_raise(req, 500, "Internal Server Error");
 }
+
 WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
     if (!app || !fn || status < 0 || status > 599) return WF_EINVAL;
     void *e = WF_REALLOC(NULL, app->errs, (size_t)(app->nerrs + 1) * sizeof *app->errs);
@@ -5988,6 +6069,7 @@ WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
     app->nerrs++;
     return 0;
 }
+
 /* ======================================================================
  * >>params  Parameters: sources, validated getters, specs, JSON bodies, 422s
  * ====================================================================== */
@@ -5997,6 +6079,7 @@ typedef struct wf__qpairs {
     int n;
     wf_str kv[];
 } wf__qpairs;
+
 /* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
 WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
     int cap = 1;
@@ -6025,9 +6108,11 @@ WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
     memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
     return p;
 }
+
 WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
     return req->params.query ? req->params.query : (req->params.query = wf__pairs(req, wf_req_query(req)));
 }
+
 /* The fields of an application/x-www-form-urlencoded body (none for any other content type). */
 WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
     if (req->params.form) return req->params.form;
@@ -6038,6 +6123,7 @@ WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
                 (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
     return req->params.form = wf__pairs(req, form ? req->body : none);
 }
+
 /* The last value of `name` among pairs p, or NULL. */
 WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
     wf_str out = {NULL, 0};
@@ -6045,10 +6131,12 @@ WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
         if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
     return out;
 }
+
 /* The last value of `name`, or NULL. */
 WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
     return wf__pairs_value(wf__query_pairs(req), name);
 }
+
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     wf__qpairs *p = wf__query_pairs(req);
     int seen = 0;
@@ -6056,6 +6144,7 @@ WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
         if (wf_str_eq(p->kv[i], name) && seen++ < max) out[seen - 1] = p->kv[p->n + i];
     return seen;
 }
+
 /* The next cookie of Cookie header h from *at, as Starlette reads them: keys and values stripped,
    surrounding quotes removed; pairs without '=' are skipped. False at the end. */
 WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *value) {
@@ -6086,6 +6175,7 @@ WF__PRIVATE bool wf__cookie_next(wf_str h, size_t *at, wf_str *key, wf_str *valu
     }
     return false;
 }
+
 /* The value of cookie `name` (from the first Cookie header), the last of duplicate names winning. */
 WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
     wf_str none = {NULL, 0}, h = wf_req_header(req, "cookie"), found = none, k, v;
@@ -6094,6 +6184,7 @@ WF__PRIVATE wf_str wf__cookie(wf_req *req, const char *name) {
         if (wf_str_eq(k, name)) found = v;
     return found;
 }
+
 WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *value) {
     wf_str h = wf_req_header(req, "cookie");
     size_t at = 0;
@@ -6101,6 +6192,7 @@ WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *val
         if (i-- == 0) return true;
     return false;
 }
+
 /* Header bytes as the text Starlette makes of them: Latin-1 (a byte >= 0x80 is one character). */
 WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
     size_t high = 0;
@@ -6111,6 +6203,7 @@ WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
     for (size_t i = 0; i < v.len; i++) wf__utf8_put(o, &n, (unsigned char)v.ptr[i]);
     return (wf_str){o, n};
 }
+
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
     switch (in) {
     case WF_IN_PATH: return wf_path_param(req, name);
@@ -6120,6 +6213,7 @@ WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
     default: return wf__latin1(req, wf__cookie(req, name));
     }
 }
+
 WF_API bool wf_invalid(const wf_req *req) { return req->params.errors && req->params.errors->len; }
 /* Append one entry {"loc":[...],"msg":...,"type":...[,"ctx":{"limit_value":...}]}. */
 WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, const char *msg, const char *type,
@@ -6150,12 +6244,14 @@ WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, cons
     }
     wf_jw_end(&w);
 }
+
 WF_API void wf_add_invalid(wf_req *req, const char *loc, const char *msg, const char *type) {
     const char *dot = strchr(loc, '.');
     char in[32];
     snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
     wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
 }
+
 /* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf (truncated to
    fit). Called for every rule of every parameter, so it is a plain scan: no printf. */
 WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
@@ -6175,6 +6271,7 @@ WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, s
     }
     return NULL;
 }
+
 /* Python's ASCII whitespace (str.strip without arguments, for ASCII). */
 WF__PRIVATE bool wf__pyspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 /* Python's int() and float() read any Unicode decimal digit and space, after turning them into
@@ -6198,6 +6295,7 @@ WF__PRIVATE char wf__py_ascii(uint32_t cp) {
         if (cp == wf__py_spaces[i]) return ' ';
     return 0;
 }
+
 /* s, when it has bytes past ASCII, made ASCII as Python does into buf[cap]; false if a character
    is neither a digit nor a space (Python then fails too) or s is not UTF-8. */
 WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
@@ -6220,6 +6318,7 @@ WF__PRIVATE bool wf__py_digits(wf_str *s, char *buf, size_t cap) {
     s->len = o;
     return true;
 }
+
 /* Python's int(): optional spaces, a sign, digits with single underscores between them. */
 WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
     char ascii[128];
@@ -6243,6 +6342,7 @@ WF__PRIVATE bool wf__parse_int(wf_str s, long long *out) {
     *out = neg ? (long long)(0 - v) : (long long)v;
     return true;
 }
+
 /* Python's float() for finite values: no nan or infinities (they would not be valid JSON). */
 WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     char buf[128], ascii[128], *end;
@@ -6265,6 +6365,7 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     *out = v;
     return true;
 }
+
 /* The default of a spec, ptr NULL without one. */
 WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
     wf_str v = {NULL, 0};
@@ -6274,6 +6375,7 @@ WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
     }
     return v;
 }
+
 /* Look the parameter up; records "field required" when a required one is absent. Returns the text
    to convert (the value or the default), ptr NULL when there is none. */
 WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def,
@@ -6287,6 +6389,7 @@ WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const
     }
     return wf__spec_default(spec, def, cap);
 }
+
 /* The numeric bounds of spec; records the first that x breaks, at loc [in, name]. */
 WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const char *spec, double x) {
     static const struct { const char *key, *msg, *type; int sign; } b[] = {
@@ -6307,6 +6410,7 @@ WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, co
     }
     return true;
 }
+
 /* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
 WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec,
                                    wf_str v) {
@@ -6317,6 +6421,7 @@ WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name
     }
     return wf__bounds_at(req, in, name, spec, (double)x) ? x : 0;
 }
+
 WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
     double x = 0;
     if (!wf__parse_float(v, &x)) {
@@ -6325,6 +6430,7 @@ WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name,
     }
     return wf__bounds_at(req, in, name, spec, x) ? x : 0;
 }
+
 /* true/false as pydantic v1 reads text. */
 WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off",
@@ -6342,12 +6448,14 @@ WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     }
     return false;
 }
+
 WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf_str v) {
     bool b = false;
     if (!wf__bool_text(v, &b))
         wf__invalid(req, in, name, "value could not be parsed to a boolean", "type_error.bool", NULL);
     return b;
 }
+
 /* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
    checked against min_length and max_length. */
 WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v,
@@ -6373,27 +6481,32 @@ WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, c
     }
     return v;
 }
+
 /* A default is the programmer's: converted, but not held to the bounds (FastAPI does not check it). */
 WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[64];
     wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
     return v.ptr ? wf__conv_int(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
 }
+
 WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[64];
     wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
     return v.ptr ? wf__conv_float(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
 }
+
 WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[64];
     wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
     return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : false;
 }
+
 WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
     char def[256];
     wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
     return v.ptr ? wf__conv_str(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v, def) : none;
 }
+
 /* ---- JSON bodies ---- */
 
 /* FastAPI's test, through Python's email.message: the type before any ';', stripped, with exactly
@@ -6407,6 +6520,7 @@ WF__PRIVATE bool wf__is_json_type(wf_str ct) {
     wf_str sub = {ct.ptr + a + 12, n - a - 12};
     return wf_str_ieq(sub, "json") || (sub.len >= 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
 }
+
 /* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
 WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str body) {
     size_t line = 1, col = 1, pos = 0;
@@ -6435,6 +6549,7 @@ WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str
                           (long long)pos, "lineno", (long long)line, "colno", (long long)col);
     if (rc < 0) b->len = mark;
 }
+
 WF_API const wf_jval *wf_body_json(wf_req *req) {
     if (req->params.json_state) return req->params.json_state > 0 ? req->params.json->root : NULL;
     wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
@@ -6469,6 +6584,7 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
     req->params.json_state = 1;
     return d->root;
 }
+
 /* A string node for text inside the document (the arena holds it). */
 WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
     wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
@@ -6479,6 +6595,7 @@ WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
     v->str.len = n;
     return v;
 }
+
 /* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
    (two-element arrays, two-character strings, two-key objects) becomes its pairs, the last of a
    key winning; anything else is not a valid dict (*ok false). A key that is not a string cannot
@@ -6520,6 +6637,7 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
     }
     return *ok ? found : NULL;
 }
+
 WF_API bool wf_body_malformed(const wf_req *req) { return req->params.json_state == -2; }
 /* The member `name` of the body (an object, or what dict() makes of it); records what pydantic
    would when it is missing or null. For an optional field that is absent (or null), *def gets its
@@ -6554,6 +6672,7 @@ WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const c
     }
     return v;
 }
+
 /* The text a scalar JSON value has as a Python str (numbers, strings; booleans as True/False). */
 WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
     char t[32];
@@ -6576,6 +6695,7 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
     out->len = (size_t)n;
     return true;
 }
+
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
     char buf[256];
     wf_str none = {NULL, 0}, def, text;
@@ -6587,6 +6707,7 @@ WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
     }
     return wf__conv_str(req, "body", name, spec, text, NULL);
 }
+
 WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
     char buf[64];
     wf_str def, text;
@@ -6602,6 +6723,7 @@ WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
     if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
     return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
 }
+
 WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
     char buf[64];
     wf_str def, text;
@@ -6620,6 +6742,7 @@ WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
     }
     return wf__bounds_at(req, "body", name, spec, (double)x) ? x : 0;
 }
+
 WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
     char buf[64];
     wf_str def, text;
@@ -6633,6 +6756,7 @@ WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
     wf__invalid(req, "body", name, "value could not be parsed to a boolean", "type_error.bool", NULL);
     return false;
 }
+
 /* After the handler: the 422 replaces whatever it replied when a parameter failed. */
 WF__PRIVATE void wf__answer_invalid(wf_req *req, wf_res *res) {
     wf_buf *e = req->params.errors;
@@ -6651,9 +6775,11 @@ WF__PRIVATE void wf__params_request_end(wf_req *req) {
     if (req->params.errors) wf_buf_free(req->params.errors);
     memset(&req->params, 0, sizeof req->params);
 }
+
 typedef struct wf__override {
     const wf_dep *dep, *with;
 } wf__override;
+
 /* ======================================================================
  * >>deps  Dependencies (FastAPI's Depends)
  * ====================================================================== */
@@ -6880,6 +7006,7 @@ WF__PRIVATE void wf__deps_app_free(wf_app *app) {
     pthread_mutex_destroy(&app->deps.mu);
     WF_FREE(NULL, app->deps.overrides);
 }
+
 /* ======================================================================
  * >>tasks  Background tasks (FastAPI's BackgroundTasks)
  * ====================================================================== */
@@ -6973,6 +7100,7 @@ WF__PRIVATE void wf__tasks_request_end(wf_req *req) {
     if (req->pool) wf__pool_push(req->pool, &first->job);
     else wf__tasks_run(&first->job);
 }
+
 /* ======================================================================
  * >>security  JWT (HS256)
  * ====================================================================== */
@@ -7089,6 +7217,7 @@ WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t kl
     if ((rc = wf__jwt_claims(claims->root, &o)) < 0) wf_json_free(claims);
     return rc;
 }
+
 /* ======================================================================
  * >>server  wf_run/wf_start/wf_stop/wf_wait, HTTP connections, dispatch, the request's lifetime
  * ====================================================================== */
@@ -8083,6 +8212,7 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
     }
     return rc;
 }
+
 /* ======================================================================
  * >>testing  The forked test harness
  * ====================================================================== */
