@@ -773,15 +773,19 @@ typedef int (*wf_stream_fn)(wf_res *res, void *user);
 /* Set the status code (default 200); outside 200-599 it becomes 500. A 205 goes out without
    content, whatever body was set (RFC 9110 15.3.6). */
 WF_API void wf_res_set_status(wf_res *res, int status);
-/* Add a header line (copied). Returns 0, or WF_EINVAL for a bad name, a value with CR/LF/NUL, or
-   Content-Length, Transfer-Encoding, Connection and Date, which the server writes itself (see
-   wf_res_close to close the connection). */
+/* Add a header line (copied); a field a response has once (Content-Type, Location, ETag,
+   Last-Modified, Content-Range, Retry-After) replaces its earlier value, so a later wf_reply_* (or a
+   Content-Type set after one) leaves a single one. Returns 0, or WF_EINVAL for a bad name, a value
+   with CR/LF/NUL, or Content-Length, Transfer-Encoding, Connection and Date, which the server writes
+   itself (see wf_res_close to close the connection). */
 WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value);
 /* Set the body (a later one replaces it). Returns 0 or WF_ENOMEM (an owned body is freed on failure). */
 WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mode mode);
 /* Close the connection after this response. */
 WF_API void wf_res_close(wf_res *res);
-/* Reply with status, Content-Type and a copied body in one call. Returns 0 or a wf_err. */
+/* Reply with status, Content-Type and a copied body in one call. A later reply replaces an earlier
+   one's status, Content-Type, Location and body (a forgotten `return` after an error reply sends the
+   second reply alone). Returns 0 or a wf_err. */
 WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len);
 /* Reply with a text/plain; charset=utf-8 body. */
 WF_API int wf_reply_text(wf_res *res, int status, const char *text);
@@ -5564,11 +5568,37 @@ WF_API void wf_res_set_status(wf_res *res, int status) {
     res->status = (status >= 200 && status <= 599) ? status : 500;     /* RFC 9110 15: 3 digits, 1-5 */
 }
 
+/* Remove every line of header `name` from the response being built. */
+WF__PRIVATE void wf__res_remove_header(wf_res *res, const char *name) {
+    size_t nl = strlen(name), at = 0;
+    while (at < res->hdrs.len) {
+        const char *line = res->hdrs.ptr + at;
+        const char *end = (const char *)memchr(line, '\n', res->hdrs.len - at);
+        size_t len = end ? (size_t)(end - line) + 1 : res->hdrs.len - at;
+        if (len > nl && line[nl] == ':' && wf__mem_ieq(line, name, nl)) {
+            memmove(res->hdrs.ptr + at, line + len, res->hdrs.len - at - len);
+            res->hdrs.len -= len;
+        } else {
+            at += len;
+        }
+    }
+}
+
+/* Fields a response has once (RFC 9110): a new value replaces the old one. */
+WF__PRIVATE bool wf__header_single(const char *name) {
+    static const char *const single[] = {"content-type", "location", "etag", "last-modified", "content-range",
+                                         "retry-after"};
+    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++)
+        if (wf_str_ieq(wf_str_c(name), single[i])) return true;
+    return false;
+}
+
 WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection", "date"};
     if (!name || !value || !wf__header_ok(name, value)) return WF_EINVAL;
     for (int i = 0; i < 4; i++)         /* the server frames and dates the message itself */
         if (wf_str_ieq(wf_str_c(name), framing[i])) return WF_EINVAL;
+    if (wf__header_single(name)) wf__res_remove_header(res, name);
     size_t nl = strlen(name), vl = strlen(value);
     if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
     wf_buf_append(&res->hdrs, name, nl);
@@ -5606,6 +5636,7 @@ WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mo
 
 WF_API void wf_res_close(wf_res *res) { res->close = true; }
 WF_API int wf_reply(wf_res *res, int status, const char *content_type, const void *body, size_t len) {
+    wf__res_remove_header(res, "Location");    /* a later reply replaces an earlier redirect */
     wf_res_set_status(res, status);
     if (content_type) {
         int rc = wf_res_add_header(res, "Content-Type", content_type);
@@ -5632,6 +5663,7 @@ WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_lis
         wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35);
         return rc;
     }
+    wf__res_remove_header(res, "Location");
     wf_res_set_status(res, status);
     if ((rc = wf_res_add_header(res, "Content-Type", "application/json")) < 0) return rc;
     res->has_body = true;
@@ -5660,6 +5692,7 @@ WF_API int wf_reply_html(wf_res *res, int status, const char *html) {
 WF_API int wf_redirect(wf_res *res, int status, const char *location) {
     int rc = wf_res_add_header(res, "Location", location);
     if (rc < 0) return rc;
+    wf__res_remove_header(res, "Content-Type");    /* an earlier reply's: the redirect has no body */
     wf_res_set_status(res, status ? status : 307);
     return wf_res_set_body(res, "", 0, WF_BODY_BORROW);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -280,4 +281,65 @@ WF_TEST(responses_large_file_over_a_socket) {
     tu_resp_free(&r);
     tu_stop(app);
     unlink(file_path);
+}
+
+/* Two replies (a forgotten `return`), or a Content-Type set after a reply: one Content-Type and one
+   Location at most, the last reply's status, headers and body; the handler's own headers stay. */
+static void h_twice(wf_req *req, wf_res *res) {
+    wf_str how = wf_param(req, WF_IN_QUERY, "how");
+    wf_res_add_header(res, "X-Mine", "kept");
+    if (wf_str_eq(how, "error-then-ok")) {
+        wf_reply_detail(res, 400, "bad");
+        wf_reply_json(res, 200, "{s:i}", "ok", 1);
+    } else if (wf_str_eq(how, "text-then-type")) {
+        wf_reply_text(res, 200, "<b>x</b>");
+        wf_res_add_header(res, "content-type", "text/html");
+    } else if (wf_str_eq(how, "redirect-then-text")) {
+        wf_redirect(res, 0, "/elsewhere");
+        wf_reply_text(res, 201, "made");
+    } else if (wf_str_eq(how, "json-then-redirect")) {
+        wf_reply_json(res, 200, "{s:i}", "ok", 1);
+        wf_redirect(res, 303, "/there");
+    }
+}
+
+static int count_lines(const char *head, const char *name) {
+    int n = 0;
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+        n += strncasecmp(p + 2, name, nl) == 0 && p[2 + nl] == ':';
+    return n;
+}
+
+WF_TEST(responses_a_later_reply_replaces_the_earlier) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/twice", h_twice);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/twice?how=error-then-ok", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    WF_EXPECT_EQ_STR(r.body, "{\"ok\":1}");
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Content-Type"), 1);
+    WF_EXPECT_EQ_INT(count_lines(r.head, "X-Mine"), 1);
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/twice?how=text-then-type", &r), 0);
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Content-Type"), 1);
+    wf_str type = wf_test_header(&r, "Content-Type");
+    WF_EXPECT_EQ_MEM(type.ptr, type.len, "text/html", (size_t)9);
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/twice?how=redirect-then-text", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 201);
+    WF_EXPECT_EQ_STR(r.body, "made");
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Location"), 0);
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Content-Type"), 1);
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/twice?how=json-then-redirect", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 303);
+    WF_EXPECT_EQ_STR(r.body, "");
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Location"), 1);
+    WF_EXPECT_EQ_INT(count_lines(r.head, "Content-Type"), 0);
+    WF_EXPECT_EQ_INT(count_lines(r.head, "X-Mine"), 1);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
 }
