@@ -95,3 +95,18 @@ WF_TEST(buf_cstr_is_a_terminated_view) {
     WF_EXPECT_EQ_STR(wf_buf_cstr(&b), "abcd");
     wf_buf_free(&b);
 }
+
+WF_TEST(http_reason_phrases_of_the_registry) {
+    static const struct { int status; const char *phrase; } cases[] = {
+        {103, "Early Hints"}, {207, "Multi-Status"}, {226, "IM Used"}, {418, "I'm a Teapot"},
+        {421, "Misdirected Request"}, {425, "Too Early"}, {451, "Unavailable For Legal Reasons"},
+        {507, "Insufficient Storage"}, {508, "Loop Detected"}, {511, "Network Authentication Required"},
+        {413, "Content Too Large"}, {299, "Unknown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        WF_EXPECT_EQ_STR(wf_http_reason(cases[i].status), cases[i].phrase);
+    char out[256];
+    wf_http_response r = {.status = 451, .content_length = 0};
+    WF_ASSERT_EQ_INT(head_text(&r, out, sizeof out), 0);
+    WF_EXPECT_EQ_STR(out, "HTTP/1.1 451 Unavailable For Legal Reasons\r\nContent-Length: 0\r\n\r\n");
+}
