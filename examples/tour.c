@@ -65,9 +65,9 @@ typedef struct session { bool open; } session;
 
 static struct {
     pthread_mutex_t mu;
-    item items[1024];
-    int n, opened, closed;
-} store = {PTHREAD_MUTEX_INITIALIZER, {{NULL, 0, 0, 0}}, 0, 0, 0};
+    item *items;                                /* grows as FastAPI's list does: memory is the bound */
+    int n, cap, opened, closed;
+} store = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0};
 
 WF_DEPENDENCY_APP(settings *, get_settings) {
     static settings s = {"sqlite:///./demo.db"};
@@ -164,11 +164,13 @@ static void create_item(wf_req *req, wf_res *res) {
     double price = wf_body_float(req, "price", "required");
     if (wf_invalid(req) || !db->open) return;
     pthread_mutex_lock(&store.mu);
-    if (store.n == 1024) {
-        pthread_mutex_unlock(&store.mu);
-        wf_raise(req, 507, "Store is full");
+    int cap = store.n < store.cap ? store.cap : store.cap ? 2 * store.cap : 64;
+    item *items = cap == store.cap ? store.items : realloc(store.items, (size_t)cap * sizeof *items);
+    char *copy = items ? malloc(name.len + 1) : NULL;
+    if (items) {
+        store.items = items;
+        store.cap = cap;
     }
-    char *copy = malloc(name.len + 1);
     if (!copy) {
         pthread_mutex_unlock(&store.mu);
         wf_fail(req, "out of memory");

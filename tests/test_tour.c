@@ -142,3 +142,34 @@ WF_TEST(tour_dependency_override) {
     wf_test_client_free(tc);
     wf_app_free(app);
 }
+
+/* The store grows as FastAPI's list does: no "full" after a thousand items. */
+WF_TEST(tour_store_grows_past_a_thousand_items) {
+    char logpath[64];
+    snprintf(logpath, sizeof logpath, "/tmp/wf_tour_grow_%d.log", (int)getpid());
+    setenv("TASK_LOG", logpath, 1);
+    wf_app *app = tour_app();
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    char json[64], want[96];
+    for (int i = 1; i <= 1500; i++) {
+        snprintf(json, sizeof json, "{\"name\":\"n%d\",\"price\":%d.5}", i, i);
+        wf_test_req rq = {.method = "POST", .path = "/items/", .json = json};
+        wf_test_res r;
+        WF_ASSERT_EQ_INT(wf_test_request(tc, &rq, &r), 0);
+        if (r.status != 200 || i % 500 == 0) {
+            snprintf(want, sizeof want, "{\"name\":\"n%d\",\"price\":%d.5,\"id\":%d}", i, i, i);
+            WF_ASSERT_EQ_INT(r.status, 200);
+            WF_EXPECT_EQ_STR(r.body, want);
+        }
+        wf_test_res_free(&r);
+    }
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/db-items/", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    WF_EXPECT_EQ_INT(wf_json_len(wf_test_json(&r)), 1500);
+    WF_EXPECT_TRUE(strstr(r.body, "{\"id\":1500,\"name\":\"n1500\",\"price\":1500.5}") != NULL);
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+    unlink(logpath);
+}
