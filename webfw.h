@@ -1505,6 +1505,7 @@ WF_API bool wf_utf8_valid(const char *s, size_t n) {
    handed to it as that, and the locale's own mark (a ',') ends the number. *end (if not NULL) is
    where it stopped, in s. */
 WF__PRIVATE double wf__strtod(const char *s, char **end) {
+    if (!strpbrk(s, ".,")) return strtod(s, end);  /* no decimal mark: every locale reads it alike */
     const char *dp = localeconv()->decimal_point, *stop;
     size_t dl = dp ? strlen(dp) : 0;
     if (!dl || (dl == 1 && dp[0] == '.')) return strtod(s, end);
@@ -5366,24 +5367,6 @@ struct wf_req {
     } tasks;
 };
 
-/* The request's match (NULL without memory). */
-WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
-    if (req->route.match) return req->route.match;
-    wf_str raw = wf_span_str(req->buf, req->head->path);
-    if (!raw.len) raw = wf_str_c("/");
-    wf__match *m = (wf__match *)wf__arena_alloc(&req->arena, sizeof *m);
-    char *dec = m ? (char *)wf__arena_alloc(&req->arena, 2 * raw.len + 2) : NULL;
-    char *tmp = dec ? (char *)wf__arena_alloc(&req->arena, raw.len) : NULL;
-    if (!tmp) return NULL;
-    m->dec = dec;
-    m->found.n = 0;
-    m->found.npartial = 0;
-    m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
-    wf_str method = wf_span_str(req->buf, req->head->method);
-    m->node = m->n ? wf__match_path(&req->app->router.root, dec + 1, dec + m->n, method, &m->found) : NULL;
-    return req->route.match = m;
-}
-
 /* A copy of b in the request's arena (NULL without memory); b is freed. Error paths hand arena
    memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
 WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
@@ -5512,6 +5495,23 @@ WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) {
 }
 
 WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->root : NULL; }
+
+/* The request's match (NULL without memory). */
+WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
+    if (req->route.match) return req->route.match;
+    wf_str raw = wf_req_path(req);
+    wf__match *m = (wf__match *)wf__arena_alloc(&req->arena, sizeof *m);
+    char *dec = m ? (char *)wf__arena_alloc(&req->arena, 2 * raw.len + 2) : NULL;
+    char *tmp = dec ? (char *)wf__arena_alloc(&req->arena, raw.len) : NULL;
+    if (!tmp) return NULL;
+    m->dec = dec;
+    m->found.n = 0;
+    m->found.npartial = 0;
+    m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
+    const wf__rnode *root = &req->app->router.root;
+    m->node = m->n ? wf__match_path(root, dec + 1, dec + m->n, wf_req_method(req), &m->found) : NULL;
+    return req->route.match = m;
+}
 
 WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
     wf_str none = {NULL, 0};
@@ -7101,15 +7101,19 @@ WF__PRIVATE void wf__tasks_run(wf__job *job) {
     }
 }
 
-/* The pool stopped before the tasks could run: log each by name, free it. */
-WF__PRIVATE void wf__tasks_drop(wf__job *job) {
-    wf__task *t = (wf__task *)(void *)job;
+/* Free a chain of tasks unrun; with why, each is logged by name. */
+WF__PRIVATE void wf__tasks_free_unrun(wf__task *t, const char *why) {
     while (t) {
         wf__task *n = t->next;
-        wf__logf(t->cfg, WF_LOG_WARNING, "background task %s dropped at shutdown", t->name);
+        if (why) wf__logf(t->cfg, WF_LOG_WARNING, "background task %s %s", t->name, why);
         wf__task_free(t);
         t = n;
     }
+}
+
+/* The pool stopped before the tasks could run: log each by name, free it. */
+WF__PRIVATE void wf__tasks_drop(wf__job *job) {
+    wf__tasks_free_unrun((wf__task *)(void *)job, "dropped at shutdown");
 }
 
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
@@ -7139,11 +7143,7 @@ WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, 
 WF__PRIVATE void wf__tasks_drop_all(wf_req *req) {
     wf__task *t = req->tasks.head;
     memset(&req->tasks, 0, sizeof req->tasks);
-    while (t) {
-        wf__task *n = t->next;
-        wf__task_free(t);
-        t = n;
-    }
+    wf__tasks_free_unrun(t, NULL);
 }
 
 /* The response is out: hand the request's tasks to the pool (which drops them if it has stopped),
@@ -7742,16 +7742,21 @@ WF__PRIVATE void wf__work_post(wf__request *request) {
     wf__loop_post_node(request->loop, &request->back);
 }
 
+/* The request whose job this is. */
+WF__PRIVATE wf__request *wf__request_of_job(wf__job *job) {
+    return (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
+}
+
 /* On a worker: middleware, dependencies and handler; the response waits in request for its loop. */
 WF__PRIVATE void wf__work_run(wf__job *job) {
-    wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
+    wf__request *request = wf__request_of_job(job);
     if (!atomic_load(&request->orphan))
         wf__app_dispatch(&request->req, &request->res); /* its client may have left */
     wf__work_post(request);
 }
 
 WF__PRIVATE void wf__work_drop(wf__job *job) {
-    wf__request *request = (wf__request *)(void *)((char *)job - offsetof(wf__request, job));
+    wf__request *request = wf__request_of_job(job);
     wf_str m = wf_req_method(&request->req), path = wf_req_path(&request->req);
     wf__logf(&request->srv->cfg, WF_LOG_WARNING, "blocking request %.*s %.*s dropped at shutdown",
              (int)WF__MIN(m.len, 16), m.ptr, (int)WF__MIN(path.len, 40), path.ptr);
