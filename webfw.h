@@ -868,8 +868,9 @@ WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn);
 typedef enum wf_in { WF_IN_PATH, WF_IN_QUERY, WF_IN_HEADER, WF_IN_COOKIE, WF_IN_FORM } wf_in;
 
 /* The raw text of a parameter, decoded (query: '+' is a space, the last repeated value wins;
-   headers: the first, its bytes read as Latin-1 as Starlette does; cookies: from the Cookie
-   header, likewise; form: a field of an
+   headers: the first, its bytes read as Latin-1 as Starlette does, and the name's underscores read
+   as hyphens as FastAPI's Header() does, so "user_agent" reads User-Agent (wf_req_header reads a
+   name as given); cookies: from the Cookie header, likewise; form: a field of an
    application/x-www-form-urlencoded body, FastAPI's Form(), decoded as the query is; absent with
    any other body). ptr is NULL when absent. */
 WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
@@ -877,9 +878,15 @@ WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name);
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max);
 
 /* Validated parameters, as FastAPI declares them: spec is a comma-separated list of
-   "required", "default=<text>", "ge=", "gt=", "le=", "lt=" (numbers), "min_length=", "max_length="
-   (strings, in characters). A value that is absent (and not required) takes the default, or is
-   zero / NULL without one. A value that fails is recorded as a 422 entry in FastAPI's words
+   "required", "default=<text>" (to the next comma), "ge=", "gt=", "le=", "lt=" (numbers as JSON
+   writes them), "min_length=", "max_length=" (strings, in characters: digits only) and, for
+   headers, "convert_underscores=false" (read the name as given); spaces may follow a comma. A spec
+   is the program's own text, read strictly: a rule it does not know, a bound that is not a number,
+   a rule the getter cannot use (a length on a number, a default of another type, a default on a
+   path parameter) is logged once, with the route, the parameter and the position, and the request
+   is answered 500. Specs are parsed once and cached by address (and checked against their text, so
+   one built at run time works too). A value that is absent (and not required) takes the default,
+   or is zero / NULL without one. A value that fails is recorded as a 422 entry in FastAPI's words
    (loc, msg, type) and the getter returns zero; after the handler returns, the request is
    answered 422 with every entry, in the order the getters were called, whatever the handler
    replied. wf_invalid() says whether a getter failed so far.
@@ -5296,11 +5303,15 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
 /* C needs a struct complete where its fields are used, so the app and the request are defined
    here, below every section that works on them; each part belongs to one section, which alone
    reads it, writes it and resets it. The other parts only point to types their owners define. */
+#define WF__SPEC_SLOTS 256      /* >>params: cached specs per app (a power of two) */
 struct wf_app {
     wf__router router;          /* >>router: the routes */
     wf_group root;              /* >>router: the group of the app's own routes */
     struct wf__errh *errs;      /* >>errors: wf_on_error handlers */
     int nerrs;
+    struct wf__app_params {     /* >>params: parsed specs, by address */
+        _Atomic(struct wf__pspec *) specs[WF__SPEC_SLOTS];
+    } params;
     struct wf__app_deps {       /* >>deps */
         pthread_mutex_t mu;     /* app-scoped values (recursive) */
         struct wf__appdep *values;
@@ -5511,6 +5522,13 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     const wf__rnode *root = &req->app->router.root;
     m->node = m->n ? wf__match_path(root, dec + 1, dec + m->n, wf_req_method(req), &m->found) : NULL;
     return req->route.match = m;
+}
+
+/* The matched route's pattern, for the log ("(no route)" before or without a match). */
+WF__PRIVATE const char *wf__req_pattern(const wf_req *req) {
+    const wf__match *m = req->route.match;
+    const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+    return rt ? rt->pattern : "(no route)";
 }
 
 WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
@@ -6262,16 +6280,6 @@ WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
     return (wf_str){o, n};
 }
 
-WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
-    switch (in) {
-    case WF_IN_PATH: return wf_path_param(req, name);
-    case WF_IN_QUERY: return wf__query_value(req, name);
-    case WF_IN_HEADER: return wf__latin1(req, wf_req_header(req, name));
-    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
-    default: return wf__latin1(req, wf__cookie(req, name));
-    }
-}
-
 WF_API bool wf_invalid(const wf_req *req) { return req->params.errors && req->params.errors->len; }
 /* Append one entry {"loc":[...],"msg":...,"type":...[,"ctx":{"limit_value":...}]}. */
 WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, const char *msg, const char *type,
@@ -6308,26 +6316,6 @@ WF_API void wf_add_invalid(wf_req *req, const char *loc, const char *msg, const 
     char in[32];
     snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
     wf__invalid(req, in, dot ? dot + 1 : NULL, msg, type, NULL);
-}
-
-/* The value of key in a spec ("default=1,ge=0"); NULL if absent. Copied into buf (truncated to
-   fit). Called for every rule of every parameter, so it is a plain scan: no printf. */
-WF__PRIVATE const char *wf__spec(const char *spec, const char *key, char *buf, size_t cap) {
-    size_t kl = strlen(key);
-    for (const char *p = spec; p && *p;) {
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        size_t n = (size_t)(e - p);
-        if (n >= kl && memcmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
-            size_t vl = n > kl ? n - kl - 1 : 0;
-            if (vl >= cap) vl = cap - 1;
-            memcpy(buf, p + kl + (n > kl), vl);
-            buf[vl] = 0;
-            return buf;
-        }
-        p = *e ? e + 1 : NULL;
-    }
-    return NULL;
 }
 
 /* Python's ASCII whitespace (str.strip without arguments, for ASCII). */
@@ -6424,71 +6412,6 @@ WF__PRIVATE bool wf__parse_float(wf_str s, double *out) {
     return true;
 }
 
-/* The default of a spec, ptr NULL without one. */
-WF__PRIVATE wf_str wf__spec_default(const char *spec, char *def, size_t cap) {
-    wf_str v = {NULL, 0};
-    if (wf__spec(spec, "default", def, cap)) {
-        v.ptr = def;
-        v.len = strlen(def);
-    }
-    return v;
-}
-
-/* Look the parameter up; records "field required" when a required one is absent. Returns the text
-   to convert (the value or the default), ptr NULL when there is none. */
-WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const char *spec, char *def,
-                                  size_t cap) {
-    wf_str v = wf_param(req, in, name);
-    if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
-    v.ptr = NULL;
-    if (in == WF_IN_PATH || wf__spec(spec, "required", def, cap)) {
-        wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
-        return v;
-    }
-    return wf__spec_default(spec, def, cap);
-}
-
-/* The numeric bounds of spec; records the first that x breaks, at loc [in, name]. */
-WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const char *spec, double x) {
-    static const struct { const char *key, *msg, *type; int sign; } b[] = {
-        {"ge", "greater than or equal to", "value_error.number.not_ge", 1},
-        {"gt", "greater than", "value_error.number.not_gt", 2},
-        {"le", "less than or equal to", "value_error.number.not_le", -1},
-        {"lt", "less than", "value_error.number.not_lt", -2},
-    };
-    char lim[64], msg[160];
-    for (int i = 0; i < 4; i++) {
-        if (!wf__spec(spec, b[i].key, lim, sizeof lim)) continue;
-        double l = wf__strtod(lim, NULL);
-        bool ok = b[i].sign == 1 ? x >= l : b[i].sign == 2 ? x > l : b[i].sign == -1 ? x <= l : x < l;
-        if (ok) continue;
-        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, lim);
-        wf__invalid(req, in, name, msg, b[i].type, lim);
-        return false;
-    }
-    return true;
-}
-
-/* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
-WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const char *spec,
-                                   wf_str v) {
-    long long x = 0;
-    if (!wf__parse_int(v, &x)) {
-        wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
-        return 0;
-    }
-    return wf__bounds_at(req, in, name, spec, (double)x) ? x : 0;
-}
-
-WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const char *spec, wf_str v) {
-    double x = 0;
-    if (!wf__parse_float(v, &x)) {
-        wf__invalid(req, in, name, "value is not a valid float", "type_error.float", NULL);
-        return 0;
-    }
-    return wf__bounds_at(req, in, name, spec, x) ? x : 0;
-}
-
 /* true/false as pydantic v1 reads text. */
 WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"}, *const no[] = {"0", "off",
@@ -6507,6 +6430,278 @@ WF__PRIVATE bool wf__bool_text(wf_str v, bool *out) {
     return false;
 }
 
+/* ---- specs: the programmer's text, parsed strictly once and cached per app ---- */
+
+/* The bounds a spec may have, in the order a value is checked against them. */
+enum { WF__S_GE, WF__S_GT, WF__S_LE, WF__S_LT, WF__S_MINLEN, WF__S_MAXLEN, WF__S_NBOUNDS };
+/* The getters' kinds: what a spec's rules and default must suit. */
+enum { WF__K_INT, WF__K_FLOAT, WF__K_BOOL, WF__K_STR };
+static const char *const wf__spec_keys[] = {"ge", "gt", "le", "lt", "min_length", "max_length"};
+
+/* A parsed spec. Its text is copied twice: verbatim (to check the cache key) and cut at the commas,
+   so each bound's text (the 422's limit_value) and the default are C strings. */
+typedef struct wf__pspec {
+    const char *key;            /* the address the spec was parsed from */
+    bool required, has_def, raw_header;
+    unsigned has;               /* 1 << WF__S_*: the bounds it has */
+    unsigned def_ok;            /* 1 << WF__K_*: the kinds the default reads as */
+    double lim[WF__S_NBOUNDS];
+    const char *lim_text[WF__S_NBOUNDS];
+    const char *def;            /* the default's text */
+    long long def_i;
+    double def_f;
+    bool def_b;
+    const char *err;            /* what is wrong with it, or NULL */
+    size_t err_at;              /* where, as an offset into the spec */
+    atomic_uint logged;         /* bit 0: the error; 1 << (1 + kind): a rule the getter cannot use */
+    char *toks;
+    char text[];
+} wf__pspec;
+
+/* A number as JSON writes it (the 422 copies it as limit_value): no '+', hex, '_' or spaces. */
+WF__PRIVATE bool wf__spec_number(const char *s) {
+    size_t i = s[0] == '-';
+    if (s[i] < '0' || s[i] > '9' || (s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9')) return false;
+    while (s[i] >= '0' && s[i] <= '9') i++;
+    if (s[i] == '.' && !(s[++i] >= '0' && s[i] <= '9')) return false;
+    while (s[i] >= '0' && s[i] <= '9') i++;
+    if (s[i] == 'e' || s[i] == 'E') {
+        i += s[i + 1] == '+' || s[i + 1] == '-';
+        if (!(s[++i] >= '0' && s[i] <= '9')) return false;
+        while (s[i] >= '0' && s[i] <= '9') i++;
+    }
+    return s[i] == 0;
+}
+
+/* What is wrong with rule k (value v, after '=' if eq) of spec s, or NULL; records it. */
+WF__PRIVATE const char *wf__spec_rule(wf__pspec *s, const char *k, const char *v, bool eq) {
+    if (strcmp(k, "required") == 0) {
+        if (eq) return "required takes no value";
+        if (s->required) return "required given twice";
+        s->required = true;
+        return NULL;
+    }
+    if (strcmp(k, "default") == 0) {
+        if (!eq) return "default needs a value (default=...)";
+        if (s->has_def) return "default given twice";
+        s->has_def = true;
+        s->def = v;
+        return NULL;
+    }
+    if (strcmp(k, "convert_underscores") == 0) {
+        if (!eq || (strcmp(v, "false") != 0 && strcmp(v, "true") != 0))
+            return "convert_underscores takes true or false";
+        s->raw_header = v[0] == 'f';
+        return NULL;
+    }
+    for (int i = 0; i < WF__S_NBOUNDS; i++) {
+        if (strcmp(k, wf__spec_keys[i]) != 0) continue;
+        bool count = i >= WF__S_MINLEN;
+        if (!eq || !wf__spec_number(v) || (count && (strpbrk(v, "-.eE") || strlen(v) > 15)))
+            return count ? "a length is a whole number of characters (digits only)"
+                         : "a bound is a number written as JSON writes it (digits, '.', exponent)";
+        if (s->has & (1u << i)) return "a bound given twice";
+        s->has |= 1u << i;
+        s->lim[i] = wf__strtod(v, NULL);
+        s->lim_text[i] = v;
+        return NULL;
+    }
+    return "unknown rule (rules: required, default=, ge=, gt=, le=, lt=, min_length=, max_length=, "
+           "convert_underscores=false)";
+}
+
+/* Which getters the default suits, and its value for each. */
+WF__PRIVATE void wf__spec_default_kinds(wf__pspec *s) {
+    wf_str d = {s->def, strlen(s->def)};
+    s->def_ok = 1u << WF__K_STR;
+    if (wf__spec_number(s->def) && !strpbrk(s->def, ".eE") && wf__parse_int(d, &s->def_i))
+        s->def_ok |= 1u << WF__K_INT;
+    if (wf__spec_number(s->def) && wf__parse_float(d, &s->def_f)) s->def_ok |= 1u << WF__K_FLOAT;
+    if (wf__bool_text(d, &s->def_b)) s->def_ok |= 1u << WF__K_BOOL;
+}
+
+/* Parse s->text (n bytes): comma-separated rules, spaces allowed after a comma. */
+WF__PRIVATE void wf__spec_parse(wf__pspec *s, size_t n) {
+    char *t = s->toks;
+    memcpy(t, s->text, n + 1);
+    for (size_t a = 0; n && !s->err;) {
+        if (a) while (t[a] == ' ' || t[a] == '\t') a++;
+        size_t e = a;
+        while (t[e] && t[e] != ',') e++;
+        bool last = !t[e];
+        t[e] = 0;
+        char *eq = strchr(t + a, '=');
+        if (eq) *eq = 0;
+        s->err = e == a ? "an empty rule (a comma too many)" : wf__spec_rule(s, t + a, eq ? eq + 1 : "", eq);
+        s->err_at = a;
+        if (last) break;
+        a = e + 1;
+    }
+    if (!s->err && s->required && s->has_def) s->err = "required and default= together";
+    if (!s->err && s->has_def) wf__spec_default_kinds(s);
+    else s->def_i = 0, s->def_f = 0, s->def_b = false;
+}
+
+/* Spec text parsed into mem (room for wf__pspec_size(n)). */
+#define wf__pspec_size(n) (sizeof(wf__pspec) + 2 * ((n) + 1))
+WF__PRIVATE wf__pspec *wf__spec_make(void *mem, const char *spec, size_t n) {
+    wf__pspec *s = (wf__pspec *)mem;
+    memset(s, 0, sizeof *s);
+    s->key = spec;
+    s->toks = s->text + n + 1;
+    memcpy(s->text, spec, n + 1);
+    atomic_init(&s->logged, 0u);
+    wf__spec_parse(s, n);
+    return s;
+}
+
+/* The parsed spec: from the app's cache, keyed by the spec's address and checked against its text
+   (a spec built at run time in a reused buffer is parsed again), else parsed into the arena. The
+   cache is lock-free: a slot is filled once, by compare-and-swap, and read by every loop thread. */
+WF__PRIVATE const wf__pspec *wf__spec_get(wf_req *req, const char *spec) {
+    size_t n = strlen(spec);
+    uintptr_t h = ((uintptr_t)spec >> 3) * (uintptr_t)2654435761u;
+    for (unsigned probe = 0; probe < 8; probe++) {
+        _Atomic(wf__pspec *) *slot = &req->app->params.specs[(h + probe) & (WF__SPEC_SLOTS - 1)];
+        wf__pspec *s = atomic_load_explicit(slot, memory_order_acquire), *mine;
+        if (!s && (mine = (wf__pspec *)WF_MALLOC(NULL, wf__pspec_size(n))) != NULL) {
+            wf__spec_make(mine, spec, n);
+            if (atomic_compare_exchange_strong(slot, &s, mine)) return mine;
+            WF_FREE(NULL, mine);          /* another thread filled the slot first: s is its spec */
+        }
+        if (!s) break;
+        if (s->key == spec) {
+            if (strcmp(s->text, spec) == 0) return s;
+            break;
+        }
+    }
+    void *mem = wf_req_alloc(req, wf__pspec_size(n));
+    if (!mem) wf_fail(req, "out of memory");
+    return wf__spec_make(mem, spec, n);
+}
+
+/* The app's cached specs go with it. */
+WF__PRIVATE void wf__params_app_free(wf_app *app) {
+    for (int i = 0; i < WF__SPEC_SLOTS; i++) WF_FREE(NULL, atomic_load(&app->params.specs[i]));
+}
+
+/* A spec the getter cannot use: logged once (route, parameter, spec, position, reason), then 500. */
+WF__PRIVATE void wf__spec_refuse(wf_req *req, const wf__pspec *s, unsigned bit, const char *in,
+                                 const char *name, const char *why, size_t at) WF__NORETURN;
+WF__PRIVATE void wf__spec_refuse(wf_req *req, const wf__pspec *s, unsigned bit, const char *in,
+                                 const char *name, const char *why, size_t at) {
+    wf__pspec *w = (wf__pspec *)(void *)(uintptr_t)s;
+    if (!(atomic_fetch_or(&w->logged, bit) & bit)) {
+        wf_str m = wf_req_method(req);
+        wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %s: %s parameter \"%s\": bad spec \"%s\" at %zu: %s",
+                 (int)WF__MIN(m.len, 16), m.ptr, wf__req_pattern(req), in, name, s->text, at, why);
+    }
+    wf_raise(req, 500, "Internal Server Error");
+}
+
+/* The spec for a getter of kind, in `in`: one that does not parse, or has a rule the getter cannot
+   use (a length on a number, a bound on a string or a boolean, a default of another type, a default
+   on a path parameter, which FastAPI refuses too) is refused. */
+WF__PRIVATE const wf__pspec *wf__spec_for(wf_req *req, const char *spec, int kind, const char *in,
+                                          const char *name) {
+    static const char *const kinds[] = {"an integer", "a number", "a boolean", "a string"};
+    const wf__pspec *s = wf__spec_get(req, spec ? spec : "");
+    unsigned nums = 15u, lens = 3u << WF__S_MINLEN, bit = 2u << kind;
+    char why[96];
+    if (s->err) wf__spec_refuse(req, s, 1u, in, name, s->err, s->err_at);
+    if ((kind == WF__K_STR && (s->has & nums)) || (kind == WF__K_BOOL && s->has) ||
+        (kind <= WF__K_FLOAT && (s->has & lens)))
+        wf__spec_refuse(req, s, bit, in, name,
+                        kind == WF__K_STR    ? "ge/gt/le/lt bound numbers, not strings"
+                        : kind == WF__K_BOOL ? "a boolean has no bounds"
+                                             : "min_length/max_length are for strings",
+                        0);
+    if (s->has_def && !(s->def_ok & (1u << kind))) {
+        snprintf(why, sizeof why, "the default is not %s", kinds[kind]);
+        wf__spec_refuse(req, s, bit, in, name, why, (size_t)(s->def - s->toks));
+    }
+    if ((s->has_def || s->required) && strcmp(in, "path") == 0)
+        wf__spec_refuse(req, s, bit, in, name, "a path parameter is always required and has no default", 0);
+    return s;
+}
+
+/* A header parameter's field name: FastAPI's Header() reads user_agent from User-Agent. */
+WF__PRIVATE const char *wf__header_field(wf_req *req, const char *name) {
+    if (!strchr(name, '_')) return name;
+    char *f = (char *)wf_req_alloc(req, strlen(name) + 1);
+    if (!f) wf_fail(req, "out of memory");
+    for (size_t i = 0;; i++)
+        if ((f[i] = name[i] == '_' ? '-' : name[i]) == 0) return f;
+}
+
+/* The parameter's raw text; a header's name has its underscores read as hyphens if convert. */
+WF__PRIVATE wf_str wf__param_raw(wf_req *req, wf_in in, const char *name, bool convert) {
+    switch (in) {
+    case WF_IN_PATH: return wf_path_param(req, name);
+    case WF_IN_QUERY: return wf__query_value(req, name);
+    case WF_IN_HEADER:
+        return wf__latin1(req, wf_req_header(req, convert ? wf__header_field(req, name) : name));
+    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
+    default: return wf__latin1(req, wf__cookie(req, name));
+    }
+}
+
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) { return wf__param_raw(req, in, name, true); }
+
+/* Look the parameter up; records "field required" when a required one is absent. Returns its text,
+   ptr NULL when it is absent (the getter then answers the default). */
+WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const wf__pspec *s) {
+    wf_str v = wf__param_raw(req, in, name, !s->raw_header);
+    if (v.ptr && (v.len || in != WF_IN_FORM)) return v;     /* FastAPI: an empty form field is absent */
+    v.ptr = NULL;
+    v.len = 0;
+    if (in == WF_IN_PATH || s->required)
+        wf__invalid(req, wf__in_names[in], name, "field required", "value_error.missing", NULL);
+    return v;
+}
+
+/* The numeric bounds of s; records the first that x breaks, at loc [in, name]. */
+WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const wf__pspec *s, double x) {
+    static const struct { const char *msg, *type; } b[] = {
+        {"greater than or equal to", "value_error.number.not_ge"},
+        {"greater than", "value_error.number.not_gt"},
+        {"less than or equal to", "value_error.number.not_le"},
+        {"less than", "value_error.number.not_lt"},
+    };
+    char msg[160];
+    for (int i = 0; i <= WF__S_LT; i++) {
+        if (!(s->has & (1u << i))) continue;
+        double l = s->lim[i];
+        bool ok = i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
+        if (ok) continue;
+        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, s->lim_text[i]);
+        wf__invalid(req, in, name, msg, b[i].type, s->lim_text[i]);
+        return false;
+    }
+    return true;
+}
+
+/* Conversions of a parameter's text, recording pydantic's error at [in, name]. */
+WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name, const wf__pspec *s,
+                                   wf_str v) {
+    long long x = 0;
+    if (!wf__parse_int(v, &x)) {
+        wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, in, name, s, (double)x) ? x : 0;
+}
+
+WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const wf__pspec *s,
+                                  wf_str v) {
+    double x = 0;
+    if (!wf__parse_float(v, &x)) {
+        wf__invalid(req, in, name, "value is not a valid float", "type_error.float", NULL);
+        return 0;
+    }
+    return wf__bounds_at(req, in, name, s, x) ? x : 0;
+}
+
 WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf_str v) {
     bool b = false;
     if (!wf__bool_text(v, &b))
@@ -6514,55 +6709,56 @@ WF__PRIVATE bool wf__conv_bool(wf_req *req, const char *in, const char *name, wf
     return b;
 }
 
-/* A string parameter: copied to the arena if it is the default (which lives in the caller's frame),
-   checked against min_length and max_length. */
-WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const char *spec, wf_str v,
-                                const char *def) {
-    char lim[32], msg[96];
+/* A string parameter, checked against min_length and max_length. */
+WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, const wf__pspec *s, wf_str v) {
+    static const struct { const char *msg, *type; } b[] = {
+        {"at least", "value_error.any_str.min_length"},
+        {"at most", "value_error.any_str.max_length"},
+    };
+    char msg[96];
     wf_str none = {NULL, 0};
-    if (v.ptr == def) {
-        char *copy = (char *)wf_req_alloc(req, v.len + 1);
-        if (!copy) return none;
-        memcpy(copy, def, v.len + 1);
-        v.ptr = copy;
-    }
-    size_t n = wf__chars(v);
-    if (wf__spec(spec, "min_length", lim, sizeof lim) && n < (size_t)strtoull(lim, NULL, 10)) {
-        snprintf(msg, sizeof msg, "ensure this value has at least %s characters", lim);
-        wf__invalid(req, in, name, msg, "value_error.any_str.min_length", lim);
-        return none;
-    }
-    if (wf__spec(spec, "max_length", lim, sizeof lim) && n > (size_t)strtoull(lim, NULL, 10)) {
-        snprintf(msg, sizeof msg, "ensure this value has at most %s characters", lim);
-        wf__invalid(req, in, name, msg, "value_error.any_str.max_length", lim);
+    size_t n = s->has ? wf__chars(v) : 0;
+    for (int i = WF__S_MINLEN; i <= WF__S_MAXLEN; i++) {
+        if (!(s->has & (1u << i))) continue;
+        double l = s->lim[i];
+        if (i == WF__S_MINLEN ? (double)n >= l : (double)n <= l) continue;
+        snprintf(msg, sizeof msg, "ensure this value has %s %s characters", b[i - WF__S_MINLEN].msg,
+                 s->lim_text[i]);
+        wf__invalid(req, in, name, msg, b[i - WF__S_MINLEN].type, s->lim_text[i]);
         return none;
     }
     return v;
 }
 
-/* A default is the programmer's: converted, but not held to the bounds (FastAPI does not check it). */
+/* A default is the programmer's: not held to the bounds (FastAPI does not check it). */
 WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_INT, wf__in_names[in], name);
+    wf_str v = wf__param_text(req, in, name, s);
+    return v.ptr ? wf__conv_int(req, wf__in_names[in], name, s, v) : s->def_i;
 }
 
 WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v) : 0;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_FLOAT, wf__in_names[in], name);
+    wf_str v = wf__param_text(req, in, name, s);
+    return v.ptr ? wf__conv_float(req, wf__in_names[in], name, s, v) : s->def_f;
 }
 
 WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[64];
-    wf_str v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : false;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_BOOL, wf__in_names[in], name);
+    wf_str v = wf__param_text(req, in, name, s);
+    return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : s->def_b;
+}
+
+/* The default of a string getter: the spec's copy lives as long as the app (or the request). */
+WF__PRIVATE wf_str wf__spec_str_default(const wf__pspec *s) {
+    wf_str d = {s->has_def ? s->def : NULL, s->has_def ? strlen(s->def) : 0};
+    return d;
 }
 
 WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
-    char def[256];
-    wf_str none = {NULL, 0}, v = wf__param_text(req, in, name, spec, def, sizeof def);
-    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, v.ptr == def ? "" : spec, v, def) : none;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_STR, wf__in_names[in], name);
+    wf_str v = wf__param_text(req, in, name, s);
+    return v.ptr ? wf__conv_str(req, wf__in_names[in], name, s, v) : wf__spec_str_default(s);
 }
 
 /* ---- JSON bodies ---- */
@@ -6698,13 +6894,11 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
 
 WF_API bool wf_body_malformed(const wf_req *req) { return req->params.json_state == -2; }
 /* The member `name` of the body (an object, or what dict() makes of it); records what pydantic
-   would when it is missing or null. For an optional field that is absent (or null), *def gets its
-   default (ptr NULL if none). */
-WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const char *spec, wf_str *def,
-                                          char *buf, size_t cap) {
+   would when it is missing or null. NULL when there is none (*use_def: answer the default). */
+WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const wf__pspec *s, bool *use_def) {
     const wf_jval *root = wf_body_json(req), *v;
     bool dict = true, strkeys = true;
-    def->ptr = NULL;
+    *use_def = false;
     if (!root) return NULL;
     if (wf_json_typeof(root) == WF_JSON_NULL) {     /* FastAPI: a null body is a missing one */
         wf__invalid(req, "body", NULL, "field required", "value_error.missing", NULL);
@@ -6719,13 +6913,12 @@ WF__PRIVATE const wf_jval *wf__body_field(wf_req *req, const char *name, const c
         req->params.json_state = -1;
         return NULL;
     }
-    bool required = wf__spec(spec, "required", buf, cap) != NULL;
     if (!v || wf_json_typeof(v) == WF_JSON_NULL) {
-        if (required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
-        else if (required)
+        if (s->required && !v) wf__invalid(req, "body", name, "field required", "value_error.missing", NULL);
+        else if (s->required)
             wf__invalid(req, "body", name, "none is not an allowed value", "type_error.none.not_allowed",
                         NULL);
-        else *def = wf__spec_default(spec, buf, cap);
+        else *use_def = true;
         return NULL;
     }
     return v;
@@ -6755,42 +6948,43 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
 }
 
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
-    char buf[256];
-    wf_str none = {NULL, 0}, def, text;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_str(req, "body", name, spec, def, buf) : none;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_STR, "body", name);
+    wf_str none = {NULL, 0}, text;
+    bool use_def;
+    const wf_jval *v = wf__body_field(req, name, s, &use_def);
+    if (!v) return use_def ? wf__spec_str_default(s) : none;
     if (!wf__jval_text(req, v, &text)) {
         wf__invalid(req, "body", name, "str type expected", "type_error.str", NULL);
         return none;
     }
-    return wf__conv_str(req, "body", name, spec, text, NULL);
+    return wf__conv_str(req, "body", name, s, text);
 }
 
 WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_FLOAT, "body", name);
+    wf_str text;
     double x = 0;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_float(req, "body", name, spec, def) : 0;
-    if (wf_json_str(v, &text)) return wf__conv_float(req, "body", name, spec, text);
+    bool b, use_def;
+    const wf_jval *v = wf__body_field(req, name, s, &use_def);
+    if (!v) return use_def ? s->def_f : 0;
+    if (wf_json_str(v, &text)) return wf__conv_float(req, "body", name, s, text);
     if (!wf_json_num(v, &x) && !(wf_json_bool(v, &b) && ((x = b), true))) {
         wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
         return 0;
     }
     if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
-    return wf__bounds_at(req, "body", name, spec, x) ? x : 0;
+    return wf__bounds_at(req, "body", name, s, x) ? x : 0;
 }
 
 WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_INT, "body", name);
+    wf_str text;
     long long x = 0;
     double f;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_int(req, "body", name, spec, def) : 0;
-    if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, spec, text);
+    bool b, use_def;
+    const wf_jval *v = wf__body_field(req, name, s, &use_def);
+    if (!v) return use_def ? s->def_i : 0;
+    if (wf_json_str(v, &text)) return wf__conv_int(req, "body", name, s, text);
     bool ok = wf_json_int(v, &x) ||
               (wf_json_num(v, &f) && f > -9.2e18 && f < 9.2e18 && ((x = (long long)f), true)) ||
               (wf_json_bool(v, &b) && ((x = b), true));
@@ -6798,16 +6992,16 @@ WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
         wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
         return 0;
     }
-    return wf__bounds_at(req, "body", name, spec, (double)x) ? x : 0;
+    return wf__bounds_at(req, "body", name, s, (double)x) ? x : 0;
 }
 
 WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
-    char buf[64];
-    wf_str def, text;
+    const wf__pspec *s = wf__spec_for(req, spec, WF__K_BOOL, "body", name);
+    wf_str text;
     long long i;
-    bool b;
-    const wf_jval *v = wf__body_field(req, name, spec, &def, buf, sizeof buf);
-    if (!v) return def.ptr ? wf__conv_bool(req, "body", name, def) : false;
+    bool b, use_def;
+    const wf_jval *v = wf__body_field(req, name, s, &use_def);
+    if (!v) return use_def ? s->def_b : false;
     if (wf_json_bool(v, &b)) return b;
     if (wf_json_int(v, &i) && (i == 0 || i == 1)) return i == 1;
     if (wf_json_str(v, &text)) return wf__conv_bool(req, "body", name, text);
@@ -8131,6 +8325,7 @@ WF_API wf_app *wf_app_new(void) {
 WF_API void wf_app_free(wf_app *app) {
     if (!app) return;
     wf__deps_app_free(app);
+    wf__params_app_free(app);
     wf__router_free(&app->router, &app->root);
     WF_FREE(NULL, app->server.mws);
     WF_FREE(NULL, app->errs);

@@ -311,3 +311,119 @@ WF_TEST(params_cookie_iteration) {
     wf_test_client_free(tc);
     wf_app_free(app);
 }
+
+/* ---- specs: strict, refused with one log line and a 500, cached ---- */
+
+static const char *bad_spec;
+static void with_bad_spec(wf_req *req, wf_res *res) {
+    long long n = wf_param_int(req, WF_IN_QUERY, "limit", bad_spec);
+    wf_reply_json(res, 200, "{s:I}", "limit", n);
+}
+
+static void spaced_spec(wf_req *req, wf_res *res) {
+    long long n = wf_param_int(req, WF_IN_QUERY, "limit", "default=5, ge=1,\tle=10");
+    wf_str s = wf_param_str(req, WF_IN_QUERY, "q", "default=abc, min_length=2");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I, s:S}", "limit", n, "q", s);
+}
+
+WF_TEST(params_malformed_specs_answer_500_and_log_once) {
+    static const char *const bad[] = {"ge=abc", "ge=1_000", "ge=0x10", "ge=+1", "ge= 1", "ge=1.", "ge=",
+                                      "max_length=abc", "min_length=-1", "min_length=1.5", "defualt=5",
+                                      "requried", " required", "required,", ",required", "default=5,,ge=1",
+                                      "ge=1,ge=2", "required=yes", "default", "default=x", "default=1.5",
+                                      "min_length=2", "required,default=1", "convert_underscores=no"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bad_spec = bad[i];
+        wf_app *app = wf_app_new();
+        wf_get(app, "/s", with_bad_spec);
+        wf_config cfg = {.log = tu_log, .no_access_log = true};
+        wf_test_client *tc = wf_test_client_new(app, &cfg);
+        tu_log_clear();
+        for (int k = 0; k < 3; k++) {
+            wf_test_res r;
+            WF_ASSERT_EQ_INT(wf_test_get(tc, k == 1 ? "/s?limit=abc" : "/s?limit=1000", &r), 0);
+            if (r.status != 500) wf_test_log("spec \"%s\"", bad[i]);
+            WF_EXPECT_EQ_INT(r.status, 500);
+            WF_EXPECT_EQ_STR(r.body, "{\"detail\":\"Internal Server Error\"}");
+            wf_test_res_free(&r);
+        }
+        char needle[128];
+        snprintf(needle, sizeof needle, "bad spec \"%s\" at ", bad[i]);
+        if (tu_log_count(needle) != 1) wf_test_log("spec \"%s\": logged %d times", bad[i],
+                                                    tu_log_count(needle));
+        WF_EXPECT_EQ_INT(tu_log_count(needle), 1);
+        WF_EXPECT_EQ_INT(tu_log_count("GET /s: query parameter \"limit\""), 1);
+        wf_test_client_free(tc);
+        wf_app_free(app);
+    }
+}
+
+WF_TEST(params_specs_allow_spaces_after_commas) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/s", spaced_spec);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    expect(tc, "/s", NULL, 200, "{\"limit\":5,\"q\":\"abc\"}");
+    expect(tc, "/s?limit=10&q=xy", NULL, 200, "{\"limit\":10,\"q\":\"xy\"}");
+    expect(tc, "/s?limit=11&q=x", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"limit\"],"
+           "\"msg\":\"ensure this value is less than or equal to 10\","
+           "\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":10}},"
+           "{\"loc\":[\"query\",\"q\"],\"msg\":\"ensure this value has at least 2 characters\","
+           "\"type\":\"value_error.any_str.min_length\","
+           "\"ctx\":{\"limit_value\":2}}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+/* A spec built at run time in one buffer, rewritten between requests: the cache keyed by address
+   must see the new text. */
+static char dyn_spec[32];
+static void dynamic_spec(wf_req *req, wf_res *res) {
+    long long n = wf_param_int(req, WF_IN_QUERY, "n", dyn_spec);
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:I}", "n", n);
+}
+
+WF_TEST(params_a_spec_rewritten_in_place_is_read_again) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/d", dynamic_spec);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    snprintf(dyn_spec, sizeof dyn_spec, "default=1");
+    expect(tc, "/d", NULL, 200, "{\"n\":1}");
+    snprintf(dyn_spec, sizeof dyn_spec, "default=2");
+    expect(tc, "/d", NULL, 200, "{\"n\":2}");
+    snprintf(dyn_spec, sizeof dyn_spec, "le=3");
+    expect(tc, "/d?n=4", NULL, 422,
+           "{\"detail\":[{\"loc\":[\"query\",\"n\"],\"msg\":\"ensure this value is less than or equal to 3\","
+           "\"type\":\"value_error.number.not_le\",\"ctx\":{\"limit_value\":3}}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+/* ---- header parameters: FastAPI's Header() reads user_agent from User-Agent ---- */
+
+static void header_params(wf_req *req, wf_res *res) {
+    wf_str ua = wf_param_str(req, WF_IN_HEADER, "user_agent", "required");
+    wf_str tok = wf_param_str(req, WF_IN_HEADER, "x_token", "default=none");
+    wf_str raw = wf_param_str(req, WF_IN_HEADER, "x_raw", "convert_underscores=false,default=absent");
+    wf_str plain = wf_param(req, WF_IN_HEADER, "x_token");
+    if (wf_invalid(req)) return;
+    wf_reply_json(res, 200, "{s:S, s:S, s:S, s:S}", "ua", ua, "token", tok, "raw", raw, "plain", plain);
+}
+
+WF_TEST(params_header_names_convert_underscores) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/h", header_params);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    static const char *const h1[] = {"User-Agent: curl/8", "X-Token: t1", "X-Raw: hyphen", NULL};
+    expect(tc, "/h", h1, 200, "{\"ua\":\"curl/8\",\"token\":\"t1\",\"raw\":\"absent\",\"plain\":\"t1\"}");
+    static const char *const h2[] = {"User-Agent: a", "x_raw: underscore", NULL};
+    expect(tc, "/h", h2, 200, "{\"ua\":\"a\",\"token\":\"none\",\"raw\":\"underscore\",\"plain\":null}");
+    static const char *const h3[] = {"user_agent: not-read", NULL};
+    expect(tc, "/h", h3, 422,
+           "{\"detail\":[{\"loc\":[\"header\",\"user_agent\"],\"msg\":\"field required\","
+           "\"type\":\"value_error.missing\"}]}");
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
