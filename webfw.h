@@ -689,8 +689,10 @@ typedef struct wf_route_opts {
    segment), {name:int} (digits), {name:float} (digits[.digits]), {name:path} (the rest of the path,
    last only). Literal segments win over parameters. The path is matched percent-decoded. A path
    that matches no route but does with its trailing slash added or removed is redirected there
-   (307). opts may be NULL. Returns 0, or WF_EINVAL for a bad pattern or method or a route already
-   defined, or WF_ENOMEM. */
+   (307). A group's pattern "" routes its prefix itself (FastAPI's @router.get("")). opts may be
+   NULL. Returns 0, or WF_EINVAL for a bad pattern, a method not in upper case or a route already
+   defined, or WF_ENOMEM; a failure is logged at once (to stderr) with the reason, and the app then
+   refuses to start: wf_run, wf_start and wf_test_client_new log every failure and fail. */
 WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
                           const wf_route_opts *opts);
 /* Shorthands for wf_group_route with GET, POST, PUT, PATCH, DELETE, OPTIONS and no options. */
@@ -701,7 +703,8 @@ WF_API int wf_group_patch(wf_group *g, const char *pattern, wf_handler h);
 WF_API int wf_group_delete(wf_group *g, const char *pattern, wf_handler h);
 WF_API int wf_group_options(wf_group *g, const char *pattern, wf_handler h);
 /* A group nested in parent: its prefix is parent's followed by prefix ("/v1"; a trailing slash is
-   dropped). It lives as long as the app. Returns NULL for a bad prefix or without memory. */
+   dropped). It lives as long as the app. Returns NULL for a bad prefix or without memory (logged,
+   and the app will not start, as for a failed route). */
 WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix);
 
 /* ======================================================================
@@ -4941,6 +4944,8 @@ typedef struct wf__router {
     wf__rnode root;
     wf_group *groups;           /* every group but the root one, to free them */
     int nblocking;              /* blocking routes: requests are matched before dispatch only if any */
+    wf_buf failures;            /* set-up calls that failed, "; "-separated: the app will not start */
+    int nfailures;
 } wf__router;
 
 struct wf_group {
@@ -5009,6 +5014,7 @@ WF__PRIVATE void wf__router_free(wf__router *r, wf_group *g) {
         r->groups = n;
     }
     wf__group_free(g);
+    wf_buf_free(&r->failures);
 }
 
 /* Order of literal children: by length, then bytes. */
@@ -5096,18 +5102,50 @@ WF__PRIVATE wf__rnode *wf__rnode_child(wf__rnode *n, int kind, const char *seg, 
     return k;
 }
 
-/* Walk (creating) the trie along a full pattern; returns its terminal node. */
+/* What is wrong with a full pattern (starting with '/'), written into why[cap]; NULL if nothing. */
+WF__PRIVATE const char *wf__pattern_error(const char *pattern, char *why, size_t cap) {
+    const char *p = pattern + 1, *end = pattern + strlen(pattern), *names[WF__MAX_PARAMS];
+    size_t lens[WF__MAX_PARAMS];
+    int params = 0;
+    for (;;) {
+        const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
+        const char *se = slash ? slash : end, *name;
+        size_t nl, n = (size_t)(se - p);
+        int kind;
+        const char *colon = (const char *)memchr(p, ':', n);
+        if (wf__part_parse(p, n, &kind, &name, &nl) < 0) {
+            bool typed = n > 2 && p[0] == '{' && p[n - 1] == '}' && colon && colon > p + 1;
+            snprintf(why, cap, "segment \"%.*s\": %s", (int)WF__MIN(n, 64), p,
+                     typed ? "the type is int, float, str or path"
+                           : "a parameter is a whole segment, {name} or {name:type}, its name a token");
+            return why;
+        }
+        if (kind == WF__PART_PATH && slash) return "{name:path} must be the last segment";
+        if (kind != WF__PART_LIT) {
+            if (params == WF__MAX_PARAMS) return "more than 16 parameters";
+            for (int i = 0; i < params; i++)
+                if (lens[i] == nl && memcmp(names[i], name, nl) == 0) {
+                    snprintf(why, cap, "parameter \"%.*s\" appears twice", (int)WF__MIN(nl, 64), name);
+                    return why;
+                }
+            names[params] = name;
+            lens[params++] = nl;
+        }
+        if (!slash) return NULL;
+        p = slash + 1;
+    }
+}
+
+/* Walk (creating) the trie along a full pattern that wf__pattern_error accepts; its terminal node,
+   or NULL without memory. */
 WF__PRIVATE wf__rnode *wf__rnode_walk(wf__rnode *n, const char *pattern) {
     const char *p = pattern + 1, *end = pattern + strlen(pattern);
-    int params = 0;
     for (;;) {
         const char *slash = (const char *)memchr(p, '/', (size_t)(end - p));
         const char *se = slash ? slash : end, *name;
         size_t nl;
         int kind;
-        if (wf__part_parse(p, (size_t)(se - p), &kind, &name, &nl) < 0) return NULL;
-        if (kind == WF__PART_PATH && slash) return NULL;       /* {x:path} only last */
-        if (kind != WF__PART_LIT && ++params > WF__MAX_PARAMS) return NULL;
+        wf__part_parse(p, (size_t)(se - p), &kind, &name, &nl);
         if (!(n = wf__rnode_child(n, kind, name, nl))) return NULL;
         if (!slash) return n;
         p = slash + 1;
@@ -5127,34 +5165,87 @@ WF__PRIVATE int wf__route_names(wf__route *r) {
     return 0;
 }
 
+/* A method is a token in upper case ("GET", "PROPFIND"): "get" would never match a request. */
 WF__PRIVATE bool wf__method_ok(const char *m) {
     if (!*m) return false;
     for (; *m; m++)
-        if (!WF__IS(*m, WF__C_TOKEN)) return false;
+        if (!WF__IS(*m, WF__C_TOKEN) || (*m >= 'a' && *m <= 'z')) return false;
     return true;
+}
+
+/* A set-up call failed: it is logged now (to stderr: the server's log does not exist yet) and
+   kept, so that the app refuses to start (wf__router_refuses). Returns rc. */
+WF__PRIVATE int wf__setup_failed(wf__router *r, int rc, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+WF__PRIVATE int wf__setup_failed(wf__router *r, int rc, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    n = WF__MIN(WF__MAX(n, 0), (int)sizeof msg - 1);
+    wf__log_stderr(NULL, WF_LOG_ERROR, msg);
+    if (!r) return rc;
+    if (r->failures.len) wf_buf_append(&r->failures, "; ", 2);
+    wf_buf_append(&r->failures, msg, (size_t)n);
+    r->nfailures++;
+    return rc;
+}
+
+/* The route's full pattern (prefix + pattern), or NULL with the failure recorded. A group's
+   pattern "" is its prefix itself (FastAPI's @router.get("")). */
+WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char *pattern, wf_handler h) {
+    char why[160];
+    const char *err = !h                        ? "no handler"
+                    : !wf__method_ok(method)    ? "the method is a token in upper case (GET, POST...)"
+                    : !*pattern && !*g->prefix  ? "the app's own patterns start with '/' (\"\" is a group's prefix)"
+                    : *pattern && *pattern != '/' ? "the pattern must start with '/'"
+                                                  : NULL;
+    char *full = err ? NULL : (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
+    if (full) {
+        strcpy(full, g->prefix);
+        strcat(full, pattern);
+        err = wf__pattern_error(full, why, sizeof why);
+    } else if (!err) {
+        err = "out of memory";
+    }
+    if (!err) return full;
+    wf__setup_failed(g->router, 0, "route %.16s %s%.200s not added: %s", method, g->prefix, pattern, err);
+    WF_FREE(NULL, full);
+    return NULL;
 }
 
 WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
                                 bool blocking) {
-    if (!g || !method || !wf__method_ok(method) || !pattern || pattern[0] != '/' || !h) return WF_EINVAL;
-    char *full = (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
-    if (!full) return WF_ENOMEM;
-    strcpy(full, g->prefix);
-    strcat(full, pattern);
+    if (!g || !method || !pattern)
+        return wf__setup_failed(g ? g->router : NULL, WF_EINVAL, "route %s %s not added: %s",
+                                method ? method : "(null)", pattern ? pattern : "(null)",
+                                g ? "no method or pattern" : "no group (did wf_group_new fail?)");
+    char *full = wf__route_pattern(g, method, pattern, h);
+    if (!full) return WF_EINVAL;
     wf__rnode *n = wf__rnode_walk(&g->router->root, full);
-    int rc = n ? 0 : WF_EINVAL;
     for (uint32_t i = 0; n && i < n->nroutes; i++)
-        if (strcmp(n->routes[i].method, method) == 0) rc = WF_EINVAL;
-    wf__route *r = rc ? NULL : (wf__route *)WF_REALLOC(NULL, n->routes, (n->nroutes + 1) * sizeof *r);
+        if (strcmp(n->routes[i].method, method) == 0) {
+            wf__setup_failed(g->router, 0, "route %s %s not added: %s %s is already routed", method, full,
+                             method, n->routes[i].pattern);
+            WF_FREE(NULL, full);
+            return WF_EINVAL;
+        }
+    wf__route *r = n ? (wf__route *)WF_REALLOC(NULL, n->routes, (n->nroutes + 1) * sizeof *r) : NULL;
     if (!r) {
+        wf__setup_failed(g->router, 0, "route %s %s not added: out of memory", method, full);
         WF_FREE(NULL, full);
-        return rc ? rc : WF_ENOMEM;
+        return WF_ENOMEM;
     }
     n->routes = r;
     r = &n->routes[n->nroutes];
     memset(r, 0, sizeof *r);
     r->pattern = full;
     if (!(r->method = wf__strdup(method)) || wf__route_names(r) < 0) {
+        wf__setup_failed(g->router, 0, "route %s %s not added: out of memory", method, full);
         WF_FREE(NULL, r->method);
         WF_FREE(NULL, full);
         return WF_ENOMEM;
@@ -5165,6 +5256,15 @@ WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pat
     g->router->nblocking += blocking;
     n->nroutes++;
     return 0;
+}
+
+/* An app with failed set-up calls does not start: they are logged again, named, and WF_EINVAL. */
+WF__PRIVATE int wf__router_refuses(const wf__router *r, const wf_config *cfg, const char *what) {
+    if (!r->nfailures) return 0;
+    wf__logf(cfg, WF_LOG_ERROR, "%s refused: %d route or group registration%s failed: %.*s", what,
+             r->nfailures, r->nfailures == 1 ? "" : "s", (int)WF__MIN(r->failures.len, 380),
+             r->failures.ptr);
+    return WF_EINVAL;
 }
 
 WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
@@ -5197,7 +5297,13 @@ WF_API int wf_group_options(wf_group *g, const char *pattern, wf_handler h) {
 }
 
 WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
-    if (!parent || !prefix || prefix[0] != '/') return NULL;
+    char why[160];
+    const char *err = !prefix || prefix[0] != '/' ? "a prefix starts with '/'" : NULL;
+    if (!parent || err || (err = wf__pattern_error(prefix, why, sizeof why)) != NULL) {
+        wf__setup_failed(parent ? parent->router : NULL, 0, "group %.200s not made: %s",
+                         prefix ? prefix : "(null)", parent ? err : "no parent group");
+        return NULL;
+    }
     size_t pl = strlen(parent->prefix), n = strlen(prefix);
     while (n > 1 && prefix[n - 1] == '/') n--;                 /* "/api/" is "/api" */
     wf_group *g = (wf_group *)WF_MALLOC(NULL, sizeof *g);
@@ -5205,6 +5311,7 @@ WF_API wf_group *wf_group_sub(wf_group *parent, const char *prefix) {
     if (!g || !full) {
         WF_FREE(NULL, g);
         WF_FREE(NULL, full);
+        wf__setup_failed(parent->router, 0, "group %.200s not made: out of memory", prefix);
         return NULL;
     }
     memcpy(full, parent->prefix, pl);
@@ -8364,6 +8471,10 @@ WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__
     if (port >= 0) wf__fd_limit(&s->cfg);
     else s->cfg.threads = 1;
     s->app = app;
+    if ((rc = wf__router_refuses(&app->router, &s->cfg, port < 0 ? "wf_test_client_new" : "wf_start")) < 0) {
+        WF_FREE(NULL, s);
+        return rc;
+    }
     s->shared.cfg = &s->cfg;
     s->shared.hooks = &wf__http_hooks;
     s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);

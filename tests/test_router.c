@@ -268,3 +268,72 @@ WF_TEST(router_many_routes) {
     }
     tu_stop(app);
 }
+
+/* A registration that fails is kept: the app then refuses to start, naming every failure. */
+WF_TEST(router_failed_registrations_refuse_to_start) {
+    static const struct { const char *method, *pattern, *reason; } bad[] = {
+        {"GET", "/items/{id", "segment \"{id\""},
+        {"GET", "/u/{id:uuid}", "the type is int, float, str or path"},
+        {"GET", "/pre{id}", "segment \"pre{id}\""},
+        {"GET", "/f/{p:path}/x", "{name:path} must be the last segment"},
+        {"get", "/lower", "upper case"},
+        {"GET", "/twice/{a}/{a}", "parameter \"a\" appears twice"},
+        {"GET", "/ok", "GET /ok is already routed"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wf_app *app = wf_app_new();
+        WF_ASSERT_EQ_INT(wf_get(app, "/ok", items_id), 0);
+        WF_EXPECT_EQ_INT(wf_route(app, bad[i].method, bad[i].pattern, items_id, NULL), WF_EINVAL);
+        wf_config cfg = {.log = tu_log, .port = WF_PORT_ANY, .no_access_log = true, .threads = 1};
+        tu_log_clear();
+        WF_EXPECT_EQ_INT(wf_start(app, &cfg), WF_EINVAL);
+        WF_EXPECT_TRUE(wf_test_client_new(app, &cfg) == NULL);
+        char needle[160];
+        snprintf(needle, sizeof needle, "route %s %s not added", bad[i].method, bad[i].pattern);
+        WF_EXPECT_EQ_INT(tu_log_count(needle), 2);
+        WF_EXPECT_EQ_INT(tu_log_count(bad[i].reason), 2);
+        WF_EXPECT_EQ_INT(tu_log_count("wf_start refused: 1 route or group registration failed"), 1);
+        wf_app_free(app);
+    }
+    wf_app *app = wf_app_new();
+    WF_EXPECT_TRUE(wf_group_new(app, "/g/{x") == NULL);
+    WF_EXPECT_EQ_INT(wf_group_get(NULL, "/x", items_id), WF_EINVAL);
+    wf_config cfg = {.log = tu_log, .no_access_log = true};
+    tu_log_clear();
+    WF_EXPECT_TRUE(wf_test_client_new(app, &cfg) == NULL);
+    WF_EXPECT_EQ_INT(tu_log_count("wf_test_client_new refused: 1 route or group registration failed: "
+                                  "group /g/{x not made"), 1);
+    wf_app_free(app);
+}
+
+ROUTE(group_root, "x")
+ROUTE(group_item, "id")
+
+/* A group's pattern "" is its prefix itself, as FastAPI's @router.get(""). */
+WF_TEST(router_group_empty_pattern_routes_the_prefix) {
+    wf_app *app = wf_app_new();
+    wf_group *g = wf_group_new(app, "/items");
+    WF_ASSERT_EQ_INT(wf_group_get(g, "", group_root), 0);
+    WF_ASSERT_EQ_INT(wf_group_get(g, "/{id}", group_item), 0);
+    WF_EXPECT_EQ_INT(wf_get(app, "", group_root), WF_EINVAL);  /* the app's own patterns start with '/' */
+    wf_app *ok = wf_app_new();
+    wf_group *g2 = wf_group_new(ok, "/items");
+    WF_ASSERT_EQ_INT(wf_group_get(g2, "", group_root), 0);
+    WF_ASSERT_EQ_INT(wf_group_get(g2, "/{id}", group_item), 0);
+    wf_test_client *tc = wf_test_client_new(ok, NULL);
+    WF_ASSERT_TRUE(tc != NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/items", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    WF_EXPECT_EQ_STR(r.body, "group_root x=(none)");
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/items/", &r), 0);      /* Starlette: the other slash form, 307 */
+    WF_EXPECT_EQ_INT(r.status, 307);
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/items/4", &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "group_item id=4");
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(ok);
+    wf_app_free(app);
+}
