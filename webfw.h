@@ -5199,11 +5199,10 @@ WF__PRIVATE int wf__setup_failed(wf__router *r, int rc, const char *fmt, ...) {
    pattern "" is its prefix itself (FastAPI's @router.get("")). */
 WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char *pattern, wf_handler h) {
     char why[160];
-    const char *err = !h                        ? "no handler"
-                    : !wf__method_ok(method)    ? "the method is a token in upper case (GET, POST...)"
-                    : !*pattern && !*g->prefix  ? "the app's own patterns start with '/' (\"\" is a group's prefix)"
-                    : *pattern && *pattern != '/' ? "the pattern must start with '/'"
-                                                  : NULL;
+    const char *err = !h ? "no handler"
+                    : !wf__method_ok(method) ? "the method is a token in upper case (GET, POST...)"
+                    : !*pattern && !*g->prefix ? "the app's patterns start with '/' (\"\" is a group's prefix)"
+                    : *pattern && *pattern != '/' ? "the pattern must start with '/'" : NULL;
     char *full = err ? NULL : (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
     if (full) {
         strcpy(full, g->prefix);
