@@ -5201,7 +5201,7 @@ WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char 
     char why[160];
     const char *err = !h ? "no handler"
                     : !wf__method_ok(method) ? "the method is a token in upper case (GET, POST...)"
-                    : !*pattern && !*g->prefix ? "the app's patterns start with '/' (\"\" is a group's prefix)"
+                    : !*pattern && !*g->prefix ? "app patterns start with '/' (\"\" is a group's prefix)"
                     : *pattern && *pattern != '/' ? "the pattern must start with '/'" : NULL;
     char *full = err ? NULL : (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
     if (full) {
