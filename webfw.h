@@ -374,13 +374,15 @@ WF_API bool wf_str_eq(wf_str a, const char *b);
 /* True if a equals b ignoring ASCII case. */
 WF_API bool wf_str_ieq(wf_str a, const char *b);
 
-/* A growable byte buffer; zero-initialise it, free with wf_buf_free(). */
+/* A growable byte buffer; zero-initialise it, free with wf_buf_free(). Every function that appends
+   keeps a NUL after the last byte (not counted in len), so once anything was appended ptr is a C
+   string too: wf_jwt_encode(&tok, claims.ptr, ...) after wf_json_pack(&claims, ...) is safe. */
 typedef struct wf_buf {
     char *ptr;
     size_t len, cap;
 } wf_buf;
 
-/* Make room for `extra` more bytes. Returns 0 or WF_ENOMEM; ptr may move. */
+/* Make room for `extra` more bytes (and the NUL after them). Returns 0 or WF_ENOMEM; ptr may move. */
 WF_API int wf_buf_reserve(wf_buf *b, size_t extra);
 /* Append n bytes. Returns 0 or WF_ENOMEM. */
 WF_API int wf_buf_append(wf_buf *b, const void *p, size_t n);
@@ -1393,8 +1395,9 @@ WF_API bool wf_str_ieq(wf_str a, const char *b) {
 }
 
 WF_API int wf_buf_reserve(wf_buf *b, size_t extra) {
-    if (b->cap - b->len >= extra) return 0;
-    if (extra > SIZE_MAX / 2 - b->len) return WF_ENOMEM;
+    if (b->cap - b->len > extra) return 0;          /* room for the NUL kept after len, too */
+    if (extra >= SIZE_MAX / 2 - b->len) return WF_ENOMEM;
+    extra++;
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < extra) cap *= 2;
     char *p = (char *)WF_REALLOC(NULL, b->ptr, cap);
@@ -1409,6 +1412,7 @@ WF_API int wf_buf_append(wf_buf *b, const void *p, size_t n) {
     if (wf_buf_reserve(b, n) < 0) return WF_ENOMEM;
     memcpy(b->ptr + b->len, p, n);
     b->len += n;
+    b->ptr[b->len] = 0;
     return 0;
 }
 
@@ -1422,14 +1426,14 @@ WF_API int wf_buf_printf(wf_buf *b, const char *fmt, ...) {
     if ((size_t)n < sizeof small) return wf_buf_append(b, small, (size_t)n);
     if (wf_buf_reserve(b, (size_t)n + 1) < 0) return WF_ENOMEM;
     va_start(ap, fmt);
-    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);       /* and its NUL */
     va_end(ap);
     b->len += (size_t)n;
     return 0;
 }
 
 WF_API const char *wf_buf_cstr(wf_buf *b) {
-    if (wf_buf_reserve(b, 1) < 0) return NULL;
+    if (wf_buf_reserve(b, 0) < 0) return NULL;
     b->ptr[b->len] = 0;
     return b->ptr;
 }
@@ -2781,7 +2785,7 @@ WF__PRIVATE int wf__json_vpack(wf_buf *b, const char *fmt, va_list ap) {
     while (*fmt && !w.err) wf__pack_one(&w, &fmt, &cp);
     va_end(cp);
     if (!w.err && (w.depth || w.wf__key)) w.err = WF_EINVAL;
-    if (w.err) b->len = mark;
+    if (w.err && b->ptr) b->ptr[b->len = mark] = 0;
     return w.err;
 }
 
@@ -7481,6 +7485,7 @@ WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, 
     wf_hmac_sha256(key, klen, out->ptr + start, out->len - start, mac);
     out->ptr[out->len++] = '.';
     out->len += wf_base64_encode(out->ptr + out->len, mac, 32, true);
+    out->ptr[out->len] = 0;
     return 0;
 }
 

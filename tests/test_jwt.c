@@ -174,3 +174,29 @@ WF_TEST(jwt_interop_with_pyjwt) {
     WF_EXPECT_EQ_STR(out, "bad-signature");
     wf_buf_free(&b);
 }
+
+/* wf_json_pack's buffer goes straight to wf_jwt_encode, which takes a C string: the buffer keeps a
+   NUL after its bytes whatever their length, so no length lands the claims exactly at the end of
+   the allocation (ASan: a heap-buffer-overflow before). */
+WF_TEST(jwt_encode_takes_a_packed_buffer_as_is) {
+    static const char key[] = "secret";
+    char name[1200];
+    for (size_t n = 0; n < sizeof name - 1; n++) {
+        memset(name, 'a', n);
+        name[n] = 0;
+        wf_buf claims = {0}, tok = {0};
+        WF_ASSERT_EQ_INT(wf_json_pack(&claims, "{s:s, s:I}", "sub", name, "exp", 4102444800LL), 0);
+        WF_ASSERT_EQ_INT(claims.ptr[claims.len], 0);
+        WF_ASSERT_EQ_INT(wf_jwt_encode(&tok, claims.ptr, key, 6), 0);
+        WF_ASSERT_EQ_INT(tok.ptr[tok.len], 0);
+        wf_json_doc d;
+        wf_jwt_opts o = {.now = 1};
+        WF_ASSERT_EQ_INT(wf_jwt_decode(tok.ptr, tok.len, key, 6, &o, &d), 0);
+        wf_str sub;
+        WF_ASSERT_TRUE(wf_json_str(wf_json_get(d.root, "sub"), &sub));
+        WF_ASSERT_EQ_MEM(sub.ptr, sub.len, name, n);
+        wf_json_free(&d);
+        wf_buf_free(&claims);
+        wf_buf_free(&tok);
+    }
+}
