@@ -301,6 +301,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <pthread.h>
 
 #if defined(WEBFW_STATIC) && (defined(__GNUC__) || defined(__clang__))
 #define WF_API static __attribute__((unused))   /* a static build stays free of unused warnings */
@@ -373,6 +374,9 @@ WF_API wf_str wf_str_c(const char *s);
 WF_API bool wf_str_eq(wf_str a, const char *b);
 /* True if a equals b ignoring ASCII case. */
 WF_API bool wf_str_ieq(wf_str a, const char *b);
+/* A NUL-terminated copy of s on the heap (WF_MALLOC: free it with free()); NULL without memory.
+   wf_req_strdup copies into the request's arena instead. */
+WF_API char *wf_str_dup(wf_str s);
 
 /* A growable byte buffer; zero-initialise it, free with wf_buf_free(). Every function that appends
    keeps a NUL after the last byte (not counted in len), so once anything was appended ptr is a C
@@ -753,6 +757,9 @@ WF_API const char *wf_req_peer(const wf_req *req);
 WF_API void *wf_req_user(const wf_req *req);
 /* n bytes from the request's arena, freed with the request; NULL without memory. */
 WF_API void *wf_req_alloc(wf_req *req, size_t n);
+/* A NUL-terminated copy of s in the request's arena (a view kept past the request, a string copied
+   out from under a lock); NULL without memory. */
+WF_API char *wf_req_strdup(wf_req *req, wf_str s);
 
 /* The value of path parameter `name`, percent-decoded; ptr is NULL if the route has none. */
 WF_API wf_str wf_path_param(const wf_req *req, const char *name);
@@ -847,9 +854,12 @@ WF_API int wf_res_get_status(const wf_res *res);
 
 /* End the request now, from the handler or from anything it calls (FastAPI's HTTPException):
    the response becomes status (300-599; others are 500) with {"detail": "<detail>"}, and control
-   unwinds (longjmp) to the
-   dispatcher; middleware still sees the response. Memory taken with malloc on the way is not
-   freed: use wf_req_alloc. Only valid while a request is being handled. */
+   unwinds (longjmp) to the dispatcher; middleware still sees the response. Nothing on the way is
+   undone by itself: memory comes from wf_req_alloc, and a lock (or any resource) held across code
+   that may raise is taken with wf_lock (or registered with wf_guard), which the unwinding releases.
+   Only valid on the request this thread is handling: called from main, a task, a cleanup, a stream
+   producer or another thread, it says so on stderr and aborts (as WF_DEPENDS, the wf_param and
+   wf_body getters and wf_guard do; wf_add_task and wf_defer return WF_EINVAL instead). */
 WF_API void wf_raise(wf_req *req, int status, const char *detail) WF__NORETURN;
 /* Like wf_raise, with detail given as JSON text (an object, a list...) and extra header lines
    ("WWW-Authenticate: Bearer"), NULL-terminated; headers may be NULL. */
@@ -858,6 +868,23 @@ WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, cons
 /* For a failure that is not the client's: logs msg with the route and answers 500
    {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
 WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
+
+/* Run release(arg) when the handler (or the middleware or dependency) that called it unwinds: when
+   it raises (wf_raise, wf_fail, a raising dependency or getter), or when it returns still holding
+   the guard, whichever comes first; newest first, before the error's response is made. Returns 0,
+   WF_EINVAL without release, or WF_ENOMEM (release is not registered: release by hand). */
+WF_API int wf_guard(wf_req *req, void (*release)(void *arg), void *arg);
+/* Release the newest guard of arg now (release(arg) runs) and forget it; nothing if there is none. */
+WF_API void wf_release(wf_req *req, void *arg);
+/* pthread_mutex_lock(mu), guarded: a raise before wf_unlock(req, mu) unlocks it. For example
+       wf_lock(req, &db->mu);
+       Note *n = find(db, id);
+       if (!n) wf_raise(req, 404, "Note not found");          (unlocks db->mu on its way out)
+       char *title = wf_req_strdup(req, n->title);
+       wf_unlock(req, &db->mu); */
+WF_API void wf_lock(wf_req *req, pthread_mutex_t *mu);
+/* pthread_mutex_unlock(mu) and forget its guard. */
+WF_API void wf_unlock(wf_req *req, pthread_mutex_t *mu);
 
 /* Answers an error instead of the default {"detail": ...}: called with the status and the detail as
    JSON text, for raised errors and the framework's own (404, 405, 422, 500). */
@@ -1387,6 +1414,14 @@ WF__PRIVATE bool wf__mem_ieq(const char *a, const char *b, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (wf__lower((unsigned char)a[i]) != wf__lower((unsigned char)b[i])) return false;
     return true;
+}
+
+WF_API char *wf_str_dup(wf_str s) {
+    char *c = (char *)WF_MALLOC(NULL, s.len + 1);
+    if (!c) return NULL;
+    if (s.len) memcpy(c, s.ptr, s.len);
+    c[s.len] = 0;
+    return c;
 }
 
 WF_API bool wf_str_ieq(wf_str a, const char *b) {
@@ -5477,6 +5512,7 @@ struct wf_req {
     struct wf__req_errors {     /* >>errors */
         jmp_buf *raise;         /* where wf_raise unwinds to */
         bool in_handler;        /* an error handler is running */
+        struct wf__guard *guards;   /* wf_guard, newest first: released by the unwinding */
     } errors;
     struct wf__req_deps {       /* >>deps */
         struct wf__depval *values;
@@ -5487,6 +5523,34 @@ struct wf_req {
         struct wf__task *head, *tail;
     } tasks;
 };
+
+/* The request this thread is handling: set by the server around a request's dispatch and read only
+   to catch calls made outside one (wf__need_request). The header's one thread-local variable. */
+static _Thread_local wf_req *wf__handling;
+
+/* A call that needs the request being handled on this thread, made from elsewhere: what was called,
+   and why it cannot work. */
+WF__PRIVATE void wf__misuse_say(const char *fn, const wf_req *req) {
+    fprintf(stderr, "webfw: %s called %s: it works only on the request this thread is handling, from its "
+            "middleware, dependencies and handler (not from main, a background task, a cleanup, a stream "
+            "producer or another thread)\n", fn,
+            !req ? "with req NULL" : wf__handling ? "with another request than the one being handled"
+                                                : "outside a request being handled");
+}
+
+/* Abort, with the message, unless req is the request this thread is handling. */
+WF__PRIVATE void wf__need_request(const wf_req *req, const char *fn) {
+    if (req && req == wf__handling) return;
+    wf__misuse_say(fn, req);
+    abort();
+}
+
+/* For calls that have an error to return: false, with the message, unless req is being handled. */
+WF__PRIVATE bool wf__in_request(const wf_req *req, const char *fn) {
+    if (req && req == wf__handling) return true;
+    wf__misuse_say(fn, req);
+    return false;
+}
 
 /* A copy of b in the request's arena (NULL without memory); b is freed. Error paths hand arena
    memory to error handlers, which may raise: nothing malloc'd may be in flight then. */
@@ -5536,6 +5600,14 @@ WF_API wf_str wf_req_body(const wf_req *req) { return req->body; }
 WF_API int wf_req_http_minor(const wf_req *req) { return req->head->minor; }
 WF_API void *wf_req_user(const wf_req *req) { return req->cfg->user; }
 WF_API void *wf_req_alloc(wf_req *req, size_t n) { return wf__arena_alloc(&req->arena, n); }
+
+WF_API char *wf_req_strdup(wf_req *req, wf_str s) {
+    char *c = (char *)wf__arena_alloc(&req->arena, s.len + 1);
+    if (!c) return NULL;
+    if (s.len) memcpy(c, s.ptr, s.len);
+    c[s.len] = 0;
+    return c;
+}
 WF_API const char *wf_req_peer(const wf_req *req) {
     wf_req *r = (wf_req *)req;    /* formatted on first use, cached */
     if (!r->peer[0]) {
@@ -6218,15 +6290,78 @@ WF__PRIVATE void wf__error_text(wf_req *req, wf_res *res, int status, const char
     wf__error(req, res, status, j && n ? j : "null", j && n ? n : 4, headers);
 }
 
+/* ---- guards: what a raise releases on its way out ---- */
+
+typedef struct wf__guard {
+    struct wf__guard *next;     /* the one registered before */
+    int level;                  /* guards held below it, plus one */
+    void (*release)(void *arg);
+    void *arg;
+} wf__guard;
+
+WF__PRIVATE int wf__guard_level(const wf_req *req) {
+    return req->errors.guards ? req->errors.guards->level : 0;
+}
+WF__PRIVATE void wf__guard_push(wf_req *req, wf__guard *g, void (*release)(void *), void *arg) {
+    g->release = release;
+    g->arg = arg;
+    g->level = wf__guard_level(req) + 1;
+    g->next = req->errors.guards;
+    req->errors.guards = g;
+}
+
+WF_API int wf_guard(wf_req *req, void (*release)(void *arg), void *arg) {
+    wf__need_request(req, "wf_guard");
+    wf__guard *g = release ? (wf__guard *)wf_req_alloc(req, sizeof *g) : NULL;
+    if (!g) return release ? WF_ENOMEM : WF_EINVAL;
+    wf__guard_push(req, g, release, arg);
+    return 0;
+}
+
+WF_API void wf_release(wf_req *req, void *arg) {
+    wf__need_request(req, "wf_release");
+    for (wf__guard **p = &req->errors.guards; *p; p = &(*p)->next)
+        if ((*p)->arg == arg) {
+            wf__guard *g = *p;
+            *p = g->next;
+            g->release(g->arg);
+            return;
+        }
+}
+
+WF__PRIVATE void wf__mutex_unlock(void *mu) { pthread_mutex_unlock((pthread_mutex_t *)mu); }
+
+WF_API void wf_lock(wf_req *req, pthread_mutex_t *mu) {
+    wf__need_request(req, "wf_lock");
+    wf__guard *g = (wf__guard *)wf_req_alloc(req, sizeof *g);    /* before the lock: no raise holds it */
+    if (!g) wf_fail(req, "out of memory");
+    pthread_mutex_lock(mu);
+    wf__guard_push(req, g, wf__mutex_unlock, mu);
+}
+
+WF_API void wf_unlock(wf_req *req, pthread_mutex_t *mu) { wf_release(req, mu); }
+
+/* Unwinding to a point where level guards were held: release the ones taken since, newest first. */
+WF__PRIVATE void wf__guards_unwind(wf_req *req, int level) {
+    while (req->errors.guards && req->errors.guards->level > level) {
+        wf__guard *g = req->errors.guards;
+        req->errors.guards = g->next;
+        g->release(g->arg);
+    }
+}
+
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
+    wf__need_request(req, "wf_raise");
     if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
     wf__error(req, req->res, status, detail_json ? detail_json : "null",
               detail_json ? strlen(detail_json) : 4, headers);
     if (req->errors.raise) longjmp(*req->errors.raise, 1);
-    abort();                            /* no request is being handled: a programming error */
+    wf__misuse_say("wf_raise", req);
+    abort();
 }
 
 WF_API void wf_raise(wf_req *req, int status, const char *detail) {
+    wf__need_request(req, "wf_raise");
     wf_buf d = {0};
     if (wf_json_pack(&d, "s", detail) < 0) wf_buf_free(&d);
     char *j = d.ptr ? (char *)wf_req_alloc(req, d.len + 1) : NULL;
@@ -6239,6 +6374,7 @@ WF_API void wf_raise(wf_req *req, int status, const char *detail) {
 }
 
 WF_API void wf_fail(wf_req *req, const char *msg) {
+    wf__need_request(req, "wf_fail");
     wf_str m = wf_req_method(req), p = wf_req_path(req);
     wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %.*s failed: %s", (int)m.len, m.ptr, (int)p.len, p.ptr,
              msg ? msg : "");
@@ -6324,6 +6460,7 @@ WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
 }
 
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
+    wf__need_request(req, "wf_query_all");
     wf__qpairs *p = wf__query_pairs(req);
     int seen = 0;
     for (int i = 0; p && i < p->n; i++)
@@ -6422,6 +6559,7 @@ WF__PRIVATE void wf__invalid(wf_req *req, const char *in, const char *name, cons
 }
 
 WF_API void wf_add_invalid(wf_req *req, const char *loc, const char *msg, const char *type) {
+    wf__need_request(req, "wf_add_invalid");
     const char *dot = strchr(loc, '.');
     char in[32];
     snprintf(in, sizeof in, "%.*s", dot ? (int)(dot - loc) : (int)strlen(loc), loc);
@@ -6756,7 +6894,10 @@ WF__PRIVATE wf_str wf__param_raw(wf_req *req, wf_in in, const char *name, bool c
     }
 }
 
-WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) { return wf__param_raw(req, in, name, true); }
+WF_API wf_str wf_param(wf_req *req, wf_in in, const char *name) {
+    wf__need_request(req, "wf_param");
+    return wf__param_raw(req, in, name, true);
+}
 
 /* Look the parameter up; records "field required" when a required one is absent. Returns its text,
    ptr NULL when it is absent (the getter then answers the default). */
@@ -6842,18 +6983,21 @@ WF__PRIVATE wf_str wf__conv_str(wf_req *req, const char *in, const char *name, c
 
 /* A default is the programmer's: not held to the bounds (FastAPI does not check it). */
 WF_API long long wf_param_int(wf_req *req, wf_in in, const char *name, const char *spec) {
+    wf__need_request(req, "wf_param_int");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_INT, wf__in_names[in], name);
     wf_str v = wf__param_text(req, in, name, s);
     return v.ptr ? wf__conv_int(req, wf__in_names[in], name, s, v) : s->def_i;
 }
 
 WF_API double wf_param_float(wf_req *req, wf_in in, const char *name, const char *spec) {
+    wf__need_request(req, "wf_param_float");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_FLOAT, wf__in_names[in], name);
     wf_str v = wf__param_text(req, in, name, s);
     return v.ptr ? wf__conv_float(req, wf__in_names[in], name, s, v) : s->def_f;
 }
 
 WF_API bool wf_param_bool(wf_req *req, wf_in in, const char *name, const char *spec) {
+    wf__need_request(req, "wf_param_bool");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_BOOL, wf__in_names[in], name);
     wf_str v = wf__param_text(req, in, name, s);
     return v.ptr ? wf__conv_bool(req, wf__in_names[in], name, v) : s->def_b;
@@ -6866,6 +7010,7 @@ WF__PRIVATE wf_str wf__spec_str_default(const wf__pspec *s) {
 }
 
 WF_API wf_str wf_param_str(wf_req *req, wf_in in, const char *name, const char *spec) {
+    wf__need_request(req, "wf_param_str");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_STR, wf__in_names[in], name);
     wf_str v = wf__param_text(req, in, name, s);
     return v.ptr ? wf__conv_str(req, wf__in_names[in], name, s, v) : wf__spec_str_default(s);
@@ -6915,6 +7060,7 @@ WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str
 }
 
 WF_API const wf_jval *wf_body_json(wf_req *req) {
+    wf__need_request(req, "wf_body_json");
     if (req->params.json_state) return req->params.json_state > 0 ? req->params.json->root : NULL;
     wf_str body = wf_req_body(req), ct = wf_req_header(req, "content-type");
     req->params.json_state = -1;
@@ -7058,6 +7204,7 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
 }
 
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
+    wf__need_request(req, "wf_body_str");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_STR, "body", name);
     wf_str none = {NULL, 0}, text;
     bool use_def;
@@ -7071,6 +7218,7 @@ WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec) {
 }
 
 WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
+    wf__need_request(req, "wf_body_float");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_FLOAT, "body", name);
     wf_str text;
     double x = 0;
@@ -7087,6 +7235,7 @@ WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
 }
 
 WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
+    wf__need_request(req, "wf_body_int");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_INT, "body", name);
     wf_str text;
     long long x = 0;
@@ -7106,6 +7255,7 @@ WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
 }
 
 WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
+    wf__need_request(req, "wf_body_bool");
     const wf__pspec *s = wf__spec_for(req, spec, WF__K_BOOL, "body", name);
     wf_str text;
     long long i;
@@ -7163,6 +7313,7 @@ typedef struct wf__cleanup {
 } wf__cleanup;
 
 WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
+    if (!wf__in_request(req, "wf_defer")) return WF_EINVAL;
     if (req->deps.app_building) {            /* an app-scoped value's cleanup: at shutdown */
         wf_app *app = req->app;
         wf__cleanup *c = fn ? (wf__cleanup *)WF_MALLOC(NULL, sizeof *c) : NULL;
@@ -7277,6 +7428,7 @@ WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) {
 }
 
 WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
+    wf__need_request(req, "WF_DEPENDS (wf_depends)");
     if (dep->scope == WF_SCOPE_APP) return wf__app_dep(req, dep);
     for (wf__depval *v = req->deps.values; v; v = v->next) {
         if (v->dep != dep) continue;
@@ -7294,7 +7446,10 @@ WF_API void *wf_depends(wf_req *req, const wf_dep *dep) {
     return v->value;
 }
 
-WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) { return wf__dep_call(req, dep); }
+WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) {
+    wf__need_request(req, "wf_depends_fresh");
+    return wf__dep_call(req, dep);
+}
 
 /* The app's shutdown: app-scoped cleanups in reverse order, values forgotten (a restart rebuilds). */
 WF__PRIVATE void wf__app_shutdown(wf_app *app) {
@@ -7421,7 +7576,8 @@ WF__PRIVATE void wf__tasks_drop(wf__job *job) {
 }
 
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *)) {
-    int err = !fn ? WF_EINVAL : req->pool && !wf__pool_reserve(req->pool) ? WF_EFULL : 0;
+    int err = !wf__in_request(req, "wf_add_task") || !fn         ? WF_EINVAL
+            : req->pool && !wf__pool_reserve(req->pool) ? WF_EFULL : 0;
     wf__task *t = err ? NULL : (wf__task *)WF_MALLOC(NULL, sizeof *t);
     if (!t) {
         if (!err && req->pool) wf__pool_release(req->pool);
@@ -7984,16 +8140,19 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     req->errors.raise = &jb;
     const wf__route *rt = wf__node_route(m->node, wf_req_method(req));
     for (int i = 0; i < m->found.n; i++) m->found.name[i] = rt->names[i];
+    int level = wf__guard_level(req);
     if (setjmp(jb) == 0) {
         req->dispatch.pattern = rt->pattern;
         req->dispatch.blocking = rt->blocking;
         wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
         rt->handler(req, res);
+        wf__guards_unwind(req, level);      /* what the handler still holds, before the 422 */
         if (wf_invalid(req)) {
             wf__tasks_drop_all(req);
             wf__answer_invalid(req, res);
         }
     } else {
+        wf__guards_unwind(req, level);          /* locks the handler held: before anything else */
         wf__tasks_drop_all(req);                /* it raised: an error's response has no tasks */
         if (wf_invalid(req) && !req->errors.in_handler) {
             /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
@@ -8010,8 +8169,10 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
         wf__mw *m = &as->mws[req->dispatch.next_mw++];
         jmp_buf jb, *outer = req->errors.raise;   /* a raise below returns here, so the middleware */
         req->errors.raise = &jb;                  /* that called wf_next still sees the response */
+        int level = wf__guard_level(req);
         if (setjmp(jb) == 0) m->fn(req, res, m->user);
         else wf__tasks_drop_all(req);
+        wf__guards_unwind(req, level);
         req->errors.raise = outer;
     } else if (req->dispatch.next_mw++ == as->nmw) {
         wf__route_request(req, res);
@@ -8021,10 +8182,14 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
 /* The middleware chain around the router; a raise outside any handler unwinds to here. */
 WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
     jmp_buf jb;
+    wf_req *outer = wf__handling;
+    wf__handling = req;
     req->errors.raise = &jb;
     if (setjmp(jb) == 0) wf_next(req, res);
     else wf__tasks_drop_all(req);
+    wf__guards_unwind(req, 0);
     req->errors.raise = NULL;
+    wf__handling = outer;
 }
 
 /* The request goes to a blocking route, to be handed to the worker pool (matched only when the app
