@@ -679,7 +679,9 @@ typedef struct wf_req wf_req;
 typedef struct wf_res wf_res;
 typedef struct wf_group wf_group;
 
-/* A handler: reads the request, writes the response (it may also raise, see >>errors). */
+/* A handler: reads the request, writes the response (it may also raise, see >>errors). One that
+   returns without touching the response is answered 200 with JSON null, as FastAPI answers a
+   handler returning None, and logged once per route (a forgotten reply, most likely). */
 typedef void (*wf_handler)(wf_req *req, wf_res *res);
 
 /* How a route runs; zero-initialise (a NULL pointer means all defaults). */
@@ -1000,6 +1002,20 @@ WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep);
    or when it failed, or when the client went away, or at shutdown; in reverse order of
    registration, exactly once. Request views are gone by then; its arena is not. */
 WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg);
+/* How a request ended, as a cleanup registered with wf_defer_outcome sees it. */
+typedef struct wf_outcome {
+    int status;                 /* the status answered (0 if no response was made) */
+    bool failed;                /* it raised (wf_raise, wf_fail, a dependency's), failed validation
+                                   (422) or answered 5xx: roll back */
+    bool abandoned;             /* the response was not completely sent: the client went away, or
+                                   the server stopped first */
+} wf_outcome;
+
+/* wf_defer for a cleanup that depends on how the request ended: a transaction commits when
+   !o->failed && !o->abandoned, and rolls back otherwise (FastAPI's try: yield db; db.commit()
+   except: db.rollback()). Run with the same rules as wf_defer, in the same order; in an
+   app-scoped dependency, fn runs at shutdown with a zero outcome. */
+WF_API int wf_defer_outcome(wf_req *req, void (*fn)(void *arg, const wf_outcome *o), void *arg);
 /* Use replacement wherever dep is asked for (tests: app.dependency_overrides[dep] = ...). */
 WF_API int wf_override(wf_app *app, const wf_dep *dep, const wf_dep *replacement);
 /* Forget every override. */
@@ -4965,6 +4981,7 @@ typedef struct wf__route {
     wf_handler handler;
     wf_group *group;
     bool blocking;              /* run on the worker pool */
+    atomic_bool said_no_reply;  /* its handler returned without a reply once: logged */
 } wf__route;
 
 typedef struct wf__rnode wf__rnode;
@@ -5513,6 +5530,7 @@ struct wf_req {
         jmp_buf *raise;         /* where wf_raise unwinds to */
         bool in_handler;        /* an error handler is running */
         struct wf__guard *guards;   /* wf_guard, newest first: released by the unwinding */
+        bool raised;            /* the request ended in a raise */
     } errors;
     struct wf__req_deps {       /* >>deps */
         struct wf__depval *values;
@@ -6146,6 +6164,11 @@ WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_u
 }
 
 WF_API int wf_res_get_status(const wf_res *res) { return res->status ? res->status : 200; }
+
+/* Nothing was set on the response: no status, header, body, file or stream. */
+WF__PRIVATE bool wf__res_untouched(const wf_res *res) {
+    return !res->status && !res->has_body && !res->stream && res->file_fd < 0 && !res->hdrs.len;
+}
 /* A plain host[:port] or [ipv6][:port], the only Host Starlette (as Debian ships 0.26, with the fix
    against host-header tricks) puts in a URL: ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$ */
 WF__PRIVATE bool wf__netloc_ok(wf_str h) {
@@ -6355,6 +6378,7 @@ WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, cons
     if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
     wf__error(req, req->res, status, detail_json ? detail_json : "null",
               detail_json ? strlen(detail_json) : 4, headers);
+    req->errors.raised = true;
     if (req->errors.raise) longjmp(*req->errors.raise, 1);
     wf__misuse_say("wf_raise", req);
     abort();
@@ -7308,37 +7332,49 @@ typedef struct wf__depval {
 
 typedef struct wf__cleanup {
     struct wf__cleanup *next;
-    void (*fn)(void *);
+    void (*fn)(void *);                                 /* wf_defer's, or */
+    void (*fn_outcome)(void *, const wf_outcome *);     /* wf_defer_outcome's */
     void *arg;
 } wf__cleanup;
 
-WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
-    if (!wf__in_request(req, "wf_defer")) return WF_EINVAL;
-    if (req->deps.app_building) {            /* an app-scoped value's cleanup: at shutdown */
-        wf_app *app = req->app;
-        wf__cleanup *c = fn ? (wf__cleanup *)WF_MALLOC(NULL, sizeof *c) : NULL;
-        if (!c) return fn ? WF_ENOMEM : WF_EINVAL;
-        c->fn = fn;
-        c->arg = arg;
-        c->next = app->deps.cleanups;        /* the app's lock is held by the builder */
-        app->deps.cleanups = c;
-        return 0;
-    }
-    wf__cleanup *c = (wf__cleanup *)wf_req_alloc(req, sizeof *c);
-    if (!c || !fn) return c ? WF_EINVAL : WF_ENOMEM;
+/* Register a cleanup: the request's (in its arena), or while an app-scoped value is built the app's
+   (run at shutdown). */
+WF__PRIVATE int wf__defer(wf_req *req, void (*fn)(void *), void (*fn_outcome)(void *, const wf_outcome *),
+                          void *arg) {
+    bool app = req->deps.app_building;
+    size_t n = sizeof(wf__cleanup);
+    wf__cleanup *c = !fn && !fn_outcome ? NULL
+                   : (wf__cleanup *)(app ? WF_MALLOC(NULL, n) : wf_req_alloc(req, n));
+    if (!c) return !fn && !fn_outcome ? WF_EINVAL : WF_ENOMEM;
     c->fn = fn;
+    c->fn_outcome = fn_outcome;
     c->arg = arg;
-    c->next = req->deps.cleanups;            /* newest first: run in reverse order of registration */
-    req->deps.cleanups = c;
+    wf__cleanup **head = app ? &req->app->deps.cleanups : &req->deps.cleanups;
+    c->next = *head;                         /* newest first: run in reverse order of registration */
+    *head = c;                               /* (the app's list: its lock is held by the builder) */
     return 0;
 }
 
+WF_API int wf_defer(wf_req *req, void (*fn)(void *arg), void *arg) {
+    return wf__in_request(req, "wf_defer") ? wf__defer(req, fn, NULL, arg) : WF_EINVAL;
+}
+
+WF_API int wf_defer_outcome(wf_req *req, void (*fn)(void *arg, const wf_outcome *o), void *arg) {
+    return wf__in_request(req, "wf_defer_outcome") ? wf__defer(req, NULL, fn, arg) : WF_EINVAL;
+}
+
+/* Run one cleanup, with the outcome if it takes one. */
+WF__PRIVATE void wf__cleanup_run(const wf__cleanup *c, const wf_outcome *o) {
+    if (c->fn_outcome) c->fn_outcome(c->arg, o);
+    else c->fn(c->arg);
+}
+
 /* Run and forget the request's cleanups. */
-WF__PRIVATE void wf__run_cleanups(wf_req *req) {
+WF__PRIVATE void wf__run_cleanups(wf_req *req, const wf_outcome *o) {
     while (req->deps.cleanups) {
         wf__cleanup *c = req->deps.cleanups;
         req->deps.cleanups = c->next;        /* taken off first: exactly once, even if it raises */
-        c->fn(c->arg);
+        wf__cleanup_run(c, o);
     }
 }
 
@@ -7454,10 +7490,11 @@ WF_API void *wf_depends_fresh(wf_req *req, const wf_dep *dep) {
 /* The app's shutdown: app-scoped cleanups in reverse order, values forgotten (a restart rebuilds). */
 WF__PRIVATE void wf__app_shutdown(wf_app *app) {
     pthread_mutex_lock(&app->deps.mu);
+    wf_outcome none = {0, false, false};
     while (app->deps.cleanups) {
         wf__cleanup *c = app->deps.cleanups;
         app->deps.cleanups = c->next;
-        c->fn(c->arg);
+        wf__cleanup_run(c, &none);
         WF_FREE(NULL, c);
     }
     while (app->deps.values) {
@@ -7504,9 +7541,9 @@ WF__PRIVATE void wf__group_deps(wf_req *req, const wf_group *g) {
     for (int i = 0; i < g->ndeps; i++) wf_depends(req, g->deps[i]);
 }
 
-/* The request is over: run and forget its cleanups. */
-WF__PRIVATE void wf__deps_request_end(wf_req *req) {
-    wf__run_cleanups(req);
+/* The request is over (o: how): run and forget its cleanups. */
+WF__PRIVATE void wf__deps_request_end(wf_req *req, const wf_outcome *o) {
+    wf__run_cleanups(req, o);
     memset(&req->deps, 0, sizeof req->deps);
 }
 
@@ -7897,10 +7934,14 @@ WF__PRIVATE wf__request *wf__request_get(wf__loop *loop, wf__hconn *c) {
     return request;
 }
 
-/* The request is over: each section lets go of its part, in the order FastAPI ends a request. */
-WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request) {
+/* The request is over (its response completely sent, or not): each section lets go of its part,
+   in the order FastAPI ends a request. */
+WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request, bool sent) {
     wf__hloop *hl = (wf__hloop *)loop->user;
-    wf__deps_request_end(&request->req);             /* the cleanups, newest first */
+    wf_req *req = &request->req;
+    wf_outcome o = {request->res.status, false, !sent};
+    o.failed = req->errors.raised || wf_invalid(req) || o.status >= 500;
+    wf__deps_request_end(req, &o);                   /* the cleanups, newest first */
     wf__tasks_request_end(&request->req);            /* the response is out: its tasks may run */
     wf__params_request_end(&request->req);
     wf__res_end(&request->res);
@@ -7913,7 +7954,7 @@ WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request) {
    (the code after a dependency's `yield` runs after the response, as FastAPI does). */
 WF__PRIVATE void wf__request_finish(wf__loop *loop, wf__hconn *c, wf__request *request) {
     if (!request->req.deps.cleanups && !request->req.tasks.head) {
-        wf__request_put(loop, request);
+        wf__request_put(loop, request, false);      /* nothing that asks how it went */
         return;
     }
     request->next = NULL;
@@ -7922,12 +7963,12 @@ WF__PRIVATE void wf__request_finish(wf__loop *loop, wf__hconn *c, wf__request *r
     c->done_tail = request;
 }
 
-/* The output has drained (or the connection is closing): run the waiting cleanups, in order. */
-WF__PRIVATE void wf__release_done(wf__loop *loop, wf__hconn *c) {
+/* The output has drained (sent), or the connection is closing: run the waiting cleanups, in order. */
+WF__PRIVATE void wf__release_done(wf__loop *loop, wf__hconn *c, bool sent) {
     while (c->done) {
         wf__request *request = c->done;
         c->done = request->next;
-        wf__request_put(loop, request);
+        wf__request_put(loop, request, sent);
     }
     c->done_tail = NULL;
 }
@@ -8068,7 +8109,7 @@ WF__PRIVATE void wf__http_error(wf__loop *loop, wf__hconn *c, wf__request *reque
     c->closing = true;
     c->must_linger = true;
     wf__finish_response(loop, c, request);
-    wf__request_put(loop, request);
+    wf__request_put(loop, request, false);
     c->request = NULL;
 }
 
@@ -8122,6 +8163,16 @@ WF__PRIVATE void wf__route_missed(wf_req *req, wf_res *res, wf__match *m) {
     wf__error_text(req, res, 404, "Not Found", NULL);
 }
 
+/* The handler returned without a reply: answered as FastAPI answers a handler returning None (200,
+   JSON null), and logged once per route, since it is most likely a forgotten reply. */
+WF__PRIVATE void wf__no_reply(wf_req *req, wf_res *res, const wf__route *rt) {
+    if (!atomic_exchange(&((wf__route *)(uintptr_t)rt)->said_no_reply, true))
+        wf__logf(req->cfg, WF_LOG_WARNING, "%s %s: the handler returned without a reply; answered 200 null, "
+                 "as FastAPI answers a handler that returns None (logged once per route)", rt->method,
+                 rt->pattern);
+    wf_reply(res, 200, "application/json", "null", 4);
+}
+
 /* Route the request and run its handler; errors raised by the handler unwind to here. */
 WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf__match *m = wf__route_find(req);
@@ -8147,6 +8198,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
         rt->handler(req, res);
         wf__guards_unwind(req, level);      /* what the handler still holds, before the 422 */
+        if (!wf_invalid(req) && wf__res_untouched(res)) wf__no_reply(req, res, rt);
         if (wf_invalid(req)) {
             wf__tasks_drop_all(req);
             wf__answer_invalid(req, res);
@@ -8464,7 +8516,7 @@ WF__PRIVATE void wf__http_drive(wf__loop *loop, wf__hconn *c) {
         q->sent = false;
         if (fr < 0) goto dead;
         if (fr == 1) break;
-        if (c->done) wf__release_done(loop, c);   /* every response so far is sent */
+        if (c->done) wf__release_done(loop, c, true);   /* every response so far is sent */
         if (c->request && c->request->phase == WF__P_STREAM) {
             if (c->stream_idle) break;
             continue;
@@ -8534,10 +8586,10 @@ WF__PRIVATE void wf__http_timeout(wf__loop *loop, wf__conn *conn, int timer) {
 /* The connection is closing: cleanups run when the client goes away too. */
 WF__PRIVATE void wf__http_closed(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
-    wf__release_done(loop, c);
+    wf__release_done(loop, c, false);
     if (c->request && c->request->phase == WF__P_WORK)
         atomic_store(&c->request->orphan, true); /* its worker frees it */
-    else if (c->request) wf__request_put(loop, c->request);
+    else if (c->request) wf__request_put(loop, c->request, false);
     c->request = NULL;
 }
 
@@ -8565,7 +8617,7 @@ WF__PRIVATE void wf__work_back(void *arg) {
        dropped at shutdown, after every connection closed) is always such an orphan. */
     if (atomic_load(&request->orphan)) {
         wf__access(request, 499);            /* nginx's "client closed request", in the access log only */
-        wf__request_put(loop, request);
+        wf__request_put(loop, request, false);
         return;
     }
     wf__conn_input(loop, &c->base);
