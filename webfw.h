@@ -528,8 +528,14 @@ WF_API int wf_json_double(char out[32], double v);
    close; s a const char * (NULL is null; inside an object the key), S a wf_str, i int, I long long,
    u unsigned, f double, b bool (an int), n null, j a const char * of raw JSON. Spaces, ':' and ','
    may be added for readability. Returns 0 or a wf_err (nothing is kept on error).
-   Example: wf_json_pack(&b, "{s:s, s:[i,i]}", "name", "x", "ids", 1, 2) */
+   Example: wf_json_pack(&b, "{s:s, s:[i,i]}", "name", "x", "ids", 1, 2)
+   No compiler checks a custom format against its arguments: WF_KV below is the type-checked way.
+   Unless NDEBUG is defined (or WF_JSON_CHECK is 0), a malformed format (an unknown letter, a
+   bracket left open or closed twice, a key that is not s, a key without its value) and arguments
+   that cannot be what the format says (a small integer given for s or j, a wf_str whose length
+   is impossible) are reported on stderr with the format and the position, then abort. */
 WF_API int wf_json_pack(wf_buf *b, const char *fmt, ...);
+
 
 /* ---- the reader ---- */
 
@@ -577,6 +583,57 @@ WF_API bool wf_json_int(const wf_jval *v, long long *out);
 WF_API bool wf_json_bool(const wf_jval *v, bool *out);
 /* Write a parsed value (and everything in it) with the writer: integers stay exact. */
 WF_API void wf_jw_value(wf_jw *w, const wf_jval *v);
+
+/* One member of an object, typed by the compiler: WF_KV("id", id) picks the JSON type from id's C
+   type (integers, bool, float and double, char * and const char * as strings, NULL as null, wf_str,
+   const wf_jval *); another type does not compile. WF_KV_NULL("k") and WF_KV_RAW("k", json_text)
+   write null and raw JSON. Used by wf_jw_object, wf_reply_obj and wf_json_obj (C11; in C++ call
+   wf_kv_int & co. and wf_reply_kvs / wf_jw_kvs with an array). */
+typedef struct wf_kv {
+    const char *key;
+    enum { WF_KV_INT, WF_KV_UINT, WF_KV_NUM, WF_KV_BOOL, WF_KV_STR, WF_KV_VIEW, WF_KV_JVAL,
+           WF_KV_RAWJSON, WF_KV_NULLV } type;
+    union {
+        long long i;
+        unsigned long long u;
+        double f;
+        bool b;
+        const char *s;
+        wf_str v;
+        const wf_jval *j;
+    } as;
+} wf_kv;
+WF_API wf_kv wf_kv_int(const char *key, long long v);
+WF_API wf_kv wf_kv_uint(const char *key, unsigned long long v);
+WF_API wf_kv wf_kv_num(const char *key, double v);
+WF_API wf_kv wf_kv_bool(const char *key, bool v);
+WF_API wf_kv wf_kv_str(const char *key, const char *v);
+WF_API wf_kv wf_kv_view(const char *key, wf_str v);
+WF_API wf_kv wf_kv_jval(const char *key, const wf_jval *v);
+WF_API wf_kv wf_kv_raw(const char *key, const char *json);
+#define WF_KV_NULL(key) wf_kv_raw((key), NULL)
+#define WF_KV_RAW(key, json) wf_kv_raw((key), (json))
+/* Write the object {kv[0], ..., kv[n-1]} (each member's value as its type says). */
+WF_API void wf_jw_kvs(wf_jw *w, const wf_kv *kv, size_t n);
+/* Append the object to b. Returns 0 or a wf_err (nothing kept on error). */
+WF_API int wf_json_kvs(wf_buf *b, const wf_kv *kv, size_t n);
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+#define WF_KV(key, v)                                                                                    \
+    _Generic((v), bool: wf_kv_bool, char: wf_kv_int, signed char: wf_kv_int, short: wf_kv_int,          \
+             int: wf_kv_int, long: wf_kv_int, long long: wf_kv_int, unsigned char: wf_kv_uint,            \
+             unsigned short: wf_kv_uint, unsigned: wf_kv_uint, unsigned long: wf_kv_uint,                 \
+             unsigned long long: wf_kv_uint, float: wf_kv_num, double: wf_kv_num, char *: wf_kv_str,     \
+             const char *: wf_kv_str, void *: wf__kv_null, wf_str: wf_kv_view, wf_jval *: wf_kv_jval,    \
+             const wf_jval *: wf_kv_jval)((key), (v))
+/* wf_jw_object(w, WF_KV("id", 1), WF_KV("name", name)): one object, written with the writer. */
+#define wf_jw_object(w, ...) \
+    wf_jw_kvs((w), (const wf_kv[]){__VA_ARGS__}, sizeof((const wf_kv[]){__VA_ARGS__}) / sizeof(wf_kv))
+/* wf_json_obj(&buf, WF_KV(...), ...): one object appended to a wf_buf. */
+#define wf_json_obj(b, ...) \
+    wf_json_kvs((b), (const wf_kv[]){__VA_ARGS__}, sizeof((const wf_kv[]){__VA_ARGS__}) / sizeof(wf_kv))
+#endif
+/* (WF_KV(k, NULL): NULL is a void * in C's headers, written as null.) */
+WF_API wf_kv wf__kv_null(const char *key, const void *v);
 
 /* ======================================================================
  * >>http  HTTP/1.1: request parser, chunked decoder, response head and chunk writers
@@ -806,6 +863,25 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text);
 /* Reply with application/json built by wf_json_pack(fmt, ...). Returns 0 or a wf_err (then the
    reply is a 500). Example: wf_reply_json(res, 200, "{s:s}", "message", "Hello World") */
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...);
+/* Reply with status and the object the WF_KV members make, type-checked by the compiler:
+       wf_reply_obj(res, 200, WF_KV("id", id), WF_KV("name", name), WF_KV("price", 9.5)) */
+WF_API int wf_reply_kvs(wf_res *res, int status, const wf_kv *kv, size_t n);
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+#define wf_reply_obj(res, status, ...)                                                                \
+    wf_reply_kvs((res), (status), (const wf_kv[]){__VA_ARGS__},                                       \
+                 sizeof((const wf_kv[]){__VA_ARGS__}) / sizeof(wf_kv))
+#endif
+/* A JSON writer whose output is the response's body: the reply is status with application/json,
+   and the handler writes objects and lists straight into it (no buffer to free):
+       wf_jw *w = wf_res_json(res, 200);
+       wf_jw_arr(w);
+       for (int i = 0; i < n; i++)
+           wf_jw_object(w, WF_KV("id", notes[i].id), WF_KV("title", notes[i].title));
+       wf_jw_end(w);
+   The body is closed when the handler returns (or a middleware after wf_next): a value left
+   unfinished or an error of the writer (NaN, no memory) makes it a 500, logged. A later reply
+   replaces it. The writer is valid until then. */
+WF_API wf_jw *wf_res_json(wf_res *res, int status);
 /* Reply with {"detail": "<detail>"} as application/json (detail is JSON-escaped). */
 WF_API int wf_reply_detail(wf_res *res, int status, const char *detail);
 /* Reply with text/html; charset=utf-8. */
@@ -2826,10 +2902,96 @@ WF__PRIVATE void wf__pack_one(wf_jw *w, const char **f, va_list *ap) {
     }
 }
 
+#ifndef WF_JSON_CHECK
+#ifdef NDEBUG
+#define WF_JSON_CHECK 0
+#else
+#define WF_JSON_CHECK 1
+#endif
+#endif
+
+/* What is wrong with a wf_json_pack format, read without its arguments (*at: where), or NULL. */
+WF__PRIVATE const char *wf__pack_format_error(const char *fmt, size_t *at) {
+    uint8_t obj[128];           /* per open level: 1 an object, 2 an object whose value is due */
+    int depth = 0;
+    bool top = false;
+    for (size_t i = 0; fmt[i]; i++) {
+        char c = fmt[i];
+        *at = i;
+        if (strchr(" :,\t\n", c)) continue;
+        if (!strchr("{}[]sSiIufbnj", c)) return "an unknown letter (s S i I u f b n j { } [ ])";
+        bool closing = c == '}' || c == ']';
+        if (!closing && !depth && top) return "a second value at the top level";
+        if (closing) {
+            if (!depth || (c == '}') != (obj[depth - 1] != 0)) return "a bracket that closes nothing open";
+            if (obj[depth - 1] == 2) return "a key without its value";
+            depth--;
+        } else if (depth && obj[depth - 1] == 1) {          /* an object's key is due */
+            if (c != 's') return "an object's key must be s";
+            obj[depth - 1] = 2;
+            continue;
+        } else if (depth) {
+            if (obj[depth - 1] == 2) obj[depth - 1] = 1;
+        }
+        if (!depth) top = true;
+        if (c == '{' || c == '[') {
+            if (depth == (int)sizeof obj) return "nested too deep";
+            obj[depth++] = c == '{';
+        }
+    }
+    return depth ? "a bracket left open" : !top ? "no value" : NULL;
+}
+
+/* In debug builds: a format or argument wf_json_pack cannot use is a bug in the program, said on
+   stderr with the format and where, then abort (wf_json_pack would otherwise read its arguments
+   as the wrong types, or answer 500 without saying why). */
+WF__PRIVATE void wf__pack_refuse(const char *fmt, size_t at, const char *why) {
+    fprintf(stderr, "webfw: wf_json_pack(\"%s\"): at %zu ('%c'): %s\n", fmt, at, fmt[at] ? fmt[at] : ' ',
+            why);
+    abort();
+}
+
+/* Debug builds: arguments that cannot be what the format says (a small integer for a pointer, a
+   wf_str with an impossible length): checked on a copy of the arguments, before any is used. */
+WF__PRIVATE void wf__pack_check_args(const char *fmt, va_list ap) {
+    va_list cp;
+    va_copy(cp, ap);
+    for (size_t i = 0; fmt[i]; i++) {
+        const char *why = NULL;
+        switch (fmt[i]) {
+        case 's': case 'j': {
+            uintptr_t p = (uintptr_t)va_arg(cp, const char *);
+            if (p && p < 4096) why = "a small integer where a const char * is due (s/j)";
+            break;
+        }
+        case 'S': {
+            wf_str v = va_arg(cp, wf_str);
+            uintptr_t p = (uintptr_t)v.ptr;
+            if ((!p && v.len) || v.len > ((size_t)1 << 40) || (p && p < 4096))
+                why = "not a wf_str (S): a char * given instead? use s";
+            break;
+        }
+        case 'i': case 'b': (void)va_arg(cp, int); break;
+        case 'u': (void)va_arg(cp, unsigned); break;
+        case 'I': (void)va_arg(cp, long long); break;
+        case 'f': (void)va_arg(cp, double); break;
+        default: break;
+        }
+        if (why) {
+            va_end(cp);
+            wf__pack_refuse(fmt, i, why);
+        }
+    }
+    va_end(cp);
+}
+
 WF__PRIVATE int wf__json_vpack(wf_buf *b, const char *fmt, va_list ap) {
     wf_jw w;
     va_list cp;
-    size_t mark = b->len;
+    size_t mark = b->len, at = 0;
+    const char *bad = WF_JSON_CHECK ? wf__pack_format_error(fmt, &at) : NULL;
+    if (bad) wf__pack_refuse(fmt, at, bad);
+    if (WF_JSON_CHECK) wf__pack_check_args(fmt, ap);
     memset(&w, 0, sizeof w);
     w.out = b;
     va_copy(cp, ap);
@@ -3220,6 +3382,99 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     case WF_JSON_NULL: wf_jw_null(w); break;
     default: if (!w->err) w->err = WF_EINVAL; break;
     }
+}
+
+/* ---- typed members (WF_KV) ---- */
+
+WF__PRIVATE wf_kv wf__kv(const char *key, int type) {
+    wf_kv kv;
+    memset(&kv, 0, sizeof kv);
+    kv.key = key;
+    kv.type = type;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_int(const char *key, long long v) {
+    wf_kv kv = wf__kv(key, WF_KV_INT);
+    kv.as.i = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_uint(const char *key, unsigned long long v) {
+    wf_kv kv = wf__kv(key, WF_KV_UINT);
+    kv.as.u = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_num(const char *key, double v) {
+    wf_kv kv = wf__kv(key, WF_KV_NUM);
+    kv.as.f = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_bool(const char *key, bool v) {
+    wf_kv kv = wf__kv(key, WF_KV_BOOL);
+    kv.as.b = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_str(const char *key, const char *v) {
+    wf_kv kv = wf__kv(key, WF_KV_STR);
+    kv.as.s = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_view(const char *key, wf_str v) {
+    wf_kv kv = wf__kv(key, WF_KV_VIEW);
+    kv.as.v = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_jval(const char *key, const wf_jval *v) {
+    wf_kv kv = wf__kv(key, WF_KV_JVAL);
+    kv.as.j = v;
+    return kv;
+}
+
+WF_API wf_kv wf_kv_raw(const char *key, const char *json) {
+    wf_kv kv = wf__kv(key, json ? WF_KV_RAWJSON : WF_KV_NULLV);
+    kv.as.s = json;
+    return kv;
+}
+
+WF_API wf_kv wf__kv_null(const char *key, const void *v) {
+    (void)v;                    /* NULL, the one void * a member can be */
+    return wf__kv(key, WF_KV_NULLV);
+}
+
+WF_API void wf_jw_kvs(wf_jw *w, const wf_kv *kv, size_t n) {
+    wf_jw_obj(w);
+    for (size_t i = 0; i < n; i++) {
+        const wf_kv *m = &kv[i];
+        wf_jw_key(w, m->key);
+        switch (m->type) {
+        case WF_KV_INT: wf_jw_int(w, m->as.i); break;
+        case WF_KV_UINT: wf_jw_uint(w, m->as.u); break;
+        case WF_KV_NUM: wf_jw_num(w, m->as.f); break;
+        case WF_KV_BOOL: wf_jw_bool(w, m->as.b); break;
+        case WF_KV_STR: wf_jw_str(w, m->as.s); break;
+        case WF_KV_VIEW: wf_jw_strn(w, m->as.v.ptr, m->as.v.len); break;
+        case WF_KV_JVAL: wf_jw_value(w, m->as.j); break;
+        case WF_KV_RAWJSON: wf_jw_raw(w, m->as.s, strlen(m->as.s)); break;
+        default: wf_jw_null(w); break;
+        }
+    }
+    wf_jw_end(w);
+}
+
+WF_API int wf_json_kvs(wf_buf *b, const wf_kv *kv, size_t n) {
+    wf_jw w;
+    size_t mark = b->len;
+    memset(&w, 0, sizeof w);
+    w.out = b;
+    wf_jw_kvs(&w, kv, n);
+    if (w.err && b->ptr) b->ptr[b->len = mark] = 0;
+    return w.err;
 }
 
 /* ======================================================================
@@ -5762,6 +6017,8 @@ struct wf_res {
     uint64_t bytes;             /* bytes queued so far, for the access log */
     int file_fd;                /* a file body (body_len bytes from file_off), or -1 */
     uint64_t file_off;
+    wf_jw json;                 /* wf_res_json's writer, into copy */
+    bool json_open;             /* it is the body: closed when the handler returns */
 };
 
 /* A new response (its buffers kept from the last one). */
@@ -5782,6 +6039,7 @@ WF__PRIVATE void wf__res_drop_body(wf_res *res) {
     res->file_fd = -1;
     res->body_len = 0;
     res->has_body = false;
+    res->json_open = false;
     if (res->stream_free) res->stream_free(res->stream_user);
     res->stream = NULL;
     res->stream_free = NULL;
@@ -5852,6 +6110,7 @@ WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
 }
 
 WF_API int wf_res_set_body(wf_res *res, const void *body, size_t len, wf_body_mode mode) {
+    res->json_open = false;   /* and wf_res_json's */
     if (res->file_fd >= 0) {  /* a new body replaces a file */
         close(res->file_fd);
         res->file_fd = -1;
@@ -5893,15 +6152,21 @@ WF_API int wf_reply_text(wf_res *res, int status, const char *text) {
 }
 
 /* The JSON goes straight into the response's reusable body buffer: no allocation, no copy. */
-WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
+/* A JSON body written into copy: wf_reply_json's, wf_reply_kvs's, wf_res_json's. The old body
+   goes (a file, an owned body); status and Content-Type are set. */
+WF__PRIVATE void wf__json_body_begin(wf_res *res) {
     if (res->file_fd >= 0) {
         close(res->file_fd);
         res->file_fd = -1;
     }
     if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
     res->has_body = false;
+    res->json_open = false;
     res->copy.len = 0;
-    int rc = wf__json_vpack(&res->copy, fmt, ap);
+}
+
+/* The JSON in copy is the body (rc: how writing it went; an error makes the reply a 500). */
+WF__PRIVATE int wf__json_body_end(wf_res *res, int status, int rc) {
     if (rc < 0) {
         wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35);
         return rc;
@@ -5914,6 +6179,39 @@ WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_lis
     res->body = res->copy.ptr;
     res->body_len = res->copy.len;
     return 0;
+}
+
+WF_API int wf_reply_kvs(wf_res *res, int status, const wf_kv *kv, size_t n) {
+    wf__json_body_begin(res);
+    return wf__json_body_end(res, status, wf_json_kvs(&res->copy, kv, n));
+}
+
+WF_API wf_jw *wf_res_json(wf_res *res, int status) {
+    wf__json_body_begin(res);
+    memset(&res->json, 0, sizeof res->json);
+    res->json.out = &res->copy;
+    if (wf__json_body_end(res, status, 0) < 0) res->json.err = WF_ENOMEM;
+    res->json_open = true;
+    return &res->json;
+}
+
+/* After the handler: wf_res_json's body is complete, or a 500 (false). */
+WF__PRIVATE bool wf__res_json_close(wf_res *res) {
+    if (!res->json_open) return true;
+    res->json_open = false;
+    wf_jw *w = &res->json;
+    if (!w->err && !w->depth && w->wf__top) {
+        res->body = res->copy.ptr;
+        res->body_len = res->copy.len;
+        return true;
+    }
+    wf_reply(res, 500, "application/json", "{\"detail\":\"Internal Server Error\"}", 35);
+    return false;
+}
+
+WF__PRIVATE int wf__reply_vjson(wf_res *res, int status, const char *fmt, va_list ap) {
+    wf__json_body_begin(res);
+    return wf__json_body_end(res, status, wf__json_vpack(&res->copy, fmt, ap));
 }
 
 WF_API int wf_reply_json(wf_res *res, int status, const char *fmt, ...) {
@@ -8163,6 +8461,17 @@ WF__PRIVATE void wf__route_missed(wf_req *req, wf_res *res, wf__match *m) {
     wf__error_text(req, res, 404, "Not Found", NULL);
 }
 
+/* wf_res_json's body is closed: an unfinished one, or one the writer failed, is a 500, logged. */
+WF__PRIVATE void wf__json_close(wf_req *req, wf_res *res) {
+    int depth = (int)res->json.depth, err = res->json.err;
+    if (wf__res_json_close(res)) return;
+    wf_str m = wf_req_method(req);
+    wf__logf(req->cfg, WF_LOG_ERROR, "%.*s %s: the JSON body of wf_res_json %s; answered 500",
+             (int)WF__MIN(m.len, 16), m.ptr, wf__req_pattern(req),
+             err == WF_ENOMEM ? "ran out of memory" : err ? "was misused (NaN, a key out of place...)"
+             : depth ? "was left with an object or array open" : "is empty");
+}
+
 /* The handler returned without a reply: answered as FastAPI answers a handler returning None (200,
    JSON null), and logged once per route, since it is most likely a forgotten reply. */
 WF__PRIVATE void wf__no_reply(wf_req *req, wf_res *res, const wf__route *rt) {
@@ -8198,6 +8507,7 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         wf__group_deps(req, rt->group);     /* FastAPI runs dependencies first */
         rt->handler(req, res);
         wf__guards_unwind(req, level);      /* what the handler still holds, before the 422 */
+        wf__json_close(req, res);
         if (!wf_invalid(req) && wf__res_untouched(res)) wf__no_reply(req, res, rt);
         if (wf_invalid(req)) {
             wf__tasks_drop_all(req);
@@ -8240,6 +8550,7 @@ WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
     if (setjmp(jb) == 0) wf_next(req, res);
     else wf__tasks_drop_all(req);
     wf__guards_unwind(req, 0);
+    wf__json_close(req, res);                   /* a middleware's wf_res_json */
     req->errors.raise = NULL;
     wf__handling = outer;
 }

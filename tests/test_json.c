@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Expected texts made by Python's json.dumps (an independent implementation). */
 static const struct { double v; const char *text; } doubles[] = {
@@ -78,13 +81,66 @@ WF_TEST(json_pack_objects_arrays_and_values) {
     b.len = 0;
     WF_EXPECT_EQ_INT(wf_json_pack(&b, "[f]", NAN), WF_EINVAL);
     WF_EXPECT_EQ_INT(b.len, 0);                  /* nothing kept on error */
-    WF_EXPECT_EQ_INT(wf_json_pack(&b, "{s}", "k"), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_json_pack(&b, "[i", 1), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_json_pack(&b, "[i]]", 1), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_json_pack(&b, "ii", 1, 2), WF_EINVAL);
-    WF_EXPECT_EQ_INT(wf_json_pack(&b, "x"), WF_EINVAL);
-    WF_EXPECT_EQ_INT(b.len, 0);
     wf_buf_free(&b);
+}
+
+/* A format or an argument wf_json_pack cannot use: in a debug build (this one: no NDEBUG) it is said
+   on stderr, with the format and the position, and the program aborts. Each case runs in a child. */
+static void pack_in_child(int which) {
+    wf_buf b = {0};
+    wf_str view = {"abc", 3};
+    switch (which) {
+    case 0: wf_json_pack(&b, "{s}", "k"); break;
+    case 1: wf_json_pack(&b, "[i", 1); break;
+    case 2: wf_json_pack(&b, "[i]]", 1); break;
+    case 3: wf_json_pack(&b, "ii", 1, 2); break;
+    case 4: wf_json_pack(&b, "x"); break;
+    case 5: wf_json_pack(&b, "{i:i}", 1, 2); break;
+    case 6: wf_json_pack(&b, "{s:s}", "id", 42); break;             /* an int for a string */
+    case 7: wf_json_pack(&b, "{s:S}", "name", (wf_str){NULL, 5}); break;   /* no wf_str can be that */
+    default: wf_json_pack(&b, "{s:S}", "name", view); break;        /* fine: exits 0 */
+    }
+    wf_buf_free(&b);
+}
+
+WF_TEST(json_pack_refuses_bad_formats_and_arguments_in_debug_builds) {
+    static const char *const said[] = {
+        "wf_json_pack(\"{s}\"): at 2 ('}'): a key without its value",
+        "wf_json_pack(\"[i\"): at 1 ('i'): a bracket left open",
+        "wf_json_pack(\"[i]]\"): at 3 (']'): a bracket that closes nothing open",
+        "wf_json_pack(\"ii\"): at 1 ('i'): a second value at the top level",
+        "wf_json_pack(\"x\"): at 0 ('x'): an unknown letter",
+        "wf_json_pack(\"{i:i}\"): at 1 ('i'): an object's key must be s",
+        "wf_json_pack(\"{s:s}\"): at 3 ('s'): a small integer where a const char * is due",
+        "wf_json_pack(\"{s:S}\"): at 3 ('S'): not a wf_str",
+        NULL,
+    };
+    for (int i = 0; i < 9; i++) {
+        int fd[2];
+        WF_ASSERT_EQ_INT(pipe(fd), 0);
+        pid_t pid = fork();
+        WF_ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+            dup2(fd[1], 2);
+            pack_in_child(i);
+            _exit(0);
+        }
+        close(fd[1]);
+        char out[512] = {0};
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof out - 1 && (r = read(fd[0], out + n, sizeof out - 1 - n)) > 0) n += (size_t)r;
+        close(fd[0]);
+        int st = 0;
+        WF_ASSERT_EQ_INT(waitpid(pid, &st, 0), pid);
+        if (!said[i]) {
+            WF_EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            continue;
+        }
+        WF_EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+        if (!strstr(out, said[i])) wf_test_log("case %d said: %s", i, out);
+        WF_EXPECT_TRUE(strstr(out, said[i]) != NULL);
+    }
 }
 
 WF_TEST(json_strings_escaped_and_utf8_checked) {

@@ -1,6 +1,7 @@
 /* Responses: HTML, redirects, cookies, files with Range and conditional requests (sendfile). */
 #define _GNU_SOURCE
 #include "util.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,71 @@ WF_TEST(responses_a_later_reply_replaces_the_earlier) {
     WF_EXPECT_EQ_INT(count_lines(r.head, "Content-Type"), 0);
     WF_EXPECT_EQ_INT(count_lines(r.head, "X-Mine"), 1);
     wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+}
+
+/* ---- type-checked JSON: WF_KV members, wf_reply_obj, the response's own writer ---- */
+
+static void reply_obj(wf_req *req, wf_res *res) {
+    (void)req;
+    char name[8] = "note";
+    const char *none = NULL;
+    wf_str view = {"viewed", 4};
+    unsigned long long big = 18446744073709551615ull;
+    wf_reply_obj(res, 201, WF_KV("id", 7), WF_KV("big", big), WF_KV("neg", (short)-3), WF_KV("price", 9.5),
+                 WF_KV("ratio", 0.25f), WF_KV("done", (bool)true), WF_KV("name", name), WF_KV("none", none),
+                 WF_KV("view", view), WF_KV("nil", NULL), WF_KV_NULL("n2"), WF_KV_RAW("raw", "[1,{}]"));
+}
+
+static void res_json_list(wf_req *req, wf_res *res) {
+    long long n = wf_param_int(req, WF_IN_QUERY, "n", "default=3");
+    const char *how = wf_req_strdup(req, wf_param_str(req, WF_IN_QUERY, "how", "default=ok"));
+    wf_jw *w = wf_res_json(res, 200);
+    wf_jw_arr(w);
+    for (long long i = 0; i < n; i++) wf_jw_object(w, WF_KV("id", i), WF_KV("title", "t"));
+    if (strcmp(how, "open") == 0) return;               /* the array left open: a 500 */
+    if (strcmp(how, "nan") == 0) wf_jw_num(w, NAN);      /* the writer fails: a 500 */
+    wf_jw_end(w);
+    if (strcmp(how, "replaced") == 0) wf_reply_text(res, 409, "later reply");
+}
+
+WF_TEST(responses_typed_json_members_and_the_response_writer) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/obj", reply_obj);
+    wf_get(app, "/list", res_json_list);
+    wf_config cfg = {.log = tu_log, .no_access_log = true};
+    wf_test_client *tc = wf_test_client_new(app, &cfg);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/obj", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 201);
+    WF_EXPECT_EQ_STR(r.body, "{\"id\":7,\"big\":18446744073709551615,\"neg\":-3,\"price\":9.5,\"ratio\":0.25,"
+                             "\"done\":true,\"name\":\"note\",\"none\":null,\"view\":\"view\",\"nil\":null,"
+                             "\"n2\":null,\"raw\":[1,{}]}");
+    wf_str ct = wf_test_header(&r, "content-type");
+    WF_EXPECT_EQ_MEM(ct.ptr, ct.len, "application/json", 16);
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/list?n=2", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 200);
+    WF_EXPECT_EQ_STR(r.body, "[{\"id\":0,\"title\":\"t\"},{\"id\":1,\"title\":\"t\"}]");
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/list?n=0", &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "[]");
+    wf_test_res_free(&r);
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/list?how=replaced", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 409);
+    WF_EXPECT_EQ_STR(r.body, "later reply");
+    wf_test_res_free(&r);
+    tu_log_clear();
+    static const char *const bad[] = {"/list?how=open", "/list?how=nan"};
+    for (int i = 0; i < 2; i++) {
+        WF_ASSERT_EQ_INT(wf_test_get(tc, bad[i], &r), 0);
+        WF_EXPECT_EQ_INT(r.status, 500);
+        WF_EXPECT_EQ_STR(r.body, "{\"detail\":\"Internal Server Error\"}");
+        wf_test_res_free(&r);
+    }
+    WF_EXPECT_EQ_INT(tu_log_count("GET /list: the JSON body of wf_res_json was left with an object or"), 1);
+    WF_EXPECT_EQ_INT(tu_log_count("GET /list: the JSON body of wf_res_json was misused"), 1);
     wf_test_client_free(tc);
     wf_app_free(app);
 }
