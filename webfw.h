@@ -341,7 +341,8 @@ extern "C" {
     X(WF_EMISSING,  -15, "a required claim is missing")                    \
     X(WF_EAUDIENCE, -16, "token audience not accepted")                    \
     X(WF_EISSUER,   -17, "token issuer not accepted")                      \
-    X(WF_EFULL,     -18, "the worker queue is full; try again later")
+    X(WF_EFULL,     -18, "the worker queue is full; try again later")      \
+    X(WF_EADDRINUSE, -19, "another process listens on the address")
 
 typedef enum wf_err {
 #define WF__ERR_ENUM(name, val, msg) name = val,
@@ -1188,6 +1189,10 @@ typedef struct wf_config {
                                    default 10000; past it wf_add_task gives WF_EFULL and a blocking
                                    route answers 503 */
     int slow_handler_ms;        /* a handler holding its loop this long is logged, default 100 */
+    bool share_port;            /* listen beside other processes on the same port (SO_REUSEPORT: the
+                                   kernel spreads connections; for zero-downtime restarts and a
+                                   process per core). Without it, a port another process listens on
+                                   is refused with WF_EADDRINUSE */
     bool no_signals;            /* wf_run leaves SIGINT/SIGTERM alone */
     bool no_access_log;         /* no access-log line per request */
     wf_access_log_fn access_log; /* default: one line to stderr */
@@ -4484,6 +4489,7 @@ typedef struct wf__loop_shared {
     atomic_int nconns;          /* open connections, against max_conns */
     atomic_int stop;            /* a stop was asked for */
     atomic_llong stop_at_ms;    /* when (monotonic): the grace period runs from it */
+    int listeners;              /* listening sockets made so far (each loop has one) */
 } wf__loop_shared;
 
 struct wf__conn {
@@ -5110,7 +5116,23 @@ WF__PRIVATE void *wf__loop_main(void *arg) {
 
 /* ---- listeners, loop set-up ---- */
 
-WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
+/* Does another socket (another process's: this server has none yet) listen on the address? A
+   socket without SO_REUSEPORT cannot bind beside one, whatever its options; SO_REUSEADDR lets it
+   bind over connections in TIME_WAIT. (A server started between this probe and the real bind is
+   not seen: the window is a few system calls.) */
+WF__PRIVATE bool wf__addr_taken(const struct addrinfo *ai) {
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool taken = bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
+/* A listening socket for cfg->host:port. The first of a server refuses an address another process
+   listens on (SO_REUSEPORT would otherwise let a second server take half the connections), unless
+   cfg->share_port asks for exactly that. */
+WF__PRIVATE int wf__listen(const wf_config *cfg, int port, bool first) {
     struct addrinfo hints, *ai = NULL;
     char service[16];
     memset(&hints, 0, sizeof hints);
@@ -5122,6 +5144,12 @@ WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
         wf__logf(cfg, WF_LOG_ERROR, "cannot resolve listen address %s", cfg->host);
         return WF_EADDR;
     }
+    if (first && port > 0 && !cfg->share_port && wf__addr_taken(ai)) {
+        wf__logf(cfg, WF_LOG_ERROR, "cannot listen on %s:%d: another process listens there (set "
+                 "wf_config.share_port to share the port on purpose)", cfg->host, port);
+        freeaddrinfo(ai);
+        return WF_EADDRINUSE;
+    }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -5129,9 +5157,10 @@ WF__PRIVATE int wf__listen(const wf_config *cfg, int port) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 #endif
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, cfg->backlog) < 0) {
-            wf__logf(cfg, WF_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
+            int e = errno;
+            wf__logf(cfg, WF_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(e));
             close(fd);
-            fd = WF_EADDR;
+            fd = e == EADDRINUSE ? WF_EADDRINUSE : WF_EADDR;
         }
     } else {
         fd = WF_ESYS;
@@ -5169,7 +5198,8 @@ WF__PRIVATE int wf__loop_init(wf__loop *loop, wf__loop_shared *shared, void *use
     loop->wake_wr = wake[1];
     loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (wf__loop_grow(loop) < 0) return WF_ENOMEM;
-    if (port >= 0 && (loop->listen_fd = wf__listen(shared->cfg, port)) < 0) return loop->listen_fd;
+    if (port >= 0 && (loop->listen_fd = wf__listen(shared->cfg, port, shared->listeners++ == 0)) < 0)
+        return loop->listen_fd;
 #if WF__EPOLL
     if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return WF_ESYS;
 #endif

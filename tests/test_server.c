@@ -742,3 +742,43 @@ WF_TEST(server_write_timeout_closes_a_client_that_does_not_read) {
     tu_resp_free(&resp);
     tu_stop(app);
 }
+
+/* A port another server listens on is refused (SO_REUSEPORT would split the connections between
+   the two), unless the second asks to share it. */
+WF_TEST(server_refuses_a_port_in_use_unless_shared) {
+    wf_app *a = wf_app_new(), *b = wf_app_new();
+    wf_get(a, "/", h_hello);
+    wf_get(b, "/", h_hello);
+    wf_config ca = {.port = WF_PORT_ANY, .threads = 2, .no_access_log = true};
+    int port = wf_start(a, &ca);
+    WF_ASSERT_GT_INT(port, 0);
+    wf_config cb = {.port = port, .threads = 1, .no_access_log = true, .log = tu_log};
+    tu_log_clear();
+    WF_EXPECT_EQ_INT(wf_start(b, &cb), WF_EADDRINUSE);
+    WF_EXPECT_EQ_INT(tu_log_count("another process listens there"), 1);
+    cb.share_port = true;
+    int pb = wf_start(b, &cb);
+    WF_EXPECT_EQ_INT(pb, port);
+    if (pb > 0) {
+        wf_stop(b);
+        wf_wait(b);
+    }
+    wf_stop(a);
+    wf_wait(a);
+    /* a listener without SO_REUSEPORT (another program): refused either way */
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    WF_ASSERT_EQ_INT(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    WF_ASSERT_EQ_INT(listen(fd, 1), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    cb.port = ntohs(sa.sin_port);
+    cb.share_port = false;
+    WF_EXPECT_EQ_INT(wf_start(b, &cb), WF_EADDRINUSE);
+    cb.share_port = true;
+    WF_EXPECT_EQ_INT(wf_start(b, &cb), WF_EADDRINUSE);
+    close(fd);
+    wf_app_free(a);
+    wf_app_free(b);
+}
