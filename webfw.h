@@ -948,10 +948,12 @@ WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, cons
    {"detail":"Internal Server Error"} (the message is not sent). Never returns. */
 WF_API void wf_fail(wf_req *req, const char *msg) WF__NORETURN;
 
-/* Run release(arg) when the handler (or the middleware or dependency) that called it unwinds: when
-   it raises (wf_raise, wf_fail, a raising dependency or getter), or when it returns still holding
-   the guard, whichever comes first; newest first, before the error's response is made. Returns 0,
-   WF_EINVAL without release, or WF_ENOMEM (release is not registered: release by hand). */
+/* Run release(arg) when the handler (or the middleware) that took it unwinds: when it raises
+   (wf_raise, wf_fail, a raising dependency or getter), or when it returns still holding the
+   guard, whichever comes first; newest first, before the error's response is made (an error
+   handler may take the same lock). One taken in a dependency is the handler's: held until the
+   handler raises or returns. Returns 0, WF_EINVAL without release, or WF_ENOMEM (release is not
+   registered: release by hand). */
 WF_API int wf_guard(wf_req *req, void (*release)(void *arg), void *arg);
 /* Release the newest guard of arg now (release(arg) runs) and forget it; nothing if there is none. */
 WF_API void wf_release(wf_req *req, void *arg);
@@ -1172,7 +1174,9 @@ typedef void (*wf_access_log_fn)(void *user, const wf_access_entry *e);
 typedef struct wf_config {
     const char *host;           /* listen address, default "127.0.0.1"; "::" or "0.0.0.0" for all */
     int port;                   /* default 8000; WF_PORT_ANY for an ephemeral port */
-    int threads;                /* loop threads, default: online CPUs */
+    int threads;                /* loop threads, default: the CPUs this process may use (its affinity
+                                   mask, capped by a cgroup v2 cpu.max quota rounded up); wf_run
+                                   logs the number and what decided it */
     int backlog;                /* listen backlog, default 1024 */
     int max_conns;              /* open connections, default 10000 (capped by RLIMIT_NOFILE) */
     uint32_t max_request_line;  /* default 8192 bytes (-> 414) */
@@ -5813,6 +5817,7 @@ struct wf_req {
     } params;
     struct wf__req_errors {     /* >>errors */
         jmp_buf *raise;         /* where wf_raise unwinds to */
+        int raise_level;        /* the guards held there: a raise releases the ones above */
         bool in_handler;        /* an error handler is running */
         struct wf__guard *guards;   /* wf_guard, newest first: released by the unwinding */
         bool raised;            /* the request ended in a raise */
@@ -6702,13 +6707,14 @@ WF__PRIVATE void wf__guards_unwind(wf_req *req, int level) {
 }
 
 WF_API void wf_raise_json(wf_req *req, int status, const char *detail_json, const char *const *headers) {
-    wf__need_request(req, "wf_raise");
+    wf__need_request(req, "wf_raise_json");
     if (status < 300 || status > 599) status = 500;     /* HTTPException takes redirects too */
+    wf__guards_unwind(req, req->errors.raise_level);    /* released before the error handler runs */
     wf__error(req, req->res, status, detail_json ? detail_json : "null",
               detail_json ? strlen(detail_json) : 4, headers);
     req->errors.raised = true;
     if (req->errors.raise) longjmp(*req->errors.raise, 1);
-    wf__misuse_say("wf_raise", req);
+    wf__misuse_say("wf_raise_json", req);
     abort();
 }
 
@@ -8169,6 +8175,7 @@ struct wf__server {
     wf__pool *pool;             /* background tasks and blocking routes (NULL in the test client) */
     wf_app *app;
     wf_config cfg;
+    const char *threads_why;    /* what set cfg.threads, for the log */
     int port;
     int nloops;
     wf__loop *loops;
@@ -8196,11 +8203,68 @@ WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
     }
 }
 
-WF__PRIVATE void wf__config_defaults(wf_config *c) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+/* The CPU quota of cgroup v2 file cpu.max ("max 100000" or "150000 100000"), rounded up; 0 for none. */
+WF__PRIVATE int wf__cpu_max(const char *path) {
+    char line[64];
+    long long quota = 0, period = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    bool got = fgets(line, sizeof line, f) && sscanf(line, "%lld %lld", &quota, &period) == 2;
+    fclose(f);
+    return got && quota > 0 && period > 0 ? (int)WF__MIN((quota + period - 1) / period, 4096) : 0;
+}
+
+/* The tightest cpu.max quota on this process's cgroup v2 path and its ancestors; 0 for none. */
+WF__PRIVATE int wf__cgroup_cpus(void) {
+    char line[512], path[640];
+    int best = 0;
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return 0;
+    bool v2 = false;
+    while (!v2 && fgets(line, sizeof line, f)) v2 = strncmp(line, "0::", 3) == 0;
+    fclose(f);
+    if (!v2) return 0;
+    line[strcspn(line, "\n")] = 0;
+    for (char *cut = line + strlen(line); cut >= line + 3; cut--) {  /* the group, then its parents */
+        if (*cut != '/' && *cut) continue;
+        snprintf(path, sizeof path, "/sys/fs/cgroup%.*s/cpu.max", (int)(cut - line - 3), line + 3);
+        int q = wf__cpu_max(path);
+        if (q > 0 && (!best || q < best)) best = q;
+    }
+    return best;
+}
+
+/* The CPUs this process may run on: the online ones, or fewer in its affinity mask (taskset, a
+   cpuset), or fewer still under a cgroup v2 quota (a container limited to 1.5 CPUs gets 2). *why
+   names what decided. */
+WF__PRIVATE int wf__cpus(const char **why) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = online > 0 ? (int)online : 1, k = 0;
+    *why = "the online CPUs";
+#if defined(__linux__) && defined(SYS_sched_getaffinity)
+    unsigned long mask[64];
+    memset(mask, 0, sizeof mask);
+    long r = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    for (size_t i = 0; r > 0 && i < (size_t)r / sizeof mask[0]; i++)
+        for (unsigned long m = mask[i]; m; m &= m - 1) k++;
+    if (k > 0 && k < n) {
+        n = k;
+        *why = "the CPUs in the affinity mask";
+    }
+    int q = wf__cgroup_cpus();
+    if (q > 0 && q < n) {
+        n = q;
+        *why = "the cgroup's cpu.max quota";
+    }
+#endif
+    return n;
+}
+
+WF__PRIVATE void wf__config_defaults(wf_config *c, const char **threads_why) {
     c->host = wf__def(c->host, "127.0.0.1");
     c->port = wf__def(c->port, 8000);
-    c->threads = wf__def(c->threads, cpus > 0 ? (int)cpus : 1);
+    *threads_why = "wf_config.threads";
+    if (c->threads <= 0) c->threads = wf__cpus(threads_why);
     c->backlog = wf__def(c->backlog, 1024);
     c->max_conns = wf__def(c->max_conns, 10000);
     c->max_request_line = wf__def(c->max_request_line, WF__DEFAULT_MAX_LINE);
@@ -8530,7 +8594,8 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     req->errors.raise = &jb;
     const wf__route *rt = wf__node_route(m->node, wf_req_method(req));
     for (int i = 0; i < m->found.n; i++) m->found.name[i] = rt->names[i];
-    int level = wf__guard_level(req);
+    int level = wf__guard_level(req), outer_level = req->errors.raise_level;
+    req->errors.raise_level = level;
     if (setjmp(jb) == 0) {
         req->dispatch.pattern = rt->pattern;
         req->dispatch.blocking = rt->blocking;
@@ -8549,10 +8614,12 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         if (wf_invalid(req) && !req->errors.in_handler) {
             /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
             req->errors.raise = outer;
+            req->errors.raise_level = outer_level;
             wf__answer_invalid(req, res);
         }
     }
     req->errors.raise = outer;
+    req->errors.raise_level = outer_level;
 }
 
 WF_API void wf_next(wf_req *req, wf_res *res) {
@@ -8561,11 +8628,13 @@ WF_API void wf_next(wf_req *req, wf_res *res) {
         wf__mw *m = &as->mws[req->dispatch.next_mw++];
         jmp_buf jb, *outer = req->errors.raise;   /* a raise below returns here, so the middleware */
         req->errors.raise = &jb;                  /* that called wf_next still sees the response */
-        int level = wf__guard_level(req);
+        int level = wf__guard_level(req), outer_level = req->errors.raise_level;
+        req->errors.raise_level = level;
         if (setjmp(jb) == 0) m->fn(req, res, m->user);
         else wf__tasks_drop_all(req);
         wf__guards_unwind(req, level);
         req->errors.raise = outer;
+        req->errors.raise_level = outer_level;
     } else if (req->dispatch.next_mw++ == as->nmw) {
         wf__route_request(req, res);
     }
@@ -8577,6 +8646,7 @@ WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
     wf_req *outer = wf__handling;
     wf__handling = req;
     req->errors.raise = &jb;
+    req->errors.raise_level = 0;
     if (setjmp(jb) == 0) wf_next(req, res);
     else wf__tasks_drop_all(req);
     wf__guards_unwind(req, 0);
@@ -9029,7 +9099,7 @@ WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__
     if (!s) return WF_ENOMEM;
     memset(s, 0, sizeof *s);
     if (cfg) s->cfg = *cfg;
-    wf__config_defaults(&s->cfg);
+    wf__config_defaults(&s->cfg, &s->threads_why);
     if (port >= 0) wf__fd_limit(&s->cfg);
     else s->cfg.threads = 1;
     s->app = app;
@@ -9134,7 +9204,8 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg) {
         sigaction(SIGTERM, &sa, &old_term);
     }
     wf__server *s = atomic_load(&app->server.running);
-    wf__logf(&s->cfg, WF_LOG_INFO, "listening on http://%s:%d (%d threads)", s->cfg.host, port, s->nloops);
+    wf__logf(&s->cfg, WF_LOG_INFO, "listening on http://%s:%d (%d loop threads: %s)", s->cfg.host, port,
+             s->nloops, s->threads_why);
     int rc = wf_wait(app);
     if (sigs) {
         sigaction(SIGINT, &old_int, NULL);

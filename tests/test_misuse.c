@@ -137,7 +137,7 @@ typedef struct misuse {
 
 static const misuse calls[] = {
     {"wf_raise", c_raise},
-    {"wf_raise", c_raise_json},     /* webfw.h names wf_raise_json "wf_raise" in the message */
+    {"wf_raise_json", c_raise_json},
     {"wf_fail", c_fail},
     {"WF_DEPENDS (wf_depends)", c_depends},
     {"wf_depends_fresh", c_depends_fresh},
@@ -804,4 +804,34 @@ WF_TEST(misuse_req_strdup_lives_until_the_request_ends) {
     wf_app_free(app);
     WF_EXPECT_EQ_INT(atomic_load(&late_checked), 1);
     WF_EXPECT_TRUE(atomic_load(&late_ok));
+}
+
+/* A raise releases its guards before the error's response is made: an error handler may take the
+   lock the raising handler held. */
+static pthread_mutex_t eh_mu = PTHREAD_MUTEX_INITIALIZER;
+static void eh_locked_raise(wf_req *req, wf_res *res) {
+    (void)res;
+    wf_lock(req, &eh_mu);
+    wf_raise(req, 404, "Note not found");
+}
+
+static void eh_on_404(wf_req *req, wf_res *res, int status, const char *detail_json) {
+    (void)req, (void)detail_json;
+    bool free_now = pthread_mutex_trylock(&eh_mu) == 0;
+    if (free_now) pthread_mutex_unlock(&eh_mu);
+    wf_reply_text(res, status, free_now ? "lock free" : "lock held");
+}
+
+WF_TEST(misuse_guards_released_before_the_error_handler) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/x", eh_locked_raise);
+    wf_on_error(app, 404, eh_on_404);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/x", &r), 0);
+    WF_EXPECT_EQ_INT(r.status, 404);
+    WF_EXPECT_EQ_STR(r.body, "lock free");
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
 }
