@@ -782,3 +782,28 @@ WF_TEST(server_refuses_a_port_in_use_unless_shared) {
     wf_app_free(a);
     wf_app_free(b);
 }
+
+/* threads = 0: one loop thread per CPU this process may run on, and the log says what decided. */
+static void *run_app(void *arg) {
+    wf_config cfg = {.port = WF_PORT_ANY, .no_signals = true, .no_access_log = true, .log = tu_log};
+    wf_run((wf_app *)arg, &cfg);
+    return NULL;
+}
+
+WF_TEST(server_threads_follow_the_affinity_mask) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) WF_SKIP("one CPU online: nothing to narrow");
+    WF_ASSERT_EQ_INT(sched_setaffinity(0, sizeof one, &one), 0);
+    wf_app *app = wf_app_new();
+    wf_get(app, "/", h_hello);
+    tu_log_clear();
+    pthread_t t;
+    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, app), 0);
+    for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
+    WF_EXPECT_EQ_INT(tu_log_count("(1 loop threads: the CPUs in the affinity mask)"), 1);
+    wf_stop(app);
+    pthread_join(t, NULL);
+    wf_app_free(app);
+}
