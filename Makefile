@@ -19,7 +19,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 
 TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
 TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c
-EXAMPLES := hello bench_app tour tokens
+EXAMPLES := hello bench_app tour tokens notes
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
 .PHONY: examples readme lint check-layers check-lines
