@@ -1090,8 +1090,10 @@ typedef struct wf_outcome {
     int status;                 /* the status answered (0 if no response was made) */
     bool failed;                /* it raised (wf_raise, wf_fail, a dependency's), failed validation
                                    (422) or answered 5xx: roll back */
-    bool abandoned;             /* the response was not completely sent: the client went away, or
-                                   the server stopped first */
+    bool abandoned;             /* the response was not completely written to the connection: the
+                                   client went away (a reset, or a close seen before the end), or
+                                   the server stopped first. A response written whole to a client
+                                   that then never reads it is not seen as abandoned */
 } wf_outcome;
 
 /* wf_defer for a cleanup that depends on how the request ended: a transaction commits when
