@@ -18,7 +18,7 @@ LIBS := -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
-TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c
+TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c examples/notes.c
 EXAMPLES := hello bench_app tour tokens notes
 
 .PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
