@@ -591,7 +591,8 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v);
 
 /* One member of an object, typed by the compiler: WF_KV("id", id) picks the JSON type from id's C
    type (integers, bool, float and double, char * and const char * as strings, NULL as null, wf_str,
-   const wf_jval *); another type does not compile. WF_KV_NULL("k") and WF_KV_RAW("k", json_text)
+   const wf_jval *); another type does not compile. C's true and false are ints: a bool variable
+   writes true/false, the constants need (bool)true. WF_KV_NULL("k") and WF_KV_RAW("k", json_text)
    write null and raw JSON. Used by wf_jw_object, wf_reply_obj and wf_json_obj (C11; in C++ call
    wf_kv_int & co. and wf_reply_kvs / wf_jw_kvs with an array). */
 typedef struct wf_kv {
