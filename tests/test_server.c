@@ -783,11 +783,20 @@ WF_TEST(server_refuses_a_port_in_use_unless_shared) {
     wf_app_free(b);
 }
 
-/* threads = 0: one loop thread per CPU this process may run on, and the log says what decided. */
+/* threads = 0: one loop thread per CPU this process may run on, and the log says what decided. The
+   server is stopped from one of its own loop threads (wf_stop from another thread racing wf_run's
+   end is issue 12's first point). */
+static wf_app *affinity_app;
 static void *run_app(void *arg) {
     wf_config cfg = {.port = WF_PORT_ANY, .no_signals = true, .no_access_log = true, .log = tu_log};
     wf_run((wf_app *)arg, &cfg);
     return NULL;
+}
+
+static void h_stop(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_stop(affinity_app);
+    wf_reply_text(res, 200, "stopping");
 }
 
 WF_TEST(server_threads_follow_the_affinity_mask) {
@@ -796,14 +805,18 @@ WF_TEST(server_threads_follow_the_affinity_mask) {
     CPU_SET(0, &one);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2) WF_SKIP("one CPU online: nothing to narrow");
     WF_ASSERT_EQ_INT(sched_setaffinity(0, sizeof one, &one), 0);
-    wf_app *app = wf_app_new();
-    wf_get(app, "/", h_hello);
+    affinity_app = wf_app_new();
+    wf_get(affinity_app, "/stop", h_stop);
     tu_log_clear();
     pthread_t t;
-    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, app), 0);
+    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, affinity_app), 0);
     for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
     WF_EXPECT_EQ_INT(tu_log_count("(1 loop threads: the CPUs in the affinity mask)"), 1);
-    wf_stop(app);
+    long port = tu_log_number_after("listening on http://127.0.0.1:");
+    WF_ASSERT_GT_INT(port, 0);
+    tu_resp r;
+    WF_EXPECT_EQ_INT(tu_request((int)port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    tu_resp_free(&r);
     pthread_join(t, NULL);
-    wf_app_free(app);
+    wf_app_free(affinity_app);
 }
