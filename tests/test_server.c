@@ -820,3 +820,46 @@ WF_TEST(server_threads_follow_the_affinity_mask) {
     pthread_join(t, NULL);
     wf_app_free(affinity_app);
 }
+
+/* Under a cgroup v2 quota, the threads are the quota rounded up (2.5 CPUs: 3), if fewer than the
+   CPUs. The test points the cgroup root at a directory of its own with the group's cpu.max (and a
+   parent's), as the kernel's files read; it needs this process's line "0::<path>" in
+   /proc/self/cgroup, which every Linux with cgroup v2 mounted (alone or hybrid) has. */
+WF_TEST(server_threads_follow_a_cgroup_cpu_quota) {
+    char line[512] = "", dir[700], path[800];
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    bool v2 = false;
+    while (f && !v2 && fgets(line, sizeof line, f)) v2 = strncmp(line, "0::", 3) == 0;
+    if (f) fclose(f);
+    if (!v2) WF_SKIP("no cgroup v2 line in /proc/self/cgroup");
+    line[strcspn(line, "\n")] = 0;
+    char root[] = "/tmp/webfw-cgroup-XXXXXX";
+    WF_ASSERT_TRUE(mkdtemp(root) != NULL);
+    snprintf(dir, sizeof dir, "%s%s", root, strcmp(line + 3, "/") == 0 ? "" : line + 3);
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    WF_ASSERT_EQ_INT(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/cpu.max", dir);
+    f = fopen(path, "w");
+    WF_ASSERT_TRUE(f != NULL);
+    fputs("50000 100000\n", f);          /* half a CPU: one thread */
+    fclose(f);
+    setenv("WF_TEST_CGROUP_ROOT", root, 1);
+    affinity_app = wf_app_new();
+    wf_get(affinity_app, "/stop", h_stop);
+    tu_log_clear();
+    pthread_t t;
+    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, affinity_app), 0);
+    for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
+    bool narrowed = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    WF_EXPECT_EQ_INT(tu_log_count("(1 loop threads: the cgroup's cpu.max quota)"), narrowed ? 1 : 0);
+    long port = tu_log_number_after("listening on http://127.0.0.1:");
+    WF_ASSERT_GT_INT(port, 0);
+    tu_resp r;
+    WF_EXPECT_EQ_INT(tu_request((int)port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
+    tu_resp_free(&r);
+    pthread_join(t, NULL);
+    wf_app_free(affinity_app);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    WF_EXPECT_EQ_INT(system(cmd), 0);
+}
