@@ -470,7 +470,8 @@ typedef enum wf_pw_scheme {
 /* The policy for new hashes; zero-initialise. */
 typedef struct wf_pw_opts {
     wf_pw_scheme scheme;        /* default PBKDF2-SHA256 */
-    uint32_t rounds;            /* PBKDF2 iterations (default 600,000, OWASP) or bcrypt cost (default 12) */
+    uint32_t rounds;            /* PBKDF2 iterations (default 600,000, OWASP; at most 100,000,000, which
+                                   wf_password_verify also accepts) or bcrypt cost (default 12, 4-31) */
 } wf_pw_opts;
 
 /* Hash password[0..n) with a fresh random salt into out (NUL-terminated; 128 bytes are enough).
@@ -710,7 +711,8 @@ WF_API int wf_http_dechunk(wf_http_chunked *c, char *dst, const char *src, size_
 
 /* The reason phrase of a status code ("Not Found"), "Unknown" for codes it does not know. */
 WF_API const char *wf_http_reason(int status);
-/* Write the IMF-fixdate of unix time t ("Sat, 28 Nov 2026 16:20:00 GMT") to out[30]. */
+/* Write the IMF-fixdate of unix time t ("Sat, 28 Nov 2026 16:20:00 GMT") to out[30]. Its year has
+   four digits: t is clamped to years 0000 to 9999. */
 WF_API void wf_http_date(char out[30], int64_t t);
 
 /* The head of a response as the server frames it; zero-initialise, then set what applies. */
@@ -905,7 +907,9 @@ typedef struct wf_cookie {
 } wf_cookie;
 
 /* Add a Set-Cookie header (attributes in Starlette's order). opts may be NULL. Returns 0, or
-   WF_EINVAL for a name or value a cookie cannot carry. */
+   WF_EINVAL for a name, value or attribute a cookie cannot carry (RFC 6265: a path starts with '/'
+   and has no ';' or control, a domain is letters, digits, '-' and '.', SameSite lax, strict or
+   none), so no attribute can add another. */
 WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts);
 
 /* Reply with the file at path, as Starlette's FileResponse and nginx do: Content-Type from the
@@ -916,8 +920,9 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type);
 
 /* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
-   set as well is sent first. A producer with nothing to send yet returns 1 without writing: it is
-   called again about 10 ms later. */
+   set as well is sent first, as a chunk. A producer with nothing to send yet returns 1 without
+   writing: it is called again about 10 ms later. Returns 0, or WF_EINVAL without fn or after
+   wf_reply_file (a file cannot be the first chunk; reply with one or the other). */
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
 /* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
    producer, or WF_ENOMEM. */
@@ -1134,7 +1139,8 @@ WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, 
 
 /* What a decoded token must satisfy; zero-initialise. */
 typedef struct wf_jwt_opts {
-    long long leeway;           /* seconds of clock skew allowed for exp, nbf, iat (default 0) */
+    long long leeway;           /* seconds of clock skew allowed for exp, nbf, iat (default 0; 0 to
+                                   one year, else wf_jwt_decode returns WF_EINVAL) */
     const char *const *required;/* NULL-terminated names of claims that must be present */
     const char *audience;       /* required "aud" (a string, or in an array); NULL: no aud allowed */
     const char *issuer;         /* required "iss" */
@@ -1504,6 +1510,14 @@ WF__PRIVATE void wf__logf(const wf_config *cfg, wf_log_level level, const char *
  * >>basics  String views, growable buffers, the per-request arena
  * ====================================================================== */
 
+/* Sizes computed from counts the network chose go through these: a + b and a * b, or SIZE_MAX when
+   the result does not fit (every allocator here refuses SIZE_MAX, so an overflow is an allocation
+   failure, never a short buffer). */
+WF__PRIVATE size_t wf__size_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+WF__PRIVATE size_t wf__size_mul(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+/* WF_MALLOC of such a size: NULL past PTRDIFF_MAX (the largest object C allows). */
+WF__PRIVATE void *wf__alloc(size_t n) { return n > (size_t)PTRDIFF_MAX ? NULL : WF_MALLOC(NULL, n); }
+
 WF_API wf_str wf_str_c(const char *s) {
     wf_str r;
     r.ptr = s;
@@ -1525,7 +1539,7 @@ WF__PRIVATE bool wf__mem_ieq(const char *a, const char *b, size_t n) {
 }
 
 WF_API char *wf_str_dup(wf_str s) {
-    char *c = (char *)WF_MALLOC(NULL, s.len + 1);
+    char *c = (char *)wf__alloc(wf__size_add(s.len, 1));
     if (!c) return NULL;
     if (s.len) memcpy(c, s.ptr, s.len);
     c[s.len] = 0;
@@ -1726,7 +1740,9 @@ typedef struct wf__arena {
 
 #define WF__ALIGN(n) (((n) + 15u) & ~(size_t)15u)
 
+
 WF__PRIVATE void *wf__arena_alloc(wf__arena *a, size_t n) {
+    if (n > SIZE_MAX / 2) return NULL;      /* the rounding below (and the block's size) cannot wrap */
     n = WF__ALIGN(n ? n : 1);
     if (a->inl_cap - a->inl_used >= n) {
         void *p = a->inl + a->inl_used;
@@ -1797,7 +1813,7 @@ WF__PRIVATE size_t wf__unquote(char *out, char *tmp, const char *in, size_t n, b
 }
 
 WF__PRIVATE char *wf__strndup(const char *s, size_t n) {
-    char *p = (char *)WF_MALLOC(NULL, n + 1);
+    char *p = (char *)wf__alloc(wf__size_add(n, 1));
     if (p) {
         memcpy(p, s, n);
         p[n] = 0;
@@ -2530,6 +2546,10 @@ WF__PRIVATE bool wf__bcrypt_parse(const char *h, char *minor, uint32_t *cost, ui
            wf__bcrypt_b64_decode(sum, 23, h + 29, 31);
 }
 
+/* The most PBKDF2 rounds a hash may ask for, made or checked (one limit, so a hash made is a hash
+   that verifies): past it a stored hash could hold a login thread for minutes. */
+#define WF__PBKDF2_MAX_ROUNDS 100000000u
+
 /* Split "$pbkdf2-sha256$rounds$salt$hash" (passlib) or "pbkdf2_sha256$iterations$salt$hash" (Django). */
 WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, const char **salt, size_t *sn,
                                   uint8_t *sum, int *sumn) {
@@ -2541,7 +2561,7 @@ WF__PRIVATE bool wf__pbkdf2_parse(const char *h, bool *django, uint32_t *iters, 
         *django = true;
         p = h + 14;
     } else return false;
-    if (!wf__pw_uint(&p, 100000000, iters) || *p++ != '$') return false;
+    if (!wf__pw_uint(&p, WF__PBKDF2_MAX_ROUNDS, iters) || *p++ != '$') return false;
     const char *d = strchr(p, '$');
     if (!d || (d == p && *django) || strchr(d + 1, '$')) return false;   /* passlib allows an empty salt */
     *salt = p;
@@ -2574,6 +2594,7 @@ WF_API int wf_password_hash(char *out, size_t cap, const char *password, size_t 
     }
     if (o.scheme != WF_PW_PBKDF2_SHA256) return WF_EINVAL;
     uint32_t iters = o.rounds ? o.rounds : 600000;
+    if (iters > WF__PBKDF2_MAX_ROUNDS) return WF_EINVAL;
     wf_pbkdf2_sha256(password, n, salt, sizeof salt, iters, sum, 32);
     int len = snprintf(out, cap, "$pbkdf2-sha256$%u$", (unsigned)iters);
     len += (int)wf__passlib_b64_encode(out + len, salt, sizeof salt);
@@ -4169,9 +4190,13 @@ WF__PRIVATE void wf__put2(char *p, int v) {
 
 WF_API void wf_http_date(char out[30], int64_t t) {
     static const char days[] = "SunMonTueWedThuFriSat", mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    time_t tt = (time_t)t;
+    const int64_t lo = -62167219200LL, hi = 253402300799LL;  /* 0000-01-01 to 9999-12-31 23:59:59 */
+    time_t tt = (time_t)(t < lo ? lo : t > hi ? hi : t);
     struct tm tm;
-    gmtime_r(&tt, &tm);
+    if (!gmtime_r(&tt, &tm)) {              /* a 32-bit time_t cannot hold it: the epoch */
+        memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
+        return;
+    }
     int year = tm.tm_year + 1900;
     memcpy(out, days + 3 * tm.tm_wday, 3);
     memcpy(out + 3, ", 00 ", 5);
@@ -4219,8 +4244,7 @@ WF__PRIVATE bool wf__http_date_parse(wf_str s, int64_t *t) {
         mon[3] = 0;
         time_t now = time(NULL);        /* RFC 9110 5.6.7: never more than 50 years ahead */
         struct tm tm;
-        gmtime_r(&now, &tm);
-        int cur = tm.tm_year + 1900;
+        int cur = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2000;
         y += cur - cur % 100;
         if (y > cur + 50) y -= 100;
     } else {                            /* asctime */
@@ -4254,7 +4278,7 @@ WF_API int wf_http_write_head(wf_buf *out, const wf_http_response *r) {
     size_t n;
     int status = r->status >= 100 && r->status <= 599 ? r->status : 500;
     size_t date_len = r->date ? strlen(r->date) : 0;
-    if (wf_buf_reserve(out, 128 + date_len + r->fields.len) < 0) return WF_ENOMEM;
+    if (wf_buf_reserve(out, wf__size_add(128 + date_len, r->fields.len)) < 0) return WF_ENOMEM;
     /* the reservation holds every line but the fields and the date: the appends cannot fail */
     if (status == 200) {
         wf_buf_append(out, "HTTP/1.1 200 OK\r\n", 17);
@@ -4286,7 +4310,7 @@ WF_API int wf_http_write_chunk(wf_buf *out, const void *p, size_t n) {
     char size[24];
     if (!n) return 0;               /* an empty chunk would be the last one */
     int k = snprintf(size, sizeof size, "%zx\r\n", n);
-    if (wf_buf_reserve(out, (size_t)k + n + 2) < 0) return WF_ENOMEM;
+    if (wf_buf_reserve(out, wf__size_add(n, (size_t)k + 2)) < 0) return WF_ENOMEM;
     wf_buf_append(out, size, (size_t)k);
     wf_buf_append(out, p, n);
     wf_buf_append(out, "\r\n", 2);
@@ -5917,7 +5941,7 @@ WF_API void *wf_req_user(const wf_req *req) { return req->cfg->user; }
 WF_API void *wf_req_alloc(wf_req *req, size_t n) { return wf__arena_alloc(&req->arena, n); }
 
 WF_API char *wf_req_strdup(wf_req *req, wf_str s) {
-    char *c = (char *)wf__arena_alloc(&req->arena, s.len + 1);
+    char *c = (char *)wf__arena_alloc(&req->arena, wf__size_add(s.len, 1));
     if (!c) return NULL;
     if (s.len) memcpy(c, s.ptr, s.len);
     c[s.len] = 0;
@@ -6009,7 +6033,7 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     if (req->route.match) return req->route.match;
     wf_str raw = wf_req_path(req);
     wf__match *m = (wf__match *)wf__arena_alloc(&req->arena, sizeof *m);
-    char *dec = m ? (char *)wf__arena_alloc(&req->arena, 2 * raw.len + 2) : NULL;
+    char *dec = m ? (char *)wf__arena_alloc(&req->arena, wf__size_add(wf__size_mul(raw.len, 2), 2)) : NULL;
     char *tmp = dec ? (char *)wf__arena_alloc(&req->arena, raw.len) : NULL;
     if (!tmp) return NULL;
     m->dec = dec;
@@ -6143,7 +6167,7 @@ WF_API int wf_res_add_header(wf_res *res, const char *name, const char *value) {
         if (wf_str_ieq(wf_str_c(name), framing[i])) return WF_EINVAL;
     if (wf__header_single(name)) wf__res_remove_header(res, name);
     size_t nl = strlen(name), vl = strlen(value);
-    if (wf_buf_reserve(&res->hdrs, nl + vl + 4) < 0) return WF_ENOMEM;
+    if (wf_buf_reserve(&res->hdrs, wf__size_add(wf__size_add(nl, vl), 4)) < 0) return WF_ENOMEM;
     wf_buf_append(&res->hdrs, name, nl);
     wf_buf_append(&res->hdrs, ": ", 2);
     wf_buf_append(&res->hdrs, value, vl);
@@ -6290,12 +6314,27 @@ WF__PRIVATE bool wf__cookie_ok(const char *name, const char *value) {
     return true;
 }
 
+/* The attributes as RFC 6265 4.1.1 has them: a path is "/" then CHARs but controls and ';', a domain
+   is letters, digits, '-' and '.', SameSite one of its three values (any case, as Starlette). */
+WF__PRIVATE bool wf__cookie_attrs_ok(const wf_cookie *o) {
+    for (const char *p = o->path; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || *p == ';' || (p == o->path && *p != '/'))
+            return false;
+    if (o->path && !*o->path) return false;
+    for (const char *p = o->domain; p && *p; p++)
+        if (!wf__alnum(*p) && *p != '-' && *p != '.') return false;
+    if (o->domain && !*o->domain) return false;
+    wf_str ss = wf_str_c(o->samesite);
+    return !ss.ptr || wf_str_ieq(ss, "lax") || wf_str_ieq(ss, "strict") || wf_str_ieq(ss, "none");
+}
+
 WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const wf_cookie *opts) {
     wf_cookie o;
     wf_buf b = {0};
     if (!name || !value || !wf__cookie_ok(name, value)) return WF_EINVAL;
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
+    if (!wf__cookie_attrs_ok(&o)) return WF_EINVAL;
     int rc = wf_buf_printf(&b, "%s=%s", name, value);
     if (o.domain) rc |= wf_buf_printf(&b, "; Domain=%s", o.domain);
     if (o.max_age > 400LL * 86400) o.max_age = 400LL * 86400;    /* browsers cap it at 400 days */
@@ -6362,14 +6401,14 @@ WF__PRIVATE int wf__range(wf_str r, uint64_t size, uint64_t *a, uint64_t *b) {
     const char *p = r.ptr + 6, *end = r.ptr + r.len, *dash = (const char *)memchr(p, '-', (size_t)(end - p));
     if (!dash) return 0;
     bool has_a = p < dash, has_b = dash + 1 < end;
-    uint64_t x = 0, y = 0;
+    uint64_t x = 0, y = 0;              /* past 64 bits a position saturates: past any end */
     for (const char *q = p; q < dash; q++) {
-        if (*q < '0' || *q > '9' || x > UINT64_MAX / 10 - 1) return 0;
-        x = x * 10 + (uint64_t)(*q - '0');
+        if (*q < '0' || *q > '9') return 0;
+        x = x > (UINT64_MAX - 9) / 10 ? UINT64_MAX : x * 10 + (uint64_t)(*q - '0');
     }
     for (const char *q = dash + 1; q < end; q++) {
-        if (*q < '0' || *q > '9' || y > UINT64_MAX / 10 - 1) return 0;
-        y = y * 10 + (uint64_t)(*q - '0');
+        if (*q < '0' || *q > '9') return 0;
+        y = y > (UINT64_MAX - 9) / 10 ? UINT64_MAX : y * 10 + (uint64_t)(*q - '0');
     }
     if (!has_a && !has_b) return 0;
     if (!has_a) {                       /* the last y bytes */
@@ -6449,7 +6488,8 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
     struct stat st;
     char etag[64], lastmod[30], cr[96];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking: opening a FIFO must not wait for a writer; anything but a regular file is 404 */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0) close(fd);
         return wf_reply_detail(res, 404, "Not Found");
@@ -6496,7 +6536,7 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
 }
 
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
-    if (!fn) return WF_EINVAL;
+    if (!fn || res->file_fd >= 0) return WF_EINVAL;     /* a file body cannot go first in chunks */
     res->stream = fn;
     res->stream_user = user;
     res->stream_free = free_user;
@@ -6763,16 +6803,18 @@ WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
 static const char *const wf__in_names[] = {"path", "query", "header", "cookie", "body"};
 /* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
 typedef struct wf__qpairs {
-    int n;
+    size_t n;
     wf_str kv[];
 } wf__qpairs;
 
 /* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
 WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
-    int cap = 1;
+    size_t cap = 1;
     for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
-    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, sizeof *p + (size_t)(2 * cap) * sizeof(wf_str));
-    char *text = (char *)wf_req_alloc(req, 2 * q.len + 1), *tmp = (char *)wf_req_alloc(req, q.len + 1);
+    size_t kv = wf__size_mul(wf__size_mul(cap, 2), sizeof(wf_str));
+    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, wf__size_add(sizeof *p, kv));
+    char *text = (char *)wf_req_alloc(req, wf__size_add(wf__size_mul(q.len, 2), 1));
+    char *tmp = (char *)wf_req_alloc(req, wf__size_add(q.len, 1));
     if (!p || !text || !tmp) return NULL;
     p->n = 0;
     for (size_t i = 0; i < q.len;) {
@@ -6792,7 +6834,7 @@ WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
         }
         i = e + 1;
     }
-    memmove(&p->kv[p->n], &p->kv[cap], (size_t)p->n * sizeof(wf_str));   /* values right after keys */
+    memmove(&p->kv[p->n], &p->kv[cap], p->n * sizeof(wf_str));   /* values right after keys */
     return p;
 }
 
@@ -6814,7 +6856,7 @@ WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
 /* The last value of `name` among pairs p, or NULL. */
 WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
     wf_str out = {NULL, 0};
-    for (int i = 0; p && i < p->n; i++)
+    for (size_t i = 0; p && i < p->n; i++)
         if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
     return out;
 }
@@ -6828,8 +6870,8 @@ WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     wf__need_request(req, "wf_query_all");
     wf__qpairs *p = wf__query_pairs(req);
     int seen = 0;
-    for (int i = 0; p && i < p->n; i++)
-        if (wf_str_eq(p->kv[i], name) && seen++ < max) out[seen - 1] = p->kv[p->n + i];
+    for (size_t i = 0; p && i < p->n; i++)
+        if (wf_str_eq(p->kv[i], name) && seen < INT_MAX && seen++ < max) out[seen - 1] = p->kv[p->n + i];
     return seen;
 }
 
@@ -6885,7 +6927,7 @@ WF_API bool wf_req_cookie_at(const wf_req *req, int i, wf_str *name, wf_str *val
 WF__PRIVATE wf_str wf__latin1(wf_req *req, wf_str v) {
     size_t high = 0;
     for (size_t i = 0; i < v.len; i++) high += (unsigned char)v.ptr[i] >= 0x80;
-    char *o = high ? (char *)wf_req_alloc(req, v.len + high) : NULL;
+    char *o = high ? (char *)wf_req_alloc(req, wf__size_add(v.len, high)) : NULL;
     if (!o) return v;
     size_t n = 0;
     for (size_t i = 0; i < v.len; i++) wf__utf8_put(o, &n, (unsigned char)v.ptr[i]);
@@ -7059,6 +7101,8 @@ typedef struct wf__pspec {
     unsigned has;               /* 1 << WF__S_*: the bounds it has */
     unsigned def_ok;            /* 1 << WF__K_*: the kinds the default reads as */
     double lim[WF__S_NBOUNDS];
+    long long lim_i[WF__S_NBOUNDS];     /* an integer bound, exactly (lim_int says which) */
+    unsigned lim_int;
     const char *lim_text[WF__S_NBOUNDS];
     const char *def;            /* the default's text */
     long long def_i;
@@ -7117,6 +7161,8 @@ WF__PRIVATE const char *wf__spec_rule(wf__pspec *s, const char *k, const char *v
         s->has |= 1u << i;
         s->lim[i] = wf__strtod(v, NULL);
         s->lim_text[i] = v;
+        wf_str t = {v, strlen(v)};
+        if (!strpbrk(v, ".eE") && wf__parse_int(t, &s->lim_i[i])) s->lim_int |= 1u << i;
         return NULL;
     }
     return "unknown rule (rules: required, default=, ge=, gt=, le=, lt=, min_length=, max_length=, "
@@ -7276,8 +7322,15 @@ WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const
     return v;
 }
 
-/* The numeric bounds of s; records the first that x breaks, at loc [in, name]. */
-WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const wf__pspec *s, double x) {
+/* The numeric bounds of s; records the first that x breaks, at loc [in, name]. An integer is held
+   to an integer bound as an integer (as a double, 2^53 + 1 would pass le=2^53). */
+WF__PRIVATE bool wf__bounds_at_one(const wf__pspec *s, int i, double x) {
+    double l = s->lim[i];
+    return i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
+}
+
+/* Record bound i of s broken, in pydantic's words. */
+WF__PRIVATE void wf__bound_broken(wf_req *req, const char *in, const char *name, const wf__pspec *s, int i) {
     static const struct { const char *msg, *type; } b[] = {
         {"greater than or equal to", "value_error.number.not_ge"},
         {"greater than", "value_error.number.not_gt"},
@@ -7285,14 +7338,30 @@ WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, co
         {"less than", "value_error.number.not_lt"},
     };
     char msg[160];
+    snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, s->lim_text[i]);
+    wf__invalid(req, in, name, msg, b[i].type, s->lim_text[i]);
+}
+
+WF__PRIVATE bool wf__bounds_at(wf_req *req, const char *in, const char *name, const wf__pspec *s, double x) {
+    for (int i = 0; i <= WF__S_LT; i++) {
+        if (!(s->has & (1u << i)) || wf__bounds_at_one(s, i, x)) continue;
+        wf__bound_broken(req, in, name, s, i);
+        return false;
+    }
+    return true;
+}
+
+WF__PRIVATE bool wf__bounds_int(wf_req *req, const char *in, const char *name, const wf__pspec *s,
+                                long long x) {
     for (int i = 0; i <= WF__S_LT; i++) {
         if (!(s->has & (1u << i))) continue;
-        double l = s->lim[i];
+        if (!(s->lim_int & (1u << i))) {            /* a fractional bound: no integer is near it */
+            if (!wf__bounds_at_one(s, i, (double)x)) return wf__bound_broken(req, in, name, s, i), false;
+            continue;
+        }
+        long long l = s->lim_i[i];
         bool ok = i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
-        if (ok) continue;
-        snprintf(msg, sizeof msg, "ensure this value is %s %s", b[i].msg, s->lim_text[i]);
-        wf__invalid(req, in, name, msg, b[i].type, s->lim_text[i]);
-        return false;
+        if (!ok) return wf__bound_broken(req, in, name, s, i), false;
     }
     return true;
 }
@@ -7305,7 +7374,7 @@ WF__PRIVATE long long wf__conv_int(wf_req *req, const char *in, const char *name
         wf__invalid(req, in, name, "value is not a valid integer", "type_error.integer", NULL);
         return 0;
     }
-    return wf__bounds_at(req, in, name, s, (double)x) ? x : 0;
+    return wf__bounds_int(req, in, name, s, x) ? x : 0;
 }
 
 WF__PRIVATE double wf__conv_float(wf_req *req, const char *in, const char *name, const wf__pspec *s,
@@ -7616,7 +7685,7 @@ WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec) {
         wf__invalid(req, "body", name, "value is not a valid integer", "type_error.integer", NULL);
         return 0;
     }
-    return wf__bounds_at(req, "body", name, s, (double)x) ? x : 0;
+    return wf__bounds_int(req, "body", name, s, x) ? x : 0;
 }
 
 WF_API bool wf_body_bool(wf_req *req, const char *name, const char *spec) {
@@ -8025,7 +8094,7 @@ WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, 
 
 /* Decode one base64url part of a token as a JSON object. */
 WF__PRIVATE int wf__jwt_part(const char *p, size_t n, wf_json_doc *d) {
-    char *raw = (char *)WF_MALLOC(NULL, n + 1);
+    char *raw = (char *)wf__alloc(wf__size_add(n, 1));
     if (!raw) return WF_ENOMEM;
     int len = wf_base64_decode(raw, p, n, true);
     int rc = len < 0 ? WF_ETOKEN : wf_json_parse(raw, (size_t)len, 16, d) < 0 ? WF_ETOKEN : 0;
@@ -8046,15 +8115,20 @@ WF__PRIVATE int wf__jwt_time(const wf_jval *claims, const char *name, long long 
 }
 
 /* The registered claims: times, then aud and iss, then the required ones. */
+#define WF__JWT_MAX_LEEWAY (366LL * 86400)   /* a year: more is no clock skew */
+
 WF__PRIVATE int wf__jwt_claims(const wf_jval *c, const wf_jwt_opts *o) {
     long long exp = 0, nbf = 0, iat = 0, now = o->now ? o->now : (long long)time(NULL);
     bool has_exp, has_nbf, has_iat;
     if (wf__jwt_time(c, "exp", &exp, &has_exp) || wf__jwt_time(c, "nbf", &nbf, &has_nbf) ||
         wf__jwt_time(c, "iat", &iat, &has_iat))
         return WF_ETOKEN;
-    if (has_exp && exp <= now - o->leeway) return WF_EEXPIRED;        /* as PyJWT: exp <= now - leeway */
-    if (has_nbf && nbf > now + o->leeway) return WF_ENOTYET;
-    if (has_iat && iat > now + o->leeway) return WF_ENOTYET;
+    /* the leeway is bounded (wf_jwt_decode), now is anything: the sums saturate instead of wrapping */
+    long long early = now < LLONG_MIN + o->leeway ? LLONG_MIN : now - o->leeway;
+    long long late = now > LLONG_MAX - o->leeway ? LLONG_MAX : now + o->leeway;
+    if (has_exp && exp <= early) return WF_EEXPIRED;        /* as PyJWT: exp <= now - leeway */
+    if (has_nbf && nbf > late) return WF_ENOTYET;
+    if (has_iat && iat > late) return WF_ENOTYET;
     const wf_jval *aud = wf_json_get(c, "aud");
     wf_str s;
     /* as PyJWT: an empty aud ("", [], null) counts as none; a list must hold strings only */
@@ -8091,6 +8165,7 @@ WF_API int wf_jwt_decode(const char *token, size_t n, const void *key, size_t kl
     memset(claims, 0, sizeof *claims);
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
+    if (o.leeway < 0 || o.leeway > WF__JWT_MAX_LEEWAY) return WF_EINVAL;
     if (!token || n > (o.max_len ? o.max_len : 8192)) return WF_ETOKEN;
     const char *d1 = (const char *)memchr(token, '.', n),
                *d2 = d1 ? (const char *)memchr(d1 + 1, '.', (size_t)(token + n - d1 - 1)) : NULL;
@@ -8197,7 +8272,7 @@ WF__PRIVATE void wf__access_stderr(void *user, const wf_access_entry *e) {
     time_t sec = (time_t)(e->unix_ms / 1000);
     struct tm tm;
     (void)user;
-    gmtime_r(&sec, &tm);
+    if (!gmtime_r(&sec, &tm)) memset(&tm, 0, sizeof tm);
     int n =
         snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s \"%.*s %.*s\" %d %llu %lldus\n",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
@@ -8711,7 +8786,7 @@ WF__PRIVATE void wf__work_drop(wf__job *job) {
 /* Hand request, a complete request of total bytes, to the pool: its bytes are copied off the connection's
    input, which goes on to the next request. WF_EFULL past max_jobs. */
 WF__PRIVATE int wf__work_submit(wf__request *request, size_t total) {
-    char *copy = (char *)wf__arena_alloc(&request->req.arena, total + 1);
+    char *copy = (char *)wf__arena_alloc(&request->req.arena, wf__size_add(total, 1));
     if (!copy) return WF_ENOMEM;
     memcpy(copy, request->req.buf, total);
     request->req.body.ptr = copy + (request->req.body.ptr - request->req.buf);
