@@ -191,6 +191,17 @@
    first added outermost; it calls wf_next() and sees every response, errors included; it may
    answer without calling it. wf_set_state/get carry per-request values between them.
 
+   ON MEMORY: HOW LONG VIEWS LIVE
+   ==============================
+   A wf_str from the request (wf_req_path, headers, the body, parameters) is a view into the
+   request's bytes: valid while its middleware, dependencies and handler run, not in a stream
+   producer, a cleanup or a task (the connection's buffer moves on). Keep one longer with
+   wf_req_strdup (the request's arena: until its cleanups have run) or wf_str_dup (the heap).
+   Memory from wf_req_alloc and a wf_body_json document (every value in it, numbers' text
+   included: a document owns what its values point to) last until the request's cleanups have
+   run. Sizes computed from what the network sent are checked (an overflow is an allocation
+   failure, never a short buffer).
+
    ON DEPENDENCIES (SCOPES) AND BACKGROUND TASKS
    ============================================
        WF_DEPENDENCY(Database *, get_db) {           // resolved at most once per request
@@ -3190,9 +3201,12 @@ WF__PRIVATE int wf__json_read_number(wf__json_reader *j, wf_jval *v) {
     copy[p - s] = 0;
     v->num = wf__strtod(copy, NULL);
     v->int_lit = !frac;
-    /* the literal, in the caller's text */
-    v->str.ptr = s;
+    /* the literal, copied into the document's own text (which has room: nothing decoded outgrows
+       the input), so it lives as long as the document, not the caller's text */
+    memcpy(j->text + j->tlen, s, (size_t)(p - s));
+    v->str.ptr = j->text + j->tlen;
     v->str.len = (size_t)(p - s);
+    j->tlen += (size_t)(p - s);
     if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
         unsigned long long u = 0;
         bool neg = copy[0] == '-', fits = true;
