@@ -812,12 +812,16 @@ WF_API wf_group *wf_group_new(wf_app *app, const char *prefix);
 /* The group of the app's own routes (wf_get & co): its dependencies run before every handler. */
 WF_API wf_group *wf_app_group(wf_app *app);
 
-/* The request method, target, path (never empty) and query string (without '?'). Views into the
-   request, valid until the handler returns. */
+/* The request method, target (as sent: percent-encoded, with the query), path and query string
+   (without '?'). The path is the one the router matches: percent-decoded ("/%61dmin" is "/admin",
+   so a middleware guarding a prefix sees what the router will route), never empty; its bytes may
+   be anything a %XX can write. Views into the request, valid until the handler returns. */
 WF_API wf_str wf_req_method(const wf_req *req);
 WF_API wf_str wf_req_target(const wf_req *req);
 WF_API wf_str wf_req_path(const wf_req *req);
 WF_API wf_str wf_req_query(const wf_req *req);
+/* The pattern of the route the path and method match ("/items/{id}"), or NULL (404, 405, 307). */
+WF_API const char *wf_req_route(const wf_req *req);
 /* The n-th (from 0) value of header `name` (any case); ptr is NULL when there is none. */
 WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n);
 /* The first value of header `name`; ptr is NULL when absent. */
@@ -5920,7 +5924,8 @@ WF__PRIVATE char *wf__arena_take(wf_req *req, wf_buf *b, size_t *n) {
 
 WF_API wf_str wf_req_method(const wf_req *req) { return wf_span_str(req->buf, req->head->method); }
 WF_API wf_str wf_req_target(const wf_req *req) { return wf_span_str(req->buf, req->head->target); }
-WF_API wf_str wf_req_path(const wf_req *req) {
+/* The path as it came, percent-encoded ("/" for an empty one): the access log's. */
+WF__PRIVATE wf_str wf__req_raw_path(const wf_req *req) {
     wf_str p = wf_span_str(req->buf, req->head->path);
     if (!p.len) p = wf_str_c("/");
     return p;
@@ -6045,7 +6050,7 @@ WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->root : NULL; }
 /* The request's match (NULL without memory). */
 WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     if (req->route.match) return req->route.match;
-    wf_str raw = wf_req_path(req);
+    wf_str raw = wf__req_raw_path(req);
     wf__match *m = (wf__match *)wf__arena_alloc(&req->arena, sizeof *m);
     char *dec = m ? (char *)wf__arena_alloc(&req->arena, wf__size_add(wf__size_mul(raw.len, 2), 2)) : NULL;
     char *tmp = dec ? (char *)wf__arena_alloc(&req->arena, raw.len) : NULL;
@@ -6059,11 +6064,23 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     return req->route.match = m;
 }
 
-/* The matched route's pattern, for the log ("(no route)" before or without a match). */
-WF__PRIVATE const char *wf__req_pattern(const wf_req *req) {
-    const wf__match *m = req->route.match;
+WF_API wf_str wf_req_path(const wf_req *req) {
+    const wf__match *m = wf__route_find((wf_req *)(uintptr_t)req);     /* decoded once, then cached */
+    if (!m || !m->n) return wf__req_raw_path(req);      /* "*", or no memory (the router fails too) */
+    wf_str p = {m->dec, m->n};
+    return p;
+}
+
+WF_API const char *wf_req_route(const wf_req *req) {
+    const wf__match *m = wf__route_find((wf_req *)(uintptr_t)req);
     const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
-    return rt ? rt->pattern : "(no route)";
+    return rt ? rt->pattern : NULL;
+}
+
+/* The matched route's pattern, for the log ("(no route)" without a match). */
+WF__PRIVATE const char *wf__req_pattern(const wf_req *req) {
+    const char *rt = wf_req_route(req);
+    return rt ? rt : "(no route)";
 }
 
 WF_API wf_str wf_path_param(const wf_req *req, const char *name) {
@@ -8488,7 +8505,7 @@ WF__PRIVATE void wf__access(wf__request *request, int status) {
     e.unix_ms = wf__wall_ms();
     e.peer = wf_req_peer(&request->req);
     e.method = parsed ? wf_span_str(request->req.buf, request->head.method) : na;
-    e.path = parsed ? wf_req_path(&request->req) : na;
+    e.path = parsed ? wf__req_raw_path(&request->req) : na;
     e.status = status;
     e.bytes = request->res.bytes;
     e.micros = wf__mono_us() - request->t_first_us;
