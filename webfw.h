@@ -766,6 +766,9 @@ typedef struct wf_route_opts {
        plain `def` endpoint): for handlers that block on a database, a disk or a sleep. The response
        goes back to the loop, and the request's cleanups run there; 503 when the pool is full */
     bool blocking;
+    /* handed to the handler as wf_route_data(req): one handler serving several routes (the
+       caller keeps it alive as long as the app) */
+    void *data;
 } wf_route_opts;
 
 /* Route `method` requests whose path matches the group's prefix followed by `pattern` to h; GET
@@ -822,6 +825,8 @@ WF_API wf_str wf_req_path(const wf_req *req);
 WF_API wf_str wf_req_query(const wf_req *req);
 /* The pattern of the route the path and method match ("/items/{id}"), or NULL (404, 405, 307). */
 WF_API const char *wf_req_route(const wf_req *req);
+/* The data of the route being handled (wf_route_opts.data), NULL if none. */
+WF_API void *wf_route_data(const wf_req *req);
 /* The n-th (from 0) value of header `name` (any case); ptr is NULL when there is none. */
 WF_API wf_str wf_req_header_nth(const wf_req *req, const char *name, int n);
 /* The first value of header `name`; ptr is NULL when absent. */
@@ -931,8 +936,27 @@ WF_API int wf_set_cookie(wf_res *res, const char *name, const char *value, const
    extension (content_type overrides it), Last-Modified and ETag, Accept-Ranges; 304 when
    If-None-Match or If-Modified-Since says the client has it; a single "bytes=" Range gives 206 with
    Content-Range (416 when it cannot be satisfied). The bytes go out with sendfile(). A missing or
-   unreadable file is 404. */
+   unreadable file, or anything but a regular file (a FIFO, a device, a directory), is 404. The
+   path is trusted as it is: for one made from the request use wf_reply_file_under. */
 WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type);
+
+/* wf_reply_file for rel beneath the directory root, never outside it: rel may not start with '/'
+   or have a ".." component, and no symlink is followed on the way (openat2 with RESOLVE_BENEATH |
+   RESOLVE_NO_SYMLINKS where the kernel has it, else a walk with O_NOFOLLOW at each component). A
+   path that breaks these, or names nothing regular, is 404. wf_reply_file itself trusts its path:
+   never build one from a request without this. */
+WF_API int wf_reply_file_under(wf_req *req, wf_res *res, const char *root, wf_str rel,
+                               const char *content_type);
+
+/* How wf_static serves; zero-initialise. */
+typedef struct wf_static_opts {
+    bool html;                  /* a directory (and the prefix itself) serves its index.html */
+} wf_static_opts;
+/* Serve the files beneath directory dir at prefix of group g (wf_app_group(app) for the app's
+   own), as FastAPI's StaticFiles: GET and HEAD prefix/<path> answer wf_reply_file_under(dir,
+   path), with ETag, Last-Modified, 304 and ranges; anything else under it is 404 (405 for other
+   methods). Returns 0 or WF_EINVAL / WF_ENOMEM (logged, and the app will not start). */
+WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_static_opts *opts);
 
 /* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
    set as well is sent first, as a chunk. A producer with nothing to send yet returns 1 without
@@ -5319,6 +5343,8 @@ typedef struct wf__route {
     wf_handler handler;
     wf_group *group;
     bool blocking;              /* run on the worker pool */
+    void *data;                 /* wf_route_opts.data */
+    void *owned;                /* data the router made (wf_static's) and frees with the route */
     atomic_bool said_no_reply;  /* its handler returned without a reply once: logged */
 } wf__route;
 
@@ -5374,6 +5400,7 @@ WF__PRIVATE void wf__rnode_free(wf__rnode *n) {
         WF_FREE(NULL, n->routes[i].method);
         WF_FREE(NULL, n->routes[i].pattern);
         WF_FREE(NULL, n->routes[i].names_buf);
+        WF_FREE(NULL, n->routes[i].owned);
     }
     WF_FREE(NULL, n->lits);
     WF_FREE(NULL, n->params);
@@ -5612,7 +5639,8 @@ WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char 
 }
 
 WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
-                                bool blocking) {
+                                const wf_route_opts *opts, void *owned) {
+    bool blocking = opts && opts->blocking;
     if (!g || !method || !pattern)
         return wf__setup_failed(g ? g->router : NULL, WF_EINVAL, "route %s %s not added: %s",
                                 method ? method : "(null)", pattern ? pattern : "(null)",
@@ -5646,6 +5674,8 @@ WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pat
     r->handler = h;
     r->group = g;
     r->blocking = blocking;
+    r->data = opts ? opts->data : NULL;
+    r->owned = owned;
     g->router->nblocking += blocking;
     n->nroutes++;
     return 0;
@@ -5662,7 +5692,7 @@ WF__PRIVATE int wf__router_refuses(const wf__router *r, const wf_config *cfg, co
 
 WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
                           const wf_route_opts *opts) {
-    return wf__group_route(g, method, pattern, h, opts && opts->blocking);
+    return wf__group_route(g, method, pattern, h, opts, NULL);
 }
 
 WF_API int wf_group_get(wf_group *g, const char *pattern, wf_handler h) {
@@ -6075,6 +6105,12 @@ WF_API const char *wf_req_route(const wf_req *req) {
     const wf__match *m = wf__route_find((wf_req *)(uintptr_t)req);
     const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
     return rt ? rt->pattern : NULL;
+}
+
+WF_API void *wf_route_data(const wf_req *req) {
+    const wf__match *m = req->route.match;
+    const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+    return rt ? rt->data : NULL;
 }
 
 /* The matched route's pattern, for the log ("(no route)" without a match). */
@@ -6516,12 +6552,15 @@ WF__PRIVATE bool wf__if_range_ok(wf_req *req, const char *etag, int64_t mtime) {
     return wf__http_date_parse(ir, &t) && t == mtime;
 }
 
-WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
+/* Open flags for a file to serve: non-blocking, so that opening a FIFO does not wait for a writer
+   (wf__reply_fd then refuses anything but a regular file). */
+#define WF__FILE_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Reply with the file open at fd (taken: closed here or with the response); path names its type. */
+WF__PRIVATE int wf__reply_fd(wf_req *req, wf_res *res, int fd, const char *path, const char *content_type) {
     struct stat st;
     char etag[64], lastmod[30], cr[96];
-    /* non-blocking: opening a FIFO must not wait for a writer; anything but a regular file is 404 */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {     /* a FIFO, a device, a directory */
         if (fd >= 0) close(fd);
         return wf_reply_detail(res, 404, "Not Found");
     }
@@ -6564,6 +6603,124 @@ WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char 
     res->file_off = a;
     res->body_len = size ? b - a + 1 : 0;
     return 0;
+}
+
+WF_API int wf_reply_file(wf_req *req, wf_res *res, const char *path, const char *content_type) {
+    return wf__reply_fd(req, res, open(path, WF__FILE_OPEN), path, content_type);
+}
+
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+
+/* rel opened beneath the directory dirfd without following a symlink or leaving it: openat2 where
+   the kernel has it, else component by component with O_NOFOLLOW. -1 (errno set) if it cannot be. */
+WF__PRIVATE int wf__open_beneath(int dirfd, const char *rel) {
+#if defined(__linux__) && defined(SYS_openat2) && !defined(WF_NO_OPENAT2)
+    struct { uint64_t flags, mode, resolve; } how = {(uint64_t)WF__FILE_OPEN, 0,
+                                                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+    long got = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+    if (got >= 0 || (errno != ENOSYS && errno != EPERM)) return (int)got;   /* EPERM: a seccomp filter */
+#endif
+    char part[256];
+    int at = dirfd, fd = -1;
+    for (const char *p = rel;;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n >= sizeof part) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        memcpy(part, p, n);
+        part[n] = 0;
+        bool last = !e;
+        int flags = last ? WF__FILE_OPEN | O_NOFOLLOW : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        fd = n == 0 || (n == 1 && part[0] == '.') ? (last ? openat(at, ".", flags) : dup(at))
+                                                  : openat(at, part, flags);
+        if (at != dirfd) close(at);
+        if (fd < 0 || last) break;
+        at = fd;
+        p = e + 1;
+    }
+    return fd;
+}
+
+/* A relative path that stays where it is put: no leading '/', no ".." component, no NUL. */
+WF__PRIVATE bool wf__rel_path_ok(wf_str rel) {
+    if (rel.len && rel.ptr[0] == '/') return false;
+    if (memchr(rel.ptr, 0, rel.len)) return false;
+    for (size_t i = 0; i < rel.len;) {
+        size_t e = i;
+        while (e < rel.len && rel.ptr[e] != '/') e++;
+        if (e - i == 2 && rel.ptr[i] == '.' && rel.ptr[i + 1] == '.') return false;
+        i = e + 1;
+    }
+    return true;
+}
+
+WF_API int wf_reply_file_under(wf_req *req, wf_res *res, const char *root, wf_str rel,
+                               const char *content_type) {
+    char *r = rel.ptr && wf__rel_path_ok(rel) ? (char *)wf_req_alloc(req, wf__size_add(rel.len, 1)) : NULL;
+    int dirfd = r ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (dirfd < 0) return wf__reply_fd(req, res, -1, "", content_type);
+    memcpy(r, rel.ptr, rel.len);
+    r[rel.len] = 0;
+    int fd = wf__open_beneath(dirfd, rel.len ? r : ".");
+    close(dirfd);
+    return wf__reply_fd(req, res, fd, r, content_type);
+}
+
+/* ---- static files (FastAPI's StaticFiles) ---- */
+
+typedef struct wf__static {
+    wf_static_opts opts;
+    char dir[];
+} wf__static;
+
+/* GET prefix/{path:path}: the file beneath the directory; a directory's index.html with html. */
+WF__PRIVATE void wf__static_serve(wf_req *req, wf_res *res) {
+    const wf__static *st = (const wf__static *)wf_route_data(req);
+    wf_str rel = wf_path_param(req, "path");
+    if (!rel.ptr) rel = wf_str_c("");
+    struct stat sb;
+    char *r = (char *)wf_req_alloc(req, wf__size_add(rel.len, 12));
+    int dirfd = r && wf__rel_path_ok(rel) ? open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (dirfd < 0) {
+        wf__reply_fd(req, res, -1, "", NULL);
+        return;
+    }
+    memcpy(r, rel.ptr, rel.len);
+    r[rel.len] = 0;
+    int fd = wf__open_beneath(dirfd, rel.len ? r : ".");
+    if (fd >= 0 && st->opts.html && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);                       /* a directory: its index.html, beneath it too */
+        snprintf(r + rel.len, 12, "%sindex.html", rel.len && r[rel.len - 1] != '/' ? "/" : "");
+        fd = wf__open_beneath(dirfd, r[0] == '/' ? r + 1 : r);
+    }
+    close(dirfd);
+    wf__reply_fd(req, res, fd, r, NULL);
+}
+
+WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_static_opts *opts) {
+    char pattern[512];
+    size_t n = dir ? strlen(dir) : 0;
+    wf__static *st = dir && prefix ? (wf__static *)WF_MALLOC(NULL, sizeof *st + n + 1) : NULL;
+    if (!st) return wf__group_route(g, "GET", prefix ? prefix : "(null)", NULL, NULL, NULL);  /* logged */
+    memset(&st->opts, 0, sizeof st->opts);
+    if (opts) st->opts = *opts;
+    memcpy(st->dir, dir, n + 1);
+    size_t pl = strlen(prefix);
+    while (pl && prefix[pl - 1] == '/') pl--;
+    snprintf(pattern, sizeof pattern, "%.*s/{path:path}", (int)WF__MIN(pl, 480), prefix);
+    wf_route_opts ro = {.data = st};
+    int rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, st);
+    if (rc < 0) WF_FREE(NULL, st);
+    if (rc == 0 && st->opts.html) {      /* the prefix itself: the top index.html */
+        snprintf(pattern, sizeof pattern, "%.*s%s", (int)WF__MIN(pl, 480), prefix, pl ? "" : "/");
+        rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, NULL);
+    }
+    return rc;
 }
 
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
