@@ -1245,6 +1245,11 @@ typedef struct wf_config {
                                    default 10000; past it wf_add_task gives WF_EFULL and a blocking
                                    route answers 503 */
     int slow_handler_ms;        /* a handler holding its loop this long is logged, default 100 */
+    const char *const *trusted_hosts; /* NULL-terminated host names the server answers for, as
+                                   FastAPI's TrustedHostMiddleware: "example.com", "*.example.com"
+                                   (any subdomain), "*" (any); a request whose Host (or absolute-form
+                                   authority) is not one of them is 400 "Invalid host header", and
+                                   redirects are then built only on trusted names. NULL: any */
     bool share_port;            /* listen beside other processes on the same port (SO_REUSEPORT: the
                                    kernel spreads connections; for zero-downtime restarts and a
                                    process per core). Without it, a port another process listens on
@@ -8989,6 +8994,26 @@ WF__PRIVATE int wf__work_submit(wf__request *request, size_t total) {
     return 0;
 }
 
+/* ---- trusted hosts ---- */
+
+/* Is host (a Host value: a name or [v6], maybe with a port) one of cfg's trusted names? */
+WF__PRIVATE bool wf__host_trusted(const wf_config *cfg, wf_str host) {
+    size_t n = 0;
+    if (host.len && host.ptr[0] == '[') {
+        while (n < host.len && host.ptr[n] != ']') n++;
+        n += n < host.len;
+    } else {
+        while (n < host.len && host.ptr[n] != ':') n++;
+    }
+    for (const char *const *t = cfg->trusted_hosts; *t; t++) {
+        size_t tl = strlen(*t);
+        if (strcmp(*t, "*") == 0 || (tl == n && wf__mem_ieq(host.ptr, *t, n))) return true;
+        if ((*t)[0] == '*' && tl > 1 && n >= tl - 1 && wf__mem_ieq(host.ptr + n - (tl - 1), *t + 1, tl - 1))
+            return true;    /* "*.example.com": a name ending in ".example.com" (Starlette's rule) */
+    }
+    return false;
+}
+
 /* ---- requests: from bytes to a handler call ---- */
 
 /* Run the handler for the complete request in request (total bytes at buf) and queue its response, or
@@ -9000,6 +9025,11 @@ WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request
     request->req.body.ptr = buf + request->head_len;
     request->req.body.len =
         request->head.chunked ? request->body_len : (size_t)WF__MAX(request->head.content_length, 0);
+    if (cfg->trusted_hosts && !wf__host_trusted(cfg, wf_span_str(buf, request->head.host))) {
+        wf_reply_text(&request->res, 400, "Invalid host header");  /* TrustedHostMiddleware's answer */
+        if (wf__finish_response(loop, c, request) < 0) c->closing = true;
+        return;
+    }
     if (request->srv->pool && wf__app_blocks(&request->req)) {
         int rc = wf__work_submit(request, total);
         if (rc == 0) return;

@@ -863,3 +863,37 @@ WF_TEST(server_threads_follow_a_cgroup_cpu_quota) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     WF_EXPECT_EQ_INT(system(cmd), 0);
 }
+
+/* wf_config.trusted_hosts: FastAPI's TrustedHostMiddleware; a redirect is built on a trusted name. */
+WF_TEST(server_trusted_hosts_refuse_others) {
+    static const char *const hosts[] = {"example.com", "*.example.org", NULL};
+    wf_app *app = wf_app_new();
+    wf_get(app, "/", h_hello);
+    wf_get(app, "/dir/", h_hello);
+    wf_config cfg = {.trusted_hosts = hosts, .no_access_log = true};
+    int port = tu_serve(app, &cfg);
+    static const struct { const char *host; int status; } cases[] = {
+        {"example.com", 200}, {"EXAMPLE.com:8080", 200}, {"a.example.org", 200}, {"x.y.example.org", 200},
+        {"example.org", 400}, {"evil.com", 400}, {"example.com.evil", 400}, {"notexample.com", 400},
+        {"[::1]", 400},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rq[256];
+        snprintf(rq, sizeof rq, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", cases[i].host);
+        tu_resp r;
+        WF_EXPECT_EQ_INT(tu_request(port, rq, &r), cases[i].status);
+        if (cases[i].status == 400) WF_EXPECT_TRUE(strstr(r.body, "Invalid host header") != NULL);
+        tu_resp_free(&r);
+    }
+    tu_resp r;
+    WF_EXPECT_EQ_INT(tu_request(port, "GET http://evil.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n", &r), 400);
+    tu_resp_free(&r);
+    WF_EXPECT_EQ_INT(tu_request(port, "GET / HTTP/1.0\r\n\r\n", &r), 400);     /* no Host at all */
+    tu_resp_free(&r);
+    char loc[128];
+    WF_EXPECT_EQ_INT(tu_request(port, "GET /dir HTTP/1.1\r\nHost: a.example.org\r\n\r\n", &r), 307);
+    WF_EXPECT_TRUE(tu_header(&r, "location", loc, sizeof loc));
+    WF_EXPECT_EQ_STR(loc, "http://a.example.org/dir/");
+    tu_resp_free(&r);
+    tu_stop(app);
+}
