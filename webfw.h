@@ -5895,7 +5895,6 @@ struct wf_req {
     } dispatch;
     struct wf__req_params {     /* >>params */
         wf_buf *errors;         /* 422 entries as JSON objects, comma-separated */
-        struct wf__qpairs *query, *form;   /* decoded on first use */
         wf_json_doc *json;      /* the parsed body */
         int json_state;         /* 0 not read, 1 parsed, -1 failed, -2 not JSON (both recorded) */
     } params;
@@ -6994,77 +6993,99 @@ WF_API int wf_on_error(wf_app *app, int status, wf_error_fn fn) {
  * >>params  Parameters: sources, validated getters, specs, JSON bodies, 422s
  * ====================================================================== */
 static const char *const wf__in_names[] = {"path", "query", "header", "cookie", "body"};
-/* The query string's pairs, decoded once per request into the arena: n keys, then n values. */
-typedef struct wf__qpairs {
-    size_t n;
-    wf_str kv[];
-} wf__qpairs;
+/* Query strings and urlencoded forms are read where they are, pair by pair, at each lookup: nothing
+   is split or decoded ahead (a body of a million '&' costs nothing), and a key or value is decoded
+   only when it has a '%' or '+' or a byte past ASCII, into the arena. */
 
-/* The pairs of "a=1&b=x+y" text, decoded as Python's parse_qsl(keep_blank_values=True) does. */
-WF__PRIVATE wf__qpairs *wf__pairs(wf_req *req, wf_str q) {
-    size_t cap = 1;
-    for (size_t i = 0; i < q.len; i++) cap += q.ptr[i] == '&';
-    size_t kv = wf__size_mul(wf__size_mul(cap, 2), sizeof(wf_str));
-    wf__qpairs *p = (wf__qpairs *)wf_req_alloc(req, wf__size_add(sizeof *p, kv));
-    char *text = (char *)wf_req_alloc(req, wf__size_add(wf__size_mul(q.len, 2), 1));
-    char *tmp = (char *)wf_req_alloc(req, wf__size_add(q.len, 1));
-    if (!p || !text || !tmp) return NULL;
-    p->n = 0;
-    for (size_t i = 0; i < q.len;) {
-        size_t e = i;
+/* The next pair of "a=1&b=x+y" text from *at, still encoded; false at the end. Empty pairs
+   ("a=1&&b") are skipped, as Python's parse_qsl(keep_blank_values=True) does. */
+WF__PRIVATE bool wf__pair_next(wf_str q, size_t *at, wf_str *k, wf_str *v) {
+    while (*at < q.len) {
+        size_t i = *at, e = i;
         while (e < q.len && q.ptr[e] != '&') e++;
+        *at = e + 1;
+        if (e == i) continue;
         const char *eq = (const char *)memchr(q.ptr + i, '=', e - i);
-        size_t kl = eq ? (size_t)(eq - q.ptr) - i : e - i, vl = eq ? e - i - kl - 1 : 0;
-        if (e > i) {            /* "a=1&&b" has no empty pair, as Python's parse_qsl */
-            wf_str *k = &p->kv[p->n], *v = &p->kv[cap + p->n];
-            k->ptr = text;
-            k->len = wf__unquote(text, tmp, q.ptr + i, kl, true);
-            text += k->len;
-            v->ptr = text;
-            v->len = wf__unquote(text, tmp, eq ? eq + 1 : "", vl, true);
-            text += v->len;
-            p->n++;
-        }
-        i = e + 1;
+        k->ptr = q.ptr + i;
+        k->len = eq ? (size_t)(eq - k->ptr) : e - i;
+        v->ptr = eq ? eq + 1 : q.ptr + e;
+        v->len = eq ? (size_t)(q.ptr + e - v->ptr) : 0;
+        return true;
     }
-    memmove(&p->kv[p->n], &p->kv[cap], p->n * sizeof(wf_str));   /* values right after keys */
-    return p;
+    return false;
 }
 
-WF__PRIVATE wf__qpairs *wf__query_pairs(wf_req *req) {
-    return req->params.query ? req->params.query : (req->params.query = wf__pairs(req, wf_req_query(req)));
+/* Text that decodes to itself: ASCII without '%' or '+'. */
+WF__PRIVATE bool wf__qs_plain(wf_str t) {
+    for (size_t i = 0; i < t.len; i++)
+        if ((unsigned char)t.ptr[i] >= 0x80 || t.ptr[i] == '%' || t.ptr[i] == '+') return false;
+    return true;
 }
 
-/* The fields of an application/x-www-form-urlencoded body (none for any other content type). */
-WF__PRIVATE wf__qpairs *wf__form_pairs(wf_req *req) {
-    if (req->params.form) return req->params.form;
+/* t decoded as parse_qsl does ('+' a space, %XX, each ill-formed UTF-8 sequence one U+FFFD) into
+   out[2 * t.len] with tmp[t.len] to work in; returns the length. */
+WF__PRIVATE size_t wf__qs_decode_into(char *out, char *tmp, wf_str t) {
+    return wf__unquote(out, tmp, t.ptr ? t.ptr : "", t.len, true);
+}
+
+/* t decoded, as a view: t itself when plain, else a copy in the arena (ptr NULL without memory). */
+WF__PRIVATE wf_str wf__qs_decode(wf_req *req, wf_str t) {
+    wf_str none = {NULL, 0};
+    if (wf__qs_plain(t)) return t;
+    char *out = (char *)wf_req_alloc(req, wf__size_add(wf__size_mul(t.len, 3), 1)), *tmp = out + 2 * t.len;
+    if (!out) return none;
+    wf_str d = {out, wf__qs_decode_into(out, tmp, t)};
+    return d;
+}
+
+/* Does the encoded key k decode to name? (A decoded key has at least a third of k's bytes.) */
+WF__PRIVATE bool wf__qs_key_is(wf_req *req, wf_str k, const char *name) {
+    size_t n = strlen(name);
+    if (wf__qs_plain(k)) return k.len == n && memcmp(k.ptr, name, n) == 0;
+    if (k.len > 3 * n) return false;
+    char small[3 * 96];
+    char *out = k.len <= 96 ? small : (char *)wf_req_alloc(req, 3 * k.len);
+    if (!out) return false;
+    size_t d = wf__qs_decode_into(out, out + 2 * k.len, k);
+    return d == n && memcmp(out, name, n) == 0;
+}
+
+/* The decoded value of the last pair named `name` in q, ptr NULL if none. */
+WF__PRIVATE wf_str wf__pairs_value(wf_req *req, wf_str q, const char *name) {
+    wf_str k, v, last = {NULL, 0};
+    size_t at = 0;
+    bool found = false;
+    while (wf__pair_next(q, &at, &k, &v))
+        if (wf__qs_key_is(req, k, name)) {
+            last = v;
+            found = true;
+        }
+    if (!found) return last;
+    wf_str d = wf__qs_decode(req, last);
+    if (!d.ptr) d.ptr = "";                 /* no memory: an empty value rather than an absent one */
+    return d;
+}
+
+/* The body, if it is application/x-www-form-urlencoded; empty for any other content type. */
+WF__PRIVATE wf_str wf__form_text(wf_req *req) {
     wf_str ct = wf_req_header(req, "content-type"), none = {"", 0};
     static const char urlenc[] = "application/x-www-form-urlencoded";
     size_t n = sizeof urlenc - 1;
     bool form = ct.ptr && ct.len >= n && wf__mem_ieq(ct.ptr, urlenc, n) &&
                 (ct.len == n || ct.ptr[n] == ';' || ct.ptr[n] == ' ' || ct.ptr[n] == '\t');
-    return req->params.form = wf__pairs(req, form ? req->body : none);
-}
-
-/* The last value of `name` among pairs p, or NULL. */
-WF__PRIVATE wf_str wf__pairs_value(const wf__qpairs *p, const char *name) {
-    wf_str out = {NULL, 0};
-    for (size_t i = 0; p && i < p->n; i++)
-        if (wf_str_eq(p->kv[i], name)) out = p->kv[p->n + i];
-    return out;
-}
-
-/* The last value of `name`, or NULL. */
-WF__PRIVATE wf_str wf__query_value(wf_req *req, const char *name) {
-    return wf__pairs_value(wf__query_pairs(req), name);
+    return form ? req->body : none;
 }
 
 WF_API int wf_query_all(wf_req *req, const char *name, wf_str *out, int max) {
     wf__need_request(req, "wf_query_all");
-    wf__qpairs *p = wf__query_pairs(req);
+    wf_str q = wf_req_query(req), k, v;
+    size_t at = 0;
     int seen = 0;
-    for (size_t i = 0; p && i < p->n; i++)
-        if (wf_str_eq(p->kv[i], name) && seen < INT_MAX && seen++ < max) out[seen - 1] = p->kv[p->n + i];
+    while (wf__pair_next(q, &at, &k, &v) && seen < INT_MAX)
+        if (wf__qs_key_is(req, k, name) && seen++ < max) {
+            out[seen - 1] = wf__qs_decode(req, v);
+            if (!out[seen - 1].ptr) out[seen - 1].ptr = "";
+        }
     return seen;
 }
 
@@ -7490,10 +7511,10 @@ WF__PRIVATE const char *wf__header_field(wf_req *req, const char *name) {
 WF__PRIVATE wf_str wf__param_raw(wf_req *req, wf_in in, const char *name, bool convert) {
     switch (in) {
     case WF_IN_PATH: return wf_path_param(req, name);
-    case WF_IN_QUERY: return wf__query_value(req, name);
+    case WF_IN_QUERY: return wf__pairs_value(req, wf_req_query(req), name);
     case WF_IN_HEADER:
         return wf__latin1(req, wf_req_header(req, convert ? wf__header_field(req, name) : name));
-    case WF_IN_FORM: return wf__pairs_value(wf__form_pairs(req), name);
+    case WF_IN_FORM: return wf__pairs_value(req, wf__form_text(req), name);
     default: return wf__latin1(req, wf__cookie(req, name));
     }
 }
