@@ -7678,6 +7678,8 @@ WF__PRIVATE bool wf__is_json_type(wf_str ct) {
     return wf_str_ieq(sub, "json") || (sub.len >= 5 && wf__mem_ieq(sub.ptr + sub.len - 5, "+json", 5));
 }
 
+#define WF__ECHO_DOC_MAX 4096u  /* bytes of a malformed JSON body its 422 echoes in ctx.doc */
+
 /* Record the jsondecode error the way FastAPI reports it, with Python's message and context. */
 WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str body) {
     size_t line = 1, col = 1, pos = 0;
@@ -7701,10 +7703,17 @@ WF__PRIVATE void wf__json_decode_error(wf_req *req, const wf_json_doc *d, wf_str
     if (req->params.errors->len) wf_buf_append(req->params.errors, ",", 1);
     wf_buf *b = req->params.errors;
     size_t mark = b->len;
+    /* FastAPI echoes the whole document; a 1 MB body would make a 6 MB answer: the first
+       WF__ECHO_DOC_MAX bytes are enough to see it (cut at a character's start, the body being UTF-8) */
+    wf_str doc = body;
+    if (doc.len > WF__ECHO_DOC_MAX) {
+        doc.len = WF__ECHO_DOC_MAX;
+        while (doc.len && ((unsigned char)doc.ptr[doc.len] & 0xc0) == 0x80) doc.len--;
+    }
     int rc = wf_json_pack(b, "{s:[s,j], s:s, s:s, s:{s:s, s:S, s:I, s:I, s:I}}", "loc", "body", at, "msg",
-                          msg, "type", "value_error.jsondecode", "ctx", "msg", d->err, "doc", body, "pos",
+                          msg, "type", "value_error.jsondecode", "ctx", "msg", d->err, "doc", doc, "pos",
                           (long long)pos, "lineno", (long long)line, "colno", (long long)col);
-    if (rc < 0) b->len = mark;
+    if (rc < 0) b->ptr[b->len = mark] = 0;
 }
 
 WF_API const wf_jval *wf_body_json(wf_req *req) {
