@@ -4,8 +4,8 @@
 #   make test     the layering and line-length checks; the whole suite built with gcc (also run under
 #                 a decimal-comma locale), with clang, with the portable code paths (poll(), SHA-256 in
 #                 C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
-#   make fuzz     libFuzzer on each parser (FUZZ_TARGETS: http route json tokens app) for FUZZ_SECONDS
-#                 (default 60) each
+#   make fuzz     libFuzzer on each parser and on the loop (FUZZ_TARGETS: http route json tokens app
+#                 loop) for FUZZ_SECONDS (default 60) each
 #   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
 
 PORT ?= 8000
@@ -148,7 +148,7 @@ test: deps
 	$(MAKE) --no-print-directory test-tsan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route json tokens app
+FUZZ_TARGETS := http route json tokens app loop
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -185,6 +185,38 @@ $(B)/fuzz/corpus_app/.seeded:
 	printf '\001/json\nContent-Type: application/json\n\n{"name":"x","price":"1.5","qty":2}' > $(@D)/c
 	printf '\010/stream?n=5\n\n' > $(@D)/d; printf '\003/api/items/7/?fail=1\n\n' > $(@D)/e
 	printf '\002/echo\n\nhello' > $(@D)/f; printf '\000/blocking/5?limit=3\n\n' > $(@D)/g
+	@touch $@
+
+# fuzz_loop: 4 control bytes (flags, segment sizes; see the file), then what goes on the connection: h2o's
+# corpus behind 01 00 00 00 (half-close after one segment), and requests for the app's routes
+LOOP_H := HTTP/1.1\r\nHost: a\r\n
+$(B)/fuzz/corpus_loop/.seeded: tests/fuzz/h2o-http1-corpus.tar.gz
+	@rm -rf $(@D)/h2o; mkdir -p $(@D)/h2o
+	tar -xzf $< -C $(@D)/h2o --strip-components=2
+	for f in $(@D)/h2o/*; do { printf '\001\000\000\000'; cat "$$f"; } > $(@D)/h2o-$${f##*/}; done
+	rm -rf $(@D)/h2o
+	printf "\001\000\000\000GET /items/5?limit=3&q=x&tag=a&tag=b $(LOOP_H)X-Token: t\r\n\
+	Cookie: session=ab\r\n\r\n" > $(@D)/a
+	printf "\003\007\001\000POST /form $(LOOP_H)Content-Type: application/x-www-form-urlencoded\r\n\
+	Content-Length: 29\r\n\r\nusername=a+b&password=%%41&n=3\
+	POST /json $(LOOP_H)Content-Type: application/json\r\nContent-Length: 34\r\n\r\n\
+	{\"name\":\"x\",\"price\":\"1.5\",\"qty\":2}" > $(@D)/b
+	printf "\001\000\000\000GET /stream?n=5&size=100&head=1 $(LOOP_H)\r\nHEAD /stream $(LOOP_H)\r\n\
+	HEAD /file $(LOOP_H)\r\nGET /close $(LOOP_H)\r\n" > $(@D)/c
+	printf "\005\040\000\000GET /file $(LOOP_H)Range: bytes=10-99\r\n\r\n\
+	GET /file $(LOOP_H)If-None-Match: x\r\n\r\nGET /file?missing=1 $(LOOP_H)\r\n" > $(@D)/d
+	printf "\001\000\000\000GET /raise?status=409 $(LOOP_H)\r\nGET /raise?how=fail $(LOOP_H)\r\n\
+	GET /raise?how=json&status=401 $(LOOP_H)\r\nGET /nope $(LOOP_H)\r\n\
+	POST /items/5 $(LOOP_H)Content-Length: 0\r\n\r\n\
+	DELETE /api/items/5 $(LOOP_H)\r\nGET /go?to=/x $(LOOP_H)X-Short: 1\r\n\r\n" > $(@D)/e
+	printf "\001\110\005\000PUT /echo $(LOOP_H)Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello\
+	PUT /echo $(LOOP_H)Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n" > $(@D)/f
+	printf "\000\000\000\000GET /stream?n=20&size=2000 HTTP/1.0\r\n\r\n" > $(@D)/g
+	printf "\024\000\000\000GET /file $(LOOP_H)\r\nGET /stream?n=20&size=2000 $(LOOP_H)\r\n" > $(@D)/h
+	printf "\001\000\000\000GET /items/x?limit=0 $(LOOP_H)Cookie: session=a\r\n\r\n\
+	DELETE /api/items/5/?deny=1 $(LOOP_H)\r\n" > $(@D)/i
+	printf "\001\000\000\000GET /go?to=/x%%0d%%0aX:%%20y $(LOOP_H)\r\n\
+	GET /go?to=https://h/%%E2%%82%%AC $(LOOP_H)\r\n" > $(@D)/j
 	@touch $@
 
 fuzz:
