@@ -3091,30 +3091,91 @@ WF_API int wf_json_pack(wf_buf *b, const char *fmt, ...) {
     return rc;
 }
 
-/* ---- the reader ---- */
+/* ---- the reader ----
+   A document is one allocation: an array of 8-byte entries in document order (a tape), then the
+   text of its strings, keys and longer numbers. A container's entry is followed by its children
+   (an object member's value by its key's entry) and says how many entries it spans, so the next
+   sibling is found at once; a string or key says its length and where its text is, relative to
+   the entry itself (so an entry made anywhere with its text behind it reads the same); a number
+   of up to 7 characters keeps its text in the entry. Numbers are converted when asked for. A parse
+   runs twice over the text: once to check it and count, once to fill exactly what was counted, so
+   a document costs at most 4 bytes per byte of input ("[0,0,...]", the worst case). */
+
+#define WF__JT_TYPE 7u          /* the wf_json_type, or WF__JT_KEY */
+#define WF__JT_KEY 7u           /* an object member's key: its value is the next entry */
+#define WF__JT_MEMBER 8u        /* an object member's value: its key is the entry before */
+#define WF__JT_FLAG 16u         /* a bool that is true; a number written without fraction or exponent */
+#define WF__JT_LAST 32u         /* the last child of its container */
+#define WF__JT_INLINE 64u       /* a number whose text is in the entry */
+#define WF__JLEN_LONG 0xFFFFFFu /* len: the length is a size_t just before the text */
+#define WF__JSON_MAX_TEXT ((size_t)512 << 20)   /* the longest text a document is made from */
 
 struct wf_jval {
-    uint8_t type;
-    bool is_int, bval;
-    bool int_lit;               /* a number written without fraction or exponent (str: its text) */
-    uint32_t count;             /* members or elements */
-    uint32_t next, first;       /* node indices, 0 for none (node 0 is never a child) */
-    wf_str key, str;            /* key: for members; str: decoded string */
-    double num;
-    long long ival;
-    const wf_jval *base;        /* the document's node array */
+    uint8_t tag;                /* WF__JT_* */
+    uint8_t len[3];             /* a text's length, or a container's children (saturating) */
+    uint32_t rel;               /* a text: at (char *)this + rel; a container: the entries it spans */
 };
 
 typedef struct wf__json_reader {
     const char *p, *s, *end;
-    wf_jval *nodes;
-    uint32_t n, cap;
-    char *text;                 /* decoded strings go here */
+    wf_jval *nodes;             /* NULL in the counting pass */
+    uint32_t n;                 /* entries so far */
+    char *text;                 /* strings, keys and long numbers go here (filling pass) */
     size_t tlen;
     int depth, max_depth;
     const char *err;
     int rc;
 } wf__json_reader;
+
+WF__PRIVATE uint32_t wf__jlen(const wf_jval *v) {
+    return (uint32_t)v->len[0] | (uint32_t)v->len[1] << 8 | (uint32_t)v->len[2] << 16;
+}
+
+WF__PRIVATE void wf__jset_len(wf_jval *v, size_t n) {
+    uint32_t k = n >= WF__JLEN_LONG ? WF__JLEN_LONG : (uint32_t)n;
+    v->len[0] = (uint8_t)k;
+    v->len[1] = (uint8_t)(k >> 8);
+    v->len[2] = (uint8_t)(k >> 16);
+}
+
+/* The text of a string, key or number entry. */
+WF__PRIVATE wf_str wf__jtext(const wf_jval *v) {
+    wf_str s;
+    if (v->tag & WF__JT_INLINE) {
+        s.ptr = (const char *)v + 1;
+        s.len = 0;
+        while (s.len < 7 && s.ptr[s.len]) s.len++;
+        return s;
+    }
+    size_t n = wf__jlen(v);
+    s.ptr = (const char *)v + v->rel;
+    if (n == WF__JLEN_LONG) memcpy(&n, s.ptr - sizeof n, sizeof n);
+    s.len = n;
+    return s;
+}
+
+/* Room a text of n bytes takes after its entry (with its length before it when long). */
+WF__PRIVATE size_t wf__jtext_room(size_t n) { return n >= WF__JLEN_LONG ? n + sizeof(size_t) : n; }
+
+/* Entry v gets text t (already in place at dst, which has wf__jtext_room before it as needed). */
+WF__PRIVATE void wf__jset_text(wf_jval *v, const char *dst, size_t n) {
+    wf__jset_len(v, n);
+    if (n >= WF__JLEN_LONG) memcpy((char *)(uintptr_t)dst - sizeof n, &n, sizeof n);
+    v->rel = (uint32_t)(dst - (const char *)v);
+}
+
+/* A string entry made at mem (wf__jval_str_size(n) bytes) for n bytes of text p: a value the
+   document does not hold (pydantic's dict() of a pair). */
+#define wf__jval_str_size(n) (sizeof(wf_jval) + wf__jtext_room(n))
+WF__PRIVATE const wf_jval *wf__jval_str_make(void *mem, const char *p, size_t n) {
+    wf_jval *v = (wf_jval *)mem;
+    char *dst = (char *)mem + sizeof *v + (n >= WF__JLEN_LONG ? sizeof n : 0);
+    memset(v, 0, sizeof *v);
+    v->tag = WF_JSON_STRING;
+    if (n) memcpy(dst, p, n);
+    wf__jset_text(v, dst, n);
+    return v;
+}
 
 WF__PRIVATE int wf__json_read_fail(wf__json_reader *j, const char *at, const char *why) {
     if (!j->err) {
@@ -3128,15 +3189,15 @@ WF__PRIVATE void wf__json_read_ws(wf__json_reader *j) {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
 }
 
-WF__PRIVATE int wf__json_read_node(wf__json_reader *j, int type) {
-    if (j->n == j->cap) return wf__json_read_fail(j, j->p, "out of memory");     /* cap >= len + 1 */
-    wf_jval *v = &j->nodes[j->n];
-    memset(v, 0, sizeof *v);
-    v->type = (uint8_t)type;
-    v->base = j->nodes;
-    return (int)j->n++;
+/* A new entry of type (filled in the second pass); its index. */
+WF__PRIVATE uint32_t wf__json_read_node(wf__json_reader *j, unsigned type) {
+    if (j->nodes) {
+        wf_jval *v = &j->nodes[j->n];
+        memset(v, 0, sizeof *v);
+        v->tag = (uint8_t)type;
+    }
+    return j->n++;
 }
-
 
 WF__PRIVATE int wf__json_read_hex4(const char *p, const char *end, uint32_t *cp) {
     *cp = 0;
@@ -3149,63 +3210,94 @@ WF__PRIVATE int wf__json_read_hex4(const char *p, const char *end, uint32_t *cp)
     return 0;
 }
 
-/* A string at j->p (on the quote): decoded into j->text; out gets the view. */
-WF__PRIVATE int wf__json_read_string(wf__json_reader *j, wf_str *out) {
+/* Append n bytes of decoded string text (the filling pass writes them, the counting one counts). */
+WF__PRIVATE void wf__json_put(wf__json_reader *j, char *o, size_t *at, const char *p, size_t n) {
+    if (j->nodes) memcpy(o + *at, p, n);
+    *at += n;
+}
+
+/* One escape at j->p (on the backslash) decoded into o at *at. */
+WF__PRIVATE int wf__json_read_escape(wf__json_reader *j, char *o, size_t *at) {
+    static const char map[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    char e = j->p[1], u[4];
+    const char *m = e ? strchr(map, e) : NULL;
+    if (m && ((m - map) % 2) == 0) {
+        wf__json_put(j, o, at, m + 1, 1);
+        j->p += 2;
+        return 0;
+    }
+    uint32_t cp, lo;
+    if (e != 'u') return wf__json_read_fail(j, j->p, "Invalid \\escape");
+    if (wf__json_read_hex4(j->p + 2, j->end, &cp) < 0)
+        return wf__json_read_fail(j, j->p + 1, "Invalid \\uXXXX escape");
+    j->p += 6;
+    if (cp >= 0xdc00 && cp <= 0xdfff)
+        return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+            wf__json_read_hex4(j->p + 2, j->end, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+            return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        j->p += 6;
+    }
+    size_t k = 0;
+    wf__utf8_put(u, &k, cp);
+    wf__json_put(j, o, at, u, k);
+    return 0;
+}
+
+/* A string at j->p (on the quote), decoded into the document's text as entry idx's. */
+WF__PRIVATE int wf__json_read_string(wf__json_reader *j, uint32_t idx) {
     const char *start = j->p++;
-    char *o = j->text + j->tlen;
-    size_t n = 0;
+    /* the counting pass reserves the raw length (escapes only shrink), the filling pass the decoded,
+       after room for the length when the raw one is that long */
+    char *o = NULL;
+    size_t n = 0, room_before = 0;
+    if (j->nodes) {
+        const char *q = j->p;
+        while (q < j->end && *q != '"') q += *q == '\\' && q + 1 < j->end ? 2 : 1;
+        room_before = (size_t)(q - j->p) >= WF__JLEN_LONG ? sizeof(size_t) : 0;
+        o = j->text + j->tlen + room_before;
+    }
     while (j->p < j->end) {
         unsigned char c = (unsigned char)*j->p;
         if (c == '"') {
             j->p++;
-            out->ptr = o;
-            out->len = n;
-            j->tlen += n;
+            if (j->nodes) wf__jset_text(&j->nodes[idx], o, n);
+            j->tlen += j->nodes ? room_before + n : wf__jtext_room((size_t)(j->p - start - 2));
             return 0;
         }
         if (c < 0x20) return wf__json_read_fail(j, j->p, "Invalid control character at");
         if (c >= 0x80) {
             size_t k = wf__utf8_len((const unsigned char *)j->p, (size_t)(j->end - j->p));
             if (!k) return wf__json_read_fail(j, j->p, "Invalid UTF-8");
-            memcpy(o + n, j->p, k);
-            n += k;
+            wf__json_put(j, o, &n, j->p, k);
             j->p += k;
-            continue;
-        }
-        if (c != '\\') {
-            o[n++] = (char)c;
+        } else if (c != '\\') {
+            wf__json_put(j, o, &n, j->p, 1);
             j->p++;
-            continue;
+        } else if (j->p + 1 >= j->end) {
+            break;
+        } else if (wf__json_read_escape(j, o, &n) < 0) {
+            return -1;
         }
-        if (j->p + 1 >= j->end) break;
-        char e = j->p[1];
-        const char *map = strchr("\"\"\\\\//b\bf\fn\nr\rt\t", e);
-        if (e && map && ((map - "\"\"\\\\//b\bf\fn\nr\rt\t") % 2) == 0) {
-            o[n++] = map[1];
-            j->p += 2;
-            continue;
-        }
-        uint32_t cp, lo;
-        if (e != 'u') return wf__json_read_fail(j, j->p, "Invalid \\escape");
-        if (wf__json_read_hex4(j->p + 2, j->end, &cp) < 0)
-            return wf__json_read_fail(j, j->p + 1, "Invalid \\uXXXX escape");
-        j->p += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff)
-            return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
-                wf__json_read_hex4(j->p + 2, j->end, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-                return wf__json_read_fail(j, j->p - 6, "Invalid \\uXXXX escape: lone surrogate");
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            j->p += 6;
-        }
-        wf__utf8_put(o, &n, cp);
     }
     return wf__json_read_fail(j, start, "Unterminated string starting at");
 }
 
+/* A number literal's value as C reads it (the literal is valid JSON). */
+WF__PRIVATE double wf__json_number_value(wf_str t) {
+    char buf[64], *copy = t.len < sizeof buf ? buf : (char *)wf__alloc(t.len + 1);
+    if (!copy) return 0;
+    memcpy(copy, t.ptr, t.len);
+    copy[t.len] = 0;
+    double v = wf__strtod(copy, NULL);
+    if (copy != buf) WF_FREE(NULL, copy);
+    return v;
+}
+
 /* A number by RFC 8259's grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-WF__PRIVATE int wf__json_read_number(wf__json_reader *j, wf_jval *v) {
+WF__PRIVATE int wf__json_read_number(wf__json_reader *j, uint32_t idx) {
     const char *s = j->p, *p = s;
     bool frac = false;
     if (p < j->end && *p == '-') p++;
@@ -3228,139 +3320,127 @@ WF__PRIVATE int wf__json_read_number(wf__json_reader *j, wf_jval *v) {
             while (p < j->end && *p >= '0' && *p <= '9') p++;
         }
     }
-    char buf[64], *copy = (size_t)(p - s) < sizeof buf ? buf : (char *)WF_MALLOC(NULL, (size_t)(p - s) + 1);
-    if (!copy) return wf__json_read_fail(j, s, "out of memory");
-    memcpy(copy, s, (size_t)(p - s));
-    copy[p - s] = 0;
-    v->num = wf__strtod(copy, NULL);
-    v->int_lit = !frac;
-    /* the literal, copied into the document's own text (which has room: nothing decoded outgrows
-       the input), so it lives as long as the document, not the caller's text */
-    memcpy(j->text + j->tlen, s, (size_t)(p - s));
-    v->str.ptr = j->text + j->tlen;
-    v->str.len = (size_t)(p - s);
-    j->tlen += (size_t)(p - s);
-    if (!frac) {                        /* -?digits: exact when it fits in 64 bits */
-        unsigned long long u = 0;
-        bool neg = copy[0] == '-', fits = true;
-        for (const char *d = copy + neg; *d && fits; d++) {
-            fits = u <= (ULLONG_MAX - 9) / 10;
-            u = u * 10 + (unsigned long long)(*d - '0');
+    wf_str lit = {s, (size_t)(p - s)};
+    if (!j->nodes) {                    /* counting: check the range once, reserve the text */
+        double v = wf__json_number_value(lit);
+        if (v - v != 0) return wf__json_read_fail(j, s, "Number out of range");
+        if (lit.len > 7) j->tlen += wf__jtext_room(lit.len);
+    } else {
+        wf_jval *v = &j->nodes[idx];
+        if (!frac) v->tag |= WF__JT_FLAG;
+        if (lit.len <= 7) {
+            v->tag |= WF__JT_INLINE;
+            memcpy((char *)v + 1, s, lit.len);
+        } else {
+            char *dst = j->text + j->tlen + (lit.len >= WF__JLEN_LONG ? sizeof(size_t) : 0);
+            memcpy(dst, s, lit.len);
+            wf__jset_text(v, dst, lit.len);
+            j->tlen += wf__jtext_room(lit.len);
         }
-        v->is_int = fits && u <= (unsigned long long)LLONG_MAX + neg;
-        if (v->is_int) v->ival = neg ? (long long)(0 - u) : (long long)u;
     }
-    if (copy != buf) WF_FREE(NULL, copy);
-    if (v->num - v->num != 0) return wf__json_read_fail(j, s, "Number out of range");
     j->p = p;
     return 0;
 }
 
 WF__PRIVATE int wf__json_read_value(wf__json_reader *j);
 
-/* The members of an object or the elements of an array, after the opening bracket. */
-WF__PRIVATE int wf__json_read_container(wf__json_reader *j, int idx, bool obj) {
-    uint32_t last = 0;
+/* The members of an object or the elements of an array, after the opening bracket; idx is the
+   container's entry, which then gets its span, its count and its last child's mark. */
+WF__PRIVATE int wf__json_read_container(wf__json_reader *j, uint32_t idx, bool obj) {
+    uint32_t last = 0, count = 0;
+    bool any = false;
     if (++j->depth > j->max_depth) {
         j->rc = WF_ETOOBIG;
         return wf__json_read_fail(j, j->p, "Too deeply nested");
     }
     j->p++;
     wf__json_read_ws(j);
-    if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-        j->p++;
-        j->depth--;
-        return 0;
-    }
-    for (;;) {
-        wf_str key = {NULL, 0};
+    bool empty = j->p < j->end && *j->p == (obj ? '}' : ']');
+    while (!empty) {
         wf__json_read_ws(j);
         if (obj) {
             if (j->p >= j->end || *j->p != '"')
                 return wf__json_read_fail(j, j->p, "Expecting property name enclosed in double quotes");
-            if (wf__json_read_string(j, &key) < 0) return -1;
+            if (wf__json_read_string(j, wf__json_read_node(j, WF__JT_KEY)) < 0) return -1;
             wf__json_read_ws(j);
             if (j->p >= j->end || *j->p != ':') return wf__json_read_fail(j, j->p, "Expecting ':' delimiter");
             j->p++;
         }
-        int child = wf__json_read_value(j);
-        if (child < 0) return -1;
-        j->nodes[child].key = key;
-        if (last) j->nodes[last].next = (uint32_t)child;
-        else j->nodes[idx].first = (uint32_t)child;
-        last = (uint32_t)child;
-        j->nodes[idx].count++;
+        last = j->n;
+        if (wf__json_read_value(j) < 0) return -1;
+        if (j->nodes && obj) j->nodes[last].tag |= WF__JT_MEMBER;
+        count += count < WF__JLEN_LONG;
+        any = true;
         wf__json_read_ws(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;
             continue;
         }
-        if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-            j->p++;
-            j->depth--;
-            return 0;
-        }
+        if (j->p < j->end && *j->p == (obj ? '}' : ']')) break;
         return wf__json_read_fail(j, j->p, "Expecting ',' delimiter");
     }
+    j->p++;
+    j->depth--;
+    if (j->nodes) {
+        if (any) j->nodes[last].tag |= WF__JT_LAST;
+        wf__jset_len(&j->nodes[idx], count);
+        j->nodes[idx].rel = j->n - idx;
+    }
+    return 0;
 }
 
 WF__PRIVATE int wf__json_read_value(wf__json_reader *j) {
     wf__json_read_ws(j);
     if (j->p >= j->end) return wf__json_read_fail(j, j->p, "Expecting value");
     char c = *j->p;
-    int idx;
-    if (c == '{' || c == '[') {
-        if ((idx = wf__json_read_node(j, c == '{' ? WF_JSON_OBJECT : WF_JSON_ARRAY)) < 0) return -1;
-        return wf__json_read_container(j, idx, c == '{') < 0 ? -1 : idx;
-    }
-    if (c == '"') {
-        if ((idx = wf__json_read_node(j, WF_JSON_STRING)) < 0) return -1;
-        return wf__json_read_string(j, &j->nodes[idx].str) < 0 ? -1 : idx;
-    }
-    static const struct { const char *word; int type; bool b; } lits[] = {
-        {"true", WF_JSON_BOOL, true}, {"false", WF_JSON_BOOL, false}, {"null", WF_JSON_NULL, false}};
+    if (c == '{' || c == '[')
+        return wf__json_read_container(j, wf__json_read_node(j, c == '{' ? WF_JSON_OBJECT : WF_JSON_ARRAY),
+                                       c == '{');
+    if (c == '"') return wf__json_read_string(j, wf__json_read_node(j, WF_JSON_STRING));
+    static const struct { const char *word; unsigned tag; } lits[] = {
+        {"true", WF_JSON_BOOL | WF__JT_FLAG}, {"false", WF_JSON_BOOL}, {"null", WF_JSON_NULL}};
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(lits[i].word);
         if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[i].word, n) == 0) {
-            if ((idx = wf__json_read_node(j, lits[i].type)) < 0) return -1;
-            j->nodes[idx].bval = lits[i].b;
+            wf__json_read_node(j, lits[i].tag);
             j->p += n;
-            return idx;
+            return 0;
         }
     }
-    if ((idx = wf__json_read_node(j, WF_JSON_NUMBER)) < 0) return -1;
-    return wf__json_read_number(j, &j->nodes[idx]) < 0 ? -1 : idx;
+    return wf__json_read_number(j, wf__json_read_node(j, WF_JSON_NUMBER));
+}
+
+/* One pass over text: 0, or -1 with j->err and j->p saying what and where. */
+WF__PRIVATE int wf__json_pass(wf__json_reader *j, const char *text, size_t len) {
+    j->s = j->p = text;
+    j->end = text + len;
+    j->n = 0;
+    j->tlen = 0;
+    j->depth = 0;
+    if (wf__json_read_value(j) < 0) return -1;
+    wf__json_read_ws(j);
+    return j->p < j->end ? wf__json_read_fail(j, j->p, "Extra data") : 0;
 }
 
 WF_API int wf_json_parse(const char *text, size_t len, int max_depth, wf_json_doc *doc) {
     wf__json_reader j;
     memset(doc, 0, sizeof doc[0]);
     memset(&j, 0, sizeof j);
-    if (len > UINT32_MAX / 2) return WF_ETOOBIG;
-    /* at most one node per input byte, plus the root; decoded strings never outgrow the input */
-    size_t nodes = (len + 2) * sizeof(wf_jval);
-    char *mem = (char *)WF_MALLOC(NULL, nodes + len + 1);
-    if (!mem) return WF_ENOMEM;
-    j.nodes = (wf_jval *)(void *)mem;
-    j.cap = (uint32_t)(len + 2);
-    j.text = mem + nodes;
-    j.s = j.p = text;
-    j.end = text + len;
+    if (len > WF__JSON_MAX_TEXT) return WF_ETOOBIG;
     j.max_depth = max_depth > 0 ? max_depth : 128;
     j.rc = WF_EPARSE;
-    wf__json_read_node(&j, WF_JSON_NULL);          /* node 0 is a placeholder: 0 means "none" in links */
-    int root = wf__json_read_value(&j);
-    if (root >= 0) {
-        wf__json_read_ws(&j);
-        if (j.p < j.end) root = wf__json_read_fail(&j, j.p, "Extra data");
-    }
-    if (root < 0) {
+    if (wf__json_pass(&j, text, len) < 0) {        /* check and count */
         doc->err = j.err;
         doc->err_offset = (size_t)(j.p - text);
-        WF_FREE(NULL, mem);
         return j.rc;
     }
-    doc->root = &j.nodes[root];
+    size_t nodes = (size_t)j.n * sizeof(wf_jval), tlen = j.tlen;
+    char *mem = (char *)wf__alloc(nodes + tlen + 1);
+    if (!mem) return WF_ENOMEM;
+    j.nodes = (wf_jval *)(void *)mem;
+    j.text = mem + nodes;
+    wf__json_pass(&j, text, len);                   /* fill: the same text cannot fail now */
+    doc->root = j.nodes;
     doc->wf__mem = mem;
     return 0;
 }
@@ -3371,29 +3451,52 @@ WF_API void wf_json_free(wf_json_doc *doc) {
     doc->root = NULL;
 }
 
-WF_API wf_json_type wf_json_typeof(const wf_jval *v) { return v ? (wf_json_type)v->type : WF_JSON_NONE; }
-WF_API size_t wf_json_len(const wf_jval *v) { return v && v->type >= WF_JSON_ARRAY ? v->count : 0; }
-
-WF_API const wf_jval *wf_json_first(const wf_jval *c) {
-    return c && c->type >= WF_JSON_ARRAY && c->first ? &c->base[c->first] : NULL;
+WF_API wf_json_type wf_json_typeof(const wf_jval *v) {
+    return v ? (wf_json_type)(v->tag & WF__JT_TYPE) : WF_JSON_NONE;
 }
 
-WF_API const wf_jval *wf_json_next(const wf_jval *v) { return v && v->next ? &v->base[v->next] : NULL; }
+/* The entries v spans (a container: itself and everything in it). */
+WF__PRIVATE uint32_t wf__jspan(const wf_jval *v) {
+    return (v->tag & WF__JT_TYPE) >= WF_JSON_ARRAY && (v->tag & WF__JT_TYPE) != WF__JT_KEY ? v->rel : 1;
+}
+
+WF_API const wf_jval *wf_json_first(const wf_jval *c) {
+    int t = wf_json_typeof(c);
+    if ((t != WF_JSON_ARRAY && t != WF_JSON_OBJECT) || c->rel == 1) return NULL;
+    return c + (t == WF_JSON_OBJECT ? 2 : 1);       /* an object's first entry is its first key */
+}
+
+WF_API const wf_jval *wf_json_next(const wf_jval *v) {
+    if (!v || (v->tag & WF__JT_LAST)) return NULL;
+    const wf_jval *n = v + wf__jspan(v);
+    return (v->tag & WF__JT_MEMBER) ? n + 1 : n;
+}
+
+WF_API size_t wf_json_len(const wf_jval *v) {
+    int t = wf_json_typeof(v);
+    if (t != WF_JSON_ARRAY && t != WF_JSON_OBJECT) return 0;
+    size_t n = wf__jlen(v);
+    if (n < WF__JLEN_LONG) return n;
+    n = 0;                              /* more than the entry can say: count them */
+    for (const wf_jval *m = wf_json_first(v); m; m = wf_json_next(m)) n++;
+    return n;
+}
+
 WF_API wf_str wf_json_key(const wf_jval *m) {
     wf_str none = {NULL, 0};
-    return m ? m->key : none;
+    return m && (m->tag & WF__JT_MEMBER) ? wf__jtext(m - 1) : none;
 }
 
 WF_API const wf_jval *wf_json_get(const wf_jval *obj, const char *key) {
     const wf_jval *found = NULL;
-    if (!obj || obj->type != WF_JSON_OBJECT) return NULL;
+    if (wf_json_typeof(obj) != WF_JSON_OBJECT) return NULL;
     for (const wf_jval *m = wf_json_first(obj); m; m = wf_json_next(m))
-        if (wf_str_eq(m->key, key)) found = m;
+        if (wf_str_eq(wf_json_key(m), key)) found = m;
     return found;
 }
 
 WF_API const wf_jval *wf_json_at(const wf_jval *arr, size_t i) {
-    if (!arr || arr->type != WF_JSON_ARRAY) return NULL;
+    if (wf_json_typeof(arr) != WF_JSON_ARRAY) return NULL;
     const wf_jval *m = wf_json_first(arr);
     while (m && i--) m = wf_json_next(m);
     return m;
@@ -3407,7 +3510,7 @@ WF_API const wf_jval *wf_json_path(const wf_jval *v, const char *path) {
         if (n >= sizeof seg) return NULL;
         memcpy(seg, path, n);
         seg[n] = 0;
-        if (v->type == WF_JSON_ARRAY) {
+        if (wf_json_typeof(v) == WF_JSON_ARRAY) {
             char *e;
             unsigned long long i = strtoull(seg, &e, 10);
             v = (n && !*e && seg[0] >= '0' && seg[0] <= '9') ? wf_json_at(v, (size_t)i) : NULL;
@@ -3420,36 +3523,58 @@ WF_API const wf_jval *wf_json_path(const wf_jval *v, const char *path) {
 }
 
 WF_API bool wf_json_str(const wf_jval *v, wf_str *out) {
-    if (!v || v->type != WF_JSON_STRING) return false;
-    *out = v->str;
+    if (wf_json_typeof(v) != WF_JSON_STRING) return false;
+    *out = wf__jtext(v);
     return true;
 }
 
 WF_API bool wf_json_num(const wf_jval *v, double *out) {
-    if (!v || v->type != WF_JSON_NUMBER) return false;
-    *out = v->num;
+    if (wf_json_typeof(v) != WF_JSON_NUMBER) return false;
+    *out = wf__json_number_value(wf__jtext(v));
+    return true;
+}
+
+/* A number written without fraction or exponent, and its text (pydantic's str() of an int). */
+WF__PRIVATE bool wf__json_int_literal(const wf_jval *v, wf_str *text) {
+    if (wf_json_typeof(v) != WF_JSON_NUMBER || !(v->tag & WF__JT_FLAG)) return false;
+    *text = wf__jtext(v);
     return true;
 }
 
 WF_API bool wf_json_int(const wf_jval *v, long long *out) {
-    if (!v || v->type != WF_JSON_NUMBER || !v->is_int) return false;
-    *out = v->ival;
+    wf_str t;
+    if (!wf__json_int_literal(v, &t)) return false;
+    unsigned long long u = 0;           /* -?digits: exact when it fits in 64 bits */
+    bool neg = t.ptr[0] == '-';
+    for (size_t i = neg; i < t.len; i++) {
+        if (u > (ULLONG_MAX - 9) / 10) return false;
+        u = u * 10 + (unsigned long long)(t.ptr[i] - '0');
+    }
+    if (u > (unsigned long long)LLONG_MAX + neg) return false;
+    *out = neg ? (long long)(0 - u) : (long long)u;
     return true;
 }
 
 WF_API bool wf_json_bool(const wf_jval *v, bool *out) {
-    if (!v || v->type != WF_JSON_BOOL) return false;
-    *out = v->bval;
+    if (wf_json_typeof(v) != WF_JSON_BOOL) return false;
+    *out = (v->tag & WF__JT_FLAG) != 0;
     return true;
 }
 
 WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     const wf_jval *m;
+    wf_str t;
+    long long i;
+    double f;
+    bool b;
     switch (wf_json_typeof(v)) {
     case WF_JSON_OBJECT:
         wf_jw_obj(w);
-        for (m = wf_json_first(v); m; m = wf_json_next(m))
-            wf_jw_keyn(w, m->key.ptr, m->key.len), wf_jw_value(w, m);
+        for (m = wf_json_first(v); m; m = wf_json_next(m)) {
+            t = wf_json_key(m);
+            wf_jw_keyn(w, t.ptr, t.len);
+            wf_jw_value(w, m);
+        }
         wf_jw_end(w);
         break;
     case WF_JSON_ARRAY:
@@ -3457,12 +3582,12 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
         for (m = wf_json_first(v); m; m = wf_json_next(m)) wf_jw_value(w, m);
         wf_jw_end(w);
         break;
-    case WF_JSON_STRING: wf_jw_strn(w, v->str.ptr, v->str.len); break;
+    case WF_JSON_STRING: t = wf__jtext(v), wf_jw_strn(w, t.ptr, t.len); break;
     case WF_JSON_NUMBER:
-        if (v->is_int) wf_jw_int(w, v->ival);
-        else wf_jw_num(w, v->num);
+        if (wf_json_int(v, &i)) wf_jw_int(w, i);
+        else if (wf_json_num(v, &f)) wf_jw_num(w, f);
         break;
-    case WF_JSON_BOOL: wf_jw_bool(w, v->bval); break;
+    case WF_JSON_BOOL: wf_json_bool(v, &b), wf_jw_bool(w, b); break;
     case WF_JSON_NULL: wf_jw_null(w); break;
     default: if (!w->err) w->err = WF_EINVAL; break;
     }
@@ -4699,11 +4824,27 @@ WF__PRIVATE void wf__output_free(wf__output *q) {
     q->cap = 0;
 }
 
-/* Send a file piece: the kernel copies it to the socket. */
+/* Send a file piece: the kernel copies it to the socket. sendfile has no MSG_NOSIGNAL: to a peer
+   that has gone it raises SIGPIPE, which would kill the process, so SIGPIPE is blocked in this
+   thread around it and a SIGPIPE it made is taken back (the EPIPE is what the loop acts on). The
+   process's own handling of SIGPIPE is left as it was. */
 WF__PRIVATE ssize_t wf__send_file(int fd, wf__piece *f) {
 #ifdef __linux__
     off_t at = (off_t)f->off;
-    return sendfile(fd, f->fd, &at, WF__MIN(f->len, (size_t)1 << 30));
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t w = sendfile(fd, f->fd, &at, WF__MIN(f->len, (size_t)1 << 30));
+    if (w < 0 && errno == EPIPE && !sigismember(&old, SIGPIPE)) {
+        int e = errno;
+        struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR) {
+        }
+        errno = e;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return w;
 #else
     char chunk[65536];
     ssize_t w = pread(f->fd, chunk, WF__MIN(f->len, sizeof chunk), (off_t)f->off);
@@ -7752,15 +7893,11 @@ WF_API const wf_jval *wf_body_json(wf_req *req) {
     return d->root;
 }
 
-/* A string node for text inside the document (the arena holds it). */
+/* A string value for text the document does not hold as one (the arena holds it). */
 WF__PRIVATE const wf_jval *wf__jstr_node(wf_req *req, const char *p, size_t n) {
-    wf_jval *v = (wf_jval *)wf_req_alloc(req, sizeof *v);
-    if (!v) wf_fail(req, "out of memory");
-    memset(v, 0, sizeof *v);
-    v->type = WF_JSON_STRING;
-    v->str.ptr = p;
-    v->str.len = n;
-    return v;
+    void *mem = wf_req_alloc(req, wf__jval_str_size(n));
+    if (!mem) wf_fail(req, "out of memory");
+    return wf__jval_str_make(mem, p, n);
 }
 
 /* pydantic v1 turns a body that is not an object into one with Python's dict(): an array of pairs
@@ -7791,10 +7928,10 @@ WF__PRIVATE const wf_jval *wf__dict_get(wf_req *req, const wf_jval *arr, const c
             if (*ok && wf_str_eq(k, name)) val = wf__jstr_node(req, t.ptr + a, b);
         } else if (wf_json_typeof(e) == WF_JSON_OBJECT && wf_json_len(e) == 2) {
             const wf_jval *m = wf_json_first(e);
-            k = m->key;
+            wf_str k2 = wf_json_key(wf_json_next(m));
+            k = wf_json_key(m);
             kt = WF_JSON_STRING;
-            if (wf_str_eq(k, name))
-                val = wf__jstr_node(req, wf_json_next(m)->key.ptr, wf_json_next(m)->key.len);
+            if (wf_str_eq(k, name)) val = wf__jstr_node(req, k2.ptr, k2.len);
         } else {
             *ok = false;
         }
@@ -7843,9 +7980,10 @@ WF__PRIVATE bool wf__jval_text(wf_req *req, const wf_jval *v, wf_str *out) {
     double f;
     long long i;
     bool b;
+    wf_str lit;
     if (wf_json_str(v, out)) return true;
-    if (v->type == WF_JSON_NUMBER && v->int_lit && !(v->str.len == 2 && v->str.ptr[1] == '0')) {
-        *out = v->str;                          /* Python's str(int): every digit, as written */
+    if (wf__json_int_literal(v, &lit) && !(lit.len == 2 && lit.ptr[1] == '0')) {
+        *out = lit;                             /* Python's str(int): every digit, as written */
         return true;
     }
     int n = wf_json_int(v, &i) ? snprintf(t, sizeof t, "%lld", i)
@@ -7887,7 +8025,8 @@ WF_API double wf_body_float(wf_req *req, const char *name, const char *spec) {
         wf__invalid(req, "body", name, "value is not a valid float", "type_error.float", NULL);
         return 0;
     }
-    if (v->int_lit && x == 0) x = 0;            /* float(int("-0")) is 0.0 */
+    wf_str lit;
+    if (wf__json_int_literal(v, &lit) && x == 0) x = 0;     /* float(int("-0")) is 0.0 */
     return wf__bounds_at(req, "body", name, s, x) ? x : 0;
 }
 
