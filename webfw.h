@@ -386,7 +386,8 @@ WF_API wf_str wf_str_c(const char *s);
 WF_API bool wf_str_eq(wf_str a, const char *b);
 /* True if a equals b ignoring ASCII case. */
 WF_API bool wf_str_ieq(wf_str a, const char *b);
-/* A NUL-terminated copy of s on the heap (WF_MALLOC: free it with free()); NULL without memory.
+/* A NUL-terminated copy of s on the heap (free it with free(), or WF_FREE if you define WF_MALLOC);
+   NULL without memory.
    wf_req_strdup copies into the request's arena instead. */
 WF_API char *wf_str_dup(wf_str s);
 
@@ -2149,7 +2150,10 @@ WF_API void wf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t
 static const char wf__b64[2][65] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"};
 
-WF_API size_t wf_base64_len(size_t n, bool url) { return url ? (n * 4 + 2) / 3 : (n + 2) / 3 * 4; }
+WF_API size_t wf_base64_len(size_t n, bool url) {
+    if (n > (SIZE_MAX - 3) / 4 * 3) return SIZE_MAX;          /* past what any buffer can hold */
+    return url ? n / 3 * 4 + (n % 3 * 4 + 2) / 3 : (n + 2) / 3 * 4;
+}
 
 WF_API size_t wf_base64_encode(char *out, const void *in, size_t n, bool url) {
     const uint8_t *p = (const uint8_t *)in;
@@ -8441,7 +8445,8 @@ WF_API int wf_jwt_encode(wf_buf *out, const char *claims_json, const void *key, 
     wf_json_free(&d);
     if (!obj) return WF_EINVAL;
     size_t start = out->len;
-    if (wf_buf_reserve(out, wf_base64_len(sizeof header - 1, true) + wf_base64_len(cl, true) + 48) < 0)
+    size_t room = wf__size_add(wf_base64_len(cl, true), wf_base64_len(sizeof header - 1, true) + 48);
+    if (wf_buf_reserve(out, room) < 0)
         return WF_ENOMEM;
     out->len += wf_base64_encode(out->ptr + out->len, header, sizeof header - 1, true);
     out->ptr[out->len++] = '.';
