@@ -599,7 +599,8 @@ WF_API bool wf_json_str(const wf_jval *v, wf_str *out);
 WF_API bool wf_json_num(const wf_jval *v, double *out);
 WF_API bool wf_json_int(const wf_jval *v, long long *out);
 WF_API bool wf_json_bool(const wf_jval *v, bool *out);
-/* Write a parsed value (and everything in it) with the writer: integers stay exact. */
+/* Write a parsed value (and everything in it) with the writer: integers stay exact (past 64 bits
+   as written), other numbers as Python's repr writes their double. */
 WF_API void wf_jw_value(wf_jw *w, const wf_jval *v);
 
 /* One member of an object, typed by the compiler: WF_KV("id", id) picks the JSON type from id's C
@@ -1070,7 +1071,9 @@ WF_API const wf_jval *wf_body_json(wf_req *req);
    them): a handler that reads the body before its dependencies returns early on this. */
 WF_API bool wf_body_malformed(const wf_req *req);
 /* Fields of a JSON object body, validated and coerced as pydantic v1 does (numbers given as
-   strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name]. */
+   strings, "1"/"true" for booleans...), with the specs of wf_param_*; errors at ["body", name].
+   wf_body_str's view is the document's (or the arena's): it lives until the request's cleanups
+   have run. */
 WF_API wf_str wf_body_str(wf_req *req, const char *name, const char *spec);
 WF_API long long wf_body_int(wf_req *req, const char *name, const char *spec);
 WF_API double wf_body_float(wf_req *req, const char *name, const char *spec);
@@ -3589,6 +3592,7 @@ WF_API void wf_jw_value(wf_jw *w, const wf_jval *v) {
     case WF_JSON_STRING: t = wf__jtext(v), wf_jw_strn(w, t.ptr, t.len); break;
     case WF_JSON_NUMBER:
         if (wf_json_int(v, &i)) wf_jw_int(w, i);
+        else if (wf__json_int_literal(v, &t)) wf_jw_raw(w, t.ptr, t.len);  /* past 64 bits: as written */
         else if (wf_json_num(v, &f)) wf_jw_num(w, f);
         break;
     case WF_JSON_BOOL: wf_json_bool(v, &b), wf_jw_bool(w, b); break;
@@ -7683,6 +7687,23 @@ WF__PRIVATE wf_str wf__param_text(wf_req *req, wf_in in, const char *name, const
 
 /* The numeric bounds of s; records the first that x breaks, at loc [in, name]. An integer is held
    to an integer bound as an integer (as a double, 2^53 + 1 would pass le=2^53). */
+/* x against bound l by rule i (WF__S_GE...), both integers. */
+WF__PRIVATE bool wf__int_vs_int(long long x, long long l, int i) {
+    return i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
+}
+
+/* An integer against a bound written as a float ("le=1e16", "ge=0.5"), exactly, as Python compares
+   an int with a float: through the bound's floor, never through x made a double. */
+WF__PRIVATE bool wf__int_vs_double(long long x, double l, int i) {
+    if (l >= 9223372036854775808.0) return i == WF__S_LE || i == WF__S_LT;     /* above every x */
+    if (l < -9223372036854775808.0) return i == WF__S_GE || i == WF__S_GT;     /* below every x */
+    double fl = floor(l);
+    long long f = (long long)fl;
+    bool whole = fl == l;
+    return i == WF__S_GE ? (whole ? x >= f : x > f) : i == WF__S_GT ? x > f
+         : i == WF__S_LE ? x <= f : (whole ? x < f : x <= f);
+}
+
 WF__PRIVATE bool wf__bounds_at_one(const wf__pspec *s, int i, double x) {
     double l = s->lim[i];
     return i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
@@ -7714,12 +7735,8 @@ WF__PRIVATE bool wf__bounds_int(wf_req *req, const char *in, const char *name, c
                                 long long x) {
     for (int i = 0; i <= WF__S_LT; i++) {
         if (!(s->has & (1u << i))) continue;
-        if (!(s->lim_int & (1u << i))) {            /* a fractional bound: no integer is near it */
-            if (!wf__bounds_at_one(s, i, (double)x)) return wf__bound_broken(req, in, name, s, i), false;
-            continue;
-        }
-        long long l = s->lim_i[i];
-        bool ok = i == WF__S_GE ? x >= l : i == WF__S_GT ? x > l : i == WF__S_LE ? x <= l : x < l;
+        bool ok = (s->lim_int & (1u << i)) ? wf__int_vs_int(x, s->lim_i[i], i)
+                                           : wf__int_vs_double(x, s->lim[i], i);
         if (!ok) return wf__bound_broken(req, in, name, s, i), false;
     }
     return true;

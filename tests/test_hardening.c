@@ -183,7 +183,7 @@ WF_TEST(hardening_file_with_huge_mtime_has_year_9999) {
 
 /* A document parsed from a heap buffer, and a JWT's claims decoded from a heap copy of the token,
    the buffers then overwritten and freed: every value is still the document's (under ASan, no
-   report). Integers of 64 bits are written back exactly, a larger one as the double it reads as. */
+   report). Integers are written back exactly, past 64 bits as written (their text is the document's). */
 WF_TEST(hardening_json_documents_outlive_their_text) {
     static const char src[] = "{\"big\":12345678901234567890123,\"neg\":-0.000,\"min\":-9223372036854775808,"
                               "\"i\":42,\"f\":1.5e3,\"s\":\"x\"}";
@@ -212,9 +212,9 @@ WF_TEST(hardening_json_documents_outlive_their_text) {
     wf_jw_value(&w, claims.root);
     wf_jw_end(&w);
     WF_EXPECT_EQ_INT(w.err, 0);
-    WF_EXPECT_EQ_STR(b.ptr, "[{\"big\":1.2345678901234568e+22,\"neg\":-0.0,\"min\":-9223372036854775808,"
+    WF_EXPECT_EQ_STR(b.ptr, "[{\"big\":12345678901234567890123,\"neg\":-0.0,\"min\":-9223372036854775808,"
                             "\"i\":42,\"f\":1500.0,\"s\":\"x\"},"
-                            "{\"n\":1.2345678901234568e+29,\"i\":-42,\"sub\":\"a\"}]");
+                            "{\"n\":123456789012345678901234567890,\"i\":-42,\"sub\":\"a\"}]");
     wf_buf_free(&b);
     wf_json_free(&d);
     wf_json_free(&claims);
@@ -897,4 +897,35 @@ WF_TEST(hardening_range_positions_past_64_bits) {
     wf_test_client_free(tc);
     wf_app_free(app);
     remove_tree(dir);
+}
+
+/* Integer bounds written as floats are exact too (pydantic compares an int with a float exactly). */
+static void float_bounds(wf_req *req, wf_res *res) {
+    long long a = wf_param_int(req, WF_IN_QUERY, "a", "default=0,le=1e16");
+    long long b = wf_param_int(req, WF_IN_QUERY, "b", "default=0,le=9007199254740992.0");
+    long long c = wf_param_int(req, WF_IN_QUERY, "c", "default=0,lt=2.0,gt=-0.5");
+    long long d = wf_param_int(req, WF_IN_QUERY, "d", "default=0,ge=1e30");
+    if (wf_invalid(req)) return;
+    wf_reply_obj(res, 200, WF_KV("a", a), WF_KV("b", b), WF_KV("c", c), WF_KV("d", d));
+}
+
+WF_TEST(hardening_int_bounds_written_as_floats_are_exact) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/f", float_bounds);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    static const struct { const char *path; int status; } cases[] = {
+        {"/f?a=10000000000000000", 200}, {"/f?a=10000000000000001", 422},
+        {"/f?b=9007199254740992", 200}, {"/f?b=9007199254740993", 422},
+        {"/f?c=1", 200}, {"/f?c=2", 422}, {"/f?c=0", 200}, {"/f?c=-1", 422},
+        {"/f?d=9223372036854775807", 422},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wf_test_res r;
+        WF_ASSERT_EQ_INT(wf_test_get(tc, cases[i].path, &r), 0);
+        if (r.status != cases[i].status) wf_test_log("%s: %d %s", cases[i].path, r.status, r.body);
+        WF_EXPECT_EQ_INT(r.status, cases[i].status);
+        wf_test_res_free(&r);
+    }
+    wf_test_client_free(tc);
+    wf_app_free(app);
 }
