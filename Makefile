@@ -68,11 +68,12 @@ $(B)/clang/harness_helper: tests/harness_helper.c webfw.h
 	clang $(WARN) -O1 -g -o $@ $< $(LIBS)
 
 # the portable code paths: the poll() backend (Linux uses epoll unless WF_USE_POLL), SHA-256
-# without the CPU's SHA extensions, and files beneath a root opened without openat2 (an O_NOFOLLOW walk)
+# without the CPU's SHA extensions, files beneath a root opened without openat2 (an O_NOFOLLOW walk),
+# and the shortest-double writer's 128-bit products made of 64-bit halves
 $(B)/poll/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
 	@mkdir -p $(@D)
 	cp $(B)/gcc/harness_helper $(B)/poll/harness_helper
-	gcc $(WARN) -DWF_USE_POLL -DWF_NO_SHA_NI -DWF_NO_OPENAT2 -O2 -g -o $@ $(TEST_SRC) $(LIBS)
+	gcc $(WARN) -DWF_USE_POLL -DWF_NO_SHA_NI -DWF_NO_OPENAT2 -DWF__NO_INT128 -O2 -g -o $@ $(TEST_SRC) $(LIBS)
 
 $(B)/asan/tests: $(TEST_DEPS) $(B)/asan/harness_helper
 	gcc $(WARN) $(SAN) -O1 -g -o $@ $(TEST_SRC) $(LIBS)

@@ -171,10 +171,12 @@
    =======
    The writer (wf_jw_*, wf_json_pack, wf_reply_json) escapes strings, replaces bytes that are not UTF-8 with
    U+FFFD, writes doubles as the shortest text that reads back exactly, as Python's repr does (10.0, 0.1,
-   1e+16), and refuses NaN and infinities. The reader (wf_json_parse) is strict RFC 8259: one value, UTF-8
-   checked, \u escapes of lone surrogates refused, nesting limited (128 by default; 900 for request bodies,
-   about where Python's json gives up), numbers finite; lookups return the last of duplicate keys, as Python's
-   json does. A document takes one allocation: at most one node per input byte plus the decoded strings.
+   1e+16; Schubfach, integer arithmetic only, about 70 ns a double), and refuses NaN and infinities. The
+   reader (wf_json_parse) is strict RFC 8259: one value, UTF-8 checked, \u escapes of lone surrogates
+   refused, nesting limited (128 by default; 900 for request bodies, about where Python's json gives up),
+   numbers finite; lookups return the last of duplicate keys, as Python's json does. A document takes one
+   allocation, sized by a first pass: 8 bytes per value (a key counts as one) and the text it owns, at most
+   4 bytes per input byte.
    Numbers are read and written with a '.' whatever locale the program set with setlocale (JSON,
    parameters, spec bounds); case-insensitive comparisons are ASCII.
 
@@ -489,8 +491,9 @@ typedef struct wf_pw_opts {
 /* Hash password[0..n) with a fresh random salt into out (NUL-terminated; 128 bytes are enough).
    bcrypt uses the first 72 bytes of a longer password, as passlib and OpenBSD do. Returns the
    length, or WF_EINVAL (bad options, out too small), WF_ESYS (no randomness).
-   It is slow on purpose: with the defaults, 0.1 to 0.3 s of CPU (PBKDF2 at 600,000 rounds measured
-   0.17-0.24 s, bcrypt cost 12 0.3-0.4 s, on a 2-core test machine), and so is wf_password_verify. A
+   It is slow on purpose: with the defaults, about 0.1 s of CPU (PBKDF2 at 600,000 rounds: 95 ms on
+   an idle core of the test machine, 0.17-0.24 s on a busy one; bcrypt cost 12: 0.3-0.4 s), and so
+   is wf_password_verify. A
    loop thread doing it holds every connection of that loop: routes that hash or verify passwords
    (login, sign-up) belong on the worker pool, wf_route_opts.blocking = true. */
 WF_API int wf_password_hash(char *out, size_t cap, const char *password, size_t n, const wf_pw_opts *opts);
@@ -2842,70 +2845,163 @@ WF_API void wf_jw_raw(wf_jw *w, const char *json, size_t n) {
     if (wf__jw_pre(w, false)) wf__jw_put(w, json, n);
 }
 
-/* d[0..n) as a decimal mantissa with exponent e reads back as v? */
-WF__PRIVATE bool wf__digits_read_back(const char *d, int n, int e, double v) {
-    char t[48];
-    int o = 0;
-    t[o++] = d[0];
-    if (n > 1) {
-        t[o++] = '.';
-        memcpy(t + o, d + 1, (size_t)(n - 1));
-        o += n - 1;
-    }
-    snprintf(t + o, sizeof t - (size_t)o, "e%d", e);
-    return wf__strtod(t, NULL) == v;
+/* Shortest digits by Schubfach (R. Giulietti, "The Schubfach way to render doubles", 2020): with
+   v = c 2^q, k = floor(log10 of the width of v's rounding interval) and g ~ 10^-k scaled to 126 bits,
+   v 10^-k and the interval's ends are found exactly enough (rounded to odd, with two extra bits) by
+   one 64x128-bit product each; the decimal is then the one multiple of 10^(k+1) inside the interval
+   if there is one, else the one of floor(v 10^-k) 10^k and the next up that is inside, or, both being
+   inside, the closer (ties even). That is the shortest decimal that reads back as v, and of those the
+   closest, as Python's repr (David Gay's dtoa mode 0) picks. Integer arithmetic only. */
+
+#if defined(__SIZEOF_INT128__) && !defined(WF__NO_INT128)
+__extension__ typedef unsigned __int128 wf__u128;
+
+/* a * b: the low 64 bits returned, the high ones in *hi. */
+WF__PRIVATE uint64_t wf__mul64(uint64_t a, uint64_t b, uint64_t *hi) {
+    wf__u128 p = (wf__u128)a * b;
+    *hi = (uint64_t)(p >> 64);
+    return (uint64_t)p;
+}
+#else
+/* a * b: the low 64 bits returned, the high ones in *hi (portable: four 32x32-bit products). */
+WF__PRIVATE uint64_t wf__mul64(uint64_t a, uint64_t b, uint64_t *hi) {
+    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+    *hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return mid << 32 | (ll & 0xffffffffu);
+}
+#endif
+
+/* floor(10^e 2^(127 - floor(log2 10^e))) for e = -292, -265, ..., 302 (every 27th power), as high and
+   low 64 bits: 4 times Schubfach's g, less one. Made with Python's exact integers (368 bytes). */
+static const uint64_t wf__pow10_base[23][2] = {
+    {0xff77b1fcbebcdc4fu, 0x25e8e89c13bb0f7au}, {0xce5d73ff402d98e3u, 0xfb0a3d212dc8128fu},
+    {0xa6b34ad8c9dfc06fu, 0xf42faa48c0ea481eu}, {0x86a8d39ef77164bcu, 0xae5dff9c02033197u},
+    {0xd98ddaee19068c76u, 0x3badd624dd9b0957u}, {0xafbd2350644eeacfu, 0xe5d1929ef90898fau},
+    {0x8df5efabc5979c8fu, 0xca8d3ffa1ef463c1u}, {0xe55990879ddcaabdu, 0xcc420a6a101d0515u},
+    {0xb94470938fa89bceu, 0xf808e40e8d5b3e69u}, {0x95a8637627989aadu, 0xdde7001379a44aa8u},
+    {0xf1c90080baf72cb1u, 0x5324c68b12dd6338u}, {0xc350000000000000u, 0x0000000000000000u},
+    {0x9dc5ada82b70b59du, 0xf020000000000000u}, {0xfee50b7025c36a08u, 0x02f236d04753d5b4u},
+    {0xcde6fd5e09abcf26u, 0xed4c0226b55e6f86u}, {0xa6539930bf6bff45u, 0x84db8346b786151cu},
+    {0x865b86925b9bc5c2u, 0x0b8a2392ba45a9b2u}, {0xd910f7ff28069da4u, 0x1b2ba1518094da04u},
+    {0xaf58416654a6babbu, 0x387ac8d1970027b2u}, {0x8da471a9de737e24u, 0x5ceaecfed289e5d2u},
+    {0xe4d5e82392a40515u, 0x0fabaf3feaa5334au}, {0xb8da1662e7b00a17u, 0x3d6a751f3b936243u},
+    {0x95527a5202df0ccbu, 0x0f37801e0c43ebc8u},
+};
+
+/* Bit e + 292 (e = -292..324) is 1 where the base times 5^i, shifted, falls one short of g - 1 (73 of
+   the 617). Made with Python's exact integers (80 bytes). */
+static const uint64_t wf__pow10_fix[10] = {
+    0x09018114e0008000u, 0x0000400000006411u, 0x1080100010002000u, 0x0004865012602010u,
+    0x000001f000010000u, 0x0880000000000000u, 0x0088200640004a01u, 0x0000000800004002u,
+    0x1106000000400200u, 0x0000007c2102a009u,
+};
+
+/* 5^0 .. 5^13 (56 bytes); 5^i for i up to 26 is a product of two. */
+static const uint32_t wf__pow5[14] = {1u, 5u, 25u, 125u, 625u, 3125u, 15625u, 78125u, 390625u, 1953125u,
+                                      9765625u, 48828125u, 244140625u, 1220703125u};
+
+/* floor(a / 2^s) for a >= -(2^(s+11)), also when a < 0 (where >> is implementation-defined). */
+WF__PRIVATE int wf__floor_shr(int64_t a, int s) {
+    return (int)((uint64_t)(a + ((int64_t)2048 << s)) >> s) - 2048;
 }
 
-/* Add delta (+1 or -1) to the p-digit mantissa d with exponent *e; false if it leaves p digits. */
-WF__PRIVATE bool wf__digits_step(char *d, int p, int *e, int delta) {
-    int i = p - 1;
-    while (i >= 0) {
-        int x = d[i] - '0' + delta;
-        if (x >= 0 && x <= 9) {
-            d[i] = (char)('0' + x);
-            break;
-        }
-        d[i--] = delta > 0 ? '0' : '9';
-    }
-    if (i < 0 && delta > 0) {           /* 999 + 1: one more digit, one more in the exponent */
-        memmove(d + 1, d, (size_t)p - 1);
-        d[0] = '1';
-        (*e)++;
-        return true;
-    }
-    return i >= 0 && d[0] != '0';
+/* floor(log2 10^e), floor(log10 2^q) and floor(log10 (3/4) 2^q) for |e| < 330 and |q| < 1100. */
+WF__PRIVATE int wf__flog2pow10(int e) { return wf__floor_shr((int64_t)e * 1741647, 19); }
+WF__PRIVATE int wf__flog10pow2(int q) { return wf__floor_shr((int64_t)q * 315653, 20); }
+WF__PRIVATE int wf__flog10_34pow2(int q) { return wf__floor_shr((int64_t)q * 315653 - 131048, 20); }
+
+/* 2g for 10^e (e = -292..324), g = floor(10^e 2^(125 - floor(log2 10^e))) + 1, in *hi and *lo: the
+   base at or below e times 5^(e - base), shifted into place, plus the stored correction. */
+WF__PRIVATE void wf__pow10_g(int e, uint64_t *hi, uint64_t *lo) {
+    int j = (e + 292) / 27, i = e + 292 - 27 * j;
+    unsigned r = (unsigned)(1 + wf__flog2pow10(e) - wf__flog2pow10(e - i) - i);   /* 1..62 */
+    uint64_t p5 = (uint64_t)wf__pow5[i > 13 ? 13 : i] * wf__pow5[i > 13 ? i - 13 : 0], x1, y1;
+    uint64_t x0 = wf__mul64(wf__pow10_base[j][1], p5, &x1), y0 = wf__mul64(wf__pow10_base[j][0], p5, &y1);
+    uint64_t p1 = x1 + y0, p2 = y1 + (p1 < x1);                   /* the product is p2:p1:x0 */
+    uint64_t fix = wf__pow10_fix[(e + 292) >> 6] >> ((e + 292) & 63) & 1, add = 2 + 2 * fix;
+    *lo = ((x0 >> r | p1 << (64 - r)) & ~(uint64_t)1) + add;
+    *hi = (p1 >> r | p2 << (64 - r)) + (*lo < add);
 }
 
-/* Shortest digits: the fewest significant digits that read back as v. At each length the correctly
-   rounded candidate is tried first, then its neighbours, since at a power of two the nearest
-   decimal can miss while the next one up or down hits (as Python's repr finds). */
+/* g2 cp / 2^128 (g2 = 2g), rounded to odd: the floor, with its last bit set if bits 65..127 of the
+   product (64..126 of g cp) are not all 0, as in Schubfach's proof; its lowest 64 bits are ignored. */
+WF__PRIVATE uint64_t wf__rop(uint64_t ghi, uint64_t glo, uint64_t cp) {
+    uint64_t x1, y1, y0;
+    (void)wf__mul64(glo, cp, &x1);
+    y0 = wf__mul64(ghi, cp, &y1);
+    uint64_t mid = x1 + y0;
+    return (y1 + (mid < x1)) | (mid > 1);
+}
+
+/* v = c 2^q > 0 (not an integer below 2^53) as the shortest, closest f 10^*k in its rounding
+   interval, which holds its ends when c is even. */
+WF__PRIVATE uint64_t wf__schubfach(uint64_t c, int q, int *k) {
+    uint64_t irregular = c == (uint64_t)1 << 52 && q > -1074, out = c & 1, cb = c << 2, ghi, glo;
+    *k = irregular ? wf__flog10_34pow2(q) : wf__flog10pow2(q);
+    int h = q + wf__flog2pow10(-*k) + 2;
+    wf__pow10_g(-*k, &ghi, &glo);
+    uint64_t vb = wf__rop(ghi, glo, cb << h), vbl = wf__rop(ghi, glo, (cb - 2 + irregular) << h);
+    uint64_t vbr = wf__rop(ghi, glo, (cb + 2) << h), s = vb >> 2, t = s + 1;
+    if (s >= 10) {                                   /* one digit fewer: a multiple of 10 inside? */
+        uint64_t sp = s / 10 * 10, tp = sp + 10;
+        bool upin = vbl + out <= sp << 2, wpin = (tp << 2) + out <= vbr;
+        if (upin != wpin) return upin ? sp : tp;
+    }
+    bool uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
+    if (uin != win) return uin ? s : t;
+    return vb < 4 * s + 2 || (vb == 4 * s + 2 && !(s & 1)) ? s : t;   /* both inside: the closer */
+}
+
+/* The 4 digits of x < 10^4, with leading zeros, into p. */
+WF__PRIVATE void wf__put4(char *p, uint32_t x) {
+    uint32_t a = x / 100, b = x % 100;
+    p[0] = (char)('0' + a / 10);
+    p[1] = (char)('0' + a % 10);
+    p[2] = (char)('0' + b / 10);
+    p[3] = (char)('0' + b % 10);
+}
+
+/* The digits of f (0 < f < 10^17) times 10^k, without leading or trailing zeros, into digits; their
+   count is returned and the exponent of the first in *exp10. */
+WF__PRIVATE int wf__put_digits(uint64_t f, int k, char *digits, int *exp10) {
+    char t[17];
+    int a = 0, b = 17;
+    uint32_t hi = (uint32_t)(f / 100000000), lo = (uint32_t)(f % 100000000), mid = hi % 100000000;
+    t[0] = (char)('0' + hi / 100000000);
+    wf__put4(t + 1, mid / 10000);
+    wf__put4(t + 5, mid % 10000);
+    wf__put4(t + 9, lo / 10000);
+    wf__put4(t + 13, lo % 10000);
+    while (t[a] == '0') a++;
+    while (t[b - 1] == '0') b--;
+    memcpy(digits, t + a, (size_t)(b - a));
+    *exp10 = k + 16 - a;
+    return b - a;
+}
+
+/* Shortest digits of |v|: the fewest significant digits that read back as it and, of those, the
+   closest (ties even), without trailing zeros, into digits (17 at most); returns their count, and in
+   *exp10 the decimal exponent of the first, as %e writes it. 0 (and NaN and inf) give "0", 0. */
 WF__PRIVATE int wf__shortest(double v, char *digits, int *exp10) {
-    char t[40], d[24];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(t, sizeof t, "%.*e", p - 1, v);
-        int n = 0, e = atoi(strchr(t, 'e') + 1);
-        for (const char *q = t; *q && *q != 'e'; q++)
-            if (*q >= '0' && *q <= '9') d[n++] = *q;
-        bool ok = wf__digits_read_back(d, n, e, v);
-        for (int delta = -1; !ok && delta <= 1 && p < 17; delta += 2) {
-            char c[24];
-            int ce = e;
-            memcpy(c, d, (size_t)n);
-            if (wf__digits_step(c, n, &ce, delta) && wf__digits_read_back(c, n, ce, v)) {
-                memcpy(d, c, (size_t)n);
-                e = ce;
-                ok = true;
-            }
-        }
-        if (!ok && p < 17) continue;
-        while (n > 1 && d[n - 1] == '0') n--;
-        memcpy(digits, d, (size_t)n);
-        *exp10 = e;
-        return n;
+    uint64_t bits, c;
+    memcpy(&bits, &v, sizeof bits);
+    int be = (int)(bits >> 52 & 0x7ff), q = be ? be - 1075 : -1074, k = 0;
+    c = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)(be != 0) << 52;
+    if (c == 0 || be == 0x7ff) {                                 /* 0; NaN and inf are not for here */
+        digits[0] = '0';
+        *exp10 = 0;
+        return 1;
     }
-    return 0;
+    if (q <= 0 && q >= -52 && !(c & (((uint64_t)1 << -q) - 1)))   /* an integer below 2^53: itself */
+        return wf__put_digits(c >> -q, 0, digits, exp10);
+    uint64_t f = wf__schubfach(c, q, &k);
+    return wf__put_digits(f, k, digits, exp10);
 }
 
+/* v as Python's repr writes it (JSON's number for it) into out, NUL-terminated; returns the length,
+   or WF_EINVAL for NaN and infinities. */
 WF_API int wf_json_double(char out[32], double v) {
     char d[20];
     int e, n, o = 0;
@@ -2937,7 +3033,12 @@ WF_API int wf_json_double(char out[32], double v) {
             out[o++] = '.';
             for (int i = 1; i < n; i++) out[o++] = d[i];
         }
-        o += snprintf(out + o, (size_t)(32 - o), "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+        out[o++] = 'e';                                 /* e%c%02d: e+16, e-05, e+308 */
+        out[o++] = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) out[o++] = (char)('0' + e / 100);
+        out[o++] = (char)('0' + e / 10 % 10);
+        out[o++] = (char)('0' + e % 10);
     }
     out[o] = 0;
     return o;

@@ -33,29 +33,39 @@ WF_TEST(json_doubles_as_python_writes_them) {
     WF_EXPECT_EQ_INT(wf_json_double(out, -INFINITY), WF_EINVAL);
 }
 
-/* 200,000 random doubles (a xorshift sequence) written and read back exactly, in four tests of
-   50,000 so that none runs long on a slow or busy machine; part is 0 to 3. */
+/* 10,000,000 random doubles (a xorshift sequence over every bit pattern) written and read back
+   exactly, as %.17g's text is, with no more digits: in ten tests of 1,000,000 so that none runs
+   long on a slow or busy machine; part is 0 to 9. */
+#define DOUBLES_PER_PART 1000000
 static void doubles_read_back_at(tu_at at, int part) {
     unsigned long long x = 0x9e3779b97f4a7c15ull;
     int checked = 0;
     locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);   /* read back the C way, whatever */
     TU_ASSERT_TRUE_AT(at, c_locale != (locale_t)0);                  /* locale the test runs under */
-    for (int i = 0; i < 50000 * (part + 1); i++) {
+    for (int i = 0; i < DOUBLES_PER_PART * (part + 1); i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        if (i < 50000 * part) continue;
+        if (i < DOUBLES_PER_PART * part) continue;
         double v;
         memcpy(&v, &x, sizeof v);
         if (v != v || v - v != 0) continue;
-        char out[32];
-        int n = wf_json_double(out, v);
-        if (n <= 0 || strtod_l(out, NULL, c_locale) != v) {
+        char out[32], g17[40];
+        int n = wf_json_double(out, v), digits = 0;
+        bool started = false;
+        snprintf(g17, sizeof g17, "%.17g", v);
+        for (const char *p = out; *p && *p != 'e'; p++) {     /* from the first significant digit */
+            started = started || (*p >= '1' && *p <= '9');
+            digits += started && *p >= '0' && *p <= '9';
+        }
+        /* at most %.17g's 17 significant digits (and the ".0" of a whole number) */
+        bool back = strtod_l(out, NULL, c_locale) == v && strtod_l(g17, NULL, c_locale) == v;
+        if (n <= 0 || !back || digits > 18) {
             wf_test_log("%.17g gave '%s'", v, out);
-            TU_ASSERT_TRUE_AT(at, n > 0 && strtod_l(out, NULL, c_locale) == v);
+            TU_ASSERT_TRUE_AT(at, n > 0 && strtod_l(out, NULL, c_locale) == v && digits <= 18);
         }
         checked++;
     }
     freelocale(c_locale);
-    TU_EXPECT_GT_INT_AT(at, checked, 47500);   /* the rest are NaNs and infinities */
+    TU_EXPECT_GT_INT_AT(at, checked, DOUBLES_PER_PART * 95 / 100);   /* the rest: NaNs and infinities */
 }
 #define doubles_read_back(part) doubles_read_back_at(TU_HERE, part)
 
@@ -63,6 +73,12 @@ WF_TEST(json_doubles_read_back_exactly_1) { doubles_read_back(0); }
 WF_TEST(json_doubles_read_back_exactly_2) { doubles_read_back(1); }
 WF_TEST(json_doubles_read_back_exactly_3) { doubles_read_back(2); }
 WF_TEST(json_doubles_read_back_exactly_4) { doubles_read_back(3); }
+WF_TEST(json_doubles_read_back_exactly_5) { doubles_read_back(4); }
+WF_TEST(json_doubles_read_back_exactly_6) { doubles_read_back(5); }
+WF_TEST(json_doubles_read_back_exactly_7) { doubles_read_back(6); }
+WF_TEST(json_doubles_read_back_exactly_8) { doubles_read_back(7); }
+WF_TEST(json_doubles_read_back_exactly_9) { doubles_read_back(8); }
+WF_TEST(json_doubles_read_back_exactly_10) { doubles_read_back(9); }
 
 
 WF_TEST(json_pack_objects_arrays_and_values) {

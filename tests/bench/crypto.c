@@ -1,6 +1,8 @@
 /* Crypto figures for make bench: SHA-256 throughput (to compare with `openssl speed -evp sha256`
-   run beside it), HS256 JWT verifications per second, and the time of one PBKDF2 hash at the
-   default 600,000 rounds. Prints one "name value unit" line per figure; medians of 5 runs. */
+   run beside it), HS256 JWT verifications per second, the time of one PBKDF2 hash at the default
+   600,000 rounds; and doubles written as JSON per second (random bit patterns, and short decimals
+   such as prices), beside snprintf("%.17g") on the same values. Prints one "name value unit" line
+   per figure; medians of 5 runs. */
 #define WEBFW_IMPLEMENTATION
 #define WF_NO_TESTING
 #include "../../webfw.h"
@@ -60,6 +62,34 @@ int main(void) {
         r[k] = (now() - t0) * 1000;
     }
     printf("pbkdf2_600k %.0f ms\n", median(r, 3));
+    static double vals[2][4096];
+    unsigned long long x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 4096; i++) {
+        double v;
+        do {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            memcpy(&v, &x, sizeof v);
+        } while (v != v || v - v != 0);
+        vals[0][i] = v;
+        vals[1][i] = (double)(x % 1000000) / 100;           /* 1234.56: a price */
+    }
+    static const char *const names[] = {"json_double_random", "json_double_short"};
+    char out[40];
+    for (int set = 0; set < 2; set++)
+        for (int way = 0; way < 2; way++) {
+            for (int k = 0; k < 5; k++) {
+                long n = 0;
+                double t0 = now();
+                while (now() - t0 < 0.2) {
+                    for (int i = 0; i < 4096; i++)
+                        way ? snprintf(out, sizeof out, "%.17g", vals[set][i])
+                            : wf_json_double(out, vals[set][i]);
+                    n += 4096;
+                }
+                r[k] = (double)n / (now() - t0);
+            }
+            printf("%s%s %.0f per_s\n", names[set], way ? "_printf17g" : "", median(r, 5));
+        }
     wf_buf_free(&tok);
     return 0;
 }

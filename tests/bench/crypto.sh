@@ -28,3 +28,11 @@ printf '%-40s %12s %12s %10s\n' "SHA-256 MB/s (SHA extensions if any)" "$o" "$t"
 printf '%-40s %12s %12s %10s\n' "SHA-256 MB/s (portable C)" "$p" "$t" "$(awk -v a="$p" -v b="$t" 'BEGIN { printf "%.2f", a / b }')"
 printf '%-40s %12s\n' "HS256 JWT verifications per second" "$jwt"
 printf '%-40s %12s\n' "PBKDF2-SHA256 at 600,000 rounds (ms)" "$pb"
+fig() { awk -v k="$1" '$1 == k { print $2 }' "$out"/crypto-*.txt | sort -g | sed -n 2p; }
+echo
+echo "== JSON doubles written per second, medians of 3 rounds on CPU $cpu, beside snprintf(\"%.17g\")"
+printf '%-40s %12s %12s %10s\n' figure webfw.h %.17g ratio
+for set in random short; do
+    a=$(fig "json_double_$set") b=$(fig "json_double_${set}_printf17g")
+    printf '%-40s %12s %12s %10s\n' "doubles/s ($set)" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+done
