@@ -799,26 +799,33 @@ static void h_stop(wf_req *req, wf_res *res) {
     wf_reply_text(res, 200, "stopping");
 }
 
+/* Run a server with threads = 0 until it has logged its start; then how often the log says what;
+   then stop it from its own loop (a request to /stop) and free it. */
+static int threads_logged(const char *what) {
+    affinity_app = wf_app_new();
+    wf_get(affinity_app, "/stop", h_stop);
+    tu_log_clear();
+    pthread_t t;
+    if (pthread_create(&t, NULL, run_app, affinity_app) != 0) return -1;
+    for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
+    int n = tu_log_count(what);
+    long port = tu_log_number_after("listening on http://127.0.0.1:");
+    tu_resp r;
+    memset(&r, 0, sizeof r);
+    if (port <= 0 || tu_request((int)port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", &r) != 200) n = -1;
+    tu_resp_free(&r);
+    pthread_join(t, NULL);
+    wf_app_free(affinity_app);
+    return n;
+}
+
 WF_TEST(server_threads_follow_the_affinity_mask) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(0, &one);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2) WF_SKIP("one CPU online: nothing to narrow");
     WF_ASSERT_EQ_INT(sched_setaffinity(0, sizeof one, &one), 0);
-    affinity_app = wf_app_new();
-    wf_get(affinity_app, "/stop", h_stop);
-    tu_log_clear();
-    pthread_t t;
-    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, affinity_app), 0);
-    for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
-    WF_EXPECT_EQ_INT(tu_log_count("(1 loop threads: the CPUs in the affinity mask)"), 1);
-    long port = tu_log_number_after("listening on http://127.0.0.1:");
-    WF_ASSERT_GT_INT(port, 0);
-    tu_resp r;
-    WF_EXPECT_EQ_INT(tu_request((int)port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
-    tu_resp_free(&r);
-    pthread_join(t, NULL);
-    wf_app_free(affinity_app);
+    WF_EXPECT_EQ_INT(threads_logged("(1 loop threads: the CPUs in the affinity mask)"), 1);
 }
 
 /* Under a cgroup v2 quota, the threads are the quota rounded up (2.5 CPUs: 3), if fewer than the
@@ -845,21 +852,8 @@ WF_TEST(server_threads_follow_a_cgroup_cpu_quota) {
     fputs("50000 100000\n", f);          /* half a CPU: one thread */
     fclose(f);
     setenv("WF_TEST_CGROUP_ROOT", root, 1);
-    affinity_app = wf_app_new();
-    wf_get(affinity_app, "/stop", h_stop);
-    tu_log_clear();
-    pthread_t t;
-    WF_ASSERT_EQ_INT(pthread_create(&t, NULL, run_app, affinity_app), 0);
-    for (int i = 0; i < 20000 && !tu_log_count("listening on"); i++) usleep(1000);
     bool narrowed = sysconf(_SC_NPROCESSORS_ONLN) > 1;
-    WF_EXPECT_EQ_INT(tu_log_count("(1 loop threads: the cgroup's cpu.max quota)"), narrowed ? 1 : 0);
-    long port = tu_log_number_after("listening on http://127.0.0.1:");
-    WF_ASSERT_GT_INT(port, 0);
-    tu_resp r;
-    WF_EXPECT_EQ_INT(tu_request((int)port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", &r), 200);
-    tu_resp_free(&r);
-    pthread_join(t, NULL);
-    wf_app_free(affinity_app);
+    WF_EXPECT_EQ_INT(threads_logged("(1 loop threads: the cgroup's cpu.max quota)"), narrowed ? 1 : 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     WF_EXPECT_EQ_INT(system(cmd), 0);
 }
