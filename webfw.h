@@ -7798,9 +7798,9 @@ WF__PRIVATE bool wf__int_vs_int(long long x, long long l, int i) {
 WF__PRIVATE bool wf__int_vs_double(long long x, double l, int i) {
     if (l >= 9223372036854775808.0) return i == WF__S_LE || i == WF__S_LT;     /* above every x */
     if (l < -9223372036854775808.0) return i == WF__S_GE || i == WF__S_GT;     /* below every x */
-    double fl = floor(l);
-    long long f = (long long)fl;
-    bool whole = fl == l;
+    long long f = (long long)l;             /* toward zero, then down: the floor (no libm needed) */
+    if ((double)f > l) f--;
+    bool whole = (double)f == l;
     return i == WF__S_GE ? (whole ? x >= f : x > f) : i == WF__S_GT ? x > f
          : i == WF__S_LE ? x <= f : (whole ? x < f : x <= f);
 }
