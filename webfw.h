@@ -955,7 +955,9 @@ WF_API int wf_reply_file_under(wf_req *req, wf_res *res, const char *root, wf_st
 
 /* How wf_static serves; zero-initialise. */
 typedef struct wf_static_opts {
-    bool html;                  /* a directory (and the prefix itself) serves its index.html */
+    bool html;                  /* a directory (and the prefix itself) serves its index.html; named
+                                   without its slash it is redirected (307) to it first, as Starlette's
+                                   StaticFiles does, so the page's relative links resolve inside it */
 } wf_static_opts;
 /* Serve the files beneath directory dir at prefix of group g (wf_app_group(app) for the app's
    own), as FastAPI's StaticFiles: GET and HEAD prefix/<path> answer wf_reply_file_under(dir,
@@ -6932,7 +6934,10 @@ typedef struct wf__static {
     char dir[];
 } wf__static;
 
-/* GET prefix/{path:path}: the file beneath the directory; a directory's index.html with html. */
+WF__PRIVATE void wf__redirect_slash(wf_req *req, wf_res *res, wf_str path);
+
+/* GET prefix/{path:path}: the file beneath the directory; a directory's index.html with html (the
+   directory named without its slash is redirected to it first, as Starlette's StaticFiles does). */
 WF__PRIVATE void wf__static_serve(wf_req *req, wf_res *res) {
     const wf__static *st = (const wf__static *)wf_route_data(req);
     wf_str rel = wf_path_param(req, "path");
@@ -6950,7 +6955,21 @@ WF__PRIVATE void wf__static_serve(wf_req *req, wf_res *res) {
     if (fd >= 0 && st->opts.html && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         close(fd);                       /* a directory: its index.html, beneath it too */
         snprintf(r + rel.len, 12, "%sindex.html", rel.len && r[rel.len - 1] != '/' ? "/" : "");
-        fd = wf__open_beneath(dirfd, r[0] == '/' ? r + 1 : r);
+        fd = wf__open_beneath(dirfd, r);
+        wf_str path = wf_req_path(req);
+        if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && path.ptr[path.len - 1] != '/') {
+            close(fd);                   /* as Starlette: to the slash form, so relative links work */
+            close(dirfd);
+            char *to = (char *)wf_req_alloc(req, path.len + 2);
+            if (!to) {
+                wf_reply_detail(res, 500, "Internal Server Error");
+                return;
+            }
+            memcpy(to, path.ptr, path.len);
+            to[path.len] = '/';
+            wf__redirect_slash(req, res, (wf_str){to, path.len + 1});
+            return;
+        }
     }
     close(dirfd);
     wf__reply_fd(req, res, fd, r, NULL);
