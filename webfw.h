@@ -127,14 +127,14 @@
    {name} (a non-empty segment), {name:int} (digits), {name:float} (digits, '.', digits),
    {name:path} (the rest of the path, last only). Literal segments win over parameters, then int,
    float, str and path are tried in that order, backtracking when a deeper segment does not match.
-   The path is matched percent-decoded, as Starlette does (so "%2F" is a slash and separates
-   segments), and wf_req_path is that decoded path: a middleware guarding "/admin" sees "/%61dmin"
-   as the router will (the raw target stays in wf_req_target). No match: 404 {"detail":"Not Found"}. The path matches but not the method: 405
-   {"detail":"Method Not Allowed"} with Allow listing every method of the path. HEAD is served by
-   the GET route. If only the other form of a trailing slash matches, 307 to it, with an absolute
-   Location built from Host and the query kept (with wf_config.trusted_hosts, only a trusted Host
-   gets this far). wf_group_new(app, "/api") gives a group whose routes share the prefix (FastAPI's
-   APIRouter). wf_static serves a directory as FastAPI's StaticFiles, never outside it.
+   The path is matched percent-decoded, as Starlette does (so "%2F" is a slash and separates segments), and
+   wf_req_path is that decoded path: a middleware guarding "/admin" sees "/%61dmin" as the router will (the
+   raw target stays in wf_req_target). No match: 404 {"detail":"Not Found"}. The path matches but not the
+   method: 405 {"detail":"Method Not Allowed"} with Allow listing every method of the path. HEAD is served
+   by the GET route. If only the other form of a trailing slash matches, 307 to it, with an absolute
+   Location built from Host and the query kept (with wf_config.trusted_hosts, only a trusted Host gets this
+   far). wf_group_new(app, "/api") gives a group whose routes share the prefix (FastAPI's APIRouter).
+   wf_static serves a directory as FastAPI's StaticFiles, never outside it.
 
    ON RESPONSES
    ============
