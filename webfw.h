@@ -969,8 +969,9 @@ WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_
 
 /* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
    set as well is sent first, as a chunk. A producer with nothing to send yet returns 1 without
-   writing: it is called again about 10 ms later. Returns 0, or WF_EINVAL without fn or after
-   wf_reply_file (a file cannot be the first chunk; reply with one or the other). */
+   writing: it is called again about 10 ms later. A stream set again replaces the first, whose
+   free_user runs then. Returns 0, or WF_EINVAL without fn or after wf_reply_file (a file cannot be
+   the first chunk; reply with one or the other). */
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *));
 /* From a stream producer (only): send n bytes as one chunk. Returns 0, WF_EINVAL outside a
    producer, or WF_ENOMEM. */
@@ -7000,6 +7001,8 @@ WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_
 
 WF_API int wf_res_stream(wf_res *res, wf_stream_fn fn, void *user, void (*free_user)(void *)) {
     if (!fn || res->file_fd >= 0) return WF_EINVAL;     /* a file body cannot go first in chunks */
+    if (res->stream_free && (res->stream_free != free_user || res->stream_user != user))
+        res->stream_free(res->stream_user);             /* a stream set again: the first one's state goes */
     res->stream = fn;
     res->stream_user = user;
     res->stream_free = free_user;
@@ -9750,6 +9753,8 @@ WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__
 
 WF_API int wf_start(wf_app *app, const wf_config *cfg) {
     wf__server *s, *none = NULL;
+    if (!app) return WF_EINVAL;
+    if (atomic_load(&app->server.running)) return WF_EBUSY;     /* before any listener or worker exists */
     int port = cfg && cfg->port == WF_PORT_ANY ? 0 : cfg ? wf__def(cfg->port, 8000) : 8000;
     int rc = wf__server_new(app, cfg, port, &s);
     if (rc < 0) return rc;

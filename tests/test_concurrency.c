@@ -1,0 +1,107 @@
+/* Concurrency and faults (issue 12): each test reproduces a point of the reliability audit. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void h_ok(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_text(res, 200, "ok");
+}
+
+/* 12.6: with max_jobs = 1, a blocking request's slot is free before its response goes out, so the
+   client's next request (sent the moment the response arrives) never finds the pool full. */
+WF_TEST(concurrency_blocking_slot_is_free_before_the_response) {
+    wf_app *app = wf_app_new();
+    wf_route_opts blocking = {.blocking = true};
+    wf_route(app, "GET", "/b", h_ok, &blocking);
+    wf_config cfg = {.max_jobs = 1, .workers = 1, .no_access_log = true};
+    int port = tu_serve(app, &cfg);
+    tu_conn c;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    int refused = 0, answered = 0;
+    for (int i = 0; i < 2000; i++) {
+        tu_resp r;
+        WF_ASSERT_EQ_INT(tu_sends(&c, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        int st = tu_read(&c, &r, false, 5000);
+        refused += st == 503;
+        answered += st == 200;
+        tu_resp_free(&r);
+    }
+    tu_close(&c);
+    WF_EXPECT_EQ_INT(refused, 0);
+    WF_EXPECT_EQ_INT(answered, 2000);
+    tu_stop(app);
+}
+
+/* 12.7: wf_start on a running app is refused before it binds anything: no connection to the live
+   port is reset by listeners that come and go while a client keeps requesting. */
+static atomic_int hammer_stop, hammer_failed, hammer_done;
+static void *hammer(void *arg) {
+    int port = *(int *)arg;
+    while (!atomic_load(&hammer_stop)) {
+        tu_resp r;
+        memset(&r, 0, sizeof r);
+        bool ok = tu_request(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 200;
+        atomic_fetch_add(ok ? &hammer_done : &hammer_failed, 1);
+        tu_resp_free(&r);
+    }
+    return NULL;
+}
+
+WF_TEST(concurrency_start_twice_is_refused_first) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/", h_ok);
+    wf_config cfg = {.port = WF_PORT_ANY, .threads = 1, .no_access_log = true};
+    int port = wf_start(app, &cfg);
+    WF_ASSERT_GT_INT(port, 0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) WF_ASSERT_EQ_INT(pthread_create(&t[i], NULL, hammer, &port), 0);
+    wf_config again = {.port = port, .threads = 4, .no_access_log = true, .share_port = true};
+    /* 300 calls spread over the clients' requests (the old code failed hundreds of them) */
+    for (int i = 0; i < 300; i++) {
+        WF_EXPECT_EQ_INT(wf_start(app, &again), WF_EBUSY);
+        usleep(200);
+    }
+    atomic_store(&hammer_stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    wf_test_log("%d requests answered, %d failed", atomic_load(&hammer_done), atomic_load(&hammer_failed));
+    WF_EXPECT_EQ_INT(atomic_load(&hammer_failed), 0);
+    wf_stop(app);
+    wf_wait(app);
+    wf_app_free(app);
+}
+
+/* 12.9: a stream set twice frees the first one's state (once), and the second's at the end. */
+static int freed[2];
+static void free_state(void *p) { freed[*(int *)p]++; }
+static int produce_once(wf_res *res, void *user) {
+    (void)user;
+    wf_res_write(res, "data", 4);
+    return 0;
+}
+
+static void h_stream_twice(wf_req *req, wf_res *res) {
+    (void)req;
+    static int first = 0, second = 1;
+    wf_res_stream(res, produce_once, &first, free_state);
+    wf_res_stream(res, produce_once, &second, free_state);
+}
+
+WF_TEST(concurrency_stream_set_twice_frees_the_first) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/s", h_stream_twice);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/s", &r), 0);
+    WF_EXPECT_EQ_STR(r.body, "data");
+    wf_test_res_free(&r);
+    wf_test_client_free(tc);
+    wf_app_free(app);
+    WF_EXPECT_EQ_INT(freed[0], 1);
+    WF_EXPECT_EQ_INT(freed[1], 1);
+}
