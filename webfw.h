@@ -1126,7 +1126,9 @@ typedef struct wf_dep {
 #define WF_DEPENDENCY(type, name) WF__DEPENDENCY(type, name, WF_SCOPE_REQUEST)
 /* An app-scoped dependency (settings, pools): built once, by the first request that needs it (the
    others on any loop thread wait for it), shared by all requests after; its wf_defer cleanups run
-   when the server stops (and when a test client is freed). It must not keep request memory. */
+   when the server stops (and when a test client is freed). It must not keep request memory. A
+   build that raises is forgotten (the next request tries again): the cleanups it registered run
+   at once, as a failure, and app-scoped dependencies it built first stay built. */
 #define WF_DEPENDENCY_APP(type, name) WF__DEPENDENCY(type, name, WF_SCOPE_APP)
 #define WF_DEPENDENCY_EXTERN(name) extern const wf_dep name
 /* The value of dependency `name` for this request: computed on first use, then the same value for
@@ -6164,6 +6166,7 @@ struct wf_req {
         struct wf__depval *values;
         struct wf__cleanup *cleanups;   /* wf_defer, newest first */
         int depth, app_building;
+        const struct wf_dep *building;  /* the innermost app-scoped dependency being built */
     } deps;
     struct wf__req_tasks {      /* >>tasks */
         struct wf__task *head, *tail;
@@ -8253,6 +8256,7 @@ typedef struct wf__cleanup {
     void (*fn)(void *);                                 /* wf_defer's, or */
     void (*fn_outcome)(void *, const wf_outcome *);     /* wf_defer_outcome's */
     void *arg;
+    const wf_dep *owner;        /* an app-scoped value's: the dependency whose build registered it */
 } wf__cleanup;
 
 /* Register a cleanup: the request's (in its arena), or while an app-scoped value is built the app's
@@ -8267,6 +8271,7 @@ WF__PRIVATE int wf__defer(wf_req *req, void (*fn)(void *), void (*fn_outcome)(vo
     c->fn = fn;
     c->fn_outcome = fn_outcome;
     c->arg = arg;
+    c->owner = app ? req->deps.building : NULL;
     wf__cleanup **head = app ? &req->app->deps.cleanups : &req->deps.cleanups;
     c->next = *head;                         /* newest first: run in reverse order of registration */
     *head = c;                               /* (the app's list: its lock is held by the builder) */
@@ -8307,6 +8312,30 @@ typedef struct wf__appdep {
 WF__PRIVATE void *wf__dep_call(wf_req *req, const wf_dep *dep);
 WF__PRIVATE void wf__dep_cycle(wf_req *req, const wf_dep *dep) WF__NORETURN;
 
+/* An app-scoped build raised (the app's lock held): its value is forgotten wherever it is in the list
+   (a dependency it built first stays built, once, with its cleanups), and the cleanups its own build
+   registered run now, as a failure, not at shutdown: a retry must not pile them up. */
+WF__PRIVATE void wf__app_dep_failed(wf_req *req, wf__appdep *v) {
+    wf_app *app = req->app;
+    for (wf__appdep **p = &app->deps.values; *p; p = &(*p)->next)
+        if (*p == v) {
+            *p = v->next;
+            break;
+        }
+    wf_outcome o = {wf_res_get_status(req->res), true, false};
+    for (wf__cleanup **p = &app->deps.cleanups; *p;) {
+        wf__cleanup *c = *p;
+        if (c->owner != v->dep) {
+            p = &c->next;
+            continue;
+        }
+        *p = c->next;                   /* newest first, as wf_defer's order is */
+        wf__cleanup_run(c, &o);
+        WF_FREE(NULL, c);
+    }
+    WF_FREE(NULL, v);
+}
+
 /* Build (once) or get an app-scoped value. The app's lock is recursive, so app dependencies may use
    each other; a raise while building releases it and leaves the value unbuilt. */
 WF__PRIVATE void *wf__app_dep(wf_req *req, const wf_dep *dep) {
@@ -8333,19 +8362,22 @@ WF__PRIVATE void *wf__app_dep(wf_req *req, const wf_dep *dep) {
     v->next = app->deps.values;
     app->deps.values = v;
     jmp_buf jb, *outer = req->errors.raise;
+    const wf_dep *outer_building = req->deps.building;
     req->errors.raise = &jb;
     req->deps.app_building++;
-    if (setjmp(jb) != 0) {              /* it raised: forget it, unlock, pass the raise on */
+    req->deps.building = dep;
+    if (setjmp(jb) != 0) {              /* it raised: undo it, unlock, pass the raise on */
         req->deps.app_building--;
+        req->deps.building = outer_building;
         req->errors.raise = outer;
-        app->deps.values = v->next;
-        WF_FREE(NULL, v);
+        wf__app_dep_failed(req, v);
         pthread_mutex_unlock(&app->deps.mu);
         longjmp(*outer, 1);
     }
     v->value = wf__dep_call(req, dep);
     v->done = true;
     req->deps.app_building--;
+    req->deps.building = outer_building;
     req->errors.raise = outer;
     pthread_mutex_unlock(&app->deps.mu);
     return v->value;

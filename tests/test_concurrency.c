@@ -105,3 +105,57 @@ WF_TEST(concurrency_stream_set_twice_frees_the_first) {
     WF_EXPECT_EQ_INT(freed[0], 1);
     WF_EXPECT_EQ_INT(freed[1], 1);
 }
+
+/* 12.2 and 12.3: an app-scoped dependency that builds another, registers a cleanup, then raises: the
+   other is built once and kept (its cleanup at shutdown); the failing one's cleanup runs when its
+   build fails, once per failed build, as a failure, so retries do not pile descriptors up. */
+static int inner_built, inner_closed, outer_closed, outer_failed_seen;
+static void close_inner(void *arg) {
+    (void)arg;
+    inner_closed++;
+}
+
+static void close_outer(void *arg, const wf_outcome *o) {
+    (void)arg;
+    outer_closed++;
+    outer_failed_seen += o->failed && o->status == 503;
+}
+
+WF_DEPENDENCY_APP(int *, inner_pool) {
+    static int value = 7;
+    inner_built++;
+    wf_defer(req, close_inner, NULL);
+    return &value;
+}
+
+WF_DEPENDENCY_APP(int *, outer_db) {
+    int *pool = WF_DEPENDS(req, inner_pool);
+    wf_defer_outcome(req, close_outer, NULL);
+    wf_raise(req, 503, "database is down");
+    return pool;
+}
+
+static void h_uses_db(wf_req *req, wf_res *res) {
+    WF_DEPENDS(req, outer_db);
+    wf_reply_text(res, 200, "unreachable");
+}
+
+WF_TEST(concurrency_failed_app_build_undoes_itself) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/db", h_uses_db);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    for (int i = 0; i < 1000; i++) {
+        wf_test_res r;
+        WF_ASSERT_EQ_INT(wf_test_get(tc, "/db", &r), 0);
+        WF_ASSERT_EQ_INT(r.status, 503);
+        wf_test_res_free(&r);
+        WF_ASSERT_EQ_INT(outer_closed, i + 1);       /* at once, not at shutdown */
+    }
+    WF_EXPECT_EQ_INT(inner_built, 1);
+    WF_EXPECT_EQ_INT(inner_closed, 0);
+    WF_EXPECT_EQ_INT(outer_failed_seen, 1000);
+    wf_test_client_free(tc);                         /* shutdown: the kept value's cleanup, once */
+    WF_EXPECT_EQ_INT(inner_closed, 1);
+    WF_EXPECT_EQ_INT(outer_closed, 1000);
+    wf_app_free(app);
+}
