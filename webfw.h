@@ -967,7 +967,9 @@ typedef struct wf_static_opts {
    methods). Returns 0 or WF_EINVAL / WF_ENOMEM (logged, and the app will not start). */
 WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_static_opts *opts);
 
-/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends. A body
+/* Stream the body from fn (see wf_stream_fn); free_user(user) runs when the stream ends, however
+   it ends (complete, the client gone, a write timeout, shutdown): before the request's cleanups
+   and its tasks, so a producer's state may still use a dependency's resource. A body
    set as well is sent first, as a chunk. A producer with nothing to send yet returns 1 without
    writing: it is called again about 10 ms later. A stream set again replaces the first, whose
    free_user runs then. Returns 0, or WF_EINVAL without fn or after wf_reply_file (a file cannot be
@@ -6427,6 +6429,13 @@ WF__PRIVATE void wf__res_init(wf_res *res) {
     res->file_fd = -1;
 }
 
+/* The stream's producer state goes (free_user), and the stream with it. */
+WF__PRIVATE void wf__res_stream_end(wf_res *res) {
+    if (res->stream_free) res->stream_free(res->stream_user);
+    res->stream = NULL;
+    res->stream_free = NULL;
+}
+
 /* Drop the body (copied, owned, a file or a stream) of the response being built. */
 WF__PRIVATE void wf__res_drop_body(wf_res *res) {
     if (res->has_body && res->mode == WF_BODY_OWN) WF_FREE(NULL, (void *)res->body);
@@ -6435,9 +6444,7 @@ WF__PRIVATE void wf__res_drop_body(wf_res *res) {
     res->body_len = 0;
     res->has_body = false;
     res->json_open = false;
-    if (res->stream_free) res->stream_free(res->stream_user);
-    res->stream = NULL;
-    res->stream_free = NULL;
+    wf__res_stream_end(res);
 }
 
 /* Drop whatever response was being built. */
@@ -8961,6 +8968,8 @@ WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request, bool sent
     wf_req *req = &request->req;
     wf_outcome o = {request->res.status, false, !sent};
     o.failed = req->errors.raised || wf_invalid(req) || o.status >= 500;
+    wf__res_stream_end(&request->res);               /* the producer's state first (FastAPI closes the
+                                                        generator, then exits the dependencies) */
     wf__deps_request_end(req, &o);                   /* the cleanups, newest first */
     wf__tasks_request_end(&request->req);            /* the response is out: its tasks may run */
     wf__params_request_end(&request->req);

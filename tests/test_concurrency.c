@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void h_ok(wf_req *req, wf_res *res) {
@@ -158,4 +159,78 @@ WF_TEST(concurrency_failed_app_build_undoes_itself) {
     WF_EXPECT_EQ_INT(inner_closed, 1);
     WF_EXPECT_EQ_INT(outer_closed, 1000);
     wf_app_free(app);
+}
+
+/* 12.8: a stream's state is freed before the request's cleanups and tasks, whether the stream
+   completes or its client goes away mid-stream (FastAPI closes the generator, then exits the
+   dependencies). */
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static char order[64];
+static void note(const char *what) {
+    pthread_mutex_lock(&order_mu);
+    strncat(order, what, sizeof order - strlen(order) - 1);
+    pthread_mutex_unlock(&order_mu);
+}
+
+static void order_cleanup(void *arg) {
+    (void)arg;
+    note("C");
+}
+
+static void order_stream_free(void *arg) {
+    (void)arg;
+    note("S");
+}
+
+static int order_task(void *arg) {
+    (void)arg;
+    note("T");
+    return 0;
+}
+
+WF_DEPENDENCY(int *, order_dep) {
+    static int v;
+    wf_defer(req, order_cleanup, NULL);
+    return &v;
+}
+
+static int produce_forever(wf_res *res, void *user) {
+    (void)user;
+    static char block[16384];
+    return wf_res_write(res, block, sizeof block) == 0 ? 1 : -1;
+}
+
+static void h_ordered(wf_req *req, wf_res *res) {
+    WF_DEPENDS(req, order_dep);
+    wf_add_task(req, "t", order_task, NULL, NULL);
+    bool forever = wf_param(req, WF_IN_QUERY, "forever").ptr != NULL;
+    wf_res_stream(res, forever ? produce_forever : produce_once, NULL, order_stream_free);
+}
+
+WF_TEST(concurrency_stream_state_goes_before_cleanups) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/o", h_ordered);
+    wf_test_client *tc = wf_test_client_new(app, NULL);
+    wf_test_res r;
+    WF_ASSERT_EQ_INT(wf_test_get(tc, "/o", &r), 0);
+    wf_test_res_free(&r);
+    WF_EXPECT_EQ_STR(order, "SCT");
+    wf_test_client_free(tc);
+    order[0] = 0;
+    int port = tu_serve(app, NULL);                 /* a client that leaves mid-stream */
+    tu_conn c;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    WF_ASSERT_EQ_INT(tu_sends(&c, "GET /o?forever=1 HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    char buf[4096];
+    WF_ASSERT_TRUE(recv(c.fd, buf, sizeof buf, 0) > 0);
+    tu_close(&c);
+    for (int i = 0; i < 5000; i++) {                /* bounded: the server sees the close */
+        pthread_mutex_lock(&order_mu);
+        bool done = strchr(order, 'T') != NULL;
+        pthread_mutex_unlock(&order_mu);
+        if (done) break;
+        usleep(1000);
+    }
+    tu_stop(app);
+    WF_EXPECT_EQ_STR(order, "SCT");
 }
