@@ -6365,15 +6365,18 @@ WF_API wf_str wf_req_path(const wf_req *req) {
     return p;
 }
 
+/* The route match m found for req's method, or NULL. */
+WF__PRIVATE const wf__route *wf__matched_route(const wf_req *req, const wf__match *m) {
+    return m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+}
+
 WF_API const char *wf_req_route(const wf_req *req) {
-    const wf__match *m = wf__route_find((wf_req *)(uintptr_t)req);
-    const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+    const wf__route *rt = wf__matched_route(req, wf__route_find((wf_req *)(uintptr_t)req));
     return rt ? rt->pattern : NULL;
 }
 
 WF_API void *wf_route_data(const wf_req *req) {
-    const wf__match *m = req->route.match;
-    const wf__route *rt = m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+    const wf__route *rt = wf__matched_route(req, req->route.match);
     return rt ? rt->data : NULL;
 }
 
@@ -6928,16 +6931,23 @@ WF__PRIVATE bool wf__rel_path_ok(wf_str rel) {
     return true;
 }
 
+/* rel opened beneath root (its directory open in *dirfd, -1 if it could not be); *r gets rel as a C
+   string in the arena with `room` bytes to spare after it. The file's descriptor, or -1. */
+WF__PRIVATE int wf__open_under(wf_req *req, const char *root, wf_str rel, size_t room, char **r, int *dirfd) {
+    *r = rel.ptr && wf__rel_path_ok(rel) ? (char *)wf_req_alloc(req, wf__size_add(rel.len, room + 1)) : NULL;
+    *dirfd = *r ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (*dirfd < 0) return -1;
+    memcpy(*r, rel.ptr, rel.len);
+    (*r)[rel.len] = 0;
+    return wf__open_beneath(*dirfd, rel.len ? *r : ".");
+}
+
 WF_API int wf_reply_file_under(wf_req *req, wf_res *res, const char *root, wf_str rel,
                                const char *content_type) {
-    char *r = rel.ptr && wf__rel_path_ok(rel) ? (char *)wf_req_alloc(req, wf__size_add(rel.len, 1)) : NULL;
-    int dirfd = r ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (dirfd < 0) return wf__reply_fd(req, res, -1, "", content_type);
-    memcpy(r, rel.ptr, rel.len);
-    r[rel.len] = 0;
-    int fd = wf__open_beneath(dirfd, rel.len ? r : ".");
-    close(dirfd);
-    return wf__reply_fd(req, res, fd, r, content_type);
+    char *r;
+    int dirfd, fd = wf__open_under(req, root, rel, 0, &r, &dirfd);
+    if (dirfd >= 0) close(dirfd);
+    return wf__reply_fd(req, res, fd, r ? r : "", content_type);
 }
 
 /* ---- static files (FastAPI's StaticFiles) ---- */
@@ -6956,15 +6966,12 @@ WF__PRIVATE void wf__static_serve(wf_req *req, wf_res *res) {
     wf_str rel = wf_path_param(req, "path");
     if (!rel.ptr) rel = wf_str_c("");
     struct stat sb;
-    char *r = (char *)wf_req_alloc(req, wf__size_add(rel.len, 12));
-    int dirfd = r && wf__rel_path_ok(rel) ? open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    char *r;
+    int dirfd, fd = wf__open_under(req, st->dir, rel, 11, &r, &dirfd);     /* room for "/index.html" */
     if (dirfd < 0) {
         wf__reply_fd(req, res, -1, "", NULL);
         return;
     }
-    memcpy(r, rel.ptr, rel.len);
-    r[rel.len] = 0;
-    int fd = wf__open_beneath(dirfd, rel.len ? r : ".");
     if (fd >= 0 && st->opts.html && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         close(fd);                       /* a directory: its index.html, beneath it too */
         snprintf(r + rel.len, 12, "%sindex.html", rel.len && r[rel.len - 1] != '/' ? "/" : "");
