@@ -115,9 +115,13 @@
    connections get a 503 and are closed. When accept() runs out of file descriptors (EMFILE) the loop uses a
    reserve descriptor to accept and close the waiting connection, and pauses the listener briefly if even that
    fails, so it never spins. Shutdown: wf_stop(app) (any thread, or a signal handler) or SIGINT/SIGTERM
-   (wf_run installs handlers unless wf_config.no_signals) closes the listeners and idle connections; requests
-   in flight finish with "Connection: close" within shutdown_grace_ms; then wf_run returns 0. Errors after the
-   response is queued (a reset, a timeout) close that connection only.
+   closes the listeners and idle connections; requests in flight finish with "Connection: close" within
+   shutdown_grace_ms; then wf_run returns 0. Errors after the response is queued (a reset, a timeout) close
+   that connection only. Signals: unless wf_config.no_signals, wf_run installs SIGINT and SIGTERM handlers
+   (with SA_RESTART, see >>server) before its server accepts anything, and a signal stops every app a wf_run
+   serves in the process (several apps may run at once, each in its own wf_run); when the last such wf_run
+   returns, the handlers that were there before are put back. A signal that comes while wf_run is starting
+   stops the server as soon as it exists.
 
    ON ROUTING
    ==========
@@ -240,7 +244,8 @@
      3. the cleanups, newest first, on the loop thread;
      4. the tasks, in the order added, one after another on one worker (the tasks of different
         requests may run side by side).
-   A client that goes away skips step 2, not 3 or 4. A stream's producer runs on the loop thread
+   A client that goes away skips step 2, not 3 or 4 (Starlette too runs a response's background
+   tasks after a disconnect; wf_defer_outcome tells a cleanup). A stream's producer runs on the loop thread
    between chunks and must not block; a slow source belongs in a task or a blocking route.
 
    Blocking routes (wf_route_opts.blocking) are FastAPI's plain `def` endpoints: their middleware,
@@ -252,7 +257,11 @@
    1: its state must be thread-safe. A blocking handler cannot stream by itself (wf_res_write is
    refused there); it sets a producer with wf_res_stream, which then runs on the loop. A client that
    leaves (a reset the loop sees) while its request waits for a worker is never run; once running,
-   the handler is not stopped, and its cleanups run when it returns. Tasks and blocking requests
+   the handler is not stopped, and its cleanups run when it returns. A client that only half-closes
+   (a FIN: `shutdown(SHUT_WR)` after its request, as HTTP/1.0 tools do) may still read, so its request
+   runs and is answered. At shutdown, a blocking request no worker has started when the grace period
+   ends is answered 503 (and logged); one running keeps its worker to the end, but its connection
+   closes without an answer. Tasks and blocking requests
    share the pool, blocking requests taken first (a client waits for them), and one bound,
    wf_config.max_jobs (default 10000) queued or running: past it a blocking route answers 503 with
    Retry-After: 1 and wf_add_task returns WF_EFULL, so a burst of slow tasks costs bounded memory.
@@ -357,7 +366,8 @@ extern "C" {
     X(WF_EAUDIENCE, -16, "token audience not accepted")                    \
     X(WF_EISSUER,   -17, "token issuer not accepted")                      \
     X(WF_EFULL,     -18, "the worker queue is full; try again later")      \
-    X(WF_EADDRINUSE, -19, "another process listens on the address")
+    X(WF_EADDRINUSE, -19, "another process listens on the address")     \
+    X(WF_ESTOPPED,  -20, "the server has stopped")
 
 typedef enum wf_err {
 #define WF__ERR_ENUM(name, val, msg) name = val,
@@ -1285,13 +1295,18 @@ WF_API int wf_run(wf_app *app, const wf_config *cfg);
 /* Start serving on background threads and return at once: the bound port (> 0) or a negative
    wf_err. Stop with wf_stop() and then wf_wait(). */
 WF_API int wf_start(wf_app *app, const wf_config *cfg);
-/* Ask the server running app to stop gracefully. Safe from any thread and from a signal handler. */
+/* Ask the server running app to stop gracefully. Safe from any thread and from a signal handler,
+   at any time while app exists: with no server running (or one wf_wait() is releasing) it does
+   nothing. */
 WF_API void wf_stop(wf_app *app);
-/* Wait for a server started with wf_start() to stop, then release it. Returns 0. */
+/* Wait for a server started with wf_start() to stop, then release it. Returns 0, or WF_EINVAL if
+   no server runs app. Call it from one thread. */
 WF_API int wf_wait(wf_app *app);
 /* Run fn(arg) soon on one of the running server's loop threads (they take turns). Safe from any
-   thread, but not once wf_wait() may have returned. Returns 0, WF_EINVAL if no server runs app,
-   or WF_ENOMEM. fn must not block; it does not run if the server stops first. */
+   thread at any time while app exists. Returns 0, and then fn runs exactly once (during shutdown,
+   after the connections closed, at the latest); or WF_EINVAL if no server runs app, WF_ESTOPPED if
+   its loops have ended, WF_ENOMEM: then fn never runs and arg is still the caller's. fn must not
+   block. */
 WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg);
 
 
@@ -1469,6 +1484,7 @@ WF_API void wf_test_res_free(wf_test_res *res);
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -4713,6 +4729,22 @@ WF__PRIVATE void wf__pool_push(wf__pool *p, wf__job *job) {
     if (stopped) job->drop(job);
 }
 
+/* Take job out of the queue if no worker has taken it yet: true if it will not run. Any thread. */
+WF__PRIVATE bool wf__pool_cancel(wf__pool *p, wf__job *job) {
+    bool found = false;
+    pthread_mutex_lock(&p->mu);
+    wf__jobq *q = job->urgent ? &p->urgent : &p->normal;
+    for (wf__job **at = &q->head, *prev = NULL; *at; prev = *at, at = &(*at)->next) {
+        if (*at != job) continue;
+        *at = job->next;
+        if (q->tail == job) q->tail = prev;
+        found = true;
+        break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
 /* Stop: queued jobs may still start until deadline_ms (monotonic); the rest are dropped; running
    ones are waited for. Jobs pushed from then on are dropped. */
 WF__PRIVATE void wf__pool_stop(wf__pool *p, int64_t deadline_ms) {
@@ -4761,6 +4793,7 @@ WF__PRIVATE void wf__pool_free(wf__pool *p) {
 #define WF__LINGER_BYTES (1u << 20)
 #define WF__ACCEPT_BATCH 64
 #define WF__EMFILE_PAUSE_MS 100
+#define WF__RESERVES 4
 
 /* One piece of pending output: bytes in the output's buffer (ptr NULL), external memory, or a file. */
 typedef struct wf__piece {
@@ -4805,6 +4838,8 @@ typedef struct wf__loop_hooks {
     void (*timeout)(wf__loop *loop, wf__conn *c, int timer);   /* a protocol timer of c fired */
     void (*closed)(wf__loop *loop, wf__conn *c);     /* c is closing: let go of what is held for it */
     void (*stopping)(wf__loop *loop, wf__conn *c);   /* the loop stops: close c now or let it finish */
+    void (*expired)(wf__loop *loop, wf__conn *c);    /* the grace period is over: c's last words (the
+                                                        loop then closes it) */
 } wf__loop_hooks;
 
 /* What the loops of one server share. */
@@ -4815,6 +4850,9 @@ typedef struct wf__loop_shared {
     atomic_int stop;            /* a stop was asked for */
     atomic_llong stop_at_ms;    /* when (monotonic): the grace period runs from it */
     int listeners;              /* listening sockets made so far (each loop has one) */
+    atomic_int reserve[WF__RESERVES];   /* spare descriptors (or -1) to refuse connections with when
+                                           out of descriptors, shared: any loop takes any of them */
+    atomic_int reserves_missing;        /* a hint: how many are -1, refilled as descriptors close */
 } wf__loop_shared;
 
 struct wf__conn {
@@ -4840,7 +4878,7 @@ struct wf__loop {
     wf__loop_shared *shared;
     void *user;                 /* the protocol's state for this loop */
     pthread_t thread;
-    int listen_fd, wake_rd, wake_wr, reserve_fd;
+    int listen_fd, wake_rd, wake_wr;
     struct pollfd *pfds;        /* poll(): parallel to conns; slot 0 wake-up, slot 1 listener */
     int epfd;                   /* epoll: the set */
     struct wf__ready { wf__conn *c; short rev; } *ready;
@@ -4858,6 +4896,7 @@ struct wf__loop {
     char date[30];              /* the IMF-fixdate of date_sec */
     pthread_mutex_t post_mu;
     wf__post *posts;
+    bool posts_closed;          /* the loop has run its last posts: wf__loop_post refuses more */
 };
 
 /* ---- the clock ---- */
@@ -5110,10 +5149,53 @@ WF__PRIVATE void wf__conn_input(wf__loop *loop, wf__conn *c) {
     if (!c->in.len) c->in_start = 0;
 }
 
+/* ---- out of descriptors: the reserve ----
+   A server keeps WF__RESERVES spare descriptors. A loop whose accept() fails with EMFILE closes one,
+   accepts the waiting connection into its number, answers 503 and closes, then reopens the spare.
+   Another loop's accept() may take the number first (that connection is served as usual) and the
+   reopen then fails: the others still have theirs, and the missing ones are reopened as descriptors
+   close, so every connection past the limit gets its 503. */
+
+/* No spares yet (the first listener opens them); closes them at the end. */
+WF__PRIVATE void wf__reserve_init(wf__loop_shared *sh) {
+    for (int i = 0; i < WF__RESERVES; i++) atomic_init(&sh->reserve[i], -1);
+    atomic_init(&sh->reserves_missing, WF__RESERVES);
+}
+
+WF__PRIVATE void wf__reserve_free(wf__loop_shared *sh) {
+    for (int i = 0; i < WF__RESERVES; i++) {
+        int fd = atomic_exchange(&sh->reserve[i], -1);
+        if (fd >= 0) close(fd);
+    }
+}
+
+/* Reopen the missing spares while descriptors allow. Any thread. */
+WF__PRIVATE void wf__reserve_refill(wf__loop_shared *sh) {
+    for (int i = 0; i < WF__RESERVES && atomic_load(&sh->reserves_missing) > 0; i++) {
+        if (atomic_load(&sh->reserve[i]) >= 0) continue;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), none = -1;
+        if (fd < 0) return;
+        if (!atomic_compare_exchange_strong(&sh->reserve[i], &none, fd)) close(fd);
+        else atomic_fetch_sub(&sh->reserves_missing, 1);
+    }
+}
+
+/* A spare descriptor, now the caller's, or -1 if none is left. */
+WF__PRIVATE int wf__reserve_take(wf__loop_shared *sh) {
+    for (int i = 0; i < WF__RESERVES; i++) {
+        int fd = atomic_exchange(&sh->reserve[i], -1);
+        if (fd < 0) continue;
+        atomic_fetch_add(&sh->reserves_missing, 1);
+        return fd;
+    }
+    return -1;
+}
+
 WF__PRIVATE void wf__conn_close(wf__loop *loop, wf__conn *c) {
     uint32_t i = c->slot, last = loop->n - 1;
     close(c->fd);                           /* which also takes it out of an epoll set */
     c->fd = -1;
+    if (atomic_load(&loop->shared->reserves_missing) > 0) wf__reserve_refill(loop->shared);
     if (c->lingering) loop->lingering--;
     loop->shared->hooks->closed(loop, c);
     if (c->out) {
@@ -5309,19 +5391,21 @@ WF__PRIVATE void wf__conn_add(wf__loop *loop, int fd, const struct sockaddr_stor
     wf__conn_event(loop, c, POLLIN);
 }
 
-/* Out of descriptors: accept with the reserve descriptor and close at once, or pause the listener. */
+/* Out of descriptors: refuse the waiting connection in a spare's place, or pause the listener. */
 WF__PRIVATE void wf__accept_emfile(wf__loop *loop) {
     bool refused = false;
-    if (loop->reserve_fd >= 0) {
-        close(loop->reserve_fd);
+    wf__reserve_refill(loop->shared);           /* descriptors closed since may bring back lost ones */
+    int spare = wf__reserve_take(loop->shared);
+    if (spare >= 0) {
+        close(spare);
         int fd = accept(loop->listen_fd, NULL, NULL);
         if (fd >= 0) {
             wf__refuse(fd);
             refused = true;
         }
-        loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        wf__reserve_refill(loop->shared);
     }
-    if (!refused || loop->reserve_fd < 0) {     /* no progress possible now (ENOMEM, ENOBUFS, ...) */
+    if (!refused) {                             /* no progress possible now (ENOMEM, no spare, ...) */
         loop->listen_paused_until = loop->now_ms + WF__EMFILE_PAUSE_MS;
         wf__pollset_watch(loop, 1, loop->listen_fd, NULL, 0, false);
         if (loop->listen_paused_until < loop->next_timer) loop->next_timer = loop->listen_paused_until;
@@ -5369,24 +5453,38 @@ WF__PRIVATE void wf__loop_post_node(wf__loop *loop, wf__post *p) {
     wf__loop_wake(loop);
 }
 
-/* Queue fn(arg) to run on loop l's thread. Safe from any thread. */
+/* Queue fn(arg) to run on loop l's thread: it runs exactly once, at the latest when the loop ends,
+   unless this fails (WF_ENOMEM, or WF_ESTOPPED once the loop has ended). Safe from any thread. */
 WF__PRIVATE int wf__loop_post(wf__loop *loop, void (*fn)(void *), void *arg) {
     wf__post *p = (wf__post *)WF_MALLOC(NULL, sizeof *p);
     if (!p) return WF_ENOMEM;
     p->fn = fn;
     p->arg = arg;
     p->heap = true;
-    wf__loop_post_node(loop, p);
+    pthread_mutex_lock(&loop->post_mu);
+    bool closed = loop->posts_closed;
+    if (!closed) {
+        p->next = loop->posts;
+        loop->posts = p;
+    }
+    pthread_mutex_unlock(&loop->post_mu);
+    if (closed) {
+        WF_FREE(NULL, p);
+        return WF_ESTOPPED;
+    }
+    wf__loop_wake(loop);
     return 0;
 }
 
-WF__PRIVATE void wf__loop_wake_drain(wf__loop *loop) {
+/* Run what was posted, in order; the last drain, as the loop ends, closes the queue to wf__loop_post. */
+WF__PRIVATE void wf__loop_wake_drain(wf__loop *loop, bool last) {
     char tmp[64];
     while (read(loop->wake_rd, tmp, sizeof tmp) > 0) {
     }
     pthread_mutex_lock(&loop->post_mu);
     wf__post *p = loop->posts, *rev = NULL;
     loop->posts = NULL;
+    loop->posts_closed = loop->posts_closed || last;
     pthread_mutex_unlock(&loop->post_mu);
     while (p) {                 /* run in the order posted */
         wf__post *n = p->next;
@@ -5430,12 +5528,13 @@ WF__PRIVATE void wf__loop_poll_once(wf__loop *loop) {
     int special = wf__pollset_wait(loop, wf__loop_timeout(loop));
     wf__loop_tick(loop);
     if (special < 0 && errno != EINTR) wf__logf(loop->shared->cfg, WF_LOG_ERROR, "poll: %s", strerror(errno));
-    if (special > 0 && (special & 1)) wf__loop_wake_drain(loop);
+    if (special > 0 && (special & 1)) wf__loop_wake_drain(loop, false);
     for (uint32_t i = 0; special >= 0 && i < loop->nready; i++)
         if (loop->ready[i].c->fd >= 0) wf__conn_event(loop, loop->ready[i].c, loop->ready[i].rev);
     if (special > 0 && (special & 2) && loop->listen_fd >= 0) wf__accept(loop);
     if (loop->listen_paused_until && loop->now_ms >= loop->listen_paused_until && loop->listen_fd >= 0) {
         loop->listen_paused_until = 0;
+        wf__reserve_refill(loop->shared);
         wf__pollset_watch(loop, 1, loop->listen_fd, NULL, POLLIN, false);
     }
     wf__timers(loop);
@@ -5450,8 +5549,11 @@ WF__PRIVATE void *wf__loop_main(void *arg) {
         if (loop->stopping && (loop->n - 2 == loop->lingering || loop->now_ms >= loop->stop_deadline)) break;
         wf__loop_poll_once(loop);
     }
-    for (uint32_t i = loop->n; i-- > 2;) wf__conn_close(loop, loop->conns[i]);
-    wf__loop_wake_drain(loop);
+    for (uint32_t i = loop->n; i-- > 2;) {
+        if (!loop->conns[i]->lingering) loop->shared->hooks->expired(loop, loop->conns[i]);
+        wf__conn_close(loop, loop->conns[i]);
+    }
+    wf__loop_wake_drain(loop, true);
     return NULL;
 }
 
@@ -5524,7 +5626,7 @@ WF__PRIVATE int wf__loop_init(wf__loop *loop, wf__loop_shared *shared, void *use
     memset(loop, 0, sizeof *loop);
     loop->shared = shared;
     loop->user = user;
-    loop->listen_fd = loop->wake_rd = loop->wake_wr = loop->reserve_fd = loop->epfd = -1;
+    loop->listen_fd = loop->wake_rd = loop->wake_wr = loop->epfd = -1;
     pthread_mutex_init(&loop->post_mu, NULL);
     loop->next_timer = INT64_MAX;
 #ifdef __linux__
@@ -5537,10 +5639,10 @@ WF__PRIVATE int wf__loop_init(wf__loop *loop, wf__loop_shared *shared, void *use
 #endif
     loop->wake_rd = wake[0];
     loop->wake_wr = wake[1];
-    loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (wf__loop_grow(loop) < 0) return WF_ENOMEM;
     if (port >= 0 && (loop->listen_fd = wf__listen(shared->cfg, port, shared->listeners++ == 0)) < 0)
         return loop->listen_fd;
+    if (port >= 0) wf__reserve_refill(shared);   /* the first listener opens them */
 #if WF__EPOLL
     if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return WF_ESYS;
 #endif
@@ -5554,16 +5656,11 @@ WF__PRIVATE int wf__loop_init(wf__loop *loop, wf__loop_shared *shared, void *use
 }
 
 WF__PRIVATE void wf__loop_free(wf__loop *loop) {
+    wf__loop_wake_drain(loop, true);   /* a worker's hand-backs after the loop's end (the queue is
+                                          closed to others): they free their requests */
     if (loop->listen_fd >= 0) close(loop->listen_fd);
     if (loop->wake_rd >= 0) close(loop->wake_rd);
     if (loop->wake_wr >= 0 && loop->wake_wr != loop->wake_rd) close(loop->wake_wr);
-    if (loop->reserve_fd >= 0) close(loop->reserve_fd);
-    while (loop->posts) {          /* posted after the loop ended: dropped, as wf_run_on_loop documents, */
-        wf__post *n = loop->posts->next;   /* but an embedded post (a worker's hand-back) still runs */
-        if (loop->posts->heap) WF_FREE(NULL, loop->posts);
-        else loop->posts->fn(loop->posts->arg);
-        loop->posts = n;
-    }
     wf__output_free(&loop->scratch);
     wf_buf_free(&loop->rbuf);
     if (loop->epfd >= 0) close(loop->epfd);
@@ -6117,6 +6214,9 @@ struct wf_app {
         struct wf__mw *mws;     /* middleware, outermost first */
         int nmw;
         _Atomic(struct wf__server *) running;
+        atomic_int callers;     /* wf_stop and wf_run_on_loop calls in flight: wf_wait frees the
+                                   server only once none can still be reading it */
+        atomic_bool signalled;  /* a signal came for wf_run before its server existed */
     } server;
 };
 
@@ -9679,6 +9779,25 @@ WF__PRIVATE void wf__http_stopping(wf__loop *loop, wf__conn *conn) {
     else c->closing = true;
 }
 
+/* The grace period is over: a blocking request no worker has started gets its 503 (as when the pool is
+   full); one running keeps its worker, but its connection closes without an answer. */
+WF__PRIVATE void wf__http_expired(wf__loop *loop, wf__conn *conn) {
+    wf__hconn *c = (wf__hconn *)(void *)conn;
+    wf__request *request = c->request;
+    if (!request || request->phase != WF__P_WORK || !wf__pool_cancel(request->srv->pool, &request->job))
+        return;
+    wf__pool_release(request->srv->pool);
+    wf_str m = wf_req_method(&request->req), path = wf_req_path(&request->req);
+    wf__logf(&request->srv->cfg, WF_LOG_WARNING,
+             "blocking request %.*s %.*s not started within the shutdown grace period: 503",
+             (int)WF__MIN(m.len, 16), m.ptr, (int)WF__MIN(path.len, 40), path.ptr);
+    wf__conn_input(loop, conn);
+    request->phase = WF__P_BODY;
+    wf__http_error(loop, c, request, 503, "Service Unavailable");
+    wf__output_flush(wf__output_of(loop, conn), conn->fd);     /* once: the loop closes it next */
+    wf__conn_drop_scratch(loop);
+}
+
 /* The hooks the loops of a server are given: the only way the loop reaches the HTTP code above it. */
 static const wf__loop_hooks wf__http_hooks = {
     .conn_size = sizeof(wf__hconn),
@@ -9686,6 +9805,7 @@ static const wf__loop_hooks wf__http_hooks = {
     .timeout = wf__http_timeout,
     .closed = wf__http_closed,
     .stopping = wf__http_stopping,
+    .expired = wf__http_expired,
 };
 
 /* On the loop: send what the worker made, then go on with the connection's next requests. */
@@ -9749,6 +9869,7 @@ WF__PRIVATE void wf__server_free(wf__server *s) {
         wf__pool_stop(s->pool, (at ? at : wf__mono_us() / 1000) + s->cfg.shutdown_grace_ms);
     }
     for (int i = 0; i < s->nloops; i++) wf__loop_free(&s->loops[i]);
+    wf__reserve_free(&s->shared);
     for (int i = 0; i < s->nloops; i++)
         while (s->hloops[i].free_requests) {
             wf__request *n = s->hloops[i].free_requests->next;
@@ -9778,6 +9899,7 @@ WF__PRIVATE int wf__server_new(wf_app *app, const wf_config *cfg, int port, wf__
     }
     s->shared.cfg = &s->cfg;
     s->shared.hooks = &wf__http_hooks;
+    wf__reserve_init(&s->shared);
     s->loops = (wf__loop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->loops);
     s->hloops = (wf__hloop *)WF_MALLOC(NULL, (size_t)s->cfg.threads * sizeof *s->hloops);
     if (!s->loops || !s->hloops) {
@@ -9826,63 +9948,135 @@ WF_API int wf_start(wf_app *app, const wf_config *cfg) {
     return port;
 }
 
-WF_API void wf_stop(wf_app *app) {
+/* The server running app, for a call from any thread: NULL, or a server wf_wait will not free
+   before wf__server_unref. The count goes up before the pointer is read, and wf_wait clears the
+   pointer before it reads the count (both sequentially consistent): either the caller sees no
+   server, or wf_wait sees the caller and waits for it. Lock-free, so also safe in a signal handler. */
+WF__PRIVATE wf__server *wf__server_ref(wf_app *app) {
+    atomic_fetch_add(&app->server.callers, 1);
     wf__server *s = atomic_load(&app->server.running);
+    if (!s) atomic_fetch_sub(&app->server.callers, 1);
+    return s;
+}
+
+WF__PRIVATE void wf__server_unref(wf_app *app) { atomic_fetch_sub(&app->server.callers, 1); }
+
+WF_API void wf_stop(wf_app *app) {
+    if (!app) return;
+    wf__server *s = wf__server_ref(app);
     if (!s) return;
     long long none = 0;
     atomic_compare_exchange_strong(&s->shared.stop_at_ms, &none, (long long)(wf__mono_us() / 1000));
     atomic_store(&s->shared.stop, 1);
     for (int i = 0; i < s->nloops; i++) wf__loop_wake(&s->loops[i]);
+    wf__server_unref(app);
 }
 
 WF_API int wf_run_on_loop(wf_app *app, void (*fn)(void *arg), void *arg) {
-    wf__server *s = atomic_load(&app->server.running);
-    if (!s || !fn) return WF_EINVAL;
+    if (!app || !fn) return WF_EINVAL;
+    wf__server *s = wf__server_ref(app);
+    if (!s) return WF_EINVAL;
     unsigned turn = (unsigned)atomic_fetch_add(&s->post_turn, 1);
-    return wf__loop_post(&s->loops[turn % (unsigned)s->nloops], fn, arg);
+    int rc = wf__loop_post(&s->loops[turn % (unsigned)s->nloops], fn, arg);
+    wf__server_unref(app);
+    return rc;
 }
 
 WF_API int wf_wait(wf_app *app) {
-    wf__server *s = atomic_load(&app->server.running);
+    wf__server *s = app ? atomic_load(&app->server.running) : NULL;
     if (!s) return WF_EINVAL;
     for (int i = 0; i < s->nloops; i++) pthread_join(s->loops[i].thread, NULL);
     atomic_store(&app->server.running, NULL);
+    while (atomic_load(&app->server.callers) > 0) sched_yield();   /* a few instructions each */
     wf__server_free(s);                 /* requests and tasks are over ... */
     wf__app_shutdown(app);              /* ... then the app-scoped values go */
     return 0;
 }
 
-/* wf_run's optional signal handling needs the one app it serves in a global. */
-static _Atomic(wf_app *) wf__signal_app;
+/* ---- wf_run's SIGINT/SIGTERM handling ----
+   The one global state of the header, as signal dispositions are the process's: the apps served by
+   a wf_run with signals (a SIGINT or SIGTERM stops them all), the previous handlers (put back when
+   the last such wf_run returns), and the handlers in flight. The handler is lock-free; the rest
+   runs under a mutex. SA_RESTART: the stop reaches the loops through their wake-up descriptors, so
+   nothing needs the EINTR; without it, the signal would make a blocking handler's read() or
+   connect() on a worker thread fail with EINTR, which handler code rarely retries. */
+#define WF__SIGNAL_APPS 64
+static _Atomic(wf_app *) wf__signal_apps[WF__SIGNAL_APPS];
+static atomic_int wf__signal_inflight;
+static pthread_mutex_t wf__signal_mu = PTHREAD_MUTEX_INITIALIZER;
+static int wf__signal_users;
+static struct sigaction wf__signal_old[2];
+static const int wf__signal_nums[2] = {SIGINT, SIGTERM};
 
 WF__PRIVATE void wf__on_signal(int sig) {
-    wf_app *app = atomic_load(&wf__signal_app);
+    int saved = errno;
     (void)sig;
-    if (app) wf_stop(app);
+    atomic_fetch_add(&wf__signal_inflight, 1);   /* before the slots are read: see wf__signals_off */
+    for (int i = 0; i < WF__SIGNAL_APPS; i++) {
+        wf_app *app = atomic_load(&wf__signal_apps[i]);
+        if (!app) continue;
+        atomic_store(&app->server.signalled, true);  /* for a wf_run whose server does not exist yet */
+        wf_stop(app);
+    }
+    atomic_fetch_sub(&wf__signal_inflight, 1);
+    errno = saved;
+}
+
+/* Let a SIGINT or SIGTERM stop app; the first app installs the handlers. */
+WF__PRIVATE int wf__signals_on(wf_app *app) {
+    int rc = WF_EBUSY;
+    pthread_mutex_lock(&wf__signal_mu);
+    for (int i = 0; i < WF__SIGNAL_APPS && rc < 0; i++) {
+        wf_app *none = NULL;
+        if (atomic_compare_exchange_strong(&wf__signal_apps[i], &none, app)) rc = 0;
+    }
+    if (rc == 0 && wf__signal_users++ == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = wf__on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        for (int k = 0; k < 2; k++) sigaddset(&sa.sa_mask, wf__signal_nums[k]);
+        for (int k = 0; k < 2; k++) sigaction(wf__signal_nums[k], &sa, &wf__signal_old[k]);
+    }
+    pthread_mutex_unlock(&wf__signal_mu);
+    return rc;
+}
+
+/* No signal stops app any more; once no handler can still be reading it (the counter goes up before
+   a handler reads the slots), it may be freed. The last app puts the previous handlers back. */
+WF__PRIVATE void wf__signals_off(wf_app *app) {
+    pthread_mutex_lock(&wf__signal_mu);
+    for (int i = 0; i < WF__SIGNAL_APPS; i++) {
+        wf_app *mine = app;
+        if (atomic_compare_exchange_strong(&wf__signal_apps[i], &mine, NULL)) break;
+    }
+    while (atomic_load(&wf__signal_inflight) > 0) sched_yield();
+    if (--wf__signal_users == 0)
+        for (int k = 0; k < 2; k++) sigaction(wf__signal_nums[k], &wf__signal_old[k], NULL);
+    pthread_mutex_unlock(&wf__signal_mu);
 }
 
 WF_API int wf_run(wf_app *app, const wf_config *cfg) {
-    struct sigaction sa, old_int, old_term;
     bool sigs = !(cfg && cfg->no_signals);
+    int rc;
+    if (!app) return WF_EINVAL;
+    atomic_store(&app->server.signalled, false);
+    if (sigs && (rc = wf__signals_on(app)) < 0) {      /* before any connection is accepted */
+        wf_config c = cfg ? *cfg : (wf_config){0};
+        c.log = wf__def(c.log, wf__log_stderr);
+        wf__logf(&c, WF_LOG_ERROR, "wf_run: more than %d apps handle signals", WF__SIGNAL_APPS);
+        return rc;
+    }
     int port = wf_start(app, cfg);
-    if (port < 0) return port;
-    if (sigs) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = wf__on_signal;
-        sigemptyset(&sa.sa_mask);
-        atomic_store(&wf__signal_app, app);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
+    if (port >= 0 && atomic_load(&app->server.signalled)) wf_stop(app);   /* it came during wf_start */
+    if (port >= 0) {
+        wf__server *s = atomic_load(&app->server.running);
+        wf__logf(&s->cfg, WF_LOG_INFO, "listening on http://%s:%d (%d loop threads: %s)", s->cfg.host,
+                 port, s->nloops, s->threads_why);
     }
-    wf__server *s = atomic_load(&app->server.running);
-    wf__logf(&s->cfg, WF_LOG_INFO, "listening on http://%s:%d (%d loop threads: %s)", s->cfg.host, port,
-             s->nloops, s->threads_why);
-    int rc = wf_wait(app);
-    if (sigs) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        atomic_store(&wf__signal_app, NULL);
-    }
+    rc = port < 0 ? port : wf_wait(app);
+    if (sigs) wf__signals_off(app);
     return rc;
 }
 

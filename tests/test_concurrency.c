@@ -234,3 +234,46 @@ WF_TEST(concurrency_stream_state_goes_before_cleanups) {
     tu_stop(app);
     WF_EXPECT_EQ_STR(order, "SCT");
 }
+
+/* 12.11: when the grace period ends, the blocking requests no worker has started get a 503 (the old
+   code closed their connections with no answer); the one running keeps its worker, but its
+   connection closes unanswered. */
+static tu_gate hold = TU_GATE_INIT;
+static void h_hold(wf_req *req, wf_res *res) {
+    (void)req;
+    tu_gate_pass(&hold, 20000);
+    wf_reply_text(res, 200, "late");
+}
+
+WF_TEST(concurrency_queued_blocking_requests_get_503_at_grace_end) {
+    wf_app *app = wf_app_new();
+    wf_route_opts blocking = {.blocking = true};
+    wf_route(app, "GET", "/hold", h_hold, &blocking);
+    wf_config cfg = {.workers = 1, .shutdown_grace_ms = 300, .log = tu_log};
+    int port = tu_serve(app, &cfg);
+    tu_conn running, queued[2];
+    WF_ASSERT_EQ_INT(tu_connect(&running, port), 0);
+    WF_ASSERT_EQ_INT(tu_sends(&running, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    WF_ASSERT_TRUE(tu_gate_arrivals(&hold, 1, 5000));          /* the one worker is busy with it */
+    for (int i = 0; i < 2; i++) {
+        WF_ASSERT_EQ_INT(tu_connect(&queued[i], port), 0);
+        WF_ASSERT_EQ_INT(tu_sends(&queued[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        WF_ASSERT_TRUE(tu_server_read_all(&queued[i], 5000));  /* read, so queued for the worker */
+    }
+    wf_stop(app);
+    for (int i = 0; i < 2; i++) {
+        tu_resp r;
+        WF_EXPECT_EQ_INT(tu_read(&queued[i], &r, false, 10000), 503);
+        WF_EXPECT_TRUE(strstr(r.head, "Connection: close") != NULL);
+        tu_resp_free(&r);
+        WF_EXPECT_TRUE(tu_closed(&queued[i], 5000));
+        tu_close(&queued[i]);
+    }
+    WF_EXPECT_TRUE(tu_closed(&running, 5000));
+    tu_close(&running);
+    tu_gate_open(&hold);
+    wf_wait(app);
+    wf_app_free(app);
+    WF_EXPECT_EQ_INT(tu_log_count("not started within the shutdown grace period: 503"), 2);
+    WF_EXPECT_EQ_INT(tu_log_count("dropped at shutdown"), 0);
+}
