@@ -40,6 +40,7 @@
      >>params    parameter sources, validated getters, specs, JSON bodies, 422s
      >>deps      dependencies: the per-request cache, cleanups, app scope, overrides, groups
      >>tasks     background tasks
+     >>websocket WebSockets (RFC 6455): handshake, frames, messages
      >>security  JWT (HS256)
      >>server    the app's lifetime, wf_run/wf_start/wf_stop/wf_wait, middleware, HTTP connections,
                  dispatch and the request's lifetime
@@ -771,6 +772,7 @@ typedef struct wf_app wf_app;
 typedef struct wf_req wf_req;
 typedef struct wf_res wf_res;
 typedef struct wf_group wf_group;
+typedef struct wf_ws_opts wf_ws_opts;   /* a WebSocket route's (see >>websocket) */
 
 /* A handler: reads the request, writes the response (it may also raise, see >>errors). One that
    returns without touching the response is answered 200 with JSON null, as FastAPI answers a
@@ -1197,6 +1199,134 @@ typedef int (*wf_task_fn)(void *arg);
    tasks and blocking requests are already waiting (the handler decides: answer 503, or do the work
    inline); on an error free_arg has been called. */
 WF_API int wf_add_task(wf_req *req, const char *name, wf_task_fn fn, void *arg, void (*free_arg)(void *));
+
+/* ======================================================================
+ * >>websocket  WebSockets (RFC 6455): handshake, frames, messages
+ * ====================================================================== */
+
+/* Frame opcodes (RFC 6455 5.2). */
+enum { WF_WS_CONT = 0, WF_WS_TEXT = 1, WF_WS_BINARY = 2, WF_WS_CLOSE = 8, WF_WS_PING = 9, WF_WS_PONG = 10 };
+
+/* Close codes (RFC 6455 7.4.1). 1005 and 1006 are never sent: they stand for "no code" and "no close
+   frame at all" where a code is reported. */
+enum {
+    WF_WS_NORMAL = 1000, WF_WS_GOING_AWAY = 1001, WF_WS_PROTOCOL_ERROR = 1002, WF_WS_UNSUPPORTED = 1003,
+    WF_WS_NO_STATUS = 1005, WF_WS_ABNORMAL = 1006, WF_WS_INVALID_DATA = 1007, WF_WS_POLICY = 1008,
+    WF_WS_TOO_BIG = 1009, WF_WS_INTERNAL_ERROR = 1011
+};
+
+/* What wf_ws_parse found: a whole message or control frame, a failure, or nothing yet. */
+typedef struct wf_ws_event {
+    int opcode;                 /* WF_WS_TEXT or WF_WS_BINARY (a whole message, fragments joined),
+                                   WF_WS_PING, WF_WS_PONG, WF_WS_CLOSE; 0: nothing (more bytes needed,
+                                   or the stream failed: see fail) */
+    const char *data;           /* the payload, unmasked; a close frame's reason. Valid until the
+                                   next call (it may point into the buffer given) */
+    size_t len;
+    int code;                   /* WF_WS_CLOSE: the peer's code, 1005 when it sent none */
+    int fail;                   /* the peer broke the protocol: close with this code (1002, 1007,
+                                   1009, or 1011 out of memory); the reader ignores what follows */
+} wf_ws_event;
+
+/* An incremental frame reader: zero it, set the options, feed it bytes in pieces of any size. It
+   checks every rule of RFC 6455 5 (masking, RSV bits, opcodes, minimal lengths, control frames,
+   fragmentation, UTF-8 of text failing at the first bad byte, close codes and reasons) and the
+   message size. A frame that arrives whole is unmasked in place and given without a copy; the
+   fragments of a message are joined in a buffer the reader owns (wf_ws_parser_free). */
+typedef struct wf_ws_parser {
+    uint64_t max_message;       /* longest message (fragments joined), default 16 MiB: then 1009 */
+    bool client;                /* read a server's frames (unmasked); a server's reader requires masks */
+    /* private */
+    bool in_frame, fin, done, reset;
+    uint8_t op, msg_op, nhead, moff, nctrl;
+    uint8_t head[14], mask[4];
+    uint32_t utf8;
+    uint64_t left;
+    wf_buf msg;
+    char ctrl[125];
+} wf_ws_parser;
+
+/* Read what buf[0..len) holds up to the first event (ev is always filled): returns the bytes used.
+   Call again with the rest while it returns less than len or ev->opcode is set. buf is unmasked in
+   place. After a close frame or a failure every byte is used and ignored. */
+WF_API size_t wf_ws_parse(wf_ws_parser *p, char *buf, size_t len, wf_ws_event *ev);
+/* Release the reader's buffer (it may be reused after zeroing). */
+WF_API void wf_ws_parser_free(wf_ws_parser *p);
+
+/* The frame head for a payload of len bytes into hdr (2 to 14 bytes, returned). mask: 4 bytes for
+   a client's frame (the payload must then be masked with them), NULL for a server's. */
+WF_API size_t wf_ws_frame_head(uint8_t hdr[14], int opcode, bool fin, uint64_t len, const uint8_t *mask);
+/* Append one whole frame to out: the head, then data (masked with mask when given). 0 or WF_ENOMEM. */
+WF_API int wf_ws_frame(wf_buf *out, int opcode, bool fin, const void *data, size_t len, const uint8_t *mask);
+/* Append a close frame: code (none if 0 or 1005) and reason, cut to the 123 bytes a control frame
+   has room for, at a character's start. 0 or WF_ENOMEM. */
+WF_API int wf_ws_close_frame(wf_buf *out, int code, const char *reason, const uint8_t *mask);
+/* May a peer send this close code (RFC 6455 7.4, IANA's registry)? 1000-1003, 1007-1014, 3000-4999. */
+WF_API bool wf_ws_close_code_ok(int code);
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key: 28 characters and a NUL into out. WF_EPARSE unless
+   key[0..n) is the base64 of 16 bytes. */
+WF_API int wf_ws_accept_key(const char *key, size_t n, char out[29]);
+
+/* ---- WebSocket routes and connections ---- */
+
+/* A WebSocket connection. Its callbacks run on the loop thread that owns it; the handle is valid
+   from wf_ws_accept until its on_close returns, and longer while retained (wf_ws_retain). */
+typedef struct wf_ws wf_ws;
+
+/* What a WebSocket route does after the handshake; zero fields take the defaults. It must live as
+   long as the app (a static struct, usually). */
+struct wf_ws_opts {
+    /* a whole message: WF_WS_TEXT (valid UTF-8) or WF_WS_BINARY; data is valid during the call */
+    void (*on_message)(wf_ws *ws, int opcode, const char *data, size_t len);
+    /* the connection has ended, once (also at shutdown): code is the peer's close code (1005 if its
+       close frame had none), 1006 when it went without a close frame, or the code this side
+       closed with when it ended the connection (1002/1007/1009 for a peer that broke the protocol,
+       1008 for one that stopped reading, 1001 at shutdown or after idle_timeout_ms). */
+    void (*on_close)(wf_ws *ws, int code, const char *reason, size_t len);
+    const char *const *subprotocols;    /* what the route speaks, NULL-terminated: the first the
+                                           client offers that is listed is chosen (none: none) */
+    bool (*origin_ok)(wf_req *req, wf_str origin);  /* false refuses the handshake (403); NULL: any
+                                                       Origin, as Starlette */
+    uint64_t max_message;       /* longest message received, default 16 MiB: longer is closed 1009 */
+    size_t max_queue;           /* bytes queued to a peer that does not read them, default 16 MiB:
+                                   past it the connection is dropped (on_close gets 1008) */
+    int ping_interval_ms;       /* send a ping after this long without traffic; default 0: none */
+    int idle_timeout_ms;        /* close (1001) after this long without a frame from the peer,
+                                   default 60000; a pong counts, so pings keep a live peer open */
+    void *data;                 /* wf_route_data(req) in the handshake handler */
+};
+
+/* Route WebSocket handshakes to path pattern (as wf_route's patterns; a plain GET there is 404 and
+   an upgrade to a path with no WebSocket route 403, as Starlette). The handler runs for the
+   handshake request like any handler (middleware, group dependencies, parameters, wf_raise): it
+   calls wf_ws_accept to accept; returning without it, or a failed parameter, refuses with 403, and
+   a wf_raise refuses with the raised status. Returns 0 or a wf_err, as wf_route. */
+WF_API int wf_websocket(wf_app *app, const char *pattern, wf_handler h, const wf_ws_opts *opts);
+WF_API int wf_group_websocket(wf_group *g, const char *pattern, wf_handler h, const wf_ws_opts *opts);
+/* In a WebSocket route's handler: accept the handshake (101, with the headers set on res). The
+   subprotocol is chosen from the route's list. Returns the connection (it is open once the handler
+   returns), or NULL outside a WebSocket handshake or without memory. */
+WF_API wf_ws *wf_ws_accept(wf_req *req);
+
+/* Send a text (valid UTF-8, else WF_EINVAL) or binary message; the bytes are copied. Any thread:
+   from another than the connection's loop the frame is handed to that loop, and the messages one
+   thread sends arrive in order. Returns 0, WF_ESTOPPED once the connection is closing or gone,
+   WF_EFULL when the peer's queue passed max_queue (the connection is then dropped), WF_ENOMEM. */
+WF_API int wf_ws_send_text(wf_ws *ws, const char *data, size_t len);
+WF_API int wf_ws_send_binary(wf_ws *ws, const void *data, size_t len);
+/* Start the closing handshake with code (1000, or 3000-4999 for an app's own) and a reason (cut to
+   123 bytes); on_close follows once the peer answers, or after 5 s. Any thread. 0 or WF_ESTOPPED. */
+WF_API int wf_ws_close(wf_ws *ws, int code, const char *reason);
+/* Keep ws valid past its on_close (a thread that may still send to it); every retain needs one
+   release. Any thread. Sending to a closed connection is refused, never a use-after-free. */
+WF_API void wf_ws_retain(wf_ws *ws);
+WF_API void wf_ws_release(wf_ws *ws);
+/* Per-connection data: free_user (may be NULL) runs once the handle is released for good. Loop
+   thread (the handshake handler, or the callbacks). */
+WF_API void wf_ws_set_user(wf_ws *ws, void *user, void (*free_user)(void *user));
+WF_API void *wf_ws_user(const wf_ws *ws);
+/* The subprotocol chosen at the handshake, or NULL. */
+WF_API const char *wf_ws_subprotocol(const wf_ws *ws);
 
 /* ======================================================================
  * >>security  JWT (HS256)
@@ -4878,6 +5008,7 @@ struct wf__loop {
     wf__loop_shared *shared;
     void *user;                 /* the protocol's state for this loop */
     pthread_t thread;
+    pthread_t owner;            /* the thread running it (set by that thread) */
     int listen_fd, wake_rd, wake_wr;
     struct pollfd *pfds;        /* poll(): parallel to conns; slot 0 wake-up, slot 1 listener */
     int epfd;                   /* epoll: the set */
@@ -5543,6 +5674,7 @@ WF__PRIVATE void wf__loop_poll_once(wf__loop *loop) {
 
 WF__PRIVATE void *wf__loop_main(void *arg) {
     wf__loop *loop = (wf__loop *)arg;
+    loop->owner = pthread_self();
     wf__loop_tick(loop);
     for (;;) {
         if (atomic_load(&loop->shared->stop) && !loop->stopping) wf__loop_begin_stop(loop);
@@ -5706,6 +5838,7 @@ typedef struct wf__route {
     bool blocking;              /* run on the worker pool */
     void *data;                 /* wf_route_opts.data */
     void *owned;                /* data the router made (wf_static's) and frees with the route */
+    const wf_ws_opts *ws;       /* a WebSocket route's (method WF__WS_METHOD) */
     atomic_bool said_no_reply;  /* its handler returned without a reply once: logged */
 } wf__route;
 
@@ -5947,6 +6080,10 @@ WF__PRIVATE int wf__route_names(wf__route *r) {
     return 0;
 }
 
+/* WebSocket routes sit in the trie under this method, which no request can have ('@' is not a token
+   character): only a handshake looks them up (wf__route_method). */
+#define WF__WS_METHOD "@WS"
+
 /* A method is a token in upper case ("GET", "PROPFIND"): "get" would never match a request. */
 WF__PRIVATE bool wf__method_ok(const char *m) {
     if (!*m) return false;
@@ -5982,7 +6119,8 @@ WF__PRIVATE int wf__setup_failed(wf__router *r, int rc, const char *fmt, ...) {
 WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char *pattern, wf_handler h) {
     char why[160];
     const char *err = !h ? "no handler"
-                    : !wf__method_ok(method) ? "the method is a token in upper case (GET, POST...)"
+                    : !wf__method_ok(method) && strcmp(method, WF__WS_METHOD) != 0
+                        ? "the method is a token in upper case (GET, POST...)"
                     : !*pattern && !*g->prefix ? "app patterns start with '/' (\"\" is a group's prefix)"
                     : *pattern && *pattern != '/' ? "the pattern must start with '/'" : NULL;
     char *full = err ? NULL : (char *)WF_MALLOC(NULL, strlen(g->prefix) + strlen(pattern) + 1);
@@ -6000,7 +6138,7 @@ WF__PRIVATE char *wf__route_pattern(wf_group *g, const char *method, const char 
 }
 
 WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
-                                const wf_route_opts *opts, void *owned) {
+                                const wf_route_opts *opts, void *owned, const wf_ws_opts *ws) {
     bool blocking = opts && opts->blocking;
     if (!g || !method || !pattern)
         return wf__setup_failed(g ? g->router : NULL, WF_EINVAL, "route %s %s not added: %s",
@@ -6037,6 +6175,7 @@ WF__PRIVATE int wf__group_route(wf_group *g, const char *method, const char *pat
     r->blocking = blocking;
     r->data = opts ? opts->data : NULL;
     r->owned = owned;
+    r->ws = ws;
     g->router->nblocking += blocking;
     n->nroutes++;
     return 0;
@@ -6053,7 +6192,7 @@ WF__PRIVATE int wf__router_refuses(const wf__router *r, const wf_config *cfg, co
 
 WF_API int wf_group_route(wf_group *g, const char *method, const char *pattern, wf_handler h,
                           const wf_route_opts *opts) {
-    return wf__group_route(g, method, pattern, h, opts, NULL);
+    return wf__group_route(g, method, pattern, h, opts, NULL, NULL);
 }
 
 WF_API int wf_group_get(wf_group *g, const char *pattern, wf_handler h) {
@@ -6124,6 +6263,13 @@ WF__PRIVATE bool wf__part_fits(int kind, const char *s, size_t n) {
     return true;
 }
 
+/* Has n an HTTP route (not only WebSocket ones)? */
+WF__PRIVATE bool wf__node_http(const wf__rnode *n) {
+    for (uint32_t i = 0; i < n->nroutes; i++)
+        if (!n->routes[i].ws) return true;
+    return false;
+}
+
 WF__PRIVATE const wf__route *wf__node_route(const wf__rnode *n, wf_str method) {
     const wf__route *get = NULL;
     bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
@@ -6143,6 +6289,7 @@ WF__PRIVATE const wf__rnode *wf__match_child(const wf__rnode *k, const char *sla
     if (slash) return wf__match_path(k, slash + 1, end, method, found);
     if (!k->nroutes) return NULL;
     if (wf__node_route(k, method)) return k;
+    if (!wf__node_http(k)) return NULL;     /* WebSocket routes only: no 405 for them */
     bool seen = false;
     for (int i = 0; i < found->npartial; i++) seen = seen || found->partial[i] == k;
     if (!seen && found->npartial < 8) found->partial[found->npartial++] = k;
@@ -6174,6 +6321,7 @@ WF__PRIVATE void wf__allow(const wf__rnode *const *nodes, int nn, wf_buf *allow)
     int nl = 0;
     for (int j = 0; j < nn; j++)
         for (uint32_t i = 0; i < nodes[j]->nroutes; i++) {
+            if (nodes[j]->routes[i].ws) continue;
             const char *m[2] = {nodes[j]->routes[i].method,
                                 strcmp(nodes[j]->routes[i].method, "GET") ? NULL : "HEAD"};
             for (int t = 0; t < 2 && m[t]; t++) {
@@ -6273,6 +6421,11 @@ struct wf_req {
     struct wf__req_tasks {      /* >>tasks */
         struct wf__task *head, *tail;
     } tasks;
+    struct wf__req_ws {         /* >>websocket */
+        bool handshake;         /* a valid WebSocket handshake: routed among WebSocket routes */
+        const wf_ws_opts *opts; /* the matched route's */
+        struct wf_ws *ws;       /* wf_ws_accept's, until the connection takes it */
+    } ws;
 };
 
 /* The request this thread is handling: set by the server around a request's dispatch and read only
@@ -6442,6 +6595,13 @@ WF_API wf_group *wf_group_new(wf_app *app, const char *prefix) {
 WF_API wf_group *wf_app_group(wf_app *app) { return app ? &app->root : NULL; }
 
 /* The request's match (NULL without memory). */
+/* The method routes are looked up with: the request's, or WF__WS_METHOD for a WebSocket handshake. */
+WF__PRIVATE wf_str wf__route_method(const wf_req *req) {
+    if (!req->ws.handshake) return wf_req_method(req);
+    wf_str ws = {WF__WS_METHOD, sizeof WF__WS_METHOD - 1};
+    return ws;
+}
+
 WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     if (req->route.match) return req->route.match;
     wf_str raw = wf__req_raw_path(req);
@@ -6454,7 +6614,7 @@ WF__PRIVATE wf__match *wf__route_find(wf_req *req) {
     m->found.npartial = 0;
     m->n = raw.ptr[0] == '/' ? wf__unquote(dec, tmp, raw.ptr, raw.len, false) : 0;
     const wf__rnode *root = &req->app->router.root;
-    m->node = m->n ? wf__match_path(root, dec + 1, dec + m->n, wf_req_method(req), &m->found) : NULL;
+    m->node = m->n ? wf__match_path(root, dec + 1, dec + m->n, wf__route_method(req), &m->found) : NULL;
     return req->route.match = m;
 }
 
@@ -6467,7 +6627,7 @@ WF_API wf_str wf_req_path(const wf_req *req) {
 
 /* The route match m found for req's method, or NULL. */
 WF__PRIVATE const wf__route *wf__matched_route(const wf_req *req, const wf__match *m) {
-    return m && m->node ? wf__node_route(m->node, wf_req_method(req)) : NULL;
+    return m && m->node ? wf__node_route(m->node, wf__route_method(req)) : NULL;
 }
 
 WF_API const char *wf_req_route(const wf_req *req) {
@@ -7099,7 +7259,8 @@ WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_
     char pattern[512];
     size_t n = dir ? strlen(dir) : 0;
     wf__static *st = dir && prefix ? (wf__static *)WF_MALLOC(NULL, sizeof *st + n + 1) : NULL;
-    if (!st) return wf__group_route(g, "GET", prefix ? prefix : "(null)", NULL, NULL, NULL);  /* logged */
+    if (!st) /* logged */
+        return wf__group_route(g, "GET", prefix ? prefix : "(null)", NULL, NULL, NULL, NULL);
     memset(&st->opts, 0, sizeof st->opts);
     if (opts) st->opts = *opts;
     memcpy(st->dir, dir, n + 1);
@@ -7107,11 +7268,11 @@ WF_API int wf_static(wf_group *g, const char *prefix, const char *dir, const wf_
     while (pl && prefix[pl - 1] == '/') pl--;
     snprintf(pattern, sizeof pattern, "%.*s/{path:path}", (int)WF__MIN(pl, 480), prefix);
     wf_route_opts ro = {.data = st};
-    int rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, st);
+    int rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, st, NULL);
     if (rc < 0) WF_FREE(NULL, st);
     if (rc == 0 && st->opts.html) {      /* the prefix itself: the top index.html */
         snprintf(pattern, sizeof pattern, "%.*s%s", (int)WF__MIN(pl, 480), prefix, pl ? "" : "/");
-        rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, NULL);
+        rc = wf__group_route(g, "GET", pattern, wf__static_serve, &ro, NULL, NULL);
     }
     return rc;
 }
@@ -8721,6 +8882,707 @@ WF__PRIVATE void wf__tasks_request_end(wf_req *req) {
 }
 
 /* ======================================================================
+ * >>websocket  WebSockets (RFC 6455): handshake, frames, messages
+ * ====================================================================== */
+
+#define WF__WS_MAX_MESSAGE ((uint64_t)16 << 20)
+#define WF__WS_KEEP_BUFFER 65536u   /* a message buffer larger than this is freed once delivered */
+
+/* ---- UTF-8, incrementally: the state is the bytes still expected (bits 16-17) and the range
+   the next one must fall in (bits 0-7 lowest, 8-15 highest); 0 between characters ---- */
+
+#define WF__U8(need, lo, hi) ((uint32_t)(need) << 16 | (uint32_t)(hi) << 8 | (uint32_t)(lo))
+#define WF__U8_BAD 0xFFFFFFFFu
+
+WF__PRIVATE uint32_t wf__utf8_step(uint32_t st, uint8_t b) {
+    if (st) {
+        if (b < (st & 0xFF) || b > ((st >> 8) & 0xFF)) return WF__U8_BAD;
+        uint32_t need = (st >> 16) - 1;
+        return need ? WF__U8(need, 0x80, 0xBF) : 0;
+    }
+    if (b < 0x80) return 0;
+    if (b < 0xC2) return WF__U8_BAD;
+    if (b < 0xE0) return WF__U8(1, 0x80, 0xBF);
+    if (b == 0xE0) return WF__U8(2, 0xA0, 0xBF);
+    if (b == 0xED) return WF__U8(2, 0x80, 0x9F);        /* no surrogates */
+    if (b < 0xF0) return WF__U8(2, 0x80, 0xBF);
+    if (b == 0xF0) return WF__U8(3, 0x90, 0xBF);
+    if (b < 0xF4) return WF__U8(3, 0x80, 0xBF);
+    if (b == 0xF4) return WF__U8(3, 0x80, 0x8F);        /* nothing past U+10FFFF */
+    return WF__U8_BAD;
+}
+
+/* Go on checking UTF-8 from state st over s[0..n): the new state, or WF__U8_BAD at the first byte
+   that cannot be part of well-formed text. */
+WF__PRIVATE uint32_t wf__utf8_feed(uint32_t st, const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        if (!st) {                          /* between characters: skip ASCII eight bytes at a time */
+            uint64_t w;
+            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) i += 8;
+            while (i < n && s[i] < 0x80) i++;
+            if (i == n) break;
+        }
+        if ((st = wf__utf8_step(st, s[i++])) == WF__U8_BAD) break;
+    }
+    return st;
+}
+
+/* ---- frames ---- */
+
+/* Unmask p[0..n) in place, the mask's byte k applying to payload offset k mod 4 from offset moff. */
+WF__PRIVATE void wf__ws_unmask(char *p, size_t n, const uint8_t mask[4], unsigned moff) {
+    uint8_t m[8];
+    for (unsigned k = 0; k < 8; k++) m[k] = mask[(moff + k) & 3];
+    uint64_t m8;
+    memcpy(&m8, m, 8);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= m8;
+        memcpy(p + i, &w, 8);
+    }
+    for (; i < n; i++) p[i] = (char)(p[i] ^ m[i & 7]);
+}
+
+WF_API bool wf_ws_close_code_ok(int code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/* A close frame's payload: the event, or the failure its code or reason is. */
+WF__PRIVATE void wf__ws_close_event(const char *pl, size_t n, wf_ws_event *ev) {
+    if (n == 0) {
+        ev->code = WF_WS_NO_STATUS;
+    } else if (n == 1) {
+        ev->fail = WF_WS_PROTOCOL_ERROR;
+    } else {
+        ev->code = (uint8_t)pl[0] << 8 | (uint8_t)pl[1];
+        if (!wf_ws_close_code_ok(ev->code)) ev->fail = WF_WS_PROTOCOL_ERROR;
+        else if (wf__utf8_feed(0, (const uint8_t *)pl + 2, n - 2) != 0) ev->fail = WF_WS_INVALID_DATA;
+        ev->data = pl + 2;
+        ev->len = n - 2;
+    }
+    ev->opcode = ev->fail ? 0 : WF_WS_CLOSE;
+}
+
+/* The head in p->head is complete (nh bytes): check it and start the frame, or say why it fails. */
+WF__PRIVATE int wf__ws_frame_begin(wf_ws_parser *p, unsigned nh) {
+    const uint8_t *h = p->head;
+    uint8_t op = h[0] & 0x0F, len7 = h[1] & 0x7F;
+    bool control = op >= 8, masked = (h[1] & 0x80) != 0;
+    uint64_t len = len7;
+    if (h[0] & 0x70) return WF_WS_PROTOCOL_ERROR;                 /* RSV bits: no extension agreed */
+    if ((op > WF_WS_BINARY && op < WF_WS_CLOSE) || op > WF_WS_PONG) return WF_WS_PROTOCOL_ERROR;
+    if (masked == p->client) return WF_WS_PROTOCOL_ERROR;         /* clients mask, servers do not */
+    if (control && (!(h[0] & 0x80) || len7 > 125)) return WF_WS_PROTOCOL_ERROR;
+    if (len7 == 126) {
+        len = (uint64_t)h[2] << 8 | h[3];
+        if (len < 126) return WF_WS_PROTOCOL_ERROR;                /* not the shortest form */
+    } else if (len7 == 127) {
+        len = 0;
+        for (int k = 2; k < 10; k++) len = len << 8 | h[k];
+        if (len >> 63 || len < 65536) return WF_WS_PROTOCOL_ERROR;
+    }
+    if (op == WF_WS_CONT && !p->msg_op) return WF_WS_PROTOCOL_ERROR;   /* nothing to continue */
+    if ((op == WF_WS_TEXT || op == WF_WS_BINARY) && p->msg_op) return WF_WS_PROTOCOL_ERROR;
+    uint64_t max = p->max_message ? p->max_message : WF__WS_MAX_MESSAGE;
+    if (!control && (len > max || p->msg.len > max - len)) return WF_WS_TOO_BIG;
+    if (masked) memcpy(p->mask, h + nh - 4, 4);
+    p->op = op;
+    p->fin = (h[0] & 0x80) != 0;
+    p->left = len;
+    p->moff = 0;
+    p->nctrl = 0;
+    p->in_frame = true;
+    if (!control && op != WF_WS_CONT) {
+        p->msg_op = op;
+        p->utf8 = 0;
+    }
+    return 0;
+}
+
+/* The length of a frame head whose first two bytes are h[0..1]. */
+WF__PRIVATE unsigned wf__ws_head_len(const uint8_t *h) {
+    uint8_t len7 = h[1] & 0x7F;
+    return 2u + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + ((h[1] & 0x80) ? 4u : 0u);
+}
+
+/* Gather the frame head from buf: true once it is complete and checked (ev->fail if it fails). */
+WF__PRIVATE bool wf__ws_head(wf_ws_parser *p, const char *buf, size_t len, size_t *used, wf_ws_event *ev) {
+    unsigned nh;
+    while (p->nhead < (nh = p->nhead < 2 ? 2u : wf__ws_head_len(p->head))) {
+        if (*used == len) return false;
+        p->head[p->nhead++] = (uint8_t)buf[(*used)++];
+    }
+    p->nhead = 0;
+    ev->fail = wf__ws_frame_begin(p, nh);
+    return true;
+}
+
+/* The stream has failed (ev->fail) or closed: nothing more is read from it. */
+WF__PRIVATE size_t wf__ws_end(wf_ws_parser *p, size_t len, wf_ws_event *ev) {
+    p->done = true;
+    if (ev->fail) ev->opcode = 0;
+    return len;
+}
+
+/* A control frame's payload is complete. */
+WF__PRIVATE size_t wf__ws_control(wf_ws_parser *p, const char *pl, size_t n, size_t used, size_t len,
+                                  wf_ws_event *ev) {
+    p->in_frame = false;
+    if (p->op == WF_WS_CLOSE) {
+        wf__ws_close_event(pl, n, ev);
+        return wf__ws_end(p, len, ev);
+    }
+    ev->opcode = p->op;
+    ev->data = pl;
+    ev->len = n;
+    return used;
+}
+
+WF_API size_t wf_ws_parse(wf_ws_parser *p, char *buf, size_t len, wf_ws_event *ev) {
+    size_t used = 0;
+    memset(ev, 0, sizeof *ev);
+    if (p->reset) {                     /* the message given last is over: its buffer is free again */
+        p->reset = false;
+        if (p->msg.cap > WF__WS_KEEP_BUFFER) wf_buf_free(&p->msg);
+        p->msg.len = 0;
+    }
+    if (p->done) return len;
+    for (;;) {
+        bool fresh = false;             /* the head was read in this call: the payload may be in buf whole */
+        if (!p->in_frame) {
+            if (!wf__ws_head(p, buf, len, &used, ev)) return used;
+            if (ev->fail) return wf__ws_end(p, len, ev);
+            fresh = true;
+        }
+        size_t take = (size_t)WF__MIN(p->left, (uint64_t)(len - used));
+        char *pl = buf + used;
+        if (!p->client) wf__ws_unmask(pl, take, p->mask, p->moff);
+        p->moff = (uint8_t)((p->moff + take) & 3);
+        p->left -= take;
+        used += take;
+        if (p->op >= WF_WS_CLOSE) {                             /* control: 125 bytes at most */
+            if (fresh && !p->left) return wf__ws_control(p, pl, take, used, len, ev);
+            memcpy(p->ctrl + p->nctrl, pl, take);
+            p->nctrl = (uint8_t)(p->nctrl + take);
+            if (p->left) return used;
+            return wf__ws_control(p, p->ctrl, p->nctrl, used, len, ev);
+        }
+        bool text = p->msg_op == WF_WS_TEXT;
+        if (text && (p->utf8 = wf__utf8_feed(p->utf8, (const uint8_t *)pl, take)) == WF__U8_BAD) {
+            ev->fail = WF_WS_INVALID_DATA;                      /* at the first bad byte */
+            return wf__ws_end(p, len, ev);
+        }
+        if (fresh && !p->left && p->fin && p->op != WF_WS_CONT) {  /* a whole message in buf */
+            if (text && p->utf8) break;
+            p->in_frame = false;
+            p->msg_op = 0;
+            ev->opcode = text ? WF_WS_TEXT : WF_WS_BINARY;
+            ev->data = pl;
+            ev->len = take;
+            return used;
+        }
+        if (wf_buf_append(&p->msg, pl, take) < 0) {
+            ev->fail = WF_WS_INTERNAL_ERROR;
+            return wf__ws_end(p, len, ev);
+        }
+        if (p->left) return used;
+        p->in_frame = false;
+        if (!p->fin) continue;                                  /* the next fragment */
+        if (text && p->utf8) break;
+        ev->opcode = p->msg_op;
+        ev->data = p->msg.ptr ? p->msg.ptr : "";
+        ev->len = p->msg.len;
+        p->msg_op = 0;
+        p->reset = true;
+        return used;
+    }
+    ev->fail = WF_WS_INVALID_DATA;                              /* text ends inside a character */
+    return wf__ws_end(p, len, ev);
+}
+
+WF_API void wf_ws_parser_free(wf_ws_parser *p) { wf_buf_free(&p->msg); }
+
+WF_API size_t wf_ws_frame_head(uint8_t hdr[14], int opcode, bool fin, uint64_t len, const uint8_t *mask) {
+    size_t n = 2;
+    hdr[0] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
+    if (len < 126) {
+        hdr[1] = (uint8_t)len;
+    } else if (len < 65536) {
+        hdr[1] = 126;
+        hdr[2] = (uint8_t)(len >> 8);
+        hdr[3] = (uint8_t)len;
+        n = 4;
+    } else {
+        hdr[1] = 127;
+        for (int k = 0; k < 8; k++) hdr[2 + k] = (uint8_t)(len >> (56 - 8 * k));
+        n = 10;
+    }
+    if (mask) {
+        hdr[1] |= 0x80;
+        memcpy(hdr + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+WF_API int wf_ws_frame(wf_buf *out, int opcode, bool fin, const void *data, size_t len, const uint8_t *mask) {
+    uint8_t hdr[14];
+    size_t hn = wf_ws_frame_head(hdr, opcode, fin, len, mask), at = out->len;
+    if (wf_buf_reserve(out, wf__size_add(hn, len)) < 0) return WF_ENOMEM;
+    wf_buf_append(out, hdr, hn);
+    wf_buf_append(out, data, len);
+    if (mask) wf__ws_unmask(out->ptr + at + hn, len, mask, 0);     /* masking is the same XOR */
+    return 0;
+}
+
+/* A close frame's payload into pl: code (none if 0 or 1005) and reason cut to 123 bytes at a
+   character's start. Returns its length. */
+WF__PRIVATE size_t wf__ws_close_payload(char pl[125], int code, const char *reason) {
+    if (!code || code == WF_WS_NO_STATUS) return 0;
+    size_t r = reason ? strlen(reason) : 0;
+    if (r > 123) {
+        r = 123;
+        while (r > 0 && ((uint8_t)reason[r] & 0xC0) == 0x80) r--;
+    }
+    pl[0] = (char)(code >> 8);
+    pl[1] = (char)code;
+    memcpy(pl + 2, reason ? reason : "", r);
+    return 2 + r;
+}
+
+WF_API int wf_ws_close_frame(wf_buf *out, int code, const char *reason, const uint8_t *mask) {
+    char pl[125];
+    return wf_ws_frame(out, WF_WS_CLOSE, true, pl, wf__ws_close_payload(pl, code, reason), mask);
+}
+
+
+WF_API int wf_ws_accept_key(const char *key, size_t n, char out[29]) {
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    uint8_t raw[18], digest[20];
+    if (n != 24 || wf_base64_decode(raw, key, n, false) != 16) return WF_EPARSE;
+    wf_sha1_ctx c;
+    wf_sha1_init(&c);
+    wf_sha1_update(&c, key, n);
+    wf_sha1_update(&c, guid, sizeof guid - 1);
+    wf_sha1_final(&c, digest);
+    wf_base64_encode(out, digest, 20, false);
+    return 0;
+}
+
+/* ---- the handshake (RFC 6455 4.2) ---- */
+
+/* Does any `name` field of req list token t (comma-separated, any case)? */
+WF__PRIVATE bool wf__header_has_token(const wf_req *req, const char *name, const char *t) {
+    size_t tl = strlen(t);
+    wf_str v;
+    for (int k = 0; (v = wf_req_header_nth(req, name, k)).ptr; k++)
+        for (size_t i = 0; i < v.len;) {
+            while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
+            size_t s = i;
+            while (i < v.len && v.ptr[i] != ',') i++;
+            size_t e = i;
+            while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
+            if (e - s == tl && wf__mem_ieq(v.ptr + s, t, tl)) return true;
+        }
+    return false;
+}
+
+/* Is req a WebSocket handshake (a GET asking to upgrade to websocket)? */
+WF__PRIVATE bool wf__ws_wanted(const wf_req *req) {
+    wf_str m = wf_req_method(req);
+    return m.len == 3 && memcmp(m.ptr, "GET", 3) == 0 && wf__header_has_token(req, "Upgrade", "websocket");
+}
+
+/* A handshake's headers: 0, or the status refusing it (426 for another version, 400 otherwise). */
+WF__PRIVATE int wf__ws_handshake_status(const wf_req *req) {
+    wf_str v = wf_req_header(req, "Sec-WebSocket-Version"), key = wf_req_header(req, "Sec-WebSocket-Key");
+    char accept[29];
+    if (req->head->minor == 0 || req->head->chunked || req->head->content_length > 0) return 400;
+    if (!wf__header_has_token(req, "Connection", "upgrade")) return 400;
+    if (!key.ptr || wf_ws_accept_key(key.ptr, key.len, accept) < 0) return 400;
+    if (!v.ptr || v.len != 2 || memcmp(v.ptr, "13", 2) != 0) return 426;
+    return 0;
+}
+
+/* The route's subprotocol the client offered first, or NULL. */
+WF__PRIVATE const char *wf__ws_pick_protocol(const wf_req *req, const wf_ws_opts *o) {
+    wf_str v;
+    if (!o->subprotocols) return NULL;
+    for (int k = 0; (v = wf_req_header_nth(req, "Sec-WebSocket-Protocol", k)).ptr; k++)
+        for (size_t i = 0; i < v.len;) {
+            while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
+            size_t s = i;
+            while (i < v.len && v.ptr[i] != ',' && v.ptr[i] != ' ' && v.ptr[i] != '\t') i++;
+            for (const char *const *p = o->subprotocols; *p; p++)
+                if (strlen(*p) == i - s && memcmp(*p, v.ptr + s, i - s) == 0) return *p;
+        }
+    return NULL;
+}
+
+/* ---- connections ---- */
+
+#define WF__T_WS (WF__TIMER_PROTO + 16)   /* the one timer of a WebSocket connection */
+#define WF__WS_CLOSE_WAIT_MS 5000          /* for the peer's close frame after ours */
+
+enum { WF__WS_OPEN, WF__WS_CLOSING, WF__WS_DONE };
+
+struct wf_ws {
+    wf__loop *loop;
+    wf__conn *conn;             /* NULL until attached, and again once the connection has ended */
+    const wf_ws_opts *opts;
+    wf_ws_parser parser;
+    atomic_int refs;            /* the connection's own, and one per wf_ws_retain */
+    void *user;
+    void (*free_user)(void *);
+    const char *protocol;
+    int state;
+    int code;                   /* the code on_close gets if this side ends the connection */
+    bool busy;                  /* the loop is serving its event: output goes to the scratch queue */
+    bool failed;                /* drop the connection at the next timer pass */
+    atomic_bool open;           /* other threads may still hand it frames */
+    atomic_int senders;         /* other threads in wf__ws_send */
+    int peer_code;              /* from the peer's close frame, 0 before one */
+    char *peer_reason;          /* its reason, for on_close */
+    size_t peer_reason_len;
+    int64_t last_rx_ms, last_tx_ms, close_deadline;
+};
+
+WF__PRIVATE wf_ws *wf__ws_new(const wf_ws_opts *opts, const char *protocol) {
+    wf_ws *ws = (wf_ws *)WF_MALLOC(NULL, sizeof *ws);
+    if (!ws) return NULL;
+    memset(ws, 0, sizeof *ws);
+    ws->opts = opts;
+    ws->protocol = protocol;
+    ws->parser.max_message = opts->max_message;
+    atomic_init(&ws->refs, 1);
+    return ws;
+}
+
+WF_API void wf_ws_retain(wf_ws *ws) { atomic_fetch_add(&ws->refs, 1); }
+
+WF_API void wf_ws_release(wf_ws *ws) {
+    if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1) return;
+    if (ws->free_user) ws->free_user(ws->user);
+    wf_ws_parser_free(&ws->parser);
+    WF_FREE(NULL, ws);
+}
+
+WF_API void wf_ws_set_user(wf_ws *ws, void *user, void (*free_user)(void *user)) {
+    ws->user = user;
+    ws->free_user = free_user;
+}
+
+WF_API void *wf_ws_user(const wf_ws *ws) { return ws->user; }
+WF_API const char *wf_ws_subprotocol(const wf_ws *ws) { return ws->protocol; }
+
+/* Where ws's frames go: the loop's scratch output while its own event is served, else its queue. */
+WF__PRIVATE wf__output *wf__ws_output(wf_ws *ws) {
+    wf__conn *c = ws->conn;
+    if (ws->busy || c->out) return wf__output_of(ws->loop, c);
+    c->out = (wf__output *)WF_MALLOC(NULL, sizeof *c->out);
+    if (c->out) memset(c->out, 0, sizeof *c->out);
+    return c->out;
+}
+
+/* Choose the connection's timer: the earliest of the idle limit, the next ping, the close wait. */
+WF__PRIVATE void wf__ws_arm(wf_ws *ws) {
+    wf__loop *loop = ws->loop;
+    const wf_ws_opts *o = ws->opts;
+    int64_t d = ws->last_rx_ms + (o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 60000);
+    if (o->ping_interval_ms > 0 && ws->state == WF__WS_OPEN)
+        d = WF__MIN(d, WF__MAX(ws->last_rx_ms, ws->last_tx_ms) + o->ping_interval_ms);
+    if (ws->state != WF__WS_OPEN) d = WF__MIN(d, ws->close_deadline);
+    if (ws->failed) d = loop->now_ms;
+    wf__conn_timer(loop, ws->conn, WF__T_WS, d);
+}
+
+/* Write what is queued, then watch for what is next; outside the connection's own event. */
+WF__PRIVATE void wf__ws_kick(wf_ws *ws) {
+    wf__conn *c = ws->conn;
+    if (ws->busy || !c->out) return;                    /* the event's end flushes */
+    int fr = wf__output_flush(c->out, c->fd);
+    if (fr < 0) {
+        ws->failed = true;
+        wf__ws_arm(ws);
+    }
+    wf__conn_watch(ws->loop, c, true, fr == 1);
+}
+
+/* Queue one frame on ws's connection (loop thread). */
+WF__PRIVATE int wf__ws_put(wf_ws *ws, int opcode, const void *data, size_t len) {
+    wf__output *q = wf__ws_output(ws);
+    uint8_t hdr[14];
+    size_t hn = wf_ws_frame_head(hdr, opcode, true, len, NULL);
+    if (!q || wf__output_copy(q, hdr, hn) < 0 || wf__output_copy(q, data, len) < 0) return WF_ENOMEM;
+    ws->last_tx_ms = ws->loop->now_ms;
+    size_t limit = ws->opts->max_queue ? ws->opts->max_queue : (size_t)16 << 20;
+    if (q->pending > limit) {                           /* the peer does not read: drop it */
+        ws->code = WF_WS_POLICY;
+        ws->failed = true;
+        wf__ws_arm(ws);
+        return WF_EFULL;
+    }
+    wf__ws_kick(ws);
+    return 0;
+}
+
+/* Send our close frame (once) and wait for the peer's, or end at once if it came first. */
+WF__PRIVATE void wf__ws_send_close(wf_ws *ws, int code, const char *reason) {
+    if (ws->state != WF__WS_OPEN) return;
+    char pl[125];
+    size_t n = wf__ws_close_payload(pl, code, reason);
+    ws->state = WF__WS_CLOSING;
+    ws->code = code;
+    ws->close_deadline = ws->loop->now_ms + WF__WS_CLOSE_WAIT_MS;
+    wf__ws_put(ws, WF_WS_CLOSE, pl, n);
+    wf__ws_arm(ws);
+}
+
+WF__PRIVATE void wf__ws_attach(wf_ws *ws, wf__loop *loop, wf__conn *c) {
+    ws->loop = loop;
+    ws->conn = c;
+    ws->last_rx_ms = ws->last_tx_ms = loop->now_ms;
+    atomic_store(&ws->open, true);
+}
+
+/* Answer the handshake: the 101 head (with the headers the handler set, in hdrs) into out. */
+WF__PRIVATE int wf__ws_write_accept(wf_buf *out, const wf_req *req, const char *date, const wf_ws *ws,
+                                    wf_str hdrs) {
+    wf_str key = wf_req_header(req, "Sec-WebSocket-Key");
+    char accept[29];
+    if (wf_ws_accept_key(key.ptr, key.len, accept) < 0) return WF_EPARSE;
+    int rc = wf_buf_printf(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
+    if (rc == 0 && ws->protocol) rc = wf_buf_printf(out, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
+    if (rc == 0) rc = wf_buf_printf(out, "Date: %s\r\n", date);
+    if (rc == 0) rc = wf_buf_append(out, hdrs.ptr, hdrs.len);
+    if (rc == 0) rc = wf_buf_append(out, "\r\n", 2);
+    return rc < 0 ? WF_ENOMEM : 0;
+}
+
+/* The peer's frames in the loop's input: the callbacks, pongs, the close. */
+WF__PRIVATE void wf__ws_input(wf_ws *ws) {
+    wf__loop *loop = ws->loop;
+    wf__conn *c = ws->conn;
+    wf_buf *in = loop->in;
+    while (c->in_start < in->len && !ws->failed) {
+        wf_ws_event ev;
+        size_t n = wf_ws_parse(&ws->parser, in->ptr + c->in_start, in->len - c->in_start, &ev);
+        c->in_start += n;
+        ws->last_rx_ms = loop->now_ms;
+        if (ev.fail) {                                  /* fail the connection (RFC 6455 7.1.7) */
+            wf__ws_send_close(ws, ev.fail, NULL);
+            ws->state = WF__WS_DONE;
+        } else if (ev.opcode == WF_WS_CLOSE) {
+            ws->peer_code = ev.code;
+            if (ev.len && (ws->peer_reason = (char *)WF_MALLOC(NULL, ev.len)) != NULL) {
+                memcpy(ws->peer_reason, ev.data, ev.len);
+                ws->peer_reason_len = ev.len;
+            }
+            wf__ws_send_close(ws, ev.code == WF_WS_NO_STATUS ? 0 : ev.code, NULL);  /* echo its code */
+            ws->state = WF__WS_DONE;
+        } else if (ev.opcode == WF_WS_PING && ws->state == WF__WS_OPEN) {
+            wf__ws_put(ws, WF_WS_PONG, ev.data, ev.len);
+        } else if ((ev.opcode == WF_WS_TEXT || ev.opcode == WF_WS_BINARY) && ws->state == WF__WS_OPEN &&
+                   ws->opts->on_message) {
+            ws->opts->on_message(ws, ev.opcode, ev.data, ev.len);
+        }
+    }
+}
+
+/* ws's connection had an event (r: what reading it gave, as the loop's event hook gets it; 1 for
+   input already in the loop's buffer): frames in, then out, then what to wait for. */
+WF__PRIVATE void wf__ws_event(wf__loop *loop, wf_ws *ws, long r) {
+    wf__conn *c = ws->conn;
+    ws->busy = true;
+    if (r > 0) wf__ws_input(ws);
+    int fr = wf__output_flush(wf__output_of(loop, c), c->fd);
+    ws->busy = false;
+    if (r == 0 || r == WF__READ_ERROR || r == WF__READ_FULL || fr < 0 || ws->failed) {
+        wf__conn_drop_scratch(loop);                  /* gone, broken, or dropped (1008) */
+        wf__conn_close(loop, c);
+        return;
+    }
+    if (wf__conn_stash(loop, c) < 0) {
+        wf__conn_close(loop, c);
+        return;
+    }
+    if (ws->state == WF__WS_DONE && fr == 0) {      /* both close frames exchanged: the server ends TCP */
+        wf__conn_linger(loop, c);
+        return;
+    }
+    wf__ws_arm(ws);
+    wf__conn_watch(loop, c, true, fr == 1);
+}
+
+/* ws's timer: dropped, no close answer in time, idle too long, or a keep-alive ping is due. */
+WF__PRIVATE void wf__ws_timeout(wf__loop *loop, wf_ws *ws) {
+    const wf_ws_opts *o = ws->opts;
+    int64_t now = loop->now_ms;
+    if (ws->failed || (ws->state != WF__WS_OPEN && now >= ws->close_deadline)) {
+        wf__conn_close(loop, ws->conn);
+        return;
+    }
+    if (now >= ws->last_rx_ms + (o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 60000)) {
+        if (ws->state != WF__WS_OPEN) {
+            wf__conn_close(loop, ws->conn);
+            return;
+        }
+        wf__ws_send_close(ws, WF_WS_GOING_AWAY, "idle timeout");
+    } else if (o->ping_interval_ms > 0 && ws->state == WF__WS_OPEN &&
+               now >= WF__MAX(ws->last_rx_ms, ws->last_tx_ms) + o->ping_interval_ms) {
+        wf__ws_put(ws, WF_WS_PING, "", 0);
+    }
+    if (ws->conn) wf__ws_arm(ws);
+}
+
+/* The server stops: close with 1001 and give the peer the grace period to answer. */
+WF__PRIVATE void wf__ws_shutdown(wf_ws *ws) {
+    wf__ws_send_close(ws, WF_WS_GOING_AWAY, "server shutdown");
+}
+
+/* The connection has ended (the loop is closing it): no more sends, on_close once, and the
+   connection's reference goes. Senders on other threads are waited out first (see wf__ws_send). */
+WF__PRIVATE void wf__ws_ended(wf_ws *ws) {
+    atomic_store(&ws->open, false);
+    while (atomic_load(&ws->senders) > 0) sched_yield();
+    ws->conn = NULL;
+    ws->state = WF__WS_DONE;
+    int code = ws->peer_code ? ws->peer_code : ws->code ? ws->code : WF_WS_ABNORMAL;
+    if (ws->opts->on_close) ws->opts->on_close(ws, code, ws->peer_reason ? ws->peer_reason : "",
+                                               ws->peer_reason_len);
+    WF_FREE(NULL, ws->peer_reason);
+    ws->peer_reason = NULL;
+    wf_ws_release(ws);
+}
+
+/* ---- routes and the handshake handler ---- */
+
+WF_API int wf_group_websocket(wf_group *g, const char *pattern, wf_handler h, const wf_ws_opts *opts) {
+    static const wf_ws_opts none;
+    wf_route_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.data = opts ? opts->data : NULL;
+    return wf__group_route(g, WF__WS_METHOD, pattern, h, &ro, NULL, opts ? opts : &none);
+}
+
+WF_API int wf_websocket(wf_app *app, const char *pattern, wf_handler h, const wf_ws_opts *opts) {
+    return wf_group_websocket(app ? &app->root : NULL, pattern, h, opts);
+}
+
+/* Refuse a handshake as Starlette does when no route takes it or the handler does not accept: 403,
+   no body. A connection it made goes. */
+WF__PRIVATE void wf__ws_refuse(wf_req *req, wf_res *res) {
+    if (req->ws.ws) wf_ws_release(req->ws.ws);
+    req->ws.ws = NULL;
+    wf__res_reset(res);
+    wf_reply(res, 403, "text/plain", "", 0);
+    res->close = true;
+}
+
+/* The handshake handler has returned without raising: 101 if it accepted (and no parameter failed,
+   which FastAPI answers 403 at a handshake, not 422), else 403. */
+WF__PRIVATE void wf__ws_settle(wf_req *req, wf_res *res) {
+    if (!req->ws.ws || wf_invalid(req)) {
+        wf__ws_refuse(req, res);
+        return;
+    }
+    res->status = 101;
+}
+
+/* A check of the route's Origin hook: false refuses (403). */
+WF__PRIVATE bool wf__ws_origin_ok(wf_req *req) {
+    const wf_ws_opts *o = req->ws.opts;
+    return !o->origin_ok || o->origin_ok(req, wf_req_header(req, "Origin"));
+}
+
+/* The request is over: a connection it made and no one took goes. */
+WF__PRIVATE void wf__ws_request_end(wf_req *req) {
+    if (req->ws.ws) wf_ws_release(req->ws.ws);
+    req->ws.ws = NULL;
+}
+
+WF_API wf_ws *wf_ws_accept(wf_req *req) {
+    if (!wf__in_request(req, "wf_ws_accept") || !req->ws.handshake || !req->ws.opts) return NULL;
+    if (!req->ws.ws) req->ws.ws = wf__ws_new(req->ws.opts, wf__ws_pick_protocol(req, req->ws.opts));
+    return req->ws.ws;
+}
+
+/* ---- sending from any thread ---- */
+
+/* A frame handed to the connection's loop by another thread. */
+typedef struct wf__ws_msg {
+    wf__post post;
+    wf_ws *ws;
+    int opcode;                 /* WF_WS_CLOSE: a wf_ws_close, code in len */
+    size_t len;
+    char data[];
+} wf__ws_msg;
+
+WF__PRIVATE void wf__ws_deliver(void *arg) {
+    wf__ws_msg *m = (wf__ws_msg *)arg;
+    wf_ws *ws = m->ws;
+    if (ws->conn && ws->state == WF__WS_OPEN) {
+        if (m->opcode == WF_WS_CLOSE) wf__ws_send_close(ws, (int)m->len, m->data);
+        else wf__ws_put(ws, m->opcode, m->data, m->len);
+    }
+    wf_ws_release(ws);
+    WF_FREE(NULL, m);
+}
+
+/* Queue a frame from any thread. The sender counts itself in before it reads `open`, and the loop
+   clears `open` before it waits for the count to drop (both sequentially consistent): a sender
+   either sees the connection gone, or posts to a loop that still exists. */
+WF__PRIVATE int wf__ws_send(wf_ws *ws, int opcode, const void *data, size_t len) {
+    if (!ws) return WF_EINVAL;
+    if (ws->loop && pthread_equal(pthread_self(), ws->loop->owner)) {
+        if (!ws->conn || ws->state != WF__WS_OPEN) return WF_ESTOPPED;
+        if (opcode == WF_WS_CLOSE) {
+            wf__ws_send_close(ws, (int)len, (const char *)data);
+            return 0;
+        }
+        return wf__ws_put(ws, opcode, data, len);
+    }
+    atomic_fetch_add(&ws->senders, 1);
+    int rc = 0;
+    wf__ws_msg *m = NULL;
+    if (!atomic_load(&ws->open)) rc = WF_ESTOPPED;
+    else if (!(m = (wf__ws_msg *)wf__alloc(wf__size_add(sizeof *m, opcode == WF_WS_CLOSE ? 124 : len))))
+        rc = WF_ENOMEM;
+    if (m) {
+        m->ws = ws;
+        m->opcode = opcode;
+        m->len = len;
+        if (opcode == WF_WS_CLOSE) snprintf(m->data, 124, "%s", data ? (const char *)data : "");
+        else memcpy(m->data, data, len);
+        m->post.fn = wf__ws_deliver;
+        m->post.arg = m;
+        m->post.heap = false;
+        wf_ws_retain(ws);
+        wf__loop_post_node(ws->loop, &m->post);
+    }
+    atomic_fetch_sub(&ws->senders, 1);
+    return rc;
+}
+
+WF_API int wf_ws_send_text(wf_ws *ws, const char *data, size_t len) {
+    if (!wf_utf8_valid(data, len)) return WF_EINVAL;
+    return wf__ws_send(ws, WF_WS_TEXT, data, len);
+}
+
+WF_API int wf_ws_send_binary(wf_ws *ws, const void *data, size_t len) {
+    return wf__ws_send(ws, WF_WS_BINARY, data, len);
+}
+
+WF_API int wf_ws_close(wf_ws *ws, int code, const char *reason) {
+    if (!wf_ws_close_code_ok(code)) return WF_EINVAL;
+    return wf__ws_send(ws, WF_WS_CLOSE, reason, (size_t)code);
+}
+
+/* ======================================================================
  * >>security  JWT (HS256)
  * ====================================================================== */
 
@@ -8879,6 +9741,8 @@ typedef struct wf__hconn {
     bool peer_done;             /* the peer shut its side: answer what is complete, then close */
     bool wrote;                 /* the last flush sent bytes (renews the write timeout) */
     bool stream_idle;           /* the producer had nothing: retry after WF__STREAM_RETRY_MS */
+    wf_ws *ws;                  /* the connection switched to WebSocket: the loop's events go there */
+    wf__request *ws_request;    /* its handshake request, kept for its cleanups until it ends */
 } wf__hconn;
 
 /* The state of one request, from its first byte to the end of its response. Pooled per loop. */
@@ -9079,6 +9943,7 @@ WF__PRIVATE void wf__request_put(wf__loop *loop, wf__request *request, bool sent
                                                         generator, then exits the dependencies) */
     wf__deps_request_end(req, &o);                   /* the cleanups, newest first */
     wf__tasks_request_end(&request->req);            /* the response is out: its tasks may run */
+    wf__ws_request_end(&request->req);
     wf__params_request_end(&request->req);
     wf__res_end(&request->res);
     wf__arena_reset(&request->req.arena);
@@ -9207,8 +10072,28 @@ WF__PRIVATE int wf__stream_call(wf__loop *loop, wf__hconn *c, wf__request *reque
 }
 
 /* Serialize the response the handler left in request; starts a stream when it asked for one. */
+/* The handshake is accepted: the 101 goes out and the connection is the WebSocket's from now on. */
+WF__PRIVATE int wf__ws_switch(wf__loop *loop, wf__hconn *c, wf__request *request) {
+    wf_ws *ws = request->req.ws.ws;
+    wf_res *res = &request->res;
+    wf__output *out = wf__output_of(loop, &c->base);
+    size_t from = out->bytes.len;
+    wf_str hdrs = {res->hdrs.ptr, res->hdrs.len};
+    int rc = wf__ws_write_accept(&out->bytes, &request->req, loop->date, ws, hdrs);
+    if (rc == 0) rc = wf__output_commit(out, from);
+    else out->bytes.len = from;
+    if (rc < 0) return rc;                  /* the request's end releases ws */
+    res->bytes += out->bytes.len - from;
+    wf__access(request, 101);
+    request->req.ws.ws = NULL;
+    c->ws = ws;
+    wf__ws_attach(ws, loop, &c->base);
+    return 0;
+}
+
 WF__PRIVATE int wf__finish_response(wf__loop *loop, wf__hconn *c, wf__request *request) {
     wf_res *res = &request->res;
+    if (request->req.ws.ws && res->status == 101) return wf__ws_switch(loop, c, request);
     if (!res->status) res->status = 200;
     if (res->status == 205) wf__res_drop_body(res);  /* RFC 9110 15.3.6: no content, whatever was set */
     bool head_only = wf__is_head_method(&request->req);
@@ -9325,7 +10210,8 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     wf__match *m = wf__route_find(req);
     if (!m) wf_fail(req, "out of memory");
     if (!m->node) {
-        wf__route_missed(req, res, m);
+        if (req->ws.handshake) wf__ws_refuse(req, res);
+        else wf__route_missed(req, res, m);
         return;
     }
     if (req->dispatch.refused == 503) {        /* a blocking route, and the worker pool is full */
@@ -9336,8 +10222,13 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
     if (req->dispatch.refused) wf_fail(req, "out of memory handing the request to a worker");
     jmp_buf jb, *outer = req->errors.raise;
     req->errors.raise = &jb;
-    const wf__route *rt = wf__node_route(m->node, wf_req_method(req));
+    const wf__route *rt = wf__node_route(m->node, wf__route_method(req));
     for (int i = 0; i < m->found.n; i++) m->found.name[i] = rt->names[i];
+    req->ws.opts = rt->ws;
+    if (rt->ws && !wf__ws_origin_ok(req)) {
+        wf__ws_refuse(req, res);
+        return;
+    }
     int level = wf__guard_level(req), outer_level = req->errors.raise_level;
     req->errors.raise_level = level;
     if (setjmp(jb) == 0) {
@@ -9347,8 +10238,9 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
         rt->handler(req, res);
         wf__guards_unwind(req, level);      /* what the handler still holds, before the 422 */
         wf__json_close(req, res);
-        if (!wf_invalid(req) && wf__res_untouched(res)) wf__no_reply(req, res, rt);
-        if (wf_invalid(req)) {
+        if (rt->ws) wf__ws_settle(req, res);
+        else if (!wf_invalid(req) && wf__res_untouched(res)) wf__no_reply(req, res, rt);
+        if (wf_invalid(req) && !rt->ws) {
             wf__tasks_drop_all(req);
             wf__answer_invalid(req, res);
         }
@@ -9359,7 +10251,11 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
             /* FastAPI validates before the handler runs: a failed parameter wins over a later raise */
             req->errors.raise = outer;
             req->errors.raise_level = outer_level;
-            wf__answer_invalid(req, res);
+            if (rt->ws) wf__ws_refuse(req, res);
+            else wf__answer_invalid(req, res);
+        } else if (req->ws.ws) {                /* it raised after accepting: the raise's answer */
+            wf_ws_release(req->ws.ws);
+            req->ws.ws = NULL;
         }
     }
     req->errors.raise = outer;
@@ -9403,7 +10299,7 @@ WF__PRIVATE void wf__app_dispatch(wf_req *req, wf_res *res) {
    has such routes; the router then reuses the match). */
 WF__PRIVATE bool wf__app_blocks(wf_req *req) {
     wf__match *m = req->app->router.nblocking ? wf__route_find(req) : NULL;
-    return m && m->node && wf__node_route(m->node, wf_req_method(req))->blocking;
+    return m && m->node && wf__node_route(m->node, wf__route_method(req))->blocking;
 }
 
 /* ---- blocking routes: a request on a worker ---- */
@@ -9493,6 +10389,17 @@ WF__PRIVATE void wf__dispatch(wf__loop *loop, wf__hconn *c, wf__request *request
         wf_reply_text(&request->res, 400, "Invalid host header");  /* TrustedHostMiddleware's answer */
         if (wf__finish_response(loop, c, request) < 0) c->closing = true;
         return;
+    }
+    if (wf__ws_wanted(&request->req)) {
+        int st = wf__ws_handshake_status(&request->req);
+        if (st) {                                   /* refused before routing, as uvicorn does */
+            wf_reply_text(&request->res, st, st == 426 ? "Upgrade Required" : "Bad WebSocket handshake");
+            if (st == 426) wf_res_add_header(&request->res, "Sec-WebSocket-Version", "13");
+            request->res.close = true;
+            if (wf__finish_response(loop, c, request) < 0) c->closing = true;
+            return;
+        }
+        request->req.ws.handshake = true;
     }
     if (request->srv->pool && wf__app_blocks(&request->req)) {
         int rc = wf__work_submit(request, total);
@@ -9601,6 +10508,12 @@ WF__PRIVATE bool wf__process_input(wf__loop *loop, wf__hconn *c) {
         if (total <= 0) break;
         wf__dispatch(loop, c, request, buf, (size_t)total);
         c->base.in_start += (size_t)total;
+        if (c->ws) {                        /* switched: the rest of the input is WebSocket frames */
+            c->request = NULL;
+            if (request->req.deps.cleanups || request->req.tasks.head) c->ws_request = request;
+            else wf__request_put(loop, request, true);
+            break;
+        }
         if (request->phase > WF__P_BODY) break;      /* a stream, or a worker: the next request waits */
         wf__request_finish(loop, c, request);
         c->request = NULL;
@@ -9688,6 +10601,10 @@ WF__PRIVATE void wf__http_drive(wf__loop *loop, wf__hconn *c) {
         bool more = false;
         if (c->request && c->request->phase == WF__P_STREAM && wf__stream_pump(loop, c) < 0) goto dead;
         if (!c->request || c->request->phase <= WF__P_BODY) more = wf__process_input(loop, c);
+        if (c->ws) {
+            wf__ws_event(loop, c->ws, 1);   /* it sends the 101 and reads what followed it */
+            return;
+        }
         /* as nginx does: no TCP_NODELAY for a lone response before a close, where Nagle cannot delay */
         if (!c->closing || c->request) wf__conn_nodelay(&c->base);
         wf__output *q = wf__output_of(loop, &c->base);
@@ -9728,6 +10645,10 @@ dead:     /* or done */
 /* The loop read c (nread: bytes, 0 at end of stream, or WF__READ_*), or found it writable. */
 WF__PRIVATE void wf__http_event(wf__loop *loop, wf__conn *conn, long r, short rev) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (c->ws) {
+        wf__ws_event(loop, c->ws, r);
+        return;
+    }
     bool partial = c->request && c->request->phase <= WF__P_BODY;
     bool unread = loop->in->len > conn->in_start;
     bool sending = (conn->out && conn->out->pending) || c->request || unread;
@@ -9748,6 +10669,10 @@ WF__PRIVATE void wf__http_event(wf__loop *loop, wf__conn *conn, long r, short re
 
 WF__PRIVATE void wf__http_timeout(wf__loop *loop, wf__conn *conn, int timer) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (c->ws) {
+        wf__ws_timeout(loop, c->ws);
+        return;
+    }
     if (timer == WF__T_RETRY) {         /* a stream producer asked to be called again */
         wf__conn_input(loop, conn);
         wf__http_drive(loop, c);
@@ -9766,6 +10691,12 @@ WF__PRIVATE void wf__http_timeout(wf__loop *loop, wf__conn *conn, int timer) {
 /* The connection is closing: cleanups run when the client goes away too. */
 WF__PRIVATE void wf__http_closed(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (c->ws) {                        /* on_close, then the handshake's cleanups */
+        wf__ws_ended(c->ws);
+        c->ws = NULL;
+        if (c->ws_request) wf__request_put(loop, c->ws_request, true);
+        c->ws_request = NULL;
+    }
     wf__release_done(loop, c, false);
     if (c->request && c->request->phase == WF__P_WORK)
         atomic_store(&c->request->orphan, true); /* its worker frees it */
@@ -9775,6 +10706,10 @@ WF__PRIVATE void wf__http_closed(wf__loop *loop, wf__conn *conn) {
 
 WF__PRIVATE void wf__http_stopping(wf__loop *loop, wf__conn *conn) {
     wf__hconn *c = (wf__hconn *)(void *)conn;
+    if (c->ws) {
+        wf__ws_shutdown(c->ws);
+        return;
+    }
     if (!c->request && !(conn->out && conn->out->pending)) wf__conn_close(loop, conn);
     else c->closing = true;
 }
@@ -10390,6 +11325,7 @@ WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg) {
         return NULL;
     }
     wf__loop_tick(&tc->srv->loops[0]);
+    tc->srv->loops[0].owner = pthread_self();      /* it runs the loop: its calls drive it */
     return tc;
 }
 

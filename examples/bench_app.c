@@ -10,6 +10,8 @@
      GET  /cookie  the request's cookies as parsed, one "name=value" line each (text/plain)
      GET  /users/{uid:int}/posts/{pid:int}?limit=&offset=&sort=   validated parameters
      GET  /bare, /deps, /task   the same JSON bare, behind three dependencies, with a background task
+     WS   /ws-echo  echoes text as text and binary as binary, byte for byte (16 MiB messages): the
+                   endpoint for WebSocket conformance suites and benchmarks
      and 50 routes under /api/v1/ such as GET /api/v1/users/{id:int}/history/{entry}.
    Environment: PORT (default 8000), THREADS the loop threads (default one per CPU), ACCESS_LOG=0
    silences the access log, TASK_MS how long the background task of GET /task sleeps (default 20).
@@ -153,6 +155,18 @@ static void add_table(wf_app *app) {
     }
 }
 
+static void ws_echo_message(wf_ws *ws, int opcode, const char *data, size_t len) {
+    if (opcode == WF_WS_TEXT) wf_ws_send_text(ws, data, len);
+    else wf_ws_send_binary(ws, data, len);
+}
+
+static const wf_ws_opts ws_echo_opts = {.on_message = ws_echo_message};
+
+static void ws_echo(wf_req *req, wf_res *res) {
+    (void)res;
+    wf_ws_accept(req);
+}
+
 /* The app with every route; NULL without memory. */
 wf_app *bench_app(void);
 wf_app *bench_app(void) {
@@ -169,6 +183,7 @@ wf_app *bench_app(void) {
     wf_get(app, "/bare", bare);
     wf_get(app, "/deps", with_deps);
     wf_get(app, "/task", with_task);
+    wf_websocket(app, "/ws-echo", ws_echo, &ws_echo_opts);
     return app;
 }
 

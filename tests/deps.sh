@@ -21,6 +21,8 @@ case "$1" in
         /usr/bin/python3 -c 'import jwt' 2>/dev/null || need="$need python3-jwt"
         /usr/bin/python3 -c 'import passlib' 2>/dev/null || need="$need python3-passlib"
         /usr/bin/python3 -c 'import bcrypt' 2>/dev/null || need="$need python3-bcrypt"
+        # a strict outside WebSocket client
+        /usr/bin/python3 -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
         # the reference the tour is compared with (tests/diff): FastAPI 0.92 under uvicorn
         /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need="$need python3-fastapi python3-uvicorn"
         # NIST CAVP SHA vectors (SHAxShortMsg.rsp, SHAxLongMsg.rsp)
