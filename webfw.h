@@ -1307,6 +1307,11 @@ WF_API int wf_group_websocket(wf_group *g, const char *pattern, wf_handler h, co
    subprotocol is chosen from the route's list. Returns the connection (it is open once the handler
    returns), or NULL outside a WebSocket handshake or without memory. */
 WF_API wf_ws *wf_ws_accept(wf_req *req);
+/* From a WebSocket handshake's handler or dependency: end it with a close code, as FastAPI's
+   WebSocketException (the seed's token check: 1008). It unwinds like wf_raise; the handshake is
+   answered 101 and the close frame follows at once, so the client sees the code (uvicorn would
+   answer 403 when this comes before accept; a close code can only follow a 101). */
+WF_API void wf_ws_deny(wf_req *req, int code, const char *reason) WF__NORETURN;
 
 /* Send a text (valid UTF-8, else WF_EINVAL) or binary message; the bytes are copied. Any thread:
    from another than the connection's loop the frame is handed to that loop, and the messages one
@@ -1327,6 +1332,28 @@ WF_API void wf_ws_set_user(wf_ws *ws, void *user, void (*free_user)(void *user))
 WF_API void *wf_ws_user(const wf_ws *ws);
 /* The subprotocol chosen at the handshake, or NULL. */
 WF_API const char *wf_ws_subprotocol(const wf_ws *ws);
+
+/* Rooms: the connection manager FastAPI shows as an example, built in. A room is a set of
+   connections; a broadcast encodes its frame once and queues the same bytes to every member, on
+   every loop thread. A connection leaves its rooms when it closes. Every call is safe from any
+   thread. */
+typedef struct wf_room wf_room;
+/* A new, empty room, or NULL without memory. */
+WF_API wf_room *wf_room_new(void);
+/* Let go of the room: its members leave it (they stay open). */
+WF_API void wf_room_free(wf_room *room);
+/* Add ws (once; joining twice is no-op). 0, WF_ESTOPPED if ws has closed, or WF_ENOMEM. */
+WF_API int wf_room_join(wf_room *room, wf_ws *ws);
+/* Remove ws, if it is a member. */
+WF_API void wf_room_leave(wf_room *room, wf_ws *ws);
+/* How many connections are in the room. */
+WF_API int wf_room_count(wf_room *room);
+/* Send a text (valid UTF-8, else WF_EINVAL) or binary message to every member: a member whose
+   queue is past its max_queue is dropped, the others are not slowed. Returns how many members it
+   went to, or WF_ENOMEM. */
+WF_API int wf_room_broadcast_text(wf_room *room, const char *data, size_t len);
+WF_API int wf_room_broadcast_binary(wf_room *room, const void *data, size_t len);
+
 
 /* ======================================================================
  * >>security  JWT (HS256)
@@ -1519,6 +1546,33 @@ WF_API wf_str wf_test_header(const wf_test_res *res, const char *name);
 /* The body parsed as JSON (NULL if it is not JSON); it lives until wf_test_res_free. */
 WF_API const wf_jval *wf_test_json(wf_test_res *res);
 WF_API void wf_test_res_free(wf_test_res *res);
+
+/* A WebSocket through the test client (TestClient.websocket_connect): the same loop, parser,
+   router and callbacks as a real connection, driven by these calls in the calling thread. */
+typedef struct wf_test_ws wf_test_ws;
+/* Open a WebSocket to path (headers: NULL-terminated "Name: value" lines, or NULL). Returns it, or
+   NULL if the handshake was refused: *status (if not NULL) then holds the HTTP status (403, ...),
+   else 101. Free it before its client. */
+WF_API wf_test_ws *wf_test_ws_connect(wf_test_client *tc, const char *path, const char *const *headers,
+                                      int *status);
+/* Send a text (NUL-terminated) or binary message. 0, or a wf_err once the connection has closed. */
+WF_API int wf_test_ws_send_text(wf_test_ws *w, const char *text);
+WF_API int wf_test_ws_send_binary(wf_test_ws *w, const void *data, size_t len);
+/* The next message within timeout_ms (0: 5000): returns WF_WS_TEXT or WF_WS_BINARY with *data and
+   *len set (valid until the next call), 0 if the server closed (wf_test_ws_close_code says how),
+   or WF_EPARTIAL if nothing came in time. Pings are answered on the way. */
+WF_API int wf_test_ws_receive(wf_test_ws *w, const char **data, size_t *len, int timeout_ms);
+/* The next message as a NUL-terminated string (text or binary), or NULL if the connection closed
+   or nothing came within 5 s. Valid until the next call. */
+WF_API const char *wf_test_ws_receive_text(wf_test_ws *w);
+/* Close with code (and wait for the server's answer, at most 5 s). Returns the server's code. */
+WF_API int wf_test_ws_close(wf_test_ws *w, int code, const char *reason);
+/* The code of the server's close frame (1005: none in it), 1006 if it closed without one, 0 while
+   open. Its reason, "" if none. */
+WF_API int wf_test_ws_close_code(const wf_test_ws *w);
+WF_API const char *wf_test_ws_close_reason(const wf_test_ws *w);
+/* Leave (without a close frame if none was sent: the server sees the connection drop) and free. */
+WF_API void wf_test_ws_free(wf_test_ws *w);
 
 #define WF__OP_EQ 0
 #define WF__OP_NE 1
@@ -4926,11 +4980,20 @@ WF__PRIVATE void wf__pool_free(wf__pool *p) {
 #define WF__RESERVES 4
 
 /* One piece of pending output: bytes in the output's buffer (ptr NULL), external memory, or a file. */
+/* Bytes shared by several outputs (one broadcast frame for many connections): freed with the last
+   reference. Any thread. */
+typedef struct wf__rcbuf {
+    atomic_int refs;
+    size_t len;
+    char data[];
+} wf__rcbuf;
+
 typedef struct wf__piece {
     const char *ptr;
     size_t off, len;
     bool owned;                 /* free ptr with WF_FREE once sent */
     int fd;                     /* a file sent with sendfile() from off (closed once sent), or -1 */
+    wf__rcbuf *rc;              /* ptr is rc's data: one reference, dropped once sent */
 } wf__piece;
 
 /* A connection's pending output: pieces in order, the copied ones in one buffer. */
@@ -5063,7 +5126,29 @@ WF__PRIVATE int wf__output_piece(wf__output *q, const char *ptr, size_t off, siz
     s->len = len;
     s->owned = owned;
     s->fd = -1;
+    s->rc = NULL;
     q->pending += len;
+    return 0;
+}
+
+/* A shared buffer of len bytes with one reference, or NULL. */
+WF__PRIVATE wf__rcbuf *wf__rcbuf_new(size_t len) {
+    wf__rcbuf *b = (wf__rcbuf *)wf__alloc(wf__size_add(sizeof *b, len));
+    if (!b) return NULL;
+    atomic_init(&b->refs, 1);
+    b->len = len;
+    return b;
+}
+
+WF__PRIVATE void wf__rcbuf_unref(wf__rcbuf *b) {
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) WF_FREE(NULL, b);
+}
+
+/* Queue all of b (a new reference to it). */
+WF__PRIVATE int wf__output_shared(wf__output *q, wf__rcbuf *b) {
+    if (wf__output_piece(q, b->data, 0, b->len, false) < 0) return WF_ENOMEM;
+    atomic_fetch_add(&b->refs, 1);
+    q->pieces[q->npieces - 1].rc = b;
     return 0;
 }
 
@@ -5093,6 +5178,8 @@ WF__PRIVATE int wf__output_copy(wf__output *q, const void *p, size_t n) {
 WF__PRIVATE void wf__piece_release(wf__piece *s) {
     if (s->owned) WF_FREE(NULL, (void *)s->ptr);
     if (s->fd >= 0) close(s->fd);
+    wf__rcbuf_unref(s->rc);
+    s->rc = NULL;
     s->owned = false;
     s->fd = -1;
 }
@@ -9248,6 +9335,12 @@ struct wf_ws {
     char *peer_reason;          /* its reason, for on_close */
     size_t peer_reason_len;
     int64_t last_rx_ms, last_tx_ms, close_deadline;
+    pthread_t hs_thread;        /* the thread of its handshake handler */
+    wf_buf early;               /* frames sent before the 101 went out: they follow it */
+    pthread_mutex_t mu;         /* rooms, nrooms, gone */
+    struct wf_room **rooms;     /* the rooms it is in (each holding a reference to the room) */
+    int nrooms, rooms_cap;
+    bool gone;                  /* ended or refused: joins no more rooms */
 };
 
 WF__PRIVATE wf_ws *wf__ws_new(const wf_ws_opts *opts, const char *protocol) {
@@ -9257,6 +9350,8 @@ WF__PRIVATE wf_ws *wf__ws_new(const wf_ws_opts *opts, const char *protocol) {
     ws->opts = opts;
     ws->protocol = protocol;
     ws->parser.max_message = opts->max_message;
+    ws->hs_thread = pthread_self();
+    pthread_mutex_init(&ws->mu, NULL);
     atomic_init(&ws->refs, 1);
     return ws;
 }
@@ -9267,6 +9362,9 @@ WF_API void wf_ws_release(wf_ws *ws) {
     if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1) return;
     if (ws->free_user) ws->free_user(ws->user);
     wf_ws_parser_free(&ws->parser);
+    wf_buf_free(&ws->early);
+    WF_FREE(NULL, ws->rooms);
+    pthread_mutex_destroy(&ws->mu);
     WF_FREE(NULL, ws);
 }
 
@@ -9341,11 +9439,287 @@ WF__PRIVATE void wf__ws_send_close(wf_ws *ws, int code, const char *reason) {
     wf__ws_arm(ws);
 }
 
+/* The 101 is queued: the connection is ws's, and what the handshake handler sent follows (without
+   memory for that, it is dropped). */
 WF__PRIVATE void wf__ws_attach(wf_ws *ws, wf__loop *loop, wf__conn *c) {
     ws->loop = loop;
     ws->conn = c;
     ws->last_rx_ms = ws->last_tx_ms = loop->now_ms;
     atomic_store(&ws->open, true);
+    if (ws->early.len && wf__output_copy(wf__output_of(loop, c), ws->early.ptr, ws->early.len) < 0)
+        ws->failed = true;
+    if (ws->state == WF__WS_CLOSING) ws->close_deadline = loop->now_ms + WF__WS_CLOSE_WAIT_MS;   /* denied */
+    wf_buf_free(&ws->early);
+}
+
+/* A frame for a connection whose 101 has not gone out yet, from its handshake handler. */
+WF__PRIVATE int wf__ws_early(wf_ws *ws, int opcode, const void *data, size_t len) {
+    if (!pthread_equal(pthread_self(), ws->hs_thread) || ws->gone) return WF_ESTOPPED;
+    uint8_t hdr[14];
+    size_t hn = wf_ws_frame_head(hdr, opcode, true, len, NULL);
+    if (wf_buf_append(&ws->early, hdr, hn) < 0 || wf_buf_append(&ws->early, data, len) < 0) return WF_ENOMEM;
+    return 0;
+}
+
+/* Close a connection whose 101 has not gone out: the close frame follows the 101, then the peer's
+   answer ends it. */
+WF__PRIVATE int wf__ws_early_close(wf_ws *ws, int code, const char *reason) {
+    char pl[125];
+    if (ws->state != WF__WS_OPEN) return WF_ESTOPPED;
+    int rc = wf__ws_early(ws, WF_WS_CLOSE, pl, wf__ws_close_payload(pl, code, reason));
+    if (rc < 0) return rc;
+    ws->state = WF__WS_CLOSING;
+    ws->code = code;
+    return 0;
+}
+
+/* ---- rooms ----
+   A room holds a reference to each member and each member one to the room (in ws->rooms), so
+   whichever goes first, nothing is freed under the other. Lock order: the room's, then the
+   member's. */
+
+struct wf_room {
+    pthread_mutex_t mu;
+    atomic_int refs;            /* the owner's, and one per member */
+    wf_ws **members;
+    int n, cap;
+};
+
+WF_API wf_room *wf_room_new(void) {
+    wf_room *r = (wf_room *)WF_MALLOC(NULL, sizeof *r);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    atomic_init(&r->refs, 1);
+    return r;
+}
+
+WF__PRIVATE void wf__room_unref(wf_room *r) {
+    if (atomic_fetch_sub(&r->refs, 1) != 1) return;
+    pthread_mutex_destroy(&r->mu);
+    WF_FREE(NULL, r->members);
+    WF_FREE(NULL, r);
+}
+
+/* Take room r off ws's list (the room's lock is held). */
+WF__PRIVATE void wf__ws_forget_room(wf_ws *ws, wf_room *r) {
+    pthread_mutex_lock(&ws->mu);
+    for (int i = 0; i < ws->nrooms; i++)
+        if (ws->rooms[i] == r) {
+            ws->rooms[i] = ws->rooms[--ws->nrooms];
+            break;
+        }
+    pthread_mutex_unlock(&ws->mu);
+}
+
+WF_API int wf_room_join(wf_room *r, wf_ws *ws) {
+    int rc = 0;
+    if (!r || !ws) return WF_EINVAL;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->n; i++)
+        if (r->members[i] == ws) goto done;
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 8;
+        wf_ws **m = (wf_ws **)WF_REALLOC(NULL, r->members, (size_t)cap * sizeof *m);
+        if (!m) {
+            rc = WF_ENOMEM;
+            goto done;
+        }
+        r->members = m;
+        r->cap = cap;
+    }
+    pthread_mutex_lock(&ws->mu);
+    if (ws->nrooms == ws->rooms_cap) {
+        int cap = ws->rooms_cap ? ws->rooms_cap * 2 : 2;
+        wf_room **rs = ws->gone ? NULL : (wf_room **)WF_REALLOC(NULL, ws->rooms, (size_t)cap * sizeof *rs);
+        if (rs) {
+            ws->rooms = rs;
+            ws->rooms_cap = cap;
+        }
+    }
+    rc = ws->gone ? WF_ESTOPPED : ws->nrooms == ws->rooms_cap ? WF_ENOMEM : 0;
+    if (rc == 0) {
+        ws->rooms[ws->nrooms++] = r;
+        atomic_fetch_add(&r->refs, 1);
+        wf_ws_retain(ws);
+        r->members[r->n++] = ws;
+    }
+    pthread_mutex_unlock(&ws->mu);
+done:
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+WF_API void wf_room_leave(wf_room *r, wf_ws *ws) {
+    bool found = false;
+    if (!r || !ws) return;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->n && !found; i++)
+        if (r->members[i] == ws) {
+            r->members[i] = r->members[--r->n];
+            wf__ws_forget_room(ws, r);
+            found = true;
+        }
+    pthread_mutex_unlock(&r->mu);
+    if (!found) return;
+    wf_ws_release(ws);
+    wf__room_unref(r);
+}
+
+WF_API void wf_room_free(wf_room *r) {
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    wf_ws **m = r->members;
+    int n = r->n;
+    for (int i = 0; i < n; i++) wf__ws_forget_room(m[i], r);
+    r->members = NULL;
+    r->n = r->cap = 0;
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < n; i++) {
+        wf_ws_release(m[i]);
+        wf__room_unref(r);
+    }
+    WF_FREE(NULL, m);
+    wf__room_unref(r);
+}
+
+WF_API int wf_room_count(wf_room *r) {
+    if (!r) return 0;
+    pthread_mutex_lock(&r->mu);
+    int n = r->n;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* The connection has ended: it leaves every room it was in. */
+WF__PRIVATE void wf__ws_leave_all(wf_ws *ws) {
+    for (;;) {
+        pthread_mutex_lock(&ws->mu);
+        ws->gone = true;
+        wf_room *r = ws->nrooms ? ws->rooms[0] : NULL;
+        if (r) atomic_fetch_add(&r->refs, 1);       /* kept while it is left */
+        pthread_mutex_unlock(&ws->mu);
+        if (!r) break;
+        wf_room_leave(r, ws);
+        wf__room_unref(r);
+    }
+    WF_FREE(NULL, ws->rooms);
+    ws->rooms = NULL;
+    ws->rooms_cap = 0;
+}
+
+/* One loop's share of a broadcast: the frame, and the members that loop owns (each retained). */
+typedef struct wf__cast {
+    wf__post post;
+    wf__rcbuf *frame;
+    int n;
+    wf_ws *to[];
+} wf__cast;
+
+/* Queue the shared frame to ws (its loop's thread). */
+WF__PRIVATE void wf__ws_put_shared(wf_ws *ws, wf__rcbuf *frame) {
+    if (!ws->conn || ws->state != WF__WS_OPEN) return;
+    wf__output *q = wf__ws_output(ws);
+    if (!q || wf__output_shared(q, frame) < 0) {
+        ws->failed = true;
+        wf__ws_arm(ws);
+        return;
+    }
+    ws->last_tx_ms = ws->loop->now_ms;
+    size_t limit = ws->opts->max_queue ? ws->opts->max_queue : (size_t)16 << 20;
+    if (q->pending > limit) {
+        ws->code = WF_WS_POLICY;
+        ws->failed = true;
+        wf__ws_arm(ws);
+        return;
+    }
+    wf__ws_kick(ws);
+}
+
+WF__PRIVATE void wf__cast_run(void *arg) {
+    wf__cast *c = (wf__cast *)arg;
+    for (int i = 0; i < c->n; i++) {
+        wf__ws_put_shared(c->to[i], c->frame);
+        wf_ws_release(c->to[i]);
+    }
+    wf__rcbuf_unref(c->frame);
+    WF_FREE(NULL, c);
+}
+
+/* Hand the members on one loop their share (or queue it here, on that loop's own thread). */
+WF__PRIVATE int wf__cast_send(wf__rcbuf *frame, wf_ws **to, int n) {
+    wf__loop *loop = to[0]->loop;
+    wf__cast *c = (wf__cast *)wf__alloc(wf__size_add(sizeof *c, wf__size_mul((size_t)n, sizeof(wf_ws *))));
+    if (!c) {
+        for (int i = 0; i < n; i++) wf_ws_release(to[i]);
+        return WF_ENOMEM;
+    }
+    c->frame = frame;
+    atomic_fetch_add(&frame->refs, 1);
+    c->n = n;
+    memcpy(c->to, to, (size_t)n * sizeof *to);
+    if (pthread_equal(pthread_self(), loop->owner)) {
+        wf__cast_run(c);
+        return 0;
+    }
+    c->post.fn = wf__cast_run;
+    c->post.arg = c;
+    c->post.heap = false;
+    wf__loop_post_node(loop, &c->post);
+    return 0;
+}
+
+/* The members still open, retained, grouped by loop (sorted by loop address). A member whose
+   handshake this thread is running gets the message after its 101. */
+WF__PRIVATE wf_ws **wf__room_snapshot(wf_room *r, int *n, int frame_op, const void *frame_data,
+                                      size_t frame_len) {
+    pthread_mutex_lock(&r->mu);
+    wf_ws **to = r->n ? (wf_ws **)wf__alloc(wf__size_mul((size_t)r->n, sizeof *to)) : NULL;
+    *n = 0;
+    for (int i = 0; to && i < r->n; i++) {
+        wf_ws *m = r->members[i];
+        if (!m->loop) wf__ws_early(m, frame_op, frame_data, frame_len);   /* its handshake is ours */
+        else if (atomic_load(&m->open)) {
+            wf_ws_retain(m);
+            to[(*n)++] = m;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 1; i < *n; i++)                    /* insertion sort by loop: few loops, runs */
+        for (int k = i; k > 0 && (uintptr_t)to[k - 1]->loop > (uintptr_t)to[k]->loop; k--) {
+            wf_ws *t = to[k];
+            to[k] = to[k - 1];
+            to[k - 1] = t;
+        }
+    return to;
+}
+
+WF__PRIVATE int wf__room_broadcast(wf_room *r, int opcode, const void *data, size_t len) {
+    uint8_t hdr[14];
+    size_t hn = wf_ws_frame_head(hdr, opcode, true, len, NULL);
+    if (!r) return WF_EINVAL;
+    wf__rcbuf *frame = wf__rcbuf_new(wf__size_add(hn, len));
+    if (!frame) return WF_ENOMEM;
+    memcpy(frame->data, hdr, hn);
+    memcpy(frame->data + hn, data, len);
+    int n, rc = 0;
+    wf_ws **to = wf__room_snapshot(r, &n, opcode, data, len);
+    for (int i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && to[j]->loop == to[i]->loop;) j++;
+        if (wf__cast_send(frame, to + i, j - i) < 0) rc = WF_ENOMEM;
+    }
+    WF_FREE(NULL, to);
+    wf__rcbuf_unref(frame);
+    return rc < 0 ? rc : n;
+}
+
+WF_API int wf_room_broadcast_text(wf_room *r, const char *data, size_t len) {
+    if (!wf_utf8_valid(data, len)) return WF_EINVAL;
+    return wf__room_broadcast(r, WF_WS_TEXT, data, len);
+}
+
+WF_API int wf_room_broadcast_binary(wf_room *r, const void *data, size_t len) {
+    return wf__room_broadcast(r, WF_WS_BINARY, data, len);
 }
 
 /* Answer the handshake: the 101 head (with the headers the handler set, in hdrs) into out. */
@@ -9451,6 +9825,7 @@ WF__PRIVATE void wf__ws_ended(wf_ws *ws) {
     while (atomic_load(&ws->senders) > 0) sched_yield();
     ws->conn = NULL;
     ws->state = WF__WS_DONE;
+    wf__ws_leave_all(ws);
     int code = ws->peer_code ? ws->peer_code : ws->code ? ws->code : WF_WS_ABNORMAL;
     if (ws->opts->on_close) ws->opts->on_close(ws, code, ws->peer_reason ? ws->peer_reason : "",
                                                ws->peer_reason_len);
@@ -9460,6 +9835,15 @@ WF__PRIVATE void wf__ws_ended(wf_ws *ws) {
 }
 
 /* ---- routes and the handshake handler ---- */
+
+/* The request is over: a connection it accepted that never opened (refused, or no memory) leaves
+   the rooms it joined and goes. */
+WF__PRIVATE void wf__ws_request_end(wf_req *req) {
+    if (!req->ws.ws) return;
+    wf__ws_leave_all(req->ws.ws);
+    wf_ws_release(req->ws.ws);
+    req->ws.ws = NULL;
+}
 
 WF_API int wf_group_websocket(wf_group *g, const char *pattern, wf_handler h, const wf_ws_opts *opts) {
     static const wf_ws_opts none;
@@ -9476,8 +9860,7 @@ WF_API int wf_websocket(wf_app *app, const char *pattern, wf_handler h, const wf
 /* Refuse a handshake as Starlette does when no route takes it or the handler does not accept: 403,
    no body. A connection it made goes. */
 WF__PRIVATE void wf__ws_refuse(wf_req *req, wf_res *res) {
-    if (req->ws.ws) wf_ws_release(req->ws.ws);
-    req->ws.ws = NULL;
+    wf__ws_request_end(req);
     wf__res_reset(res);
     wf_reply(res, 403, "text/plain", "", 0);
     res->close = true;
@@ -9499,10 +9882,27 @@ WF__PRIVATE bool wf__ws_origin_ok(wf_req *req) {
     return !o->origin_ok || o->origin_ok(req, wf_req_header(req, "Origin"));
 }
 
-/* The request is over: a connection it made and no one took goes. */
-WF__PRIVATE void wf__ws_request_end(wf_req *req) {
-    if (req->ws.ws) wf_ws_release(req->ws.ws);
-    req->ws.ws = NULL;
+
+
+WF_API void wf_ws_deny(wf_req *req, int code, const char *reason) {
+    wf__need_request(req, "wf_ws_deny");
+    wf_ws *ws = req->ws.handshake ? wf_ws_accept(req) : NULL;
+    if (!ws) wf_fail(req, "wf_ws_deny outside a WebSocket handshake (or no memory)");
+    if (wf__ws_early_close(ws, code, reason) == WF_ENOMEM) wf_fail(req, "out of memory denying a WebSocket");
+    wf__guards_unwind(req, req->errors.raise_level);
+    if (req->errors.raise) longjmp(*req->errors.raise, 1);
+    wf__misuse_say("wf_ws_deny", req);
+    abort();
+}
+
+/* The handshake handler raised: a wf_ws_deny answers 101 and its close, anything else goes. */
+WF__PRIVATE void wf__ws_raised(wf_req *req, wf_res *res) {
+    if (req->ws.ws && req->ws.ws->state == WF__WS_CLOSING) {
+        wf__res_reset(res);
+        res->status = 101;
+        return;
+    }
+    wf__ws_request_end(req);
 }
 
 WF_API wf_ws *wf_ws_accept(wf_req *req) {
@@ -9538,6 +9938,8 @@ WF__PRIVATE void wf__ws_deliver(void *arg) {
    either sees the connection gone, or posts to a loop that still exists. */
 WF__PRIVATE int wf__ws_send(wf_ws *ws, int opcode, const void *data, size_t len) {
     if (!ws) return WF_EINVAL;
+    if (!ws->loop && opcode != WF_WS_CLOSE) return wf__ws_early(ws, opcode, data, len);
+    if (!ws->loop) return wf__ws_early_close(ws, (int)len, (const char *)data);
     if (ws->loop && pthread_equal(pthread_self(), ws->loop->owner)) {
         if (!ws->conn || ws->state != WF__WS_OPEN) return WF_ESTOPPED;
         if (opcode == WF_WS_CLOSE) {
@@ -10253,9 +10655,8 @@ WF__PRIVATE void wf__route_request(wf_req *req, wf_res *res) {
             req->errors.raise_level = outer_level;
             if (rt->ws) wf__ws_refuse(req, res);
             else wf__answer_invalid(req, res);
-        } else if (req->ws.ws) {                /* it raised after accepting: the raise's answer */
-            wf_ws_release(req->ws.ws);
-            req->ws.ws = NULL;
+        } else if (rt->ws) {
+            wf__ws_raised(req, res);            /* wf_ws_deny, or a raise's answer */
         }
     }
     req->errors.raise = outer;
@@ -11332,6 +11733,9 @@ WF_API wf_test_client *wf_test_client_new(wf_app *app, const wf_config *cfg) {
 WF_API void wf_test_client_free(wf_test_client *tc) {
     if (!tc) return;
     wf_app *app = tc->srv->app;
+    wf__loop *loop = &tc->srv->loops[0];
+    while (loop->n > 2) wf__conn_close(loop, loop->conns[2]);     /* WebSockets left open */
+    wf__conn_bury(loop);
     wf__server_free(tc->srv);
     wf__app_shutdown(app);              /* as leaving `with TestClient(app)` runs the shutdown */
     WF_FREE(NULL, tc);
@@ -11415,8 +11819,15 @@ WF__PRIVATE int wf__test_parse(const char *b, size_t len, bool closed, bool head
     }
 }
 
-/* Move bytes between the client end and the server until the response is complete. */
-WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, const wf_buf *req, bool head_only,
+/* The test client's server end with descriptor fd, or NULL once it has closed. */
+WF__PRIVATE wf__conn *wf__test_conn(wf__loop *loop, int fd) {
+    for (uint32_t i = 2; i < loop->n; i++)
+        if (loop->conns[i]->fd == fd) return loop->conns[i];
+    return NULL;
+}
+
+/* Move bytes between the client end and the server (end srv) until the response is complete. */
+WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, int srv, const wf_buf *req, bool head_only,
                                   wf_test_res *res) {
     size_t sent = 0;
     wf_buf in = {0};
@@ -11429,7 +11840,8 @@ WF__PRIVATE int wf__test_exchange(wf__loop *loop, int fd, const wf_buf *req, boo
             sent += (size_t)n;
             progress = true;
         }
-        if (loop->n > 2) wf__conn_event(loop, loop->conns[2], POLLIN | POLLOUT);
+        wf__conn *c = wf__test_conn(loop, srv);
+        if (c) wf__conn_event(loop, c, POLLIN | POLLOUT);
         for (;;) {
             if (wf_buf_reserve(&in, 65536) < 0) return WF_ENOMEM;
             n = recv(fd, in.ptr + in.len, 65536, MSG_DONTWAIT);
@@ -11465,10 +11877,11 @@ WF_API int wf_test_request(wf_test_client *tc, const wf_test_req *rq, wf_test_re
     wf__loop_tick(loop);
     wf__conn_add(loop, sv[0], &ss);
     bool head_only = rq->method && strcmp(rq->method, "HEAD") == 0;
-    rc = wf__test_exchange(loop, sv[1], &req, head_only, res);
+    rc = wf__test_exchange(loop, sv[1], sv[0], &req, head_only, res);
     close(sv[1]);                                   /* the server sees the end and lets go */
-    for (int i = 0; i < 100 && loop->n > 2; i++) wf__conn_event(loop, loop->conns[2], POLLIN);
-    while (loop->n > 2) wf__conn_close(loop, loop->conns[2]);
+    wf__conn *c;
+    for (int i = 0; i < 100 && (c = wf__test_conn(loop, sv[0])) != NULL; i++) wf__conn_event(loop, c, POLLIN);
+    if ((c = wf__test_conn(loop, sv[0])) != NULL) wf__conn_close(loop, c);
     wf__conn_bury(loop);
     wf_buf_free(&req);
     return rc;
@@ -11518,6 +11931,202 @@ WF_API void wf_test_res_free(wf_test_res *res) {
     WF_FREE(NULL, res->body);
     res->head = res->body = NULL;
     res->json = NULL;
+}
+
+/* ---- WebSockets through the test client ---- */
+
+struct wf_test_ws {
+    wf_test_client *tc;
+    int fd;                     /* the client's end; the server's is srv_fd */
+    int srv_fd;
+    wf_ws_parser parser;
+    wf_buf in;                  /* received, not yet parsed */
+    size_t in_off;
+    wf_buf text;                /* wf_test_ws_receive_text's copy */
+    int close_code;
+    char close_reason[124];
+    bool close_sent;
+    bool eof;                   /* the server has closed its end */
+};
+
+/* The server's end of w, or NULL once it has closed. */
+WF__PRIVATE wf__conn *wf__test_ws_conn(wf_test_ws *w) {
+    return wf__test_conn(&w->tc->srv->loops[0], w->srv_fd);
+}
+
+/* Let the server run once: posted work, its end of w, timers. Then read what came. */
+WF__PRIVATE bool wf__test_ws_pump(wf_test_ws *w) {
+    wf__loop *loop = &w->tc->srv->loops[0];
+    wf__conn *c = wf__test_ws_conn(w);
+    bool progress = false;
+    wf__loop_tick(loop);
+    wf__loop_wake_drain(loop, false);
+    if (c) wf__conn_event(loop, c, POLLIN | POLLOUT);
+    wf__timers(loop);
+    wf__conn_bury(loop);
+    for (;;) {
+        if (wf_buf_reserve(&w->in, 65536) < 0) break;
+        ssize_t n = recv(w->fd, w->in.ptr + w->in.len, 65536, MSG_DONTWAIT);
+        if (n <= 0) {
+            w->eof = w->eof || n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+            break;
+        }
+        w->in.len += (size_t)n;
+        progress = true;
+    }
+    return progress;
+}
+
+/* Send a frame (masked, as a client must). */
+WF__PRIVATE int wf__test_ws_frame(wf_test_ws *w, int opcode, const void *data, size_t len) {
+    wf_buf f = {0};
+    uint8_t mask[4];
+    if (wf_random(mask, 4) < 0) memcpy(mask, "\x12\x34\x56\x78", 4);
+    int rc = opcode == WF_WS_CLOSE ? wf_ws_close_frame(&f, (int)len, (const char *)data, mask)
+                                   : wf_ws_frame(&f, opcode, true, data, len, mask);
+    for (size_t sent = 0, idle = 0; rc == 0 && sent < f.len && idle < 100000;) {
+        ssize_t n = send(w->fd, f.ptr + sent, f.len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) sent += (size_t)n;
+        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) rc = WF_ESYS;
+        idle = n > 0 ? 0 : idle + 1;
+        wf__test_ws_pump(w);                    /* the server reads while we write */
+    }
+    wf__test_ws_pump(w);
+    wf_buf_free(&f);
+    return rc;
+}
+
+WF_API wf_test_ws *wf_test_ws_connect(wf_test_client *tc, const char *path, const char *const *headers,
+                                      int *status) {
+    static const char *const hs[] = {"Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="};
+    const char *all[64];
+    int n = 0, sv[2];
+    for (int i = 0; i < 4; i++) all[n++] = hs[i];
+    for (const char *const *h = headers; h && *h && n < 63; h++) all[n++] = *h;
+    all[n] = NULL;
+    if (status) *status = -1;
+    wf_test_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.path = path;
+    rq.headers = all;
+    wf_buf req = {0};
+    wf_test_ws *w = (wf_test_ws *)WF_MALLOC(NULL, sizeof *w);
+    if (!w || wf__test_build(&rq, &req) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+        WF_FREE(NULL, w);
+        wf_buf_free(&req);
+        return NULL;
+    }
+    memset(w, 0, sizeof *w);
+    w->tc = tc;
+    w->fd = sv[1];
+    w->srv_fd = sv[0];
+    w->parser.client = true;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = AF_UNIX;
+    wf__loop *loop = &tc->srv->loops[0];
+    wf__loop_tick(loop);
+    wf__conn_add(loop, sv[0], &ss);
+    int st = -1;
+    if (send(w->fd, req.ptr, req.len, MSG_NOSIGNAL) == (ssize_t)req.len)
+        for (int idle = 0; idle < 1000 && st < 0;) {
+            idle = wf__test_ws_pump(w) ? 0 : idle + 1;
+            char *e = NULL;
+            for (size_t k = 0; k + 4 <= w->in.len && !e; k++)
+                if (memcmp(w->in.ptr + k, "\r\n\r\n", 4) == 0) e = w->in.ptr + k;
+            if (e) st = w->in.len > 12 ? atoi(w->in.ptr + 9) : 0;
+            if (e && st == 101) w->in_off = (size_t)(e + 4 - w->in.ptr);     /* frames follow */
+            if (!e && w->eof) break;
+        }
+    wf_buf_free(&req);
+    if (status) *status = st;
+    if (st == 101) return w;
+    wf_test_ws_free(w);
+    return NULL;
+}
+
+WF_API int wf_test_ws_send_text(wf_test_ws *w, const char *text) {
+    if (w->close_code || w->close_sent || w->eof) return WF_ESTOPPED;
+    return wf__test_ws_frame(w, WF_WS_TEXT, text, strlen(text));
+}
+
+WF_API int wf_test_ws_send_binary(wf_test_ws *w, const void *data, size_t len) {
+    if (w->close_code || w->close_sent || w->eof) return WF_ESTOPPED;
+    return wf__test_ws_frame(w, WF_WS_BINARY, data, len);
+}
+
+WF_API int wf_test_ws_receive(wf_test_ws *w, const char **data, size_t *len, int timeout_ms) {
+    int64_t until = wf__mono_us() / 1000 + (timeout_ms > 0 ? timeout_ms : 5000);
+    for (;;) {
+        while (w->in_off < w->in.len) {
+            wf_ws_event ev;
+            w->in_off += wf_ws_parse(&w->parser, w->in.ptr + w->in_off, w->in.len - w->in_off, &ev);
+            if (ev.opcode == WF_WS_TEXT || ev.opcode == WF_WS_BINARY) {
+                *data = ev.data;
+                *len = ev.len;
+                return ev.opcode;
+            }
+            if (ev.opcode == WF_WS_PING) wf__test_ws_frame(w, WF_WS_PONG, ev.data, ev.len);
+            if (ev.opcode == WF_WS_CLOSE || ev.fail) {
+                w->close_code = ev.fail ? WF_WS_ABNORMAL : ev.code;
+                snprintf(w->close_reason, sizeof w->close_reason, "%.*s", (int)ev.len,
+                         ev.data ? ev.data : "");
+                if (!w->close_sent && !ev.fail) wf__test_ws_frame(w, WF_WS_CLOSE, NULL, (size_t)ev.code);
+                w->close_sent = true;
+            }
+        }
+        if (w->in_off == w->in.len) w->in.len = w->in_off = 0;
+        if (!w->close_code && w->eof) w->close_code = WF_WS_ABNORMAL;    /* gone without a close */
+        if (w->close_code) return 0;
+        if (!wf__test_ws_pump(w) && wf__mono_us() / 1000 >= until) return WF_EPARTIAL;
+        if (w->in.len == 0) {
+            struct pollfd p = {w->fd, POLLIN, 0};
+            poll(&p, 1, 1);                     /* another thread may be sending: wait a little */
+        }
+    }
+}
+
+WF_API const char *wf_test_ws_receive_text(wf_test_ws *w) {
+    const char *d;
+    size_t n;
+    if (wf_test_ws_receive(w, &d, &n, 0) <= 0) return NULL;
+    w->text.len = 0;
+    if (wf_buf_append(&w->text, d, n) < 0) return NULL;
+    return wf_buf_cstr(&w->text);
+}
+
+WF_API int wf_test_ws_close(wf_test_ws *w, int code, const char *reason) {
+    const char *d;
+    size_t n;
+    if (!w->close_sent && !w->close_code) {
+        w->close_sent = true;
+        wf__test_ws_frame(w, WF_WS_CLOSE, reason, (size_t)code);
+    }
+    while (!w->close_code && wf_test_ws_receive(w, &d, &n, 5000) > 0) {
+    }
+    return w->close_code;
+}
+
+WF_API int wf_test_ws_close_code(const wf_test_ws *w) { return w->close_code; }
+WF_API const char *wf_test_ws_close_reason(const wf_test_ws *w) { return w->close_reason; }
+
+WF_API void wf_test_ws_free(wf_test_ws *w) {
+    if (!w) return;
+    close(w->fd);                               /* the server sees the end and lets go */
+    wf__loop *loop = &w->tc->srv->loops[0];
+    for (int i = 0; i < 100 && wf__test_ws_conn(w); i++) {
+        wf__loop_tick(loop);
+        wf__conn_event(loop, wf__test_ws_conn(w), POLLIN);
+    }
+    wf__conn *c = wf__test_ws_conn(w);
+    if (c) wf__conn_close(loop, c);
+    wf__conn_bury(loop);
+    wf_ws_parser_free(&w->parser);
+    wf_buf_free(&w->in);
+    wf_buf_free(&w->text);
+    WF_FREE(NULL, w);
 }
 
 WF_API int wf_test_main(int argc, char **argv) {

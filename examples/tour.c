@@ -1,7 +1,8 @@
 /* tour.c - a FastAPI app ported to C route for route, a tour of what webfw.h offers in FastAPI's
    terms: dependencies (a cached settings dependency, a database session closed after the response as
    a `yield` dependency is, chains of them, a class-style query dependency), a validated JSON body, a
-   blocking route (FastAPI's plain `def`) on the worker pool, and background tasks that append to a log.
+   blocking route (FastAPI's plain `def`) on the worker pool, background tasks that append to a log,
+   and WebSockets: an echo, a chat room through the built-in connection manager, a token check.
    tests/diff/reference_app.py is the same app written for FastAPI; `make test` sends both the same
    raw requests and compares the answers (tests/diff/compare.py).
    `make run` starts it. PORT (default 8000), HOST (default 127.0.0.1), TASK_LOG (default ./log.txt). */
@@ -243,6 +244,93 @@ static void process(wf_req *req, wf_res *res) {
     wf_reply_json(res, 200, "{s:s}", "status", "processing");
 }
 
+/* ---- WebSockets ---- */
+
+/* WS /ws: "Echo: <text>". A binary message is refused (1003), as receive_text would. */
+static void echo_message(wf_ws *ws, int opcode, const char *data, size_t len) {
+    char *out = malloc(len + 7);
+    if (opcode != WF_WS_TEXT || !out) {
+        free(out);
+        wf_ws_close(ws, opcode != WF_WS_TEXT ? WF_WS_UNSUPPORTED : WF_WS_INTERNAL_ERROR, NULL);
+        return;
+    }
+    memcpy(out, "Echo: ", 6);
+    memcpy(out + 6, data, len);
+    wf_ws_send_text(ws, out, len + 6);
+    free(out);
+}
+
+static const wf_ws_opts echo_ws = {.on_message = echo_message};
+
+static void ws_echo(wf_req *req, wf_res *res) {
+    (void)res;
+    wf_ws_accept(req);
+}
+
+/* WS /ws/{client_id}: the chat. The room lives as long as the server (an app-scoped dependency
+   makes it once and frees it at shutdown); a connection leaves it when it closes. */
+static void free_room(void *room) { wf_room_free(room); }
+
+WF_DEPENDENCY_APP(wf_room *, chat_room) {
+    wf_room *room = wf_room_new();
+    if (!room) wf_fail(req, "out of memory");
+    wf_defer(req, free_room, room);
+    return room;
+}
+
+typedef struct member {
+    long long id;
+    wf_room *room;
+} member;
+
+static void chat_message(wf_ws *ws, int opcode, const char *data, size_t len) {
+    const member *m = wf_ws_user(ws);
+    char head[40];
+    int n = snprintf(head, sizeof head, "Client %lld: ", m->id);
+    char *out = malloc((size_t)n + len);
+    if (opcode != WF_WS_TEXT || !out) {
+        free(out);
+        wf_ws_close(ws, opcode != WF_WS_TEXT ? WF_WS_UNSUPPORTED : WF_WS_INTERNAL_ERROR, NULL);
+        return;
+    }
+    memcpy(out, head, (size_t)n);
+    memcpy(out + n, data, len);
+    wf_room_broadcast_text(m->room, out, (size_t)n + len);
+    free(out);
+}
+
+static const wf_ws_opts chat_ws = {.on_message = chat_message};
+
+static void ws_chat(wf_req *req, wf_res *res) {
+    (void)res;
+    long long id = wf_param_int(req, WF_IN_PATH, "client_id", "");
+    if (wf_invalid(req)) return;                    /* not accepted: 403, as FastAPI */
+    member *m = malloc(sizeof *m);
+    wf_ws *ws = m ? wf_ws_accept(req) : NULL;
+    if (!ws) {
+        free(m);
+        wf_fail(req, "out of memory");
+    }
+    m->id = id;
+    m->room = WF_DEPENDS(req, chat_room);
+    wf_ws_set_user(ws, m, free);
+    wf_room_join(m->room, ws);
+}
+
+/* WS /ws-auth?token=: the seed's token dependency. No token closes with 1008 (policy violation);
+   any token, even empty, opens an echo. */
+WF_DEPENDENCY(const char *, ws_token) {
+    wf_str token = wf_param(req, WF_IN_QUERY, "token");
+    if (!token.ptr) wf_ws_deny(req, WF_WS_POLICY, "token required");
+    return wf_req_strdup(req, token);
+}
+
+static void ws_auth(wf_req *req, wf_res *res) {
+    (void)res;
+    WF_DEPENDS(req, ws_token);
+    wf_ws_accept(req);
+}
+
 /* The app: every route of the tour. Tests build it through the test client. */
 wf_app *tour_app(void);
 wf_app *tour_app(void) {
@@ -258,6 +346,9 @@ wf_app *tour_app(void) {
     wf_get(app, "/async-endpoint", async_endpoint);
     wf_post(app, "/send-notification/", send_notification);
     wf_post(app, "/process/", process);
+    wf_websocket(app, "/ws", ws_echo, &echo_ws);
+    wf_websocket(app, "/ws/{client_id}", ws_chat, &chat_ws);
+    wf_websocket(app, "/ws-auth", ws_auth, &echo_ws);
     return app;
 }
 
