@@ -269,6 +269,48 @@
    A task counts from wf_add_task until it has run. The test client runs blocking routes and tasks
    inline, without the bound. Shutdown gives requests and tasks one grace period, from wf_stop.
 
+   ON WEBSOCKETS
+   =============
+       static void on_message(wf_ws *ws, int opcode, const char *data, size_t len) {
+           wf_ws_send_text(ws, data, len);                        // echo (text messages)
+       }
+       static const wf_ws_opts echo = {.on_message = on_message};
+       static void ws(wf_req *req, wf_res *res) { wf_ws_accept(req); }
+       ...  wf_websocket(app, "/ws", ws, &echo);
+   A WebSocket route is a handler for the handshake request, which runs like any request (middleware,
+   group dependencies, parameters, wf_raise), and callbacks for what follows. The handshake must be a
+   GET with Upgrade: websocket, Connection: upgrade (token lists, any case), a 16-byte base64
+   Sec-WebSocket-Key and Sec-WebSocket-Version 13: another version is 426 with Sec-WebSocket-Version,
+   anything else wrong 400, HTTP/1.0 or a body 400 (checked before routing, as uvicorn does). A path
+   with no WebSocket route is 403 (Starlette's answer) and a plain GET on a WebSocket route 404. The
+   handler accepts with wf_ws_accept; returning without it, or a failed parameter, is 403; wf_raise is
+   its status; wf_ws_deny(req, 1008, ...) answers 101 and closes with the code (the tour's /ws-auth).
+   Subprotocols: the route lists them, the first the client offers that is listed is chosen.
+   permessage-deflate is not offered back (messages go uncompressed).
+   Frames follow RFC 6455 strictly (wf_ws_parse): client frames must be masked, RSV bits, reserved
+   opcodes, non-minimal lengths, long or fragmented control frames and continuation errors close the
+   connection with 1002, bad UTF-8 in a text message with 1007 at the first bad byte (fragments
+   included), a message past max_message (16 MiB) with 1009 as soon as a frame head announces it.
+   A whole frame is unmasked in place and handed over without a copy; fragments are joined. Pings are
+   answered with the same payload, pongs are ignored, data after a close is ignored. A close is
+   answered with the peer's code, and then the server closes TCP first. wf_ws_close starts the
+   closing handshake (5 s for the answer), shutdown sends 1001 to every connection within the grace
+   period, idle_timeout_ms (60 s) closes a silent peer with 1001, ping_interval_ms (off) pings it.
+   on_close runs once per connection with the code (see wf_ws_opts); the cleanups (wf_defer) of the
+   handshake request run after it, when the socket closes (at shutdown too), as the code after a
+   dependency's `yield` runs when FastAPI's WebSocket endpoint returns.
+   Sending: wf_ws_send_text/_binary copy the message. On the connection's loop thread the frame goes
+   into its output at once; from any other thread it is handed to that loop (the messages of one
+   thread arrive in order). A handle is valid until its on_close returns; wf_ws_retain keeps it past
+   that for another thread, whose sends then return WF_ESTOPPED, never touch freed memory. A peer that
+   does not read is bounded by max_queue (16 MiB of unsent frames): past it, it is dropped.
+   Rooms (wf_room) are FastAPI's ConnectionManager built in: join, leave (automatic at close), count,
+   and broadcast from any thread. A broadcast encodes the frame once into one shared buffer, hands
+   each loop thread one list of its members, and every member's output refers to the same bytes; a
+   slow member hits its own max_queue and never holds up the others. Memory per idle WebSocket: the
+   connection (as HTTP's) plus about 400 bytes of state; nothing is buffered between messages.
+   Testing: wf_test_ws_connect(client, "/ws", headers, &status) opens one through the test client.
+
    ON CRYPTO AND TOKENS
    ====================
    SHA-1 (for the WebSocket handshake), SHA-256 (with the x86 SHA extensions when the CPU has them,
@@ -312,7 +354,8 @@
    THREADS
    =======
    Handlers run on the loop thread that owns the connection; they must not block. wf_stop may be called
-   from any thread and from a signal handler; nothing else is thread-safe unless its comment says so.
+   from any thread and from a signal handler; wf_run_on_loop, the WebSocket sends and closes, and the
+   room calls from any thread; nothing else is thread-safe unless its comment says so.
    Each wf_app serves at most one wf_run/wf_start at a time.
 */
 /* The implementation needs POSIX and Linux extensions (accept4, eventfd); this only takes effect when
