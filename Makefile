@@ -3,7 +3,8 @@
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
 #   make test     the layering and line-length checks; the whole suite built with gcc (also run under
 #                 a decimal-comma locale), with clang, with the portable code paths (poll(), SHA-256 in
-#                 C), with ASan+UBSan and with TSan; and the tour against FastAPI itself
+#                 C), with ASan+UBSan and with TSan; the tour against FastAPI itself; and outside
+#                 WebSocket clients against bench_app (make test-ws: Autobahn's cases, python, node)
 #   make fuzz     libFuzzer on each parser and on the loop (FUZZ_TARGETS: http route json tokens app
 #                 loop) for FUZZ_SECONDS (default 60) each
 #   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
@@ -117,6 +118,18 @@ test-tsan: $(B)/tsan/tests
 test-diff: $(B)/tour
 	/usr/bin/python3 tests/diff/compare.py
 
+# outside WebSocket clients against bench_app's WS /ws-echo on a free port of 127.0.0.1 (tests/ws/run.py):
+# Autobahn|Testsuite's cases over raw frames (WS_FULL=1: all of section 9), Debian's python3-websockets,
+# and the npm ws package pinned by tests/ws/package-lock.json, which npm ci installs in build/ws-node
+.PHONY: test-ws
+test-ws: deps $(B)/bench_app $(B)/ws-node/node_modules/ws/package.json
+	/usr/bin/python3 tests/ws/run.py $(B)/bench_app --node-path $(B)/ws-node/node_modules $(if $(WS_FULL),--full)
+$(B)/ws-node/node_modules/ws/package.json: tests/ws/package.json tests/ws/package-lock.json
+	@mkdir -p $(B)/ws-node
+	cp tests/ws/package.json tests/ws/package-lock.json $(B)/ws-node/
+	cd $(B)/ws-node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # the tests that read or write numbers, under a decimal-comma locale as a program that calls
 # setlocale(LC_ALL, "") would run them: at start-up tests/test_locale.c sets the locale WF_TEST_LOCALE
 # names, and stops the run if it is missing (deps generates it) or its decimal point is not a comma
@@ -143,6 +156,7 @@ test: deps
 	$(MAKE) --no-print-directory test-gcc
 	$(MAKE) --no-print-directory test-locale
 	$(MAKE) --no-print-directory test-diff
+	$(MAKE) --no-print-directory test-ws
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-poll
 	$(MAKE) --no-print-directory test-asan

@@ -23,6 +23,9 @@ case "$1" in
         /usr/bin/python3 -c 'import bcrypt' 2>/dev/null || need="$need python3-bcrypt"
         # a strict outside WebSocket client
         /usr/bin/python3 -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
+        # and the npm ws package as another (make test-ws: npm ci installs it in build/ws-node)
+        want node nodejs
+        want npm npm
         # the reference the tour is compared with (tests/diff): FastAPI 0.92 under uvicorn
         /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need="$need python3-fastapi python3-uvicorn"
         # NIST CAVP SHA vectors (SHAxShortMsg.rsp, SHAxLongMsg.rsp)
