@@ -1,6 +1,7 @@
 # webfw.h - build, test, run, fuzz and benchmark.
 #   make          examples, the README's code and tests, warning-free under gcc and clang
 #   make run      start the tour app (examples/tour.c) on PORT (default 8000)
+#   make chat     start the browser chat (examples/chat.c) on PORT (default 8000)
 #   make test     the layering and line-length checks; the whole suite built with gcc (also run under
 #                 a decimal-comma locale), with clang, with the portable code paths (poll(), SHA-256 in
 #                 C), with ASan+UBSan and with TSan; the tour against FastAPI itself; and outside
@@ -19,18 +20,19 @@ LIBS := -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 TEST_SRC := tests/impl.c tests/util.c tests/vectors.c $(wildcard tests/test_*.c)
-TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c examples/notes.c
-EXAMPLES := hello bench_app tour tokens notes
+TEST_DEPS := $(TEST_SRC) tests/util.h tests/vectors.h webfw.h examples/tour.c examples/bench_app.c examples/notes.c \
+             examples/chat.c
+EXAMPLES := hello bench_app tour tokens notes chat
 
-.PHONY: all run test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
+.PHONY: all run chat test test-gcc test-clang test-poll test-asan test-tsan test-diff compile-checks deps fuzz bench clean
 .PHONY: examples readme lint check-layers check-lines
 all: examples $(B)/gcc/tests $(B)/clang/tests compile-checks
 
-# ---- examples: hello (the Quick Start), the tour (make run), bench_app (make bench), tokens. Each
-# is built with gcc and clang under WARN and with a bare `cc x.c -lpthread`, and is compiled once
-# without webfw.h's implementation (WF__IMPL_INCLUDED is its include guard), whose #includes would
-# otherwise stand in for the system headers the example uses. And every ```c block of README.md
-# compiles (tests/readme_code.sh) ----
+# ---- examples: hello (the Quick Start), the tour (make run), the chat (make chat), bench_app (make
+# bench), tokens, notes. Each is built with gcc and clang under WARN and with a bare `cc x.c -lpthread`,
+# and is compiled once without webfw.h's implementation (WF__IMPL_INCLUDED is its include guard), whose
+# #includes would otherwise stand in for the system headers the example uses. And every ```c block of
+# README.md compiles (tests/readme_code.sh) ----
 examples: $(foreach e,$(EXAMPLES),$(B)/$(e) $(B)/clang/$(e) $(B)/plain/$(e)) readme
 
 $(B)/%: examples/%.c webfw.h
@@ -54,6 +56,9 @@ $(B)/readme/.built: README.md webfw.h tests/readme_code.sh
 
 run: $(B)/tour
 	PORT=$(PORT) ./$(B)/tour
+
+chat: $(B)/chat
+	PORT=$(PORT) ./$(B)/chat
 
 # ---- tests: one binary per compiler/sanitizer, plus the harness's helper ----
 $(B)/gcc/tests: $(TEST_DEPS) $(B)/gcc/harness_helper
