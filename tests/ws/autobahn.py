@@ -21,8 +21,9 @@ into two frames at every byte position, in one-octet frames and as one frame wri
 octet; for an invalid sequence the server must fail the connection (1007, or drop TCP) as soon as
 it has the first invalid byte: only that much is sent before waiting for the close, and a close
 that needs the rest of the message is NON-STRICT. Section 9 (large messages up to 16 MiB) runs a
-reduced set unless --full. Section X holds webfw's own checks of RFC 6455 rules Autobahn does not
-probe (unmasked frames, length encodings, the 16 MiB message limit).
+reduced set unless --full. Section X holds webfw's own checks of what Autobahn does not probe
+(unmasked frames, length encodings, the 16 MiB message limit, many messages on one connection,
+pipelining, a peer slow to read; XDESC describes each).
 
 Both JSON files beside this one come from crossbario/autobahn-testsuite (Apache License 2.0, see
 LICENSE.autobahn-testsuite beside this file; copied from shared/vectors/websocket/); so do the
@@ -986,7 +987,29 @@ def section_x():
         CaseBig("X.12", 16 << 20, False, frag=3 << 20, chop=1 << 16),
         Case("X.13", *reuse_steps(), clean(), 1000),
         Case("X.14", *pipelined_steps(), clean()),
+        CaseSlowReader("X.15"),
     ]
+
+
+class CaseSlowReader(Case):
+    """A 6 MiB message and our close in one write, then nothing read for 0.5 s (the echo fills the
+    socket buffers): then the echo, the close answer and the end of TCP must all come."""
+
+    def __init__(self, cid):
+        Case.__init__(self, cid, [], [], clean(), timeout=20.0)
+
+    def run(self, target):
+        p = binary_payload(6 << 20)
+        c = Conn(target, self.timeout)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c.closed_by_me, c.sent_close = True, True
+        c.sock.settimeout(10)
+        c.sock.sendall(frame(2, p) + frame(8, close_payload(1000)))
+        c.sock.setblocking(False)
+        time.sleep(0.5)
+        c.wait(lambda: c.server_close is not None or c.eof, 10)
+        c.finish()
+        return grade(c, {OK: [msg(p, True)]}, True, (1000,), True)
 
 
 def fragments(op, p, size):
@@ -1041,6 +1064,7 @@ XDESC = {
     "X.12": "16 MiB text (the limit) in 3 MiB fragments written in 64 KiB chops: echoed byte for byte.",
     "X.13": "Nine messages of 0 bytes to 1 MiB, whole and fragmented, on one connection in 1000-byte chops.",
     "X.14": "300 messages and pings in one write: every echo and pong, in order.",
+    "X.15": "A 6 MiB message and a close, then 0.5 s without reading: the echo, the close, the end of TCP.",
 }
 
 
@@ -1094,8 +1118,8 @@ def main():
         cases = [c for c in cases if fnmatch.fnmatch(c.id, args.k) or c.id.startswith(args.k)]
 
     t_start = time.monotonic()
-    small = [c for c in cases if not isinstance(c, (CaseBig, CaseStream, CaseLimit))]
-    big = [c for c in cases if isinstance(c, (CaseBig, CaseStream, CaseLimit))]
+    small = [c for c in cases if not isinstance(c, (CaseBig, CaseStream, CaseLimit, CaseSlowReader))]
+    big = [c for c in cases if isinstance(c, (CaseBig, CaseStream, CaseLimit, CaseSlowReader))]
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max(1, args.j)) as pool:
         futs = {c.id: pool.submit(run_case, target, c) for c in small}

@@ -8,8 +8,11 @@ outside WebSocket clients against it, each with a time limit:
   python     tests/ws/client_python.py: Debian's python3-websockets
   node       tests/ws/client_node.js: the npm ws package (found in --node-path, a node_modules folder)
 
-Then the server is stopped with SIGTERM and must exit 0 within 10 s; its output must hold no
-sanitizer report (AddressSanitizer, UBSan's "runtime error:", LeakSanitizer, ThreadSanitizer).
+Then the server is stopped with SIGTERM while three WebSocket connections are open (one idle, one
+inside a fragmented message, one that never answers): each must get a close frame 1001 at once, the
+two that answer it must be ended at once, the third within the close wait (5 s), and the server must
+exit 0 within 10 s. Its output must hold no sanitizer report (AddressSanitizer, UBSan's "runtime
+error:", LeakSanitizer, ThreadSanitizer).
 Exits 1 if any client failed, timed out, or the server crashed, hung or reported; the server's log is
 kept then (its path is printed first).
 """
@@ -24,6 +27,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True      # shutdown() imports autobahn.py
 PY = "/usr/bin/python3"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                    "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
@@ -54,6 +58,48 @@ def start(server, log):
             proc.wait()
             sys.exit("%s did not listen on port %d within 15 s" % (server, port))
     sys.exit("%s did not start (port taken, or it exits at once: see its output)" % server)
+
+
+def shutdown(proc, port):
+    """SIGTERM with connections open: what went wrong, or nothing."""
+    sys.path.insert(0, HERE)
+    import autobahn as ab
+    target = ab.Target(port, "/ws-echo")
+    try:
+        conns = {name: ab.Conn(target, 20) for name in ("idle", "mid-message", "deaf")}
+    except (ab.CaseError, OSError) as e:
+        return ["shutdown: could not connect: %s" % e]
+    conns["mid-message"].send(ab.frame(1, b"half a message", fin=False))
+    conns["mid-message"].wait(lambda: False, 0.2)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    problems = []
+    for name, c in conns.items():
+        c.wait(c.closed, 3)
+        if c.server_close is None or c.server_close[0] != 1001 or c.violations or c.events:
+            problems.append("shutdown: %s connection got %s%s%s, not close 1001" % (
+                name, "close %s" % (c.server_close,) if c.server_close else "no close frame",
+                "; events %s" % ab.show(c.events) if c.events else "", "; " + "; ".join(c.violations)
+                if c.violations else ""))
+    for name in ("idle", "mid-message"):
+        c = conns[name]
+        c.send_close(ab.close_payload(1001))
+        if not c.wait(lambda: c.eof, 3):
+            problems.append("shutdown: the %s connection was not ended after the closing handshake" % name)
+    deaf = conns["deaf"]
+    if not deaf.wait(lambda: deaf.eof, 8):
+        problems.append("shutdown: the connection that did not answer was still open after 8 s")
+    try:
+        rc = proc.wait(max(1, 10 - (time.monotonic() - t0)))
+        if rc != 0:
+            problems.append("shutdown: the server exited with %s" % rc)
+    except subprocess.TimeoutExpired:
+        problems.append("shutdown: the server did not exit within 10 s of SIGTERM")
+    for c in conns.values():
+        c.sock.close()
+    print("== shutdown with 3 connections open: %s in %.1f s" % ("ok" if not problems else "FAILED",
+                                                                 time.monotonic() - t0), flush=True)
+    return problems
 
 
 def main():
@@ -94,6 +140,8 @@ def main():
             if proc.poll() is not None:
                 failed.append("the server exited during %s (rc %s)" % (name, proc.returncode))
                 break
+        if proc.poll() is None:
+            failed += shutdown(proc, port)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -104,7 +152,7 @@ def main():
                 proc.wait()
                 failed.append("the server did not stop within 10 s of SIGTERM")
         log.close()
-    if proc.returncode not in (0, None) and not any("exited" in f for f in failed):
+    if proc.returncode not in (0, None) and not any("exit" in f for f in failed):
         failed.append("the server exited with %s after SIGTERM" % proc.returncode)
     out = open(log_path, "rb").read().decode("utf-8", "replace")
     reports = [line for line in out.splitlines() if any(m in line for m in SANITIZER_MARKS)]
