@@ -50,9 +50,12 @@ def start(server, log):
         while time.monotonic() < end and proc.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return proc, port
             except OSError:
                 time.sleep(0.05)
+                continue
+            time.sleep(0.2)             # still running: the listener is ours, not another's
+            if proc.poll() is None:
+                return proc, port
         if proc.poll() is None:
             proc.kill()
             proc.wait()
