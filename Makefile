@@ -7,7 +7,7 @@
 #                 C), with ASan+UBSan and with TSan; the tour against FastAPI itself; and outside
 #                 WebSocket clients against bench_app (make test-ws: Autobahn's cases, python, node)
 #   make fuzz     libFuzzer on each parser and on the loop (FUZZ_TARGETS: http route json tokens app
-#                 loop) for FUZZ_SECONDS (default 60) each
+#                 loop ws) for FUZZ_SECONDS (default 60) each
 #   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
 
 PORT ?= 8000
@@ -168,7 +168,7 @@ test: deps
 	$(MAKE) --no-print-directory test-tsan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route json tokens app loop
+FUZZ_TARGETS := http route json tokens app loop ws
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -205,6 +205,22 @@ $(B)/fuzz/corpus_app/.seeded:
 	printf '\001/json\nContent-Type: application/json\n\n{"name":"x","price":"1.5","qty":2}' > $(@D)/c
 	printf '\010/stream?n=5\n\n' > $(@D)/d; printf '\003/api/items/7/?fail=1\n\n' > $(@D)/e
 	printf '\002/echo\n\nhello' > $(@D)/f; printf '\000/blocking/5?limit=3\n\n' > $(@D)/g
+	@touch $@
+
+# fuzz_ws: 3 control bytes (flags: client, message limit; two piece sizes; see the file), then frames:
+# RFC 6455's masked "Hello" and ping, fragments with a ping between, a server's unmasked frames, UTF-8
+# text and a close reason, a message over the limit, text failing inside a fragment
+$(B)/fuzz/corpus_ws/.seeded:
+	@mkdir -p $(@D)
+	printf "\000\000\000\201\205\067\372\041\075\177\237\115\121\130\211\205\067\372\041\075\177\237\115\121\130\
+	\210\202\000\000\000\000\003\350" > $(@D)/a
+	printf "\000\003\001\001\203\000\000\000\000Hel\211\200\000\000\000\000\200\202\000\000\000\000lo\
+	\202\376\000\176\001\002\003\004%0126d" 0 > $(@D)/b
+	printf "\001\000\000\201\005Hello\001\003Hel\212\000\200\002lo\202\002\377\376\210\002\003\350" > $(@D)/c
+	printf "\002\007\000\201\213\000\000\000\000\316\272\341\275\271\317\203\316\274\316\265\
+	\210\205\000\000\000\000\003\350bye" > $(@D)/d
+	printf "\006\001\000\201\213\000\000\000\000hello world" > $(@D)/e
+	printf "\000\002\000\001\204\000\000\000\000ab\355\240\200\202\000\000\000\000\200\200" > $(@D)/f
 	@touch $@
 
 # fuzz_loop: 4 control bytes (flags, segment sizes; see the file), then what goes on the connection: h2o's

@@ -1332,7 +1332,8 @@ struct wf_ws_opts {
                                                        Origin, as Starlette */
     uint64_t max_message;       /* longest message received, default 16 MiB: longer is closed 1009 */
     size_t max_queue;           /* bytes queued to a peer that does not read them, default 16 MiB:
-                                   past it the connection is dropped (on_close gets 1008) */
+                                   a frame sent while more wait drops the connection (on_close gets
+                                   1008); a message of any size goes to a peer that reads */
     int ping_interval_ms;       /* send a ping after this long without traffic; default 0: none */
     int idle_timeout_ms;        /* close (1001) after this long without a frame from the peer,
                                    default 60000; a pong counts, so pings keep a live peer open */
@@ -9235,6 +9236,13 @@ WF_API size_t wf_ws_parse(wf_ws_parser *p, char *buf, size_t len, wf_ws_event *e
 
 WF_API void wf_ws_parser_free(wf_ws_parser *p) { wf_buf_free(&p->msg); }
 
+/* Between messages, let go of the buffer the last one was joined in (an idle connection keeps none). */
+WF__PRIVATE void wf__ws_parser_trim(wf_ws_parser *p) {
+    if (!p->reset && (p->msg_op || p->msg.len)) return;         /* a message is being joined */
+    p->reset = false;
+    wf_buf_free(&p->msg);
+}
+
 WF_API size_t wf_ws_frame_head(uint8_t hdr[14], int opcode, bool fin, uint64_t len, const uint8_t *mask) {
     size_t n = 2;
     hdr[0] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
@@ -9448,8 +9456,18 @@ WF__PRIVATE void wf__ws_kick(wf_ws *ws) {
     if (fr < 0) {
         ws->failed = true;
         wf__ws_arm(ws);
+    } else if (fr == 0) {                               /* all sent: an idle connection holds nothing */
+        wf__output_free(c->out);
+        WF_FREE(NULL, c->out);
+        c->out = NULL;
     }
     wf__conn_watch(ws->loop, c, true, fr == 1);
+}
+
+/* Was ws's queue already past max_queue before a frame was added (pending bytes then)? A message of
+   any size accepted goes to a peer that reads; the unsent bytes stay under max_queue + one frame. */
+WF__PRIVATE bool wf__ws_queue_full(const wf_ws *ws, size_t pending) {
+    return pending > (ws->opts->max_queue ? ws->opts->max_queue : (size_t)16 << 20);
 }
 
 /* Queue one frame on ws's connection (loop thread). */
@@ -9457,10 +9475,11 @@ WF__PRIVATE int wf__ws_put(wf_ws *ws, int opcode, const void *data, size_t len) 
     wf__output *q = wf__ws_output(ws);
     uint8_t hdr[14];
     size_t hn = wf_ws_frame_head(hdr, opcode, true, len, NULL);
-    if (!q || wf__output_copy(q, hdr, hn) < 0 || wf__output_copy(q, data, len) < 0) return WF_ENOMEM;
+    if (!q) return WF_ENOMEM;
+    size_t before = q->pending;
+    if (wf__output_copy(q, hdr, hn) < 0 || wf__output_copy(q, data, len) < 0) return WF_ENOMEM;
     ws->last_tx_ms = ws->loop->now_ms;
-    size_t limit = ws->opts->max_queue ? ws->opts->max_queue : (size_t)16 << 20;
-    if (q->pending > limit) {                           /* the peer does not read: drop it */
+    if (wf__ws_queue_full(ws, before)) {                /* the peer does not read: drop it */
         ws->code = WF_WS_POLICY;
         ws->failed = true;
         wf__ws_arm(ws);
@@ -9663,14 +9682,14 @@ typedef struct wf__cast {
 WF__PRIVATE void wf__ws_put_shared(wf_ws *ws, wf__rcbuf *frame) {
     if (!ws->conn || ws->state != WF__WS_OPEN) return;
     wf__output *q = wf__ws_output(ws);
+    size_t before = q ? q->pending : 0;
     if (!q || wf__output_shared(q, frame) < 0) {
         ws->failed = true;
         wf__ws_arm(ws);
         return;
     }
     ws->last_tx_ms = ws->loop->now_ms;
-    size_t limit = ws->opts->max_queue ? ws->opts->max_queue : (size_t)16 << 20;
-    if (q->pending > limit) {
+    if (wf__ws_queue_full(ws, before)) {
         ws->code = WF_WS_POLICY;
         ws->failed = true;
         wf__ws_arm(ws);
@@ -9808,6 +9827,7 @@ WF__PRIVATE void wf__ws_input(wf_ws *ws) {
             ws->opts->on_message(ws, ev.opcode, ev.data, ev.len);
         }
     }
+    wf__ws_parser_trim(&ws->parser);
 }
 
 /* ws's connection had an event (r: what reading it gave, as the loop's event hook gets it; 1 for

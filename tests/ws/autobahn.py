@@ -51,13 +51,7 @@ OK, NON_STRICT, INFORMATIONAL, FAILED = "OK", "NON-STRICT", "INFORMATIONAL", "FA
 
 # Cases that fail against the current webfw.h, each with the reason printed beside it: they are
 # reported but do not fail the run. A listed case that passes fails the run, so the list stays true.
-KNOWN_FAILURES = {
-    "9.1.6": "a 16 MiB message cannot be echoed: its echo frame (10-byte head + 16 MiB) passes the default "
-             "max_queue (16 MiB), and the server drops TCP without a close frame (on_close 1008)",
-    "9.2.6": "as 9.1.6 (binary)",
-    "X.11": "as 9.1.6 (16 MiB binary in fragments)",
-    "X.12": "as 9.1.6 (16 MiB text in fragments)",
-}
+KNOWN_FAILURES = {}
 
 CASE_TIMEOUT = 5.0      # a case's whole exchange
 FAIL_WAIT = 2.0         # for the server to fail the connection after a bad frame (Autobahn: 1 s)
