@@ -8,7 +8,8 @@
 #                 WebSocket clients against bench_app (make test-ws: Autobahn's cases, python, node)
 #   make fuzz     libFuzzer on each parser and on the loop (FUZZ_TARGETS: http route json tokens app
 #                 loop ws) for FUZZ_SECONDS (default 60) each
-#   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl
+#   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl;
+#                 WebSockets against npm ws and libwebsockets (make bench-ws)
 
 PORT ?= 8000
 FUZZ_SECONDS ?= 60
@@ -168,7 +169,7 @@ test: deps
 	$(MAKE) --no-print-directory test-tsan
 
 # ---- fuzzing: libFuzzer, each target for FUZZ_SECONDS; the HTTP corpus is seeded from h2o's ----
-FUZZ_TARGETS := http route json tokens app loop ws
+FUZZ_TARGETS := http route json tokens app loop ws wsconn
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c webfw.h
@@ -223,6 +224,15 @@ $(B)/fuzz/corpus_ws/.seeded:
 	printf "\000\002\000\001\204\000\000\000\000ab\355\240\200\202\000\000\000\000\200\200" > $(@D)/f
 	@touch $@
 
+# fuzz_wsconn: a byte choosing the handshake's variations, a byte for the piece size, then frames
+$(B)/fuzz/corpus_wsconn/.seeded:
+	@mkdir -p $(@D)
+	printf "\000\005\201\205\001\002\003\004ignor\210\202\000\000\000\000\003\350" > $(@D)/a
+	printf "\003\001\211\200\000\000\000\000\201\201\000\000\000\000b\210\200\000\000\000\000" > $(@D)/b
+	printf "\204\077\001\201\000\000\000\000c" > $(@D)/c
+	printf "\100\000" > $(@D)/d
+	@touch $@
+
 # fuzz_loop: 4 control bytes (flags, segment sizes; see the file), then what goes on the connection: h2o's
 # corpus behind 01 00 00 00 (half-close after one segment), and requests for the app's routes
 LOOP_H := HTTP/1.1\r\nHost: a\r\n
@@ -269,6 +279,24 @@ bench: $(B)/bench_app
 	@tests/deps.sh bench
 	tests/bench/run.sh $(B)/bench_app
 	tests/bench/crypto.sh
+	@$(MAKE) --no-print-directory bench-ws
+
+# the WebSocket part alone (tests/bench/ws_run.sh, about 4 minutes): tests/bench/ws_bench_server.c
+# against npm ws (pinned with its native bufferutil by tests/bench/ws/package-lock.json, npm ci into
+# build/ws-bench-node) and Debian's libwebsockets: echo, a broadcast to 10,000 clients, idle memory
+.PHONY: bench-ws
+bench-ws: $(B)/ws_bench_server
+	@tests/deps.sh bench
+	@$(MAKE) --no-print-directory $(B)/ws-bench-node/node_modules/ws/package.json
+	tests/bench/ws_run.sh $(B)/ws_bench_server $(B)/ws-bench-node/node_modules
+$(B)/ws_bench_server: tests/bench/ws_bench_server.c webfw.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -o $@ $< $(LIBS)
+$(B)/ws-bench-node/node_modules/ws/package.json: tests/bench/ws/package.json tests/bench/ws/package-lock.json
+	@mkdir -p $(B)/ws-bench-node
+	cp tests/bench/ws/package.json tests/bench/ws/package-lock.json $(B)/ws-bench-node/
+	cd $(B)/ws-bench-node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # the app on the poll() backend, to set against epoll: tests/bench/run.sh build/poll/bench_app
 $(B)/poll/bench_app: examples/bench_app.c webfw.h

@@ -47,6 +47,11 @@ case "$1" in
         want taskset util-linux
         want cc gcc
         want openssl openssl
+        # the WebSocket peers (make bench-ws): npm ws under Node.js, and libwebsockets
+        want node nodejs
+        want npm npm
+        want pkg-config pkg-config
+        pkg-config --exists libwebsockets 2>/dev/null || need="$need libwebsockets-dev"
         ;;
 esac
 [ -z "$need$gen" ] && exit 0
