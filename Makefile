@@ -7,7 +7,7 @@
 #                 C), with ASan+UBSan and with TSan; the tour against FastAPI itself; and outside
 #                 WebSocket clients against bench_app (make test-ws: Autobahn's cases, python, node)
 #   make fuzz     libFuzzer on each parser and on the loop (FUZZ_TARGETS: http route json tokens app
-#                 loop ws) for FUZZ_SECONDS (default 60) each
+#                 loop ws wsconn) for FUZZ_SECONDS (default 60) each
 #   make bench    wrk against examples/bench_app.c and nginx, side by side; crypto against openssl;
 #                 WebSockets against npm ws and libwebsockets (make bench-ws)
 

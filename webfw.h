@@ -1301,8 +1301,9 @@ WF_API void wf_ws_parser_free(wf_ws_parser *p);
 WF_API size_t wf_ws_frame_head(uint8_t hdr[14], int opcode, bool fin, uint64_t len, const uint8_t *mask);
 /* Append one whole frame to out: the head, then data (masked with mask when given). 0 or WF_ENOMEM. */
 WF_API int wf_ws_frame(wf_buf *out, int opcode, bool fin, const void *data, size_t len, const uint8_t *mask);
-/* Append a close frame: code (none if 0 or 1005) and reason, cut to the 123 bytes a control frame
-   has room for, at a character's start. 0 or WF_ENOMEM. */
+/* Append a close frame: code and reason, cut to the 123 bytes a control frame has room for, at a
+   character's start; no code (nor reason) for one that is never sent (0, 1005, 1006, 1015, outside
+   1000-4999). 0 or WF_ENOMEM. */
 WF_API int wf_ws_close_frame(wf_buf *out, int code, const char *reason, const uint8_t *mask);
 /* May a peer send this close code (RFC 6455 7.4, IANA's registry)? 1000-1003, 1007-1014, 3000-4999. */
 WF_API bool wf_ws_close_code_ok(int code);
@@ -9188,8 +9189,9 @@ WF_API size_t wf_ws_parse(wf_ws_parser *p, char *buf, size_t len, wf_ws_event *e
             if (ev->fail) return wf__ws_end(p, len, ev);
             fresh = true;
         }
+        static char none[1];           /* buf may be NULL when len is 0 */
         size_t take = (size_t)WF__MIN(p->left, (uint64_t)(len - used));
-        char *pl = buf + used;
+        char *pl = buf ? buf + used : none;
         if (!p->client) wf__ws_unmask(pl, take, p->mask, p->moff);
         p->moff = (uint8_t)((p->moff + take) & 3);
         p->left -= take;
@@ -9276,10 +9278,11 @@ WF_API int wf_ws_frame(wf_buf *out, int opcode, bool fin, const void *data, size
     return 0;
 }
 
-/* A close frame's payload into pl: code (none if 0 or 1005) and reason cut to 123 bytes at a
-   character's start. Returns its length. */
+/* A close frame's payload into pl: code and reason cut to 123 bytes at a character's start; nothing
+   for a code an endpoint may not send (0, 1005, 1006, 1015, outside 1000-4999). Returns its length. */
 WF__PRIVATE size_t wf__ws_close_payload(char pl[125], int code, const char *reason) {
-    if (!code || code == WF_WS_NO_STATUS) return 0;
+    if (code < 1000 || code > 4999 || code == WF_WS_NO_STATUS || code == WF_WS_ABNORMAL || code == 1015)
+        return 0;
     size_t r = reason ? strlen(reason) : 0;
     if (r > 123) {
         r = 123;
