@@ -9743,10 +9743,11 @@ WF__PRIVATE wf_ws **wf__room_snapshot(wf_room *r, int *n, int frame_op, const vo
     *n = 0;
     for (int i = 0; to && i < r->n; i++) {
         wf_ws *m = r->members[i];
-        if (!m->loop) wf__ws_early(m, frame_op, frame_data, frame_len);   /* its handshake is ours */
-        else if (atomic_load(&m->open)) {
+        if (atomic_load(&m->open)) {                    /* open: its loop is set, and stays */
             wf_ws_retain(m);
             to[(*n)++] = m;
+        } else if (pthread_equal(pthread_self(), m->hs_thread) && !m->loop) {
+            wf__ws_early(m, frame_op, frame_data, frame_len);   /* its handshake is ours: after the 101 */
         }
     }
     pthread_mutex_unlock(&r->mu);
@@ -10004,9 +10005,9 @@ WF__PRIVATE void wf__ws_deliver(void *arg) {
    either sees the connection gone, or posts to a loop that still exists. */
 WF__PRIVATE int wf__ws_send(wf_ws *ws, int opcode, const void *data, size_t len) {
     if (!ws) return WF_EINVAL;
-    if (!ws->loop && opcode != WF_WS_CLOSE) return wf__ws_early(ws, opcode, data, len);
-    if (!ws->loop) return wf__ws_early_close(ws, (int)len, (const char *)data);
-    if (ws->loop && pthread_equal(pthread_self(), ws->loop->owner)) {
+    if (pthread_equal(pthread_self(), ws->hs_thread)) {    /* its loop's thread: ws is its to touch */
+        if (!ws->loop && opcode != WF_WS_CLOSE) return wf__ws_early(ws, opcode, data, len);
+        if (!ws->loop) return wf__ws_early_close(ws, (int)len, (const char *)data);
         if (!ws->conn || ws->state != WF__WS_OPEN) return WF_ESTOPPED;
         if (opcode == WF_WS_CLOSE) {
             wf__ws_send_close(ws, (int)len, (const char *)data);
