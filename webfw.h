@@ -278,10 +278,11 @@
        static void ws(wf_req *req, wf_res *res) { wf_ws_accept(req); }
        ...  wf_websocket(app, "/ws", ws, &echo);
    A WebSocket route is a handler for the handshake request, which runs like any request (middleware,
-   group dependencies, parameters, wf_raise), and callbacks for what follows. The handshake must be a
-   GET with Upgrade: websocket, Connection: upgrade (token lists, any case), a 16-byte base64
-   Sec-WebSocket-Key and Sec-WebSocket-Version 13: another version is 426 with Sec-WebSocket-Version,
-   anything else wrong 400, HTTP/1.0 or a body 400 (checked before routing, as uvicorn does). A path
+   group dependencies, parameters, wf_raise), and callbacks for what follows. A handshake is a GET with
+   Upgrade: websocket and Connection: upgrade (token lists, any case; without both it is plain HTTP).
+   It needs one 16-byte base64 Sec-WebSocket-Key and one Sec-WebSocket-Version, 13: another version is
+   426 with Sec-WebSocket-Version, anything else wrong 400, and so are HTTP/1.0 and a body (all checked
+   before routing, as uvicorn checks the handshake before the app sees it). A path
    with no WebSocket route is 403 (Starlette's answer) and a plain GET on a WebSocket route 404. The
    handler accepts with wf_ws_accept; returning without it, or a failed parameter, is 403; wf_raise is
    its status; wf_ws_deny(req, 1008, ...) answers 101 and closes with the code (the tour's /ws-auth).
@@ -5432,15 +5433,21 @@ WF__PRIVATE void wf__reserve_free(wf__loop_shared *sh) {
     }
 }
 
-/* Reopen the missing spares while descriptors allow. Any thread. */
-WF__PRIVATE void wf__reserve_refill(wf__loop_shared *sh) {
+/* Reopen the missing spares while descriptors allow. Returns 0, or the errno of the open that failed;
+   a system without /dev/null has no spares (they are no longer missing). Any thread. */
+WF__PRIVATE int wf__reserve_refill(wf__loop_shared *sh) {
     for (int i = 0; i < WF__RESERVES && atomic_load(&sh->reserves_missing) > 0; i++) {
         if (atomic_load(&sh->reserve[i]) >= 0) continue;
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), none = -1;
-        if (fd < 0) return;
+        if (fd < 0) {
+            int e = errno;
+            if (e != EMFILE && e != ENFILE && e != EINTR) atomic_store(&sh->reserves_missing, 0);
+            return e;
+        }
         if (!atomic_compare_exchange_strong(&sh->reserve[i], &none, fd)) close(fd);
         else atomic_fetch_sub(&sh->reserves_missing, 1);
     }
+    return 0;
 }
 
 /* A spare descriptor, now the caller's, or -1 if none is left. */
@@ -5654,6 +5661,17 @@ WF__PRIVATE void wf__conn_add(wf__loop *loop, int fd, const struct sockaddr_stor
     wf__conn_event(loop, c, POLLIN);
 }
 
+/* A connection was accepted while spares are missing: reopen them first. If there is no descriptor
+   for that, this connection (past the limit, then) is refused and its number becomes a spare, so
+   spares taken by accepts are won back at once. False if fd was refused. */
+WF__PRIVATE bool wf__reserve_first(wf__loop_shared *sh, int fd) {
+    int e = wf__reserve_refill(sh);
+    if (atomic_load(&sh->reserves_missing) <= 0 || (e != EMFILE && e != ENFILE)) return true;
+    wf__refuse(fd);
+    wf__reserve_refill(sh);
+    return false;
+}
+
 /* Out of descriptors: refuse the waiting connection in a spare's place, or pause the listener. */
 WF__PRIVATE void wf__accept_emfile(wf__loop *loop) {
     bool refused = false;
@@ -5694,6 +5712,8 @@ WF__PRIVATE void wf__accept(wf__loop *loop) {
             wf__refuse(fd);
             continue;
         }
+        if (atomic_load(&loop->shared->reserves_missing) > 0 && !wf__reserve_first(loop->shared, fd))
+            continue;
         wf__conn_add(loop, fd, &ss);
     }
 }
@@ -9331,10 +9351,12 @@ WF__PRIVATE bool wf__header_has_token(const wf_req *req, const char *name, const
     return false;
 }
 
-/* Is req a WebSocket handshake (a GET asking to upgrade to websocket)? */
+/* Is req a WebSocket handshake: a GET asking to upgrade to websocket? An Upgrade field without the
+   "upgrade" token in Connection is not a request to upgrade (RFC 9110 7.8): it is served as HTTP. */
 WF__PRIVATE bool wf__ws_wanted(const wf_req *req) {
     wf_str m = wf_req_method(req);
-    return m.len == 3 && memcmp(m.ptr, "GET", 3) == 0 && wf__header_has_token(req, "Upgrade", "websocket");
+    return m.len == 3 && memcmp(m.ptr, "GET", 3) == 0 && wf__header_has_token(req, "Upgrade", "websocket") &&
+           wf__header_has_token(req, "Connection", "upgrade");
 }
 
 /* A handshake's headers: 0, or the status refusing it (426 for another version, 400 otherwise). */
@@ -9342,8 +9364,10 @@ WF__PRIVATE int wf__ws_handshake_status(const wf_req *req) {
     wf_str v = wf_req_header(req, "Sec-WebSocket-Version"), key = wf_req_header(req, "Sec-WebSocket-Key");
     char accept[29];
     if (req->head->minor == 0 || req->head->chunked || req->head->content_length > 0) return 400;
-    if (!wf__header_has_token(req, "Connection", "upgrade")) return 400;
     if (!key.ptr || wf_ws_accept_key(key.ptr, key.len, accept) < 0) return 400;
+    if (wf_req_header_nth(req, "Sec-WebSocket-Key", 1).ptr ||     /* each once (RFC 6455 11.3.1, 11.3.5) */
+        wf_req_header_nth(req, "Sec-WebSocket-Version", 1).ptr)
+        return 400;
     if (!v.ptr || v.len != 2 || memcmp(v.ptr, "13", 2) != 0) return 426;
     return 0;
 }

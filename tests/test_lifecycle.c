@@ -431,16 +431,18 @@ static int emfile_child(int ready, int stop) {
 }
 
 /* The bursts: at most LC_EMFILE_ROUNDS of them (and 3 s) of LC_EMFILE_THREADS x LC_EMFILE_EACH
-   connections (-D to hunt longer). Fewer connections in a burst than the server's 4 spares: the
-   connections a loop serves in a spare's number are at most the burst, and are let go after it. */
+   connections (-D to hunt longer). More connections in a burst than the server's 4 spares: a loop's
+   accept may take a spare's number, and with 16 such connections all 4 could go (the server won
+   them back only as connections closed: 3 of 30 runs left connections unanswered); spares now come
+   first, so every connection still gets its answer. */
 #ifndef LC_EMFILE_ROUNDS
 #define LC_EMFILE_ROUNDS 1000
 #endif
 #ifndef LC_EMFILE_THREADS
-#define LC_EMFILE_THREADS 3
+#define LC_EMFILE_THREADS 4
 #endif
 #ifndef LC_EMFILE_EACH
-#define LC_EMFILE_EACH 1
+#define LC_EMFILE_EACH 4
 #endif
 enum { BURST = LC_EMFILE_THREADS * LC_EMFILE_EACH, MAX_FILL = 64 };
 static const char get_root[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

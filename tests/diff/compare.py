@@ -69,10 +69,9 @@ _WS_NON_GET = ("RFC 6455 4.1: a handshake is a GET; the tour answers another met
 _WS_UPGRADE = ("uvicorn 0.17 refuses with 400 any Connection: upgrade request whose Upgrade value is not exactly "
                "'websocket'; the tour reads Upgrade as a list (RFC 9110 7.8; RFC 6455 4.2.1: 'containing websocket') "
                "and answers one without websocket as plain HTTP")
-_WS_DUP = ("known, pending fix: the tour accepts a handshake with two Sec-WebSocket-Key (or -Version) fields, taking "
-           "the first; RFC 6455 11.3.1/11.3.5 allow one, 4.2.1 wants 400 (both values in one field are refused)")
-_WS_STRAY = ("known, pending fix: a GET with Upgrade: websocket but no Connection: upgrade is refused with 400 before "
-             "routing, on HTTP routes too (GET / -> 400, FastAPI 200); RFC 9110 7.8: Upgrade counts only with that option")
+_WS_REFUSAL_TEXT = ("a refused handshake's text is the WebSocket server's, not FastAPI's: websockets 10.4 under uvicorn "
+                    "writes 'Failed to open a WebSocket connection: <why>.' (text/plain), webfw.h 'Bad WebSocket "
+                    "handshake' (text/plain; charset=utf-8); the status is the same")
 KNOWN_DEVIATIONS = [
     ("head-*", "*", _HEAD),
     ("*", "allow-head", _HEAD + "; Allow lists HEAD"),
@@ -110,21 +109,14 @@ KNOWN_DEVIATIONS = [
     ("json-malformed-large-echo", "*", "webfw.h echoes the first 4096 bytes of a malformed body in ctx.doc; FastAPI the "
      "whole body (a 1 MB body made a 6 MB answer)"),
     # ---- WebSockets (build_ws_cases, and the ws-http-* cases)
-    # bugs of the tour, listed so that they show (class "pending") without failing the run until they are fixed
-    ("ws-hs-key-twice", "*", _WS_DUP), ("ws-hs-version-twice", "*", _WS_DUP),
-    ("ws-http-stray-upgrade-*", "*", _WS_STRAY),
     # deviations
-    ("ws-http-no-connection-upgrade", "*", "RFC 6455 4.2.1: a handshake without Connection: Upgrade is refused (with "
-     "'such as 400'), as webfw.h documents and tests; uvicorn sees no upgrade without that option: a plain GET, 404"),
     ("ws-auth-no-token", "*", _WS_AUTH), ("ws-auth-other-param", "*", _WS_AUTH), ("ws-auth-upper-key", "*", _WS_AUTH),
     ("ws-hs-version-8*", "*", _WS_VERSION), ("ws-hs-version-missing", "*", _WS_VERSION),
     ("ws-hs-version-empty", "*", _WS_VERSION), ("ws-hs-version-list", "*", _WS_VERSION),
     ("ws-hs-version-013", "*", _WS_VERSION),
     ("ws-hs-key-noncanonical", "*", "webfw.h decodes base64 strictly: a Sec-WebSocket-Key whose last character has "
      "non-zero pad bits is refused (RFC 4648 3.5 lets a decoder reject it); Python's base64 ignores the bits"),
-    ("ws-hs-key-*", "refusal-text", "a refused handshake's text is the WebSocket server's, not FastAPI's: websockets "
-     "10.4 under uvicorn writes 'Failed to open a WebSocket connection: <why>.' (text/plain), webfw.h 'Bad WebSocket "
-     "handshake' (text/plain; charset=utf-8); the status is the same"),
+    ("ws-hs-key-*", "refusal-text", _WS_REFUSAL_TEXT), ("ws-hs-version-twice", "refusal-text", _WS_REFUSAL_TEXT),
     ("ws-hs-chat-id-int64-max-plus1", "*", _INT64_WS), ("ws-hs-chat-id-huge", "*", _INT64_WS),
     ("ws-hs-permessage-deflate", "*", "webfw.h does not take permessage-deflate (RFC 7692 5: a server declines by "
      "leaving it out of the answer); uvicorn takes it and compresses (RSV1). Payloads are compared inflated"),
