@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 long long tu_ms(void) {
     struct timespec ts;
@@ -483,4 +485,191 @@ int tu_open_fds(void) {
         if (e->d_name[0] != '.') n++;
     closedir(d);
     return n - 1;           /* not the directory's own descriptor */
+}
+
+/* ---- a raw WebSocket client ---- */
+
+int tu_ws_handshake(tu_conn *c, const char *path, const char *extra, tu_resp *r) {
+    char req[4096];
+    snprintf(req, sizeof req,
+             "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: " TU_WS_KEY "\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+             path, extra ? extra : "");
+    if (tu_sends(c, req) < 0) {
+        memset(r, 0, sizeof *r);
+        r->status = -1;
+        return -1;
+    }
+    return tu_read(c, r, false, 5000);
+}
+
+bool tu_ws_open(tu_conn *c, int port, const char *path, const char *extra) {
+    tu_resp r;
+    if (tu_connect(c, port) < 0) return false;
+    int st = tu_ws_handshake(c, path, extra, &r);
+    tu_resp_free(&r);
+    return st == 101;
+}
+
+char *tu_ws_encode(unsigned b0, uint64_t len, const void *p, size_t n, const uint8_t *mask, size_t *size) {
+    char *f = malloc(14 + n);
+    size_t h = 2;
+    if (!f) abort();
+    f[0] = (char)b0;
+    if (len < 126) {
+        f[1] = (char)len;
+    } else if (len <= 0xFFFF) {
+        f[1] = 126;
+        f[2] = (char)(len >> 8);
+        f[3] = (char)len;
+        h = 4;
+    } else {
+        f[1] = 127;
+        for (int k = 0; k < 8; k++) f[2 + k] = (char)(len >> (56 - 8 * k));
+        h = 10;
+    }
+    if (mask) {
+        f[1] = (char)(f[1] | 0x80);
+        memcpy(f + h, mask, 4);
+        h += 4;
+    }
+    for (size_t i = 0; i < n; i++) f[h + i] = (char)(((const uint8_t *)p)[i] ^ (mask ? mask[i % 4] : 0));
+    *size = h + n;
+    return f;
+}
+
+int tu_ws_send(tu_conn *c, unsigned b0, const void *p, size_t n) {
+    static atomic_uint seq;
+    unsigned s = atomic_fetch_add(&seq, 1) * 2654435761u + 12345u;
+    uint8_t mask[4] = {(uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)(s | 1)};
+    size_t size;
+    char *f = tu_ws_encode(b0, n, p, n, mask, &size);
+    int rc = tu_send(c, f, size);
+    free(f);
+    return rc;
+}
+
+int tu_ws_send_close(tu_conn *c, int code, const char *reason) {
+    char pl[125];
+    size_t n = 0;
+    if (code) {
+        pl[0] = (char)(code >> 8);
+        pl[1] = (char)code;
+        n = 2;
+        if (reason) {
+            size_t r = strlen(reason) > 123 ? 123 : strlen(reason);
+            memcpy(pl + 2, reason, r);
+            n += r;
+        }
+    }
+    return tu_ws_send(c, 0x88, pl, n);
+}
+
+void tu_ws_frame_free(tu_ws_frame *f) {
+    free(f->data);
+    f->data = NULL;
+}
+
+/* Fill c->buf until it holds n bytes: 1, 0 at the end with none of them, -1 at a timeout or an end
+   with some. */
+static int ws_need(tu_conn *c, size_t n, long long deadline) {
+    while (c->len < n) {
+        long r = fill(c, deadline);
+        if (r < 0) return -1;
+        if (r == 0) return c->len == 0 ? 0 : -1;
+    }
+    return 1;
+}
+
+int tu_ws_read(tu_conn *c, tu_ws_frame *f, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    memset(f, 0, sizeof *f);
+    int rc = ws_need(c, 2, deadline);
+    if (rc <= 0) return rc;
+    const uint8_t *h = (const uint8_t *)c->buf;
+    size_t hl = 2 + ((h[1] & 0x7F) == 126 ? 2 : (h[1] & 0x7F) == 127 ? 8 : 0);
+    if (ws_need(c, hl, deadline) <= 0) return -1;
+    h = (const uint8_t *)c->buf;
+    unsigned op = h[0] & 0x0F;
+    uint64_t len = h[1] & 0x7F;
+    const char *bad = NULL;
+    if (len == 126) {
+        len = (uint64_t)h[2] << 8 | h[3];
+        if (len < 126) bad = "a 16-bit length under 126";
+    } else if (len == 127) {
+        len = 0;
+        for (int k = 2; k < 10; k++) len = len << 8 | h[k];
+        if (len < 65536 || len >> 63) bad = "a 64-bit length under 65536 or over 2^63";
+    }
+    if (h[1] & 0x80) bad = "a masked frame from the server";
+    if (h[0] & 0x70) bad = "RSV bits set";
+    if (!(op <= 2 || (op >= 8 && op <= 10))) bad = "a reserved opcode";
+    if (op >= 8 && (!(h[0] & 0x80) || len > 125)) bad = "a fragmented or long control frame";
+    if (op == 8 && len == 1) bad = "a close frame of one byte";
+    if (len > ((uint64_t)1 << 30)) bad = "a frame over 1 GiB";
+    if (bad) {
+        wf_test_log("tu_ws_read: %s (head %02x %02x)", bad, h[0], h[1]);
+        return -1;
+    }
+    if (ws_need(c, hl + (size_t)len, deadline) <= 0) return -1;
+    f->opcode = (int)op;
+    f->fin = (c->buf[0] & 0x80) != 0;
+    f->len = (size_t)len;
+    f->data = malloc(f->len + 1);
+    if (!f->data) abort();
+    memcpy(f->data, c->buf + hl, f->len);
+    f->data[f->len] = 0;
+    consume(c, hl + f->len);
+    if (op == 8) {
+        f->code = f->len >= 2 ? ((uint8_t)f->data[0] << 8 | (uint8_t)f->data[1]) : 1005;
+        if (f->len > 2) snprintf(f->reason, sizeof f->reason, "%s", f->data + 2);
+    }
+    return 1;
+}
+
+int tu_ws_next(tu_conn *c, tu_ws_frame *f, int timeout_ms, int *pings) {
+    long long deadline = tu_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - tu_ms();
+        int rc = tu_ws_read(c, f, left > 0 ? (int)left : 0);
+        if (rc != 1 || f->opcode != 9) return rc;
+        if (pings) ++*pings;
+        rc = tu_ws_send(c, 0x8A, f->data, f->len);
+        tu_ws_frame_free(f);
+        if (rc < 0) return -1;
+    }
+}
+
+/* ---- the server's end through its descriptor ---- */
+
+int tu_server_fd(const tu_conn *c) {
+    int cport, sport, found = -1;
+    conn_ports(c, &cport, &sport);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    if (!d) return -1;
+    while (found < 0 && (e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        struct sockaddr_in a, b;
+        socklen_t al = sizeof a, bl = sizeof b;
+        if (e->d_name[0] == '.' || fd == c->fd || fd == dirfd(d)) continue;
+        if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 && a.sin_family == AF_INET &&
+            getpeername(fd, (struct sockaddr *)&b, &bl) == 0 && ntohs(a.sin_port) == sport &&
+            ntohs(b.sin_port) == cport)
+            found = fd;
+    }
+    closedir(d);
+    return found;
+}
+
+bool tu_server_drained(const tu_conn *c, int sfd, int timeout_ms) {
+    long long deadline = tu_ms() + timeout_ms;
+    int unacked = -1, unread = -1;
+    for (;;) {
+        if (ioctl(c->fd, SIOCOUTQ, &unacked) < 0) return false;
+        if (unacked == 0 && ioctl(sfd, SIOCINQ, &unread) < 0) return false;
+        if (unacked == 0 && unread == 0) return true;
+        if (tu_ms() >= deadline) return false;
+        usleep(200);
+    }
 }

@@ -105,6 +105,13 @@ bool tu_server_reset_seen(const tu_peer *p, int timeout_ms);
 bool tu_server_released(const tu_peer *p, int timeout_ms);
 /* True once nothing listens on port any more (a stopping server closes its listener first). */
 bool tu_listener_closed(int port, int timeout_ms);
+/* The server's descriptor for its end of c, found by its addresses among this process's (the
+   server runs here, and keeps it open while it is used), or -1. */
+int tu_server_fd(const tu_conn *c);
+/* tu_server_read_all through that descriptor, without /proc/net/tcp (slow where thousands of
+   connections are listed): true once every byte sent on c so far is acknowledged (SIOCOUTQ) and
+   none is left unread in the server's socket (SIOCINQ on sfd). */
+bool tu_server_drained(const tu_conn *c, int sfd, int timeout_ms);
 /* Close c with a reset (SO_LINGER 0) rather than a FIN. */
 void tu_reset(tu_conn *c);
 /* Descriptors this process has open. */
@@ -132,4 +139,46 @@ typedef struct tu_at {
     wf__check_str((at).file, (at).line, #a, #b, (a), (size_t)-1, (b), (size_t)-1, true, false)
 #define TU_EXPECT_TRUE_AT(at, x) wf__check_true((at).file, (at).line, #x, (x) ? true : false, true, false)
 #define TU_ASSERT_TRUE_AT(at, x) wf__check_true((at).file, (at).line, #x, (x) ? true : false, true, true)
+
+/* ---- a raw WebSocket client over tu_conn ----
+   Frames are built and read here, independently of webfw.h's frame writer and reader, and the
+   reader is strict about what a server may send (RFC 6455 5): the server's frames are checked by
+   other code than its own. */
+#define TU_WS_KEY "dGhlIHNhbXBsZSBub25jZQ=="            /* RFC 6455 1.3's example key */
+#define TU_WS_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="     /* its Sec-WebSocket-Accept */
+
+/* One frame from the server. */
+typedef struct tu_ws_frame {
+    int opcode;
+    bool fin;
+    char *data;                 /* the payload (a close frame's whole payload), malloc'd, NUL-terminated */
+    size_t len;
+    int code;                   /* a close frame's code, 1005 if it has none */
+    char reason[128];           /* a close frame's reason */
+} tu_ws_frame;
+
+/* Send a handshake for path (GET, HTTP/1.1, Host, Upgrade: websocket, Connection: Upgrade,
+   Sec-WebSocket-Key: TU_WS_KEY, Sec-WebSocket-Version: 13, then extra: "Name: value\r\n" lines or
+   NULL) and read the answer's head into r (the frames after a 101 stay in c's buffer). Returns the
+   status, -1 if none came. */
+int tu_ws_handshake(tu_conn *c, const char *path, const char *extra, tu_resp *r);
+/* Connect to port and open a WebSocket on path: true once the 101 came. */
+bool tu_ws_open(tu_conn *c, int port, const char *path, const char *extra);
+/* A client frame: head byte b0 (FIN, RSV bits and opcode: 0x81 is a whole text frame), the length
+   the head announces (len), a mask (4 bytes; NULL: unmasked), then p[0..n) masked (n may differ
+   from len: a head alone, a lie). Returns a malloc'd buffer of *size bytes. */
+char *tu_ws_encode(unsigned b0, uint64_t len, const void *p, size_t n, const uint8_t *mask, size_t *size);
+/* Send one masked frame of p[0..n) (a new mask each time). 0 or -1. */
+int tu_ws_send(tu_conn *c, unsigned b0, const void *p, size_t n);
+/* Send a masked close frame: code (no payload if 0) and reason (NULL: none). */
+int tu_ws_send_close(tu_conn *c, int code, const char *reason);
+/* Read one frame. 1: f is filled (free with tu_ws_frame_free); 0: the server closed the connection
+   (end of stream or reset) before another frame began; -1: a timeout, the end inside a frame, or a
+   frame no server may send (masked, RSV bits, a reserved opcode, a length not in its shortest
+   form, a fragmented or long control frame, a 1-byte close), said in the test's log. */
+int tu_ws_read(tu_conn *c, tu_ws_frame *f, int timeout_ms);
+/* The next frame that is not a ping, each ping answered with a pong (and counted in *pings unless
+   it is NULL). Returns as tu_ws_read. */
+int tu_ws_next(tu_conn *c, tu_ws_frame *f, int timeout_ms, int *pings);
+void tu_ws_frame_free(tu_ws_frame *f);
 #endif
