@@ -18,8 +18,11 @@
  * The server's CPU is utime+stime of PID (/proc/PID/stat, all its threads) read just before and
  * just after the measured part; CPU contention is the share of that time some task waited for a
  * CPU (Linux PSI, /proc/pressure/cpu). Output: key=value lines on stdout. Every phase has a
- * deadline. With more than 1000 clients the connections come from 127.0.0.1 to 127.0.0.4 (bound
- * with IP_BIND_ADDRESS_NO_PORT) so that ephemeral ports and TIME_WAIT pairs never run short.
+ * deadline. While it measures (echo, broadcast) it polls for events without sleeping
+ * (WS_LOAD_SPIN=0: it sleeps in epoll_wait): a server's send then never has to wake the client up,
+ * work the kernel would count as the server's (try_to_wake_up, an IPI). With more than 1000
+ * clients the connections come from 127.0.0.1 to 127.0.0.4 (bound with IP_BIND_ADDRESS_NO_PORT) so
+ * that ephemeral ports and TIME_WAIT pairs never run short.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -64,6 +67,7 @@ static uint32_t buf_cap;
 static int ep = -1;
 static long n_failed_connect, n_bad_handshake, n_closed, n_bad_frame;
 static char request[512];
+static int spin = 1;            /* measuring: poll without sleeping (WS_LOAD_SPIN=0: sleep in epoll_wait) */
 static size_t request_len;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -452,7 +456,7 @@ static int run_echo(int argc, char **argv) {
             t_start = t;
         }
         if (t >= t_end) break;
-        int n = epoll_wait(ep, evs, 512, 50);
+        int n = epoll_wait(ep, evs, 512, spin ? 0 : 50);
         for (int k = 0; k < n; k++) {
             struct conn *c = &conns[evs[k].data.u32];
             if (c->st != ST_OPEN) continue;
@@ -558,7 +562,7 @@ static int run_broadcast(int argc, char **argv) {
             break;
         }
         while (got < want && now_ns() < deadline) {
-            int n = epoll_wait(ep, evs, 1024, 100);
+            int n = epoll_wait(ep, evs, 1024, spin ? 0 : 100);
             for (int k = 0; k < n; k++) {
                 struct conn *c = &conns[evs[k].data.u32];
                 if (c->st != ST_OPEN) continue;
@@ -667,6 +671,8 @@ static int run_idle(int argc, char **argv) {
 int main(int argc, char **argv) {
     int rc = 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *sp = getenv("WS_LOAD_SPIN");
+    if (sp) spin = atoi(sp) != 0;
     if (argc > 1 && strcmp(argv[1], "echo") == 0) rc = run_echo(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "broadcast") == 0) rc = run_broadcast(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "idle") == 0) rc = run_idle(argc, argv);

@@ -83,7 +83,7 @@ ROWS=(
 )
 
 declare -A VALUES PORT_OF PID_OF
-WARNINGS=()
+WARNINGS=() CONTENTION=()
 RUN_DIR="" LOG="" CLIENT_PID=""
 
 log()  { echo "$*"; [[ -n $LOG ]] && echo "$*" >>"$LOG"; return 0; }
@@ -279,6 +279,7 @@ load_run() {
             R=()
             while IFS='=' read -r k v; do [[ -n $k ]] && R[$k]=$v; done < <(grep '=' "$out")
         fi
+        CONTENTION+=("$c")
         (( c <= CONTENTION_MAX )) && break
         (( attempt < RETRIES )) && log "  round $round  $test  $s: other tasks waited for a CPU $c% of the run, repeating"
     done
@@ -344,7 +345,7 @@ run_round() {
     local round=$1 s i n=${#SERVERS[@]} order=() test
     for (( i = 0; i < n; i++ )); do order+=("${SERVERS[(i + round - 1) % n]}"); done
     log ""
-    log "== round $round/$ROUNDS (order: ${order[*]})"
+    log "== round $round/$ROUNDS (order: ${order[*]}; load average $(cut -d' ' -f1-3 /proc/loadavg))"
     for s in "${SERVERS[@]}"; do start_server "$s"; done
     logq "pids: $(for s in "${SERVERS[@]}"; do printf '%s=%s ' "$s" "${PID_OF[$s]}"; done)"
     # idle first, on fresh processes: memory freed by the other tests and kept by the allocator
@@ -363,7 +364,10 @@ print_table() {
     log ""
     log "== WebSocket results: median of $ROUNDS round(s); servers on CPU $SERVER_CPU, ws_load on CPU $CLIENT_CPU"
     log "   webfw = $WEBFW_BIN (THREADS=1)"
-    [[ " ${SERVERS[*]} " == *" node "* ]] && log "   node  = $(head -n 1 "$RUN_DIR/node.out" 2>/dev/null)"
+    if [[ " ${SERVERS[*]} " == *" node "* ]]; then
+        log "   node  = npm $(head -n 1 "$RUN_DIR/node.out" 2>/dev/null)"
+        grep -q 'bufferutil native' "$RUN_DIR/node.out" || warn "node: ws runs without its native bufferutil"
+    fi
     [[ " ${SERVERS[*]} " == *" lws "* ]] &&
         log "   lws   = libwebsockets $(pkg-config --modversion libwebsockets | sed "s/-$//") (Debian), event loop $LWS_EVLIB"
     log "   CPU = the server's utime+stime over the measured part; best = the better of the others"
@@ -410,7 +414,10 @@ print_table() {
         for w in "${WARNINGS[@]}"; do log "  - $w"; done
     fi
     log ""
-    log "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end ($LOAD_START at the start)"
+    log "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end ($LOAD_START at the start);"
+    # shellcheck disable=SC2086
+    log "   other tasks waited for a CPU (PSI) during the measured runs: median $(median "${CONTENTION[@]}")%, \
+max $(printf '%s\n' "${CONTENTION[@]}" | sort -g | tail -n 1)% of the time (${#CONTENTION[@]} runs)"
     log "raw per-run output (ws_load key=value lines): $LOG"
 }
 
