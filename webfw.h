@@ -5463,7 +5463,12 @@ WF__PRIVATE int wf__reserve_take(wf__loop_shared *sh) {
 
 WF__PRIVATE void wf__conn_close(wf__loop *loop, wf__conn *c) {
     uint32_t i = c->slot, last = loop->n - 1;
-    close(c->fd);                           /* which also takes it out of an epoll set */
+#if WF__EPOLL
+    /* close() takes the socket out of the set only if no other descriptor refers to it, and a fork
+       not yet at its exec (popen, system) holds copies: the set would keep reporting it, with c freed */
+    if (c->watched) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+#endif
+    close(c->fd);
     c->fd = -1;
     if (atomic_load(&loop->shared->reserves_missing) > 0) wf__reserve_refill(loop->shared);
     if (c->lingering) loop->lingering--;
@@ -9415,10 +9420,11 @@ struct wf_ws {
     int64_t last_rx_ms, last_tx_ms, close_deadline;
     pthread_t hs_thread;        /* the thread of its handshake handler */
     wf_buf early;               /* frames sent before the 101 went out: they follow it */
-    pthread_mutex_t mu;         /* rooms, nrooms, gone */
+    pthread_mutex_t mu;         /* rooms, nrooms, gone; before the 101: early, state, attached */
     struct wf_room **rooms;     /* the rooms it is in (each holding a reference to the room) */
     int nrooms, rooms_cap;
     bool gone;                  /* ended or refused: joins no more rooms */
+    bool attached;              /* its 101 is queued: early is closed (under mu) */
 };
 
 WF__PRIVATE wf_ws *wf__ws_new(const wf_ws_opts *opts, const char *protocol) {
@@ -9534,32 +9540,41 @@ WF__PRIVATE void wf__ws_attach(wf_ws *ws, wf__loop *loop, wf__conn *c) {
     ws->loop = loop;
     ws->conn = c;
     ws->last_rx_ms = ws->last_tx_ms = loop->now_ms;
-    atomic_store(&ws->open, true);
+    pthread_mutex_lock(&ws->mu);                /* the frames sent so far, from any thread */
     if (ws->early.len && wf__output_copy(wf__output_of(loop, c), ws->early.ptr, ws->early.len) < 0)
         ws->failed = true;
     if (ws->state == WF__WS_CLOSING) ws->close_deadline = loop->now_ms + WF__WS_CLOSE_WAIT_MS;   /* denied */
     wf_buf_free(&ws->early);
+    ws->attached = true;
+    atomic_store(&ws->open, true);              /* from now on other threads hand frames to loop */
+    pthread_mutex_unlock(&ws->mu);
 }
 
-/* A frame for a connection whose 101 has not gone out yet, from its handshake handler. */
-WF__PRIVATE int wf__ws_early(wf_ws *ws, int opcode, const void *data, size_t len) {
-    if (!pthread_equal(pthread_self(), ws->hs_thread) || ws->gone) return WF_ESTOPPED;
+/* A frame for a connection whose 101 has not gone out (any thread): it follows the 101; a close
+   (code) also starts the closing. Returns 0, WF_ESTOPPED if it was refused, has ended or is
+   closing, WF_ENOMEM, or 1 if it is open by now (send it as to an open connection). */
+WF__PRIVATE int wf__ws_early(wf_ws *ws, int opcode, const void *data, size_t len, int code) {
     uint8_t hdr[14];
     size_t hn = wf_ws_frame_head(hdr, opcode, true, len, NULL);
-    if (wf_buf_append(&ws->early, hdr, hn) < 0 || wf_buf_append(&ws->early, data, len) < 0) return WF_ENOMEM;
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&ws->mu);
+    if (ws->attached) rc = atomic_load(&ws->open) ? 1 : WF_ESTOPPED;
+    else if (ws->gone || ws->state != WF__WS_OPEN) rc = WF_ESTOPPED;
+    else if (wf_buf_append(&ws->early, hdr, hn) < 0 || wf_buf_append(&ws->early, data, len) < 0)
+        rc = WF_ENOMEM;
+    else if (opcode == WF_WS_CLOSE) {
+        ws->state = WF__WS_CLOSING;
+        ws->code = code;
+    }
+    pthread_mutex_unlock(&ws->mu);
+    return rc;
 }
 
-/* Close a connection whose 101 has not gone out: the close frame follows the 101, then the peer's
-   answer ends it. */
+/* Close a connection whose 101 has not gone out (any thread): the close frame follows the 101, then
+   the peer's answer ends it. Returns as wf__ws_early. */
 WF__PRIVATE int wf__ws_early_close(wf_ws *ws, int code, const char *reason) {
     char pl[125];
-    if (ws->state != WF__WS_OPEN) return WF_ESTOPPED;
-    int rc = wf__ws_early(ws, WF_WS_CLOSE, pl, wf__ws_close_payload(pl, code, reason));
-    if (rc < 0) return rc;
-    ws->state = WF__WS_CLOSING;
-    ws->code = code;
-    return 0;
+    return wf__ws_early(ws, WF_WS_CLOSE, pl, wf__ws_close_payload(pl, code, reason), code);
 }
 
 /* ---- rooms ----
@@ -9770,8 +9785,9 @@ WF__PRIVATE wf_ws **wf__room_snapshot(wf_room *r, int *n, int frame_op, const vo
         if (atomic_load(&m->open)) {                    /* open: its loop is set, and stays */
             wf_ws_retain(m);
             to[(*n)++] = m;
-        } else if (pthread_equal(pthread_self(), m->hs_thread) && !m->loop) {
-            wf__ws_early(m, frame_op, frame_data, frame_len);   /* its handshake is ours: after the 101 */
+        } else if (wf__ws_early(m, frame_op, frame_data, frame_len, 0) == 1) {
+            wf_ws_retain(m);                            /* its handshake is running: after its 101 */
+            to[(*n)++] = m;                             /* (or it has just opened) */
         }
     }
     pthread_mutex_unlock(&r->mu);
@@ -9988,7 +10004,14 @@ WF_API void wf_ws_deny(wf_req *req, int code, const char *reason) {
 
 /* The handshake handler raised: a wf_ws_deny answers 101 and its close, anything else goes. */
 WF__PRIVATE void wf__ws_raised(wf_req *req, wf_res *res) {
-    if (req->ws.ws && req->ws.ws->state == WF__WS_CLOSING) {
+    wf_ws *ws = req->ws.ws;
+    bool denied = false;
+    if (ws) {
+        pthread_mutex_lock(&ws->mu);            /* another thread may be closing it too */
+        denied = ws->state == WF__WS_CLOSING;
+        pthread_mutex_unlock(&ws->mu);
+    }
+    if (denied) {
         wf__res_reset(res);
         res->status = 101;
         return;
@@ -10030,8 +10053,9 @@ WF__PRIVATE void wf__ws_deliver(void *arg) {
 WF__PRIVATE int wf__ws_send(wf_ws *ws, int opcode, const void *data, size_t len) {
     if (!ws) return WF_EINVAL;
     if (pthread_equal(pthread_self(), ws->hs_thread)) {    /* its loop's thread: ws is its to touch */
-        if (!ws->loop && opcode != WF_WS_CLOSE) return wf__ws_early(ws, opcode, data, len);
-        if (!ws->loop) return wf__ws_early_close(ws, (int)len, (const char *)data);
+        if (!ws->loop)
+            return opcode == WF_WS_CLOSE ? wf__ws_early_close(ws, (int)len, (const char *)data)
+                                         : wf__ws_early(ws, opcode, data, len, 0);
         if (!ws->conn || ws->state != WF__WS_OPEN) return WF_ESTOPPED;
         if (opcode == WF_WS_CLOSE) {
             wf__ws_send_close(ws, (int)len, (const char *)data);
@@ -10042,9 +10066,15 @@ WF__PRIVATE int wf__ws_send(wf_ws *ws, int opcode, const void *data, size_t len)
     atomic_fetch_add(&ws->senders, 1);
     int rc = 0;
     wf__ws_msg *m = NULL;
-    if (!atomic_load(&ws->open)) rc = WF_ESTOPPED;
-    else if (!(m = (wf__ws_msg *)wf__alloc(wf__size_add(sizeof *m, opcode == WF_WS_CLOSE ? 124 : len))))
-        rc = WF_ENOMEM;
+    bool post = true;
+    if (!atomic_load(&ws->open)) {              /* its 101 may not have gone out yet */
+        rc = opcode == WF_WS_CLOSE ? wf__ws_early_close(ws, (int)len, (const char *)data)
+                                   : wf__ws_early(ws, opcode, data, len, 0);
+        post = rc == 1;                         /* it has opened meanwhile: hand it to the loop */
+        if (post) rc = 0;
+    }
+    size_t room = wf__size_add(sizeof *m, opcode == WF_WS_CLOSE ? 124 : len);
+    if (post && !(m = (wf__ws_msg *)wf__alloc(room))) rc = WF_ENOMEM;
     if (m) {
         m->ws = ws;
         m->opcode = opcode;

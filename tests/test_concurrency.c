@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void h_ok(wf_req *req, wf_res *res) {
@@ -276,4 +277,49 @@ WF_TEST(concurrency_queued_blocking_requests_get_503_at_grace_end) {
     wf_app_free(app);
     WF_EXPECT_EQ_INT(tu_log_count("not started within the shutdown grace period: 503"), 2);
     WF_EXPECT_EQ_INT(tu_log_count("dropped at shutdown"), 0);
+}
+
+/* A fork not yet at its exec (popen, system) holds copies of the server's sockets: close() then
+   leaves a closed connection in the epoll set, which kept reporting it with its memory freed
+   (ASan: heap-use-after-free in the loop). Found by the WebSocket tests (a popen during serving). */
+static void h_ok2(wf_req *req, wf_res *res) {
+    (void)req;
+    wf_reply_text(res, 200, "ok");
+}
+
+WF_TEST(concurrency_fork_keeps_no_closed_connection_in_the_poll_set) {
+    wf_app *app = wf_app_new();
+    wf_get(app, "/", h_ok2);
+    int port = tu_serve(app, &(wf_config){.threads = 1});
+    tu_conn c;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    WF_ASSERT_EQ_INT(tu_sends(&c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    WF_ASSERT_EQ_INT(tu_read(&c, &r, false, 5000), 200);      /* kept alive: now in the poll set */
+    tu_resp_free(&r);
+    tu_peer p = tu_server_end(&c);
+    int go[2];
+    WF_ASSERT_EQ_INT(pipe(go), 0);
+    pid_t child = fork();                  /* as popen() or system() would, before its exec */
+    if (child == 0) {
+        char b;
+        alarm(5);
+        close(c.fd);                       /* the client end is the parent's alone */
+        close(go[1]);
+        while (read(go[0], &b, 1) < 0) {
+        }
+        _exit(0);
+    }
+    close(go[0]);
+    tu_close(&c);                          /* the server reads the end and closes its descriptor */
+    WF_EXPECT_TRUE(tu_server_released(&p, 5000));
+    for (int i = 0; i < 20; i++) {         /* the loop goes round: the set must not report it */
+        tu_resp r2;
+        static const char get[] = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        WF_EXPECT_EQ_INT(tu_request(port, get, &r2), 200);
+        tu_resp_free(&r2);
+    }
+    close(go[1]);
+    waitpid(child, NULL, 0);
+    tu_stop(app);
 }

@@ -1678,3 +1678,73 @@ WF_TEST(ws_garbage_on_some_connections_does_not_stop_the_others_over_a_socket) {
     tu_close(&c);
     tu_stop(app);
 }
+
+/* ====================================================================== */
+/* ---- handles used before their 101 has gone out ---- */
+
+static tu_gate hs_gate = TU_GATE_INIT;
+
+/* Give the handle to the test's thread from the handshake handler, and wait (at hs_gate) until
+   that thread has used it: the 101 goes out only then. */
+static void h_give(wf_req *req, wf_res *res) {
+    wf_ws *ws = accept_tracked(req, res);
+    wf_ws_retain(ws);
+    atomic_store(&held, ws);
+    tu_gate_pass(&hs_gate, 5000);
+}
+
+static const wf_ws_opts give_ws = {.on_message = echo_message, .on_close = rec_close};
+
+/* Join the room, then wait at hs_gate: the 101 goes out once the test opens it. */
+static void h_room_gated(wf_req *req, wf_res *res) {
+    h_room(req, res);
+    tu_gate_pass(&hs_gate, 5000);
+}
+
+WF_TEST(ws_send_from_another_thread_before_the_101_follows_it_over_a_socket) {
+    wf_app *app = ws_app();
+    WF_ASSERT_EQ_INT(wf_websocket(app, "/give", h_give, &give_ws), 0);
+    int port = serve(app, 1);
+    tu_conn c;
+    tu_resp r;
+    WF_ASSERT_EQ_INT(tu_connect(&c, port), 0);
+    WF_ASSERT_EQ_INT(tu_sends(&c, HS("/give", "")), 0);
+    WF_ASSERT_TRUE(tu_gate_arrivals(&hs_gate, 1, 5000));    /* accepted; its 101 has not gone out */
+    wf_ws *ws = atomic_exchange(&held, NULL);
+    WF_ASSERT_TRUE(ws != NULL);
+    /* the handle is valid from wf_ws_accept, and a send works from any thread */
+    WF_EXPECT_EQ_INT(wf_ws_send_text(ws, "from a thread", 13), 0);
+    tu_gate_open(&hs_gate);
+    WF_EXPECT_EQ_INT(tu_read(&c, &r, false, 5000), 101);
+    tu_resp_free(&r);
+    frame_expect(&c, WF_WS_TEXT, "from a thread", 0);
+    echo_check(&c, "then the echo");
+    tu_close(&c);
+    WF_EXPECT_TRUE(wait_event("close", 1, 5000));
+    wf_ws_release(ws);
+    tu_stop(app);
+}
+
+WF_TEST(ws_room_member_in_its_handshake_on_a_loop_gets_a_broadcast_over_a_socket) {
+    wf_app *app = room_app();
+    WF_ASSERT_EQ_INT(wf_websocket(app, "/room-gated", h_room_gated, &room_ws), 0);
+    int port = serve(app, 1);
+    tu_conn a, b;
+    tu_resp r;
+    open_ws(&a, port, "/room", NULL);
+    WF_ASSERT_EQ_INT(tu_connect(&b, port), 0);
+    WF_ASSERT_EQ_INT(tu_sends(&b, HS("/room-gated", "")), 0);
+    WF_ASSERT_TRUE(tu_gate_arrivals(&hs_gate, 1, 5000));  /* b has joined; its 101 has not gone out */
+    WF_EXPECT_EQ_INT(wf_room_count(the_room), 2);
+    wf_room_broadcast_text(the_room, "to both", 7);         /* from this thread, not b's loop */
+    tu_gate_open(&hs_gate);
+    WF_EXPECT_EQ_INT(tu_read(&b, &r, false, 5000), 101);
+    tu_resp_free(&r);
+    frame_expect(&a, WF_WS_TEXT, "to both", 0);
+    frame_expect(&b, WF_WS_TEXT, "to both", 0);             /* a member: it gets it after its 101 */
+    tu_close(&a);
+    tu_close(&b);
+    WF_EXPECT_TRUE(tu_wait_atomic(&n_closed, 2, 5000));
+    tu_stop(app);
+    wf_room_free(the_room);
+}
