@@ -84,6 +84,8 @@ static uint32_t next_mask(void) {
     return (uint32_t)(rng >> 16);
 }
 
+static long last_utime;         /* the utime part of the last cpu_ticks */
+
 /* utime+stime of pid in clock ticks, or -1 */
 static long cpu_ticks(long pid) {
     char path[64], buf[1024];
@@ -98,6 +100,7 @@ static long cpu_ticks(long pid) {
     long ut = 0, st = 0;
     /* after ") ": state(3) ppid(4) ... utime(14) stime(15) */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2) return -1;
+    last_utime = ut;
     return ut + st;
 }
 
@@ -441,7 +444,7 @@ static int run_echo(int argc, char **argv) {
     }
     int64_t t_warm = now_ns() + (int64_t)(warm * 1e9), t_end = t_warm + (int64_t)(secs * 1e9);
     int measuring = warm <= 0;
-    long trips = 0, ticks0 = measuring ? cpu_ticks(pid) : 0;
+    long trips = 0, ticks0 = measuring ? cpu_ticks(pid) : 0, user0 = last_utime;
     long long psi0 = psi_stall_us();
     double my0 = cpu_user_sys_s();
     int64_t t_start = now_ns();
@@ -451,6 +454,7 @@ static int run_echo(int argc, char **argv) {
         if (!measuring && t >= t_warm) {
             measuring = 1;
             ticks0 = cpu_ticks(pid);
+            user0 = last_utime;
             psi0 = psi_stall_us();
             my0 = cpu_user_sys_s();
             t_start = t;
@@ -512,6 +516,7 @@ static int run_echo(int argc, char **argv) {
     printf("server_ticks=%ld\nclk_tck=%ld\n", ticks1 - ticks0, hz);
     printf("cpu_us_per_msg=%.4f\n", trips ? (ticks1 - ticks0) * 1e6 / hz / trips : 0.0);
     printf("server_cpu_pct=%.0f\n", 100.0 * (ticks1 - ticks0) / hz / wall);
+    printf("server_user_pct=%.0f\n", ticks1 > ticks0 ? 100.0 * (last_utime - user0) / (ticks1 - ticks0) : 0);
     printf("client_cpu_pct=%.0f\n", 100.0 * my / wall);
     printf("p50_us=%.0f\np99_us=%.0f\n", hist_pct(0.50), hist_pct(0.99));
     printf("contention_pct=%.0f\n", (psi1 - psi0) / 1e4 / wall);
@@ -541,7 +546,7 @@ static int run_broadcast(int argc, char **argv) {
     memcpy(msg, "BROADCAST ", 10);
     trigger->out = malloc((size_t)size + 24);
     double *ms = calloc((size_t)repeats + 1, sizeof *ms), first_ms = 0;
-    long ticks0 = 0, ticks1 = 0, missing = 0, delivered = 0, done_repeats = 0;
+    long ticks0 = 0, ticks1 = 0, user0 = 0, missing = 0, delivered = 0, done_repeats = 0;
     long long psi0 = 0;
     int64_t t_meas = 0;
     struct epoll_event evs[1024];
@@ -551,6 +556,7 @@ static int run_broadcast(int argc, char **argv) {
         memset(payload + w, 'x', (size_t)(size - w));
         if (r == 1) {                       /* the first one warms up: the clock starts now */
             ticks0 = cpu_ticks(pid);
+            user0 = last_utime;
             psi0 = psi_stall_us();
             t_meas = now_ns();
         }
@@ -627,6 +633,7 @@ static int run_broadcast(int argc, char **argv) {
     double cpu_s = done_repeats ? (double)(ticks1 - ticks0) / hz : 0;
     printf("server_ticks=%ld\nclk_tck=%ld\n", ticks1 - ticks0, hz);
     printf("cpu_ms_per_broadcast=%.4f\n", done_repeats ? cpu_s * 1e3 / done_repeats : 0);
+    printf("server_user_pct=%.0f\n", ticks1 > ticks0 ? 100.0 * (last_utime - user0) / (ticks1 - ticks0) : 0);
     printf("cpu_us_per_msg=%.4f\n", delivered ? cpu_s * 1e6 / delivered : 0);
     double wall = (t_end - t_meas) / 1e9;
     printf("contention_pct=%.0f\n", wall > 0 && t_meas ? (psi1 - psi0) / 1e4 / wall : 0);

@@ -23,19 +23,21 @@
 #              for its echo: round trips/s, p99 latency, and the server's CPU per message (per round
 #              trip), over ECHO_SECONDS after ECHO_WARMUP unmeasured seconds
 # Server CPU is utime+stime of the server process (all threads, /proc/PID/stat) just before and after
-# the measured part. The table gives the median over ROUNDS, webfw's ratio to the best of node and
+# the measured part (and the share of it in user space: the rest is the kernel's, mostly loopback
+# TCP, which every server pays alike). The table gives the median over ROUNDS, webfw's ratio to the best of node and
 # lws, and the issue's targets: CPU/message <= 0.7x the best (echo), time and CPU <= 0.5x the best
 # (broadcast), RSS <= 1 KiB per idle connection.
 #
 # Environment (all optional):
 #   ROUNDS=5  SERVER_CPU=0  CLIENT_CPU=1  FIRST_PORT=18090
-#   ECHO_CONNS=64  ECHO_SIZE=1024  ECHO_OPCODE=binary  ECHO_SECONDS=4  ECHO_WARMUP=1
+#   ECHO_CONNS=64  ECHO_SIZE=1024  ECHO_OPCODE=binary  ECHO_SECONDS=3  ECHO_WARMUP=1
 #   BCAST_CONNS=10000  BCAST_SIZE=100  BCAST_REPEATS=20
 #   IDLE_CONNS=10000  SETTLE_MS=1000
 #   SERVERS="webfw node lws"   the servers to run (webfw must be one)
-#   LWS_EVLIB=poll             lws's event loop: poll (its default), ev or uv (its libev/libuv plugins)
+#   LWS_EVLIB=poll             lws's event loop: poll (its default and its fastest here), ev or uv
+#                              (its libev/libuv plugins)
 #   ONLY=echo|broadcast|idle   run only that test
-#   RETRIES=2                  repeats of a run during which other tasks waited for a CPU more than
+#   RETRIES=1                  repeats of a run during which other tasks waited for a CPU more than
 #                              CONTENTION_MAX=10 % of the time (Linux PSI), 0 = never
 #   BENCH_OUT=<repo>/build/bench   where the raw log goes (ws-<date>.log, latest-ws.log)
 #
@@ -54,7 +56,7 @@ FIRST_PORT=${FIRST_PORT:-18090}
 ECHO_CONNS=${ECHO_CONNS:-64}
 ECHO_SIZE=${ECHO_SIZE:-1024}
 ECHO_OPCODE=${ECHO_OPCODE:-binary}
-ECHO_SECONDS=${ECHO_SECONDS:-4}
+ECHO_SECONDS=${ECHO_SECONDS:-3}
 ECHO_WARMUP=${ECHO_WARMUP:-1}
 BCAST_CONNS=${BCAST_CONNS:-10000}
 BCAST_SIZE=${BCAST_SIZE:-100}
@@ -62,7 +64,7 @@ BCAST_REPEATS=${BCAST_REPEATS:-20}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 SETTLE_MS=${SETTLE_MS:-1000}
 LWS_EVLIB=${LWS_EVLIB:-poll}
-RETRIES=${RETRIES:-2}
+RETRIES=${RETRIES:-1}
 CONTENTION_MAX=10
 OUT_DIR=${BENCH_OUT:-$REPO_ROOT/build/bench}
 read -r -a SERVERS <<<"${SERVERS:-webfw node lws}"
@@ -75,9 +77,11 @@ ROWS=(
     "$ECHO_NAME|rps|round trips/s|higher|%.0f|"
     "$ECHO_NAME|cpu_us|CPU/message (us)|lower|%.2f|ratio<=0.7"
     "$ECHO_NAME|p99_ms|p99 latency (ms)|lower|%.3f|"
+    "$ECHO_NAME|user_pct|CPU in user space (%)|lower|%.0f|"
     "$BCAST_NAME|time_ms|time to last client (ms)|lower|%.2f|ratio<=0.5"
     "$BCAST_NAME|cpu_ms|CPU/broadcast (ms)|lower|%.2f|ratio<=0.5"
     "$BCAST_NAME|cpu_msg_us|CPU/message sent (us)|lower|%.3f|"
+    "$BCAST_NAME|user_pct|CPU in user space (%)|lower|%.0f|"
     "$IDLE_NAME|rss|RSS/idle conn (bytes)|lower|%.0f|abs<=1024"
     "$IDLE_NAME|held|conns held (min)|higher|%.0f|"
 )
@@ -319,6 +323,7 @@ missing ${R[missing]:-?}, bad frames ${R[bad_frame]:-?}: not recorded"
     record "$BCAST_NAME" "$s" time_ms "${R[median_ms]}"
     record "$BCAST_NAME" "$s" cpu_ms "${R[cpu_ms_per_broadcast]}"
     record "$BCAST_NAME" "$s" cpu_msg_us "${R[cpu_us_per_msg]}"
+    record "$BCAST_NAME" "$s" user_pct "${R[server_user_pct]}"
     log "$(printf '  round %d  %-24s %-5s  last client after %7.2f ms (median of %d; min %.2f max %.2f)  CPU %6.2f ms/broadcast' \
         "$round" "$BCAST_NAME" "$s" "${R[median_ms]}" "${R[repeats]}" "${R[min_ms]}" "${R[max_ms]}" \
         "${R[cpu_ms_per_broadcast]}")"
@@ -335,6 +340,7 @@ closed ${R[closed]:-?}, round trips ${R[roundtrips]:-?}: not recorded"
     fi
     record "$ECHO_NAME" "$s" rps "${R[rps]}"
     record "$ECHO_NAME" "$s" cpu_us "${R[cpu_us_per_msg]}"
+    record "$ECHO_NAME" "$s" user_pct "${R[server_user_pct]}"
     record "$ECHO_NAME" "$s" p99_ms "$(awk -v u="${R[p99_us]}" 'BEGIN { printf "%.3f\n", u / 1000 }')"
     log "$(printf '  round %d  %-24s %-5s  %8.0f round trips/s  CPU %6.2f us/msg  p99 %6.3f ms  (server CPU %s%%, client %s%%)' \
         "$round" "$ECHO_NAME" "$s" "${R[rps]}" "${R[cpu_us_per_msg]}" "$(awk -v u="${R[p99_us]}" \
