@@ -277,13 +277,13 @@ load_run() {
         cat "$out" >>"$LOG"
         local c
         c=$(awk -F= '$1 == "contention_pct" { print $2 }' "$out")
+        [[ -n $c ]] && CONTENTION+=("$c")
         c=${c:-0}
         if (( best < 0 || c < best )); then
             best=$c
             R=()
             while IFS='=' read -r k v; do [[ -n $k ]] && R[$k]=$v; done < <(grep '=' "$out")
         fi
-        CONTENTION+=("$c")
         (( c <= CONTENTION_MAX )) && break
         (( attempt < RETRIES )) && log "  round $round  $test  $s: other tasks waited for a CPU $c% of the run, repeating"
     done
@@ -421,9 +421,8 @@ print_table() {
     fi
     log ""
     log "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end ($LOAD_START at the start);"
-    # shellcheck disable=SC2086
-    log "   other tasks waited for a CPU (PSI) during the measured runs: median $(median "${CONTENTION[@]}")%, \
-max $(printf '%s\n' "${CONTENTION[@]}" | sort -g | tail -n 1)% of the time (${#CONTENTION[@]} runs)"
+    ((${#CONTENTION[@]})) && log "$(printf '   other tasks waited for a CPU (PSI) during the measured runs: median %.0f%%, max %.0f%% of the time (%d runs)' \
+        "$(median "${CONTENTION[@]}")" "$(printf '%s\n' "${CONTENTION[@]}" | sort -g | tail -n 1)" "${#CONTENTION[@]}")"
     log "raw per-run output (ws_load key=value lines): $LOG"
 }
 
