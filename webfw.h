@@ -1967,14 +1967,48 @@ WF__PRIVATE size_t wf__utf8_clean(char *out, const char *s, size_t n) {
     return o;
 }
 
-WF_API bool wf_utf8_valid(const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t k = p[i] < 0x80 ? 1 : wf__utf8_len(p + i, n - i);
-        if (!k) return false;
-        i += k;
+/* ---- UTF-8, incrementally: the state is the bytes still expected (bits 16-17) and the range
+   the next one must fall in (bits 0-7 lowest, 8-15 highest); 0 between characters ---- */
+
+#define WF__U8(need, lo, hi) ((uint32_t)(need) << 16 | (uint32_t)(hi) << 8 | (uint32_t)(lo))
+#define WF__U8_BAD 0xFFFFFFFFu
+
+WF__PRIVATE uint32_t wf__utf8_step(uint32_t st, uint8_t b) {
+    if (st) {
+        if (b < (st & 0xFF) || b > ((st >> 8) & 0xFF)) return WF__U8_BAD;
+        uint32_t need = (st >> 16) - 1;
+        return need ? WF__U8(need, 0x80, 0xBF) : 0;
     }
-    return true;
+    if (b < 0x80) return 0;
+    if (b < 0xC2) return WF__U8_BAD;
+    if (b < 0xE0) return WF__U8(1, 0x80, 0xBF);
+    if (b == 0xE0) return WF__U8(2, 0xA0, 0xBF);
+    if (b == 0xED) return WF__U8(2, 0x80, 0x9F);        /* no surrogates */
+    if (b < 0xF0) return WF__U8(2, 0x80, 0xBF);
+    if (b == 0xF0) return WF__U8(3, 0x90, 0xBF);
+    if (b < 0xF4) return WF__U8(3, 0x80, 0xBF);
+    if (b == 0xF4) return WF__U8(3, 0x80, 0x8F);        /* nothing past U+10FFFF */
+    return WF__U8_BAD;
+}
+
+/* Go on checking UTF-8 from state st over s[0..n): the new state, or WF__U8_BAD at the first byte
+   that cannot be part of well-formed text. */
+WF__PRIVATE uint32_t wf__utf8_feed(uint32_t st, const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        if (!st) {                          /* between characters: skip ASCII eight bytes at a time */
+            uint64_t w;
+            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) i += 8;
+            while (i < n && s[i] < 0x80) i++;
+            if (i == n) break;
+        }
+        if ((st = wf__utf8_step(st, s[i++])) == WF__U8_BAD) break;
+    }
+    return st;
+}
+
+WF_API bool wf_utf8_valid(const char *s, size_t n) {
+    return wf__utf8_feed(0, (const uint8_t *)s, n) == 0;     /* whole characters, none bad */
 }
 
 /* strtod of number text s written the C way (ASCII, '.' as the decimal point) whatever locale the
@@ -9045,46 +9079,6 @@ WF__PRIVATE void wf__tasks_request_end(wf_req *req) {
 #define WF__WS_MAX_MESSAGE ((uint64_t)16 << 20)
 #define WF__WS_KEEP_BUFFER 65536u   /* a message buffer larger than this is freed once delivered */
 
-/* ---- UTF-8, incrementally: the state is the bytes still expected (bits 16-17) and the range
-   the next one must fall in (bits 0-7 lowest, 8-15 highest); 0 between characters ---- */
-
-#define WF__U8(need, lo, hi) ((uint32_t)(need) << 16 | (uint32_t)(hi) << 8 | (uint32_t)(lo))
-#define WF__U8_BAD 0xFFFFFFFFu
-
-WF__PRIVATE uint32_t wf__utf8_step(uint32_t st, uint8_t b) {
-    if (st) {
-        if (b < (st & 0xFF) || b > ((st >> 8) & 0xFF)) return WF__U8_BAD;
-        uint32_t need = (st >> 16) - 1;
-        return need ? WF__U8(need, 0x80, 0xBF) : 0;
-    }
-    if (b < 0x80) return 0;
-    if (b < 0xC2) return WF__U8_BAD;
-    if (b < 0xE0) return WF__U8(1, 0x80, 0xBF);
-    if (b == 0xE0) return WF__U8(2, 0xA0, 0xBF);
-    if (b == 0xED) return WF__U8(2, 0x80, 0x9F);        /* no surrogates */
-    if (b < 0xF0) return WF__U8(2, 0x80, 0xBF);
-    if (b == 0xF0) return WF__U8(3, 0x90, 0xBF);
-    if (b < 0xF4) return WF__U8(3, 0x80, 0xBF);
-    if (b == 0xF4) return WF__U8(3, 0x80, 0x8F);        /* nothing past U+10FFFF */
-    return WF__U8_BAD;
-}
-
-/* Go on checking UTF-8 from state st over s[0..n): the new state, or WF__U8_BAD at the first byte
-   that cannot be part of well-formed text. */
-WF__PRIVATE uint32_t wf__utf8_feed(uint32_t st, const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        if (!st) {                          /* between characters: skip ASCII eight bytes at a time */
-            uint64_t w;
-            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) i += 8;
-            while (i < n && s[i] < 0x80) i++;
-            if (i == n) break;
-        }
-        if ((st = wf__utf8_step(st, s[i++])) == WF__U8_BAD) break;
-    }
-    return st;
-}
-
 /* ---- frames ---- */
 
 /* Unmask p[0..n) in place, the mask's byte k applying to payload offset k mod 4 from offset moff. */
@@ -9340,19 +9334,41 @@ WF_API int wf_ws_accept_key(const char *key, size_t n, char out[29]) {
 
 /* ---- the handshake (RFC 6455 4.2) ---- */
 
-/* Does any `name` field of req list token t (comma-separated, any case)? */
-WF__PRIVATE bool wf__header_has_token(const wf_req *req, const char *name, const char *t) {
-    size_t tl = strlen(t);
+/* The `name` fields of a request read as one comma-separated list (RFC 9110 5.6.1), token by token. */
+typedef struct wf__tokens {
+    const wf_req *req;
+    const char *name;
+    int field;                  /* the field being read, and where in it */
+    size_t at;
+} wf__tokens;
+
+/* The next element, spaces around it trimmed; false after the last. */
+WF__PRIVATE bool wf__tokens_next(wf__tokens *t, wf_str *tok) {
     wf_str v;
-    for (int k = 0; (v = wf_req_header_nth(req, name, k)).ptr; k++)
-        for (size_t i = 0; i < v.len;) {
-            while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
-            size_t s = i;
-            while (i < v.len && v.ptr[i] != ',') i++;
-            size_t e = i;
-            while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
-            if (e - s == tl && wf__mem_ieq(v.ptr + s, t, tl)) return true;
+    while ((v = wf_req_header_nth(t->req, t->name, t->field)).ptr) {
+        while (t->at < v.len && (v.ptr[t->at] == ' ' || v.ptr[t->at] == '\t' || v.ptr[t->at] == ',')) t->at++;
+        if (t->at == v.len) {
+            t->field++;
+            t->at = 0;
+            continue;
         }
+        size_t b = t->at;
+        while (t->at < v.len && v.ptr[t->at] != ',') t->at++;
+        size_t e = t->at;
+        while (e > b && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
+        tok->ptr = v.ptr + b;
+        tok->len = e - b;
+        return true;
+    }
+    return false;
+}
+
+/* Does any `name` field of req list token t (any case)? */
+WF__PRIVATE bool wf__header_has_token(const wf_req *req, const char *name, const char *t) {
+    wf__tokens it = {req, name, 0, 0};
+    wf_str tok;
+    while (wf__tokens_next(&it, &tok))
+        if (wf_str_ieq(tok, t)) return true;
     return false;
 }
 
@@ -9379,16 +9395,11 @@ WF__PRIVATE int wf__ws_handshake_status(const wf_req *req) {
 
 /* The route's subprotocol the client offered first, or NULL. */
 WF__PRIVATE const char *wf__ws_pick_protocol(const wf_req *req, const wf_ws_opts *o) {
-    wf_str v;
-    if (!o->subprotocols) return NULL;
-    for (int k = 0; (v = wf_req_header_nth(req, "Sec-WebSocket-Protocol", k)).ptr; k++)
-        for (size_t i = 0; i < v.len;) {
-            while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
-            size_t s = i;
-            while (i < v.len && v.ptr[i] != ',' && v.ptr[i] != ' ' && v.ptr[i] != '\t') i++;
-            for (const char *const *p = o->subprotocols; *p; p++)
-                if (strlen(*p) == i - s && memcmp(*p, v.ptr + s, i - s) == 0) return *p;
-        }
+    wf__tokens it = {req, "Sec-WebSocket-Protocol", 0, 0};
+    wf_str tok;
+    while (o->subprotocols && wf__tokens_next(&it, &tok))
+        for (const char *const *p = o->subprotocols; *p; p++)
+            if (wf_str_eq(tok, *p)) return *p;
     return NULL;
 }
 
